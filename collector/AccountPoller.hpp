@@ -1,0 +1,31 @@
+#pragma once
+// One poll of one account, in the order of RELIABILITY: connect, list, compare with the ledger,
+// fetch the new messages, deliver them, record, and only then clean up the source.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "collector/ledger/LedgerStore.hpp"
+#include "config/Config.hpp"
+
+namespace mc::collector {
+
+struct PollReport {
+    std::string account;
+    bool ok = false;            // the poll ran to its end (messages may still be pending)
+    bool ledgerFailed = false;  // the ledger could not be written: nothing else is safe
+    std::string error;          // why the poll failed or stopped early
+    std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
+                  deleted = 0, duplicates = 0, bytes = 0;
+    double seconds = 0;
+};
+
+// Called as messages are handled: (handled so far, total to fetch).
+using ProgressCallback = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// Never throws: every failure becomes part of the report, scoped to this account.
+PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
+                       ledger::LedgerStore& ledger, const ProgressCallback& progress = {});
+
+}  // namespace mc::collector

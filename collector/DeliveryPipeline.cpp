@@ -1,0 +1,214 @@
+#include "collector/DeliveryPipeline.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "collector/CrashPoints.hpp"
+#include "collector/proto/MessageHeaders.hpp"
+#include "delivery/MessageTarget.hpp"
+#include "delivery/TraceHeaders.hpp"
+#include "net/LineChannel.hpp"
+#include "net/Transport.hpp"
+
+namespace mc::collector {
+namespace {
+
+// A target that drops the connection this many times in a row is treated as down for this poll.
+constexpr int kMaxConsecutiveConnectionFailures = 3;
+
+std::string safeFileComponent(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text.substr(0, 80)) out += std::isalnum(c) || c == '-' || c == '_' ? char(c) : '_';
+    return out;
+}
+
+// "local@domain" -> "local+label@domain" (Dovecot, Postfix and Gmail file by the detail).
+std::string subaddress(const std::string& recipient, const std::string& label) {
+    auto at = recipient.rfind('@');
+    std::string local = at == std::string::npos ? recipient : recipient.substr(0, at);
+    std::string domain = at == std::string::npos ? "" : recipient.substr(at);
+    return local + "+" + label + domain;
+}
+
+}  // namespace
+
+class WorkerContext {
+public:
+    std::unique_ptr<delivery::MessageTarget> target;
+    int consecutiveConnectionFailures = 0;
+};
+
+DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
+                                   ledger::LedgerStore& ledger, std::string sourceHost,
+                                   std::size_t expectedJobs)
+    : config_(config), account_(account), ledger_(ledger), sourceHost_(std::move(sourceHost)) {
+    std::size_t connections =
+        std::clamp<std::size_t>(expectedJobs, 1, std::max(1, config.target.connections));
+    capacity_ = connections * 4;
+    if (!config.target.username.empty())
+        targetPassword_ = config::resolveSecret(config.target.password, "target password");
+    for (std::size_t i = 0; i < connections; ++i) workers_.emplace_back([this] { work(); });
+}
+
+DeliveryPipeline::~DeliveryPipeline() {
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        stopped_ = true;
+    }
+    changed_.notify_all();
+    for (auto& worker : workers_)
+        if (worker.joinable()) worker.join();
+}
+
+bool DeliveryPipeline::submit(DeliveryJob job) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ || queue_.size() < capacity_; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(job));
+    changed_.notify_all();
+    return true;
+}
+
+void DeliveryPipeline::finish() {
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    changed_.notify_all();
+    for (auto& worker : workers_)
+        if (worker.joinable()) worker.join();
+}
+
+std::optional<DeliveryJob> DeliveryPipeline::next() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ || closed_ || !queue_.empty(); });
+    if (stopped_ || queue_.empty()) return std::nullopt;
+    DeliveryJob job = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return job;
+}
+
+void DeliveryPipeline::stop(const std::string& why, bool ledgerFailure) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopped_) fatalError_ = why;
+        stopped_ = true;
+        queue_.clear();  // undelivered messages stay pending in the ledger and on the source
+    }
+    if (ledgerFailure) ledgerFailed_ = true;
+    changed_.notify_all();
+}
+
+void DeliveryPipeline::work() {
+    WorkerContext context;
+    while (auto job = next()) {
+        try {
+            handle(context, *job);
+        } catch (const ledger::LedgerError& e) {
+            stop(std::string("ledger failure: ") + e.what(), true);
+        } catch (const delivery::TargetError& e) {
+            stop(std::string("target unusable: ") + e.what(), false);
+        } catch (const net::TransportError& e) {
+            stop(std::string("target unreachable: ") + e.what(), false);
+        } catch (const std::exception& e) {
+            stop(std::string("delivery failed: ") + e.what(), false);
+        }
+    }
+    if (context.target) context.target->close();
+}
+
+void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
+    crashPoint("after-fetch");
+    std::string head = job.body.head();
+    std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
+    if (job.deliveredHashes.count(job.body.sha256())) {
+        // The same content was delivered before (a repeated UIDL): record, do not send twice.
+        ledger_.markDelivered(job.key, job.body.sha256(), messageId);
+        std::lock_guard lock(mutex_);
+        ++counts_.duplicates;
+        delivered_.push_back(job.number);
+        return;
+    }
+
+    delivery::OutgoingMessage message;
+    message.headerPrefix = delivery::traceHeaders(
+        {sourceHost_, account_.name, account_.labels, std::time(nullptr)});
+    message.body = &job.body;
+    message.recipient = config_.target.recipient;
+    if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !account_.labels.empty())
+        message.recipient = subaddress(config_.target.recipient, account_.labels.front());
+    if (config_.target.envelopeFrom == "original") {
+        auto returnPath = proto::findHeader(head, "Return-Path");
+        auto sender = returnPath ? proto::parseReturnPath(*returnPath) : std::nullopt;
+        // No usable Return-Path: the target's own address (the recipient) stands in.
+        message.envelopeFrom = sender.value_or(config_.target.recipient);
+    } else {
+        message.envelopeFrom = config_.target.envelopeFrom;
+    }
+
+    if (!context.target) context.target = delivery::makeTarget(config_.target, targetPassword_);
+    delivery::DeliveryResult result = context.target->deliver(message);
+    switch (result.outcome) {
+        case delivery::DeliveryOutcome::Accepted: {
+            crashPoint("after-accept");
+            ledger_.markDelivered(job.key, job.body.sha256(), messageId);
+            crashPoint("after-commit");
+            context.consecutiveConnectionFailures = 0;
+            std::lock_guard lock(mutex_);
+            ++counts_.delivered;
+            counts_.bytes += job.body.size();
+            delivered_.push_back(job.number);
+            return;
+        }
+        case delivery::DeliveryOutcome::Deferred: {
+            spdlog::warn("account={} uid={} delivery deferred: {}", account_.name,
+                         net::printable(job.key.uid), result.reply);
+            ledger_.recordFailure(job.key, result.reply);
+            {
+                std::lock_guard lock(mutex_);
+                ++counts_.deferred;
+            }
+            if (result.connectionLost &&
+                ++context.consecutiveConnectionFailures >= kMaxConsecutiveConnectionFailures)
+                stop("target keeps failing: " + result.reply, false);
+            return;
+        }
+        case delivery::DeliveryOutcome::Rejected: {
+            std::string directory = config_.collector.quarantineDir + "/" + safeFileComponent(account_.name);
+            std::filesystem::create_directories(directory);
+            ::chmod(directory.c_str(), 0700);
+            std::string path = directory + "/" + std::to_string(std::time(nullptr)) + "-" +
+                               safeFileComponent(job.key.uid) + "-" + job.body.sha256().substr(0, 12) + ".eml";
+            if (!std::filesystem::exists(path)) job.body.writeTo(path);
+            ledger_.markQuarantined(job.key, result.reply + " (copy: " + path + ")");
+            spdlog::error("account={} uid={} rejected by the target ({}); quarantined in {}", account_.name,
+                          net::printable(job.key.uid), result.reply, path);
+            std::lock_guard lock(mutex_);
+            ++counts_.quarantined;
+            return;
+        }
+    }
+}
+
+std::vector<std::uint32_t> DeliveryPipeline::deliveredNumbers() const {
+    std::lock_guard lock(mutex_);
+    return delivered_;
+}
+
+DeliveryCounts DeliveryPipeline::counts() const {
+    std::lock_guard lock(mutex_);
+    return counts_;
+}
+
+std::string DeliveryPipeline::fatalError() const {
+    std::lock_guard lock(mutex_);
+    return fatalError_;
+}
+
+}  // namespace mc::collector

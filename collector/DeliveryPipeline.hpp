@@ -1,0 +1,78 @@
+#pragma once
+// The delivery half of one account's poll: fetched messages go into a bounded queue and several
+// workers, each with its own target connection, deliver them and record the outcome in the
+// ledger. Fetching runs ahead of delivery; the queue bounds memory.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/ledger/LedgerStore.hpp"
+#include "config/Config.hpp"
+#include "delivery/MessageBody.hpp"
+
+namespace mc::collector {
+
+struct DeliveryJob {
+    ledger::MessageKey key;
+    std::uint32_t number = 0;  // POP3 message number in this session
+    delivery::MessageBody body;
+    // Content hashes already delivered under this key or account: such content is not sent again.
+    std::set<std::string> deliveredHashes;
+};
+
+struct DeliveryCounts {
+    std::uint64_t delivered = 0, deferred = 0, quarantined = 0, duplicates = 0, bytes = 0;
+};
+
+class DeliveryPipeline {
+public:
+    DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
+                     ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs);
+    ~DeliveryPipeline();
+
+    // Queues a message; blocks while the queue is full. False once the pipeline has stopped.
+    bool submit(DeliveryJob job);
+    // Waits until every queued message was handled.
+    void finish();
+
+    // Numbers of the messages the target accepted and the ledger recorded (safe to delete).
+    std::vector<std::uint32_t> deliveredNumbers() const;
+    DeliveryCounts counts() const;
+    // Why the pipeline stopped early (target unusable, ledger failure); empty when it did not.
+    std::string fatalError() const;
+    bool ledgerFailed() const { return ledgerFailed_; }
+
+private:
+    void work();
+    void handle(class WorkerContext& context, DeliveryJob& job);
+    void stop(const std::string& why, bool ledgerFailure);
+    std::optional<DeliveryJob> next();
+
+    const config::Config& config_;
+    const config::AccountSettings& account_;
+    ledger::LedgerStore& ledger_;
+    std::string sourceHost_;
+    std::string targetPassword_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<DeliveryJob> queue_;
+    std::size_t capacity_;
+    bool closed_ = false;
+    bool stopped_ = false;
+    std::string fatalError_;
+    std::atomic<bool> ledgerFailed_{false};
+    std::vector<std::uint32_t> delivered_;
+    DeliveryCounts counts_;
+    std::vector<std::thread> workers_;
+};
+
+}  // namespace mc::collector

@@ -1,0 +1,91 @@
+#pragma once
+// The ledger: every message the collector has handled, keyed by where it lives on the source.
+// A row's life: Seen -> Delivered -> Deleted, or Seen -> Quarantined, or Skipped.
+// Every mark* call is durable when it returns (the pipeline deletes from the source only after it).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mc::ledger {
+
+enum class MessageState { Seen, Delivered, Quarantined, Skipped, Deleted };
+
+const char* toString(MessageState state);
+
+// POP3: folder "" and uidValidity 0, uid = the UIDL. IMAP: folder name, UIDVALIDITY, UID as text.
+struct MessageKey {
+    std::string account;
+    std::string folder;
+    std::uint64_t uidValidity = 0;
+    std::string uid;
+    bool operator==(const MessageKey&) const = default;
+};
+
+struct MessageRecord {
+    MessageKey key;
+    std::uint64_t size = 0;
+    MessageState state = MessageState::Seen;
+    std::string contentHash;  // sha256 hex of the message as fetched; empty until fetched
+    std::string messageId;    // the Message-ID header, empty when absent
+    std::int64_t firstSeenAt = 0;  // unix seconds
+    std::int64_t deliveredAt = 0;  // unix seconds, 0 when not delivered
+    int attempts = 0;              // failed delivery attempts
+    std::string lastError;         // last failure or quarantine/skip reason
+};
+
+// Per-account summary kept for `status` and for the fetch = "new" policy.
+struct AccountRecord {
+    std::string name;
+    std::int64_t firstSeenAt = 0;  // 0: never polled
+    std::int64_t lastPollAt = 0;
+    std::string lastResult;  // "ok", "failed", "partial"
+    std::string lastError;
+    std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
+};
+
+class LedgerError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class LedgerStore {
+public:
+    virtual ~LedgerStore() = default;
+
+    // Rows of one mailbox (POP3: folder "" and uidValidity 0).
+    virtual std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
+                                                std::uint64_t uidValidity) = 0;
+    // Rows of one account in a folder under any UIDVALIDITY (for re-scan matching).
+    virtual std::vector<MessageRecord> messagesInFolder(const std::string& account,
+                                                        const std::string& folder) = 0;
+
+    // Inserts the row as Seen if absent; if present with another size, resets it to Seen with the
+    // new size (a changed message under the same UID is a new message).
+    virtual void recordSeen(const MessageKey& key, std::uint64_t size) = 0;
+    virtual void markDelivered(const MessageKey& key, const std::string& contentHash,
+                               const std::string& messageId) = 0;
+    virtual void markQuarantined(const MessageKey& key, const std::string& reason) = 0;
+    virtual void markSkipped(const MessageKey& key, const std::string& reason) = 0;
+    virtual void markDeleted(const MessageKey& key) = 0;
+    virtual void recordFailure(const MessageKey& key, const std::string& error) = 0;
+    // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
+    virtual void forgetAbsent(const std::string& account, const std::string& folder,
+                              std::uint64_t uidValidity, const std::vector<std::string>& present) = 0;
+
+    virtual std::optional<AccountRecord> account(const std::string& name) = 0;
+    virtual std::vector<AccountRecord> accounts() = 0;
+    // Creates the account row (firstSeenAt = now) if absent; returns true when it was created.
+    virtual bool registerAccount(const std::string& name) = 0;
+    virtual void recordPoll(const std::string& name, const std::string& result,
+                            const std::string& error) = 0;
+};
+
+// Opens (creating if needed, mode 0600, symlinks refused) the ledger at `location`: a SQLite file
+// path. Throws LedgerError when it cannot be opened, migrated or written.
+std::unique_ptr<LedgerStore> openLedger(const std::string& location);
+
+}  // namespace mc::ledger

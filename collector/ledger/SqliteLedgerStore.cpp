@@ -1,0 +1,772 @@
+#include "collector/ledger/SqliteLedgerStore.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+#include <unordered_set>
+
+namespace mc::ledger {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirectoryMode = 0700;
+
+// Migration i brings the schema from version i to i + 1; each runs in the opening transaction.
+// Never edit a released migration: append a new one.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE messages (
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    content_hash TEXT NOT NULL DEFAULT '',
+    message_id TEXT NOT NULL DEFAULT '',
+    first_seen_at INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER NOT NULL DEFAULT 0,
+    deleted_at INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, folder, uid_validity, uid)
+);
+CREATE INDEX messages_by_message_id ON messages (account, folder, message_id);
+CREATE INDEX messages_by_content_hash ON messages (account, content_hash);
+CREATE TABLE accounts (
+    name TEXT PRIMARY KEY NOT NULL,
+    first_seen_at INTEGER NOT NULL DEFAULT 0,
+    last_poll_at INTEGER NOT NULL DEFAULT 0,
+    last_result TEXT NOT NULL DEFAULT '',
+    last_error TEXT NOT NULL DEFAULT ''
+);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// SQL is laid out to be read as SQL.
+// clang-format off
+constexpr const char* kSqlBegin = "BEGIN IMMEDIATE";
+constexpr const char* kSqlCommit = "COMMIT";
+constexpr const char* kSqlRollback = "ROLLBACK";
+constexpr const char* kSqlSavepoint = "SAVEPOINT write";
+constexpr const char* kSqlRelease = "RELEASE write";
+constexpr const char* kSqlRollbackTo = "ROLLBACK TO write";
+
+#define MC_MESSAGE_COLUMNS                                                        \
+    "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
+    "first_seen_at, delivered_at, attempts, last_error"
+#define MC_MESSAGE_KEY "account = ?1 AND folder = ?2 AND uid_validity = ?3 AND uid = ?4"
+#define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
+
+constexpr const char* kSqlMailbox =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3 ORDER BY rowid";
+constexpr const char* kSqlFolder =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ?1 AND folder = ?2 ORDER BY uid_validity, rowid";
+// A row first created by mark* has size 0 (unknown); recordSeen fills that in below instead of
+// treating it as a changed message, which would deliver it a second time.
+constexpr const char* kSqlRecordSeen =
+    "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, 'seen', ?6)" MC_ON_KEY_CONFLICT
+    "size = excluded.size, state = 'seen', content_hash = '', message_id = '',"
+    " first_seen_at = excluded.first_seen_at, delivered_at = 0, deleted_at = 0, attempts = 0,"
+    " last_error = ''"
+    " WHERE messages.size <> excluded.size AND messages.size <> 0";
+constexpr const char* kSqlFillUnknownSize =
+    "UPDATE messages SET size = ?5 WHERE " MC_MESSAGE_KEY " AND size = 0";
+constexpr const char* kSqlMarkDelivered =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
+    " first_seen_at, delivered_at) VALUES (?1, ?2, ?3, ?4, 'delivered', ?5, ?6, ?7, ?7)"
+    MC_ON_KEY_CONFLICT
+    "state = 'delivered', content_hash = excluded.content_hash,"
+    " message_id = excluded.message_id, delivered_at = excluded.delivered_at";
+constexpr const char* kSqlMarkWithReason =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" MC_ON_KEY_CONFLICT
+    "state = excluded.state, last_error = excluded.last_error";
+constexpr const char* kSqlMarkDeleted =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, first_seen_at, deleted_at)"
+    " VALUES (?1, ?2, ?3, ?4, 'deleted', ?5, ?5)" MC_ON_KEY_CONFLICT
+    "state = 'deleted', deleted_at = excluded.deleted_at";
+constexpr const char* kSqlRecordFailure =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, attempts, last_error,"
+    " first_seen_at) VALUES (?1, ?2, ?3, ?4, 'seen', 1, ?5, ?6)" MC_ON_KEY_CONFLICT
+    "attempts = messages.attempts + 1, last_error = excluded.last_error";
+constexpr const char* kSqlMailboxUids =
+    "SELECT uid FROM messages WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3";
+constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
+
+constexpr const char* kSqlAccount =
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error FROM accounts"
+    " WHERE name = ?1";
+constexpr const char* kSqlAccounts =
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error FROM accounts"
+    " ORDER BY name";
+constexpr const char* kSqlAccountCounts =
+    "SELECT state, COUNT(*) FROM messages WHERE account = ?1 GROUP BY state";
+constexpr const char* kSqlAllCounts =
+    "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state";
+constexpr const char* kSqlRegisterAccount =
+    "INSERT INTO accounts (name, first_seen_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING";
+constexpr const char* kSqlRecordPoll =
+    "UPDATE accounts SET last_poll_at = ?2, last_result = ?3, last_error = ?4 WHERE name = ?1";
+
+#undef MC_MESSAGE_COLUMNS
+#undef MC_MESSAGE_KEY
+#undef MC_ON_KEY_CONFLICT
+// clang-format on
+
+// A failed SQLite call, carrying only SQLite's own message (never row contents). The public
+// methods rethrow it as LedgerError naming the operation.
+class SqliteFailure : public std::runtime_error {
+public:
+    SqliteFailure(sqlite3* db, int rc)
+        : std::runtime_error(std::string(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
+                             " (sqlite code " + std::to_string(rc) + ")") {}
+    explicit SqliteFailure(const std::string& message) : std::runtime_error(message) {}
+};
+
+LedgerError operationError(const char* operation, const std::string& detail) {
+    return LedgerError(std::string("ledger: ") + operation + " failed: " + detail);
+}
+
+std::string errnoText(int error) {
+    return std::generic_category().message(error);
+}
+
+// Borrows a cached prepared statement for one execution; resets it when done so the next user
+// starts clean and no read transaction stays open.
+class Statement {
+public:
+    Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    ~Statement() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::string_view text) {
+        // An empty view may have a null data(), which SQLite would bind as NULL.
+        const char* data = text.data() != nullptr ? text.data() : "";
+        return check(
+            sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
+    }
+    Statement& bind(int index, std::int64_t value) {
+        return check(sqlite3_bind_int64(stmt_, index, value));
+    }
+    // Binds ?1..?4 to the message key.
+    Statement& bindKey(const MessageKey& key) {
+        return bind(1, key.account)
+            .bind(2, key.folder)
+            .bind(3, static_cast<std::int64_t>(key.uidValidity))
+            .bind(4, key.uid);
+    }
+    // True when a row is available; false when done.
+    bool step() {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        throw SqliteFailure(db_, rc);
+    }
+    void run() {
+        while (step()) {
+        }
+    }
+    std::string text(int column) const {
+        const auto* data = sqlite3_column_text(stmt_, column);
+        if (data == nullptr) return {};
+        return std::string(reinterpret_cast<const char*>(data),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    }
+    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+private:
+    Statement& check(int rc) {
+        if (rc != SQLITE_OK) throw SqliteFailure(db_, rc);
+        return *this;
+    }
+
+    sqlite3* db_;
+    sqlite3_stmt* stmt_;
+};
+
+MessageState parseState(const std::string& text) {
+    for (MessageState state :
+         {MessageState::Seen, MessageState::Delivered, MessageState::Quarantined,
+          MessageState::Skipped, MessageState::Deleted}) {
+        if (text == toString(state)) return state;
+    }
+    throw SqliteFailure("unknown message state in the ledger");
+}
+
+MessageRecord readMessage(const Statement& row) {
+    MessageRecord record;
+    record.key.account = row.text(0);
+    record.key.folder = row.text(1);
+    record.key.uidValidity = static_cast<std::uint64_t>(row.integer(2));
+    record.key.uid = row.text(3);
+    record.size = static_cast<std::uint64_t>(row.integer(4));
+    record.state = parseState(row.text(5));
+    record.contentHash = row.text(6);
+    record.messageId = row.text(7);
+    record.firstSeenAt = row.integer(8);
+    record.deliveredAt = row.integer(9);
+    record.attempts = static_cast<int>(row.integer(10));
+    record.lastError = row.text(11);
+    return record;
+}
+
+AccountRecord readAccount(const Statement& row) {
+    AccountRecord record;
+    record.name = row.text(0);
+    record.firstSeenAt = row.integer(1);
+    record.lastPollAt = row.integer(2);
+    record.lastResult = row.text(3);
+    record.lastError = row.text(4);
+    return record;
+}
+
+void addCount(AccountRecord& record, const std::string& state, std::uint64_t count) {
+    record.seen += count;  // every row was seen once, whatever happened to it since
+    switch (parseState(state)) {
+        case MessageState::Seen: record.pending += count; break;
+        case MessageState::Delivered: record.delivered += count; break;
+        case MessageState::Quarantined: record.quarantined += count; break;
+        case MessageState::Skipped: record.skipped += count; break;
+        case MessageState::Deleted: record.deleted += count; break;
+    }
+}
+
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+
+private:
+    int fd_;
+};
+
+// Makes a new directory entry in `dir` durable; without it a crash could lose the new file.
+void syncDirectory(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const int error = errno;
+        if (fd >= 0) ::close(fd);
+        throw LedgerError("cannot sync ledger directory " + dir.string() + ": " + errnoText(error));
+    }
+    ::close(fd);
+}
+
+// Creates `dir` and missing parents with mode 0700; existing directories are left as they are.
+void ensureDirectory(const fs::path& dir) {
+    if (dir.empty()) return;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            throw LedgerError("ledger directory " + dir.string() + " is not a directory");
+        }
+        return;
+    }
+    if (const int error = errno; error != ENOENT) {
+        throw LedgerError("ledger directory " + dir.string() + ": " + errnoText(error));
+    }
+    const fs::path parent = dir.parent_path();
+    if (!parent.empty() && parent != dir) ensureDirectory(parent);
+    if (::mkdir(dir.c_str(), kDirectoryMode) != 0) {
+        const int error = errno;
+        if (error == EEXIST) return;  // created concurrently
+        throw LedgerError("cannot create ledger directory " + dir.string() + ": " +
+                          errnoText(error));
+    }
+    // mkdir applies the umask; chmod makes the mode independent of it.
+    if (::chmod(dir.c_str(), kDirectoryMode) != 0) {
+        const int error = errno;
+        throw LedgerError("cannot set the mode of ledger directory " + dir.string() + ": " +
+                          errnoText(error));
+    }
+    if (!parent.empty()) syncDirectory(parent);
+}
+
+// Opens `path` without following symlinks, refuses anything but a regular file and strips
+// group/other permissions; with `create`, a missing file is created with exactly 0600.
+// Returns false when the file does not exist and `create` is false.
+bool secureFile(const std::string& path, bool create) {
+    int fd = -1;
+    bool created = false;
+    if (create) {
+        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
+        created = fd >= 0;
+        if (const int error = errno; fd < 0 && error != EEXIST) {
+            throw LedgerError("cannot create ledger file " + path + ": " + errnoText(error));
+        }
+    }
+    if (fd < 0) {
+        // O_NONBLOCK: a FIFO planted at the path must not hang us before fstat rejects it.
+        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+            const int error = errno;
+            if (error == ENOENT && !create) return false;
+            if (error == ELOOP) {
+                throw LedgerError("ledger file " + path +
+                                  " is a symbolic link; refusing to open it");
+            }
+            throw LedgerError("cannot open ledger file " + path + ": " + errnoText(error));
+        }
+    }
+    FileDescriptor guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int error = errno;
+        throw LedgerError("cannot stat ledger file " + path + ": " + errnoText(error));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw LedgerError("ledger file " + path + " is not a regular file");
+    }
+    // A new file gets exactly 0600 whatever the umask; an existing one loses group/other bits.
+    const mode_t wanted = created ? kFileMode : (st.st_mode & 0700);
+    if ((st.st_mode & 07777) != wanted && ::fchmod(fd, wanted) != 0) {
+        const int error = errno;
+        throw LedgerError("cannot restrict the permissions of ledger file " + path + ": " +
+                          errnoText(error));
+    }
+    if (created) syncDirectory(fs::path(path).parent_path());
+    return true;
+}
+
+}  // namespace
+
+// One caller's write waiting in the group-commit queue; lives on that caller's stack.
+struct SqliteLedgerStore::PendingWrite {
+    const std::function<void()>* apply = nullptr;
+    std::string error;  // set when this write did not commit
+    bool failed = false;
+    bool done = false;
+};
+
+int SqliteLedgerStore::schemaVersion() {
+    return kSchemaVersion;
+}
+
+SqliteLedgerStore::SqliteLedgerStore(const std::string& path) {
+    if (path.empty()) throw LedgerError("ledger path is empty");
+    // Absolute, so SQLite never reads a name like ":memory:" as anything but a file.
+    std::error_code error;
+    const fs::path absolute = fs::absolute(fs::path(path), error);
+    if (error) throw LedgerError("ledger path " + path + ": " + error.message());
+    path_ = absolute.lexically_normal().string();
+    try {
+        open();
+    } catch (...) {
+        for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+        statements_.clear();
+        if (db_ != nullptr) sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw;
+    }
+}
+
+SqliteLedgerStore::~SqliteLedgerStore() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+void SqliteLedgerStore::open() {
+    const fs::path file(path_);
+    if (!file.has_filename()) throw LedgerError("ledger path " + path_ + " names no file");
+    ensureDirectory(file.parent_path());
+    secureFile(path_, /*create=*/true);
+    // SQLite creates these with the database file's mode, but stale ones may be looser, and a
+    // planted symlink must not redirect our writes.
+    secureFile(path_ + "-wal", false);
+    secureFile(path_ + "-shm", false);
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+#ifdef SQLITE_OPEN_NOFOLLOW
+    flags |= SQLITE_OPEN_NOFOLLOW;
+#endif
+    const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        throw LedgerError("cannot open ledger " + path_ + ": " + SqliteFailure(db_, rc).what());
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+        throw LedgerError("ledger " + path_ + " is read-only");
+    }
+    try {
+        sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+        {
+            Statement walMode(db_, statement("PRAGMA journal_mode = WAL"));
+            const std::string mode = walMode.step() ? walMode.text(0) : std::string();
+            if (mode != "wal") {
+                throw SqliteFailure("cannot enable WAL journal mode (got '" + mode + "')");
+            }
+        }
+        execute("PRAGMA synchronous = FULL");
+        migrate();
+    } catch (const SqliteFailure& e) {
+        throw LedgerError("cannot open ledger " + path_ + ": " + e.what());
+    }
+    secureFile(path_ + "-wal", false);
+    secureFile(path_ + "-shm", false);
+}
+
+void SqliteLedgerStore::migrate() {
+    execute(kSqlBegin);
+    try {
+        int version = 0;
+        {
+            Statement userVersion(db_, statement("PRAGMA user_version"));
+            if (userVersion.step()) version = static_cast<int>(userVersion.integer(0));
+        }
+        if (version > kSchemaVersion) {
+            throw LedgerError("ledger schema version " + std::to_string(version) +
+                              " is newer than this mailcollector supports");
+        }
+        for (int next = version; next < kSchemaVersion; ++next) {
+            char* message = nullptr;
+            const int rc = sqlite3_exec(db_, kMigrations[next], nullptr, nullptr, &message);
+            if (rc != SQLITE_OK) {
+                std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
+                sqlite3_free(message);
+                throw SqliteFailure("migration to schema version " + std::to_string(next + 1) +
+                                    ": " + detail);
+            }
+        }
+        if (version != kSchemaVersion) {
+            // PRAGMA takes no parameters; the value is our own integer.
+            const std::string setVersion =
+                "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+            if (const int rc = sqlite3_exec(db_, setVersion.c_str(), nullptr, nullptr, nullptr);
+                rc != SQLITE_OK) {
+                throw SqliteFailure(db_, rc);
+            }
+        }
+        execute(kSqlCommit);
+    } catch (...) {
+        if (sqlite3_get_autocommit(db_) == 0) {
+            sqlite3_exec(db_, kSqlRollback, nullptr, nullptr, nullptr);
+        }
+        throw;
+    }
+}
+
+sqlite3_stmt* SqliteLedgerStore::statement(const char* sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+        SqliteFailure failure(db_, rc);
+        sqlite3_finalize(stmt);
+        throw failure;
+    }
+    statements_.emplace(sql, stmt);
+    return stmt;
+}
+
+void SqliteLedgerStore::execute(const char* sql) {
+    Statement(db_, statement(sql)).run();
+}
+
+void SqliteLedgerStore::write(const char* operation, const std::function<void()>& apply) {
+    PendingWrite write;
+    write.apply = &apply;
+    std::unique_lock queueLock(queueMutex_);
+    queue_.push_back(&write);
+    queueChanged_.wait(queueLock, [&] { return write.done || !committing_; });
+    if (!write.done) {
+        // Nobody is committing: lead, taking every write queued so far (ours included). Others
+        // keep queueing meanwhile and one of them leads the next batch.
+        committing_ = true;
+        std::vector<PendingWrite*> batch;
+        batch.swap(queue_);
+        queueLock.unlock();
+        try {
+            commitBatch(batch);
+        } catch (...) {
+            // Only allocation can get here; never leave a transaction open, committing_ set or a
+            // caller unanswered.
+            std::lock_guard dbLock(dbMutex_);
+            if (sqlite3_get_autocommit(db_) == 0) {
+                sqlite3_exec(db_, kSqlRollback, nullptr, nullptr, nullptr);
+            }
+            for (PendingWrite* pending : batch) pending->failed = true;
+        }
+        queueLock.lock();
+        for (PendingWrite* pending : batch) pending->done = true;
+        committing_ = false;
+        queueChanged_.notify_all();
+    }
+    if (write.failed) {
+        throw operationError(operation, write.error.empty() ? "internal error" : write.error);
+    }
+}
+
+void SqliteLedgerStore::commitBatch(const std::vector<PendingWrite*>& batch) {
+    std::lock_guard dbLock(dbMutex_);
+    // Fails every write of the batch that has not failed yet: their changes were rolled back.
+    auto failRest = [&](const std::string& detail) {
+        if (sqlite3_get_autocommit(db_) == 0) {
+            sqlite3_exec(db_, kSqlRollback, nullptr, nullptr, nullptr);
+        }
+        for (PendingWrite* pending : batch) {
+            if (!pending->failed) {
+                pending->failed = true;
+                pending->error = detail;
+            }
+        }
+    };
+    try {
+        execute(kSqlBegin);
+    } catch (const std::exception& e) {
+        failRest(e.what());
+        return;
+    }
+    // With several writers each gets a savepoint, so one failing write does not undo the others.
+    const bool savepoints = batch.size() > 1;
+    for (PendingWrite* pending : batch) {
+        try {
+            if (savepoints) execute(kSqlSavepoint);
+            (*pending->apply)();
+            if (savepoints) execute(kSqlRelease);
+        } catch (const std::exception& e) {
+            pending->failed = true;
+            pending->error = e.what();
+            // SQLite rolls the whole transaction back on some errors (disk full, I/O error);
+            // then nothing of this batch survived.
+            if (!savepoints || sqlite3_get_autocommit(db_) != 0) {
+                failRest(e.what());
+                return;
+            }
+            try {
+                execute(kSqlRollbackTo);
+                execute(kSqlRelease);
+            } catch (const std::exception& rollbackError) {
+                failRest(rollbackError.what());
+                return;
+            }
+        }
+    }
+    try {
+        execute(kSqlCommit);
+    } catch (const std::exception& e) {
+        failRest(e.what());
+    }
+}
+
+std::vector<MessageRecord> SqliteLedgerStore::messages(const std::string& account,
+                                                       const std::string& folder,
+                                                       std::uint64_t uidValidity) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlMailbox));
+        query.bind(1, account).bind(2, folder).bind(3, static_cast<std::int64_t>(uidValidity));
+        std::vector<MessageRecord> records;
+        while (query.step()) records.push_back(readMessage(query));
+        return records;
+    } catch (const SqliteFailure& e) {
+        throw operationError("messages", e.what());
+    }
+}
+
+std::vector<MessageRecord> SqliteLedgerStore::messagesInFolder(const std::string& account,
+                                                               const std::string& folder) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlFolder));
+        query.bind(1, account).bind(2, folder);
+        std::vector<MessageRecord> records;
+        while (query.step()) records.push_back(readMessage(query));
+        return records;
+    } catch (const SqliteFailure& e) {
+        throw operationError("messagesInFolder", e.what());
+    }
+}
+
+void SqliteLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    write("recordSeen", [&] {
+        Statement(db_, statement(kSqlRecordSeen))
+            .bindKey(key)
+            .bind(5, static_cast<std::int64_t>(size))
+            .bind(6, now)
+            .run();
+        Statement(db_, statement(kSqlFillUnknownSize))
+            .bindKey(key)
+            .bind(5, static_cast<std::int64_t>(size))
+            .run();
+    });
+}
+
+void SqliteLedgerStore::markDelivered(const MessageKey& key, const std::string& contentHash,
+                                      const std::string& messageId) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    write("markDelivered", [&] {
+        Statement(db_, statement(kSqlMarkDelivered))
+            .bindKey(key)
+            .bind(5, contentHash)
+            .bind(6, messageId)
+            .bind(7, now)
+            .run();
+    });
+}
+
+void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key, const char* state,
+                                    const std::string& reason) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    write(operation, [&] {
+        Statement(db_, statement(kSqlMarkWithReason))
+            .bindKey(key)
+            .bind(5, state)
+            .bind(6, reason)
+            .bind(7, now)
+            .run();
+    });
+}
+
+void SqliteLedgerStore::markQuarantined(const MessageKey& key, const std::string& reason) {
+    upsertState("markQuarantined", key, toString(MessageState::Quarantined), reason);
+}
+
+void SqliteLedgerStore::markSkipped(const MessageKey& key, const std::string& reason) {
+    upsertState("markSkipped", key, toString(MessageState::Skipped), reason);
+}
+
+void SqliteLedgerStore::markDeleted(const MessageKey& key) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    write("markDeleted",
+          [&] { Statement(db_, statement(kSqlMarkDeleted)).bindKey(key).bind(5, now).run(); });
+}
+
+void SqliteLedgerStore::recordFailure(const MessageKey& key, const std::string& error) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    write("recordFailure", [&] {
+        Statement(db_, statement(kSqlRecordFailure)).bindKey(key).bind(5, error).bind(6, now).run();
+    });
+}
+
+void SqliteLedgerStore::forgetAbsent(const std::string& account, const std::string& folder,
+                                     std::uint64_t uidValidity,
+                                     const std::vector<std::string>& present) {
+    const auto validity = static_cast<std::int64_t>(uidValidity);
+    write("forgetAbsent", [&] {
+        // Diff in memory: one indexed scan of the mailbox instead of 100,000 parameter binds.
+        std::vector<std::string> stored;
+        {
+            Statement query(db_, statement(kSqlMailboxUids));
+            query.bind(1, account).bind(2, folder).bind(3, validity);
+            while (query.step()) stored.push_back(query.text(0));
+        }
+        const std::unordered_set<std::string_view> keep(present.begin(), present.end());
+        for (const std::string& uid : stored) {
+            if (keep.contains(uid)) continue;
+            Statement(db_, statement(kSqlDeleteMessage))
+                .bind(1, account)
+                .bind(2, folder)
+                .bind(3, validity)
+                .bind(4, uid)
+                .run();
+        }
+    });
+}
+
+std::optional<AccountRecord> SqliteLedgerStore::account(const std::string& name) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        AccountRecord record;
+        {
+            Statement query(db_, statement(kSqlAccount));
+            query.bind(1, name);
+            if (!query.step()) return std::nullopt;
+            record = readAccount(query);
+        }
+        Statement counts(db_, statement(kSqlAccountCounts));
+        counts.bind(1, name);
+        while (counts.step()) {
+            addCount(record, counts.text(0), static_cast<std::uint64_t>(counts.integer(1)));
+        }
+        return record;
+    } catch (const SqliteFailure& e) {
+        throw operationError("account", e.what());
+    }
+}
+
+std::vector<AccountRecord> SqliteLedgerStore::accounts() {
+    std::lock_guard lock(dbMutex_);
+    try {
+        std::vector<AccountRecord> records;
+        std::unordered_map<std::string, std::size_t> byName;
+        {
+            Statement query(db_, statement(kSqlAccounts));
+            while (query.step()) {
+                records.push_back(readAccount(query));
+                byName.emplace(records.back().name, records.size() - 1);
+            }
+        }
+        Statement counts(db_, statement(kSqlAllCounts));
+        while (counts.step()) {
+            // Rows of accounts never registered are not reported.
+            if (auto it = byName.find(counts.text(0)); it != byName.end()) {
+                addCount(records[it->second], counts.text(1),
+                         static_cast<std::uint64_t>(counts.integer(2)));
+            }
+        }
+        return records;
+    } catch (const SqliteFailure& e) {
+        throw operationError("accounts", e.what());
+    }
+}
+
+bool SqliteLedgerStore::registerAccount(const std::string& name) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    bool created = false;
+    write("registerAccount", [&] {
+        Statement(db_, statement(kSqlRegisterAccount)).bind(1, name).bind(2, now).run();
+        created = sqlite3_changes(db_) == 1;
+    });
+    return created;
+}
+
+void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& result,
+                                   const std::string& error) {
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    // Updates only: creating the row here would make a later registerAccount report "not new"
+    // for an account that was never registered (fetch = "new" would then take old mail).
+    write("recordPoll", [&] {
+        Statement(db_, statement(kSqlRecordPoll))
+            .bind(1, name)
+            .bind(2, now)
+            .bind(3, result)
+            .bind(4, error)
+            .run();
+    });
+}
+
+void SqliteLedgerStore::executeForTesting(const std::string& sql) {
+    std::lock_guard lock(dbMutex_);
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+    if (rc != SQLITE_OK) {
+        std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
+        sqlite3_free(message);
+        throw operationError("executeForTesting", detail);
+    }
+}
+
+}  // namespace mc::ledger

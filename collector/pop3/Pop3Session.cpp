@@ -1,0 +1,229 @@
+#include "collector/pop3/Pop3Session.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "collector/proto/Pop3Reply.hpp"
+#include "collector/proto/Sasl.hpp"
+
+namespace mc::collector {
+namespace {
+
+constexpr std::size_t kMaxStatusLine = 8 * 1024;
+constexpr std::size_t kMaxListingEntries = 5'000'000;
+
+std::string upper(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return text;
+}
+
+bool transientCode(const std::string& code) { return code == "IN-USE" || code == "SYS/TEMP"; }
+
+}  // namespace
+
+Pop3Session::Pop3Session(Pop3Options options) : options_(std::move(options)) {}
+
+Pop3Session::~Pop3Session() = default;
+
+std::string Pop3Session::readStatusLine(const char* context) {
+    std::string line = channel_->readLine();
+    return line;
+}
+
+void Pop3Session::expectOk(const std::string& command, const char* context, bool authentication) {
+    if (!command.empty()) channel_->send(command + "\r\n");
+    std::string line = readStatusLine(context);
+    auto status = proto::parsePop3Status(line);
+    if (!status)
+        throw Pop3Error(std::string("unexpected reply to ") + context + ": " + net::printable(line));
+    if (!status->ok || status->continuation)
+        throw Pop3Error(std::string(context) + " refused: " + net::printable(line),
+                        transientCode(status->code), authentication && !transientCode(status->code));
+}
+
+void Pop3Session::readCapabilities() {
+    capabilities_.clear();
+    channel_->send("CAPA\r\n");
+    auto status = proto::parsePop3Status(readStatusLine("CAPA"));
+    if (!status || !status->ok) return;  // CAPA is optional (RFC 2449); assume nothing
+    capabilities_ = readListing();
+    pipelining_ = hasCapability("PIPELINING");
+}
+
+bool Pop3Session::hasCapability(const std::string& name) const {
+    for (const auto& line : capabilities_) {
+        std::string word = upper(line.substr(0, line.find(' ')));
+        if (word == name) return true;
+    }
+    return false;
+}
+
+std::vector<std::string> Pop3Session::readListing() {
+    std::vector<std::string> lines;
+    for (;;) {
+        std::string line = channel_->readLine();
+        if (line == ".") return lines;
+        if (!line.empty() && line[0] == '.') line.erase(0, 1);
+        if (lines.size() >= kMaxListingEntries)
+            throw Pop3Error("server listing has more than " + std::to_string(kMaxListingEntries) + " lines");
+        lines.push_back(std::move(line));
+    }
+}
+
+void Pop3Session::open() {
+    auto connectOptions = options_.connect;
+    connectOptions.implicitTls = options_.tls == config::TlsMode::Implicit;
+    channel_ = std::make_unique<net::LineChannel>(net::connect(connectOptions), kMaxStatusLine);
+    state_ = State::Authorization;
+    expectOk("", "greeting");
+    readCapabilities();
+    if (options_.tls == config::TlsMode::StartTls) {
+        // Required STARTTLS: abort before any credential if it is missing or refused.
+        if (!capabilities_.empty() && !hasCapability("STLS"))
+            throw Pop3Error("server does not offer STLS, which the config requires");
+        channel_->send("STLS\r\n");
+        auto line = readStatusLine("STLS");
+        auto status = proto::parsePop3Status(line);
+        if (!status || !status->ok)
+            throw Pop3Error("server refused STLS, which the config requires: " + net::printable(line));
+        channel_->startTls();
+        readCapabilities();  // capabilities before TLS may have been forged
+    }
+    authenticate();
+    state_ = State::Transaction;
+}
+
+void Pop3Session::authenticate() {
+    using config::AuthMethod;
+    std::string sasl;
+    for (const auto& line : capabilities_)
+        if (upper(line.substr(0, line.find(' '))) == "SASL") sasl = " " + upper(line) + " ";
+    AuthMethod method = options_.auth;
+    if (method == AuthMethod::Auto)
+        method = sasl.find(" PLAIN ") != std::string::npos ? AuthMethod::Plain : AuthMethod::Login;
+    switch (method) {
+        case AuthMethod::Plain:
+            expectOk("AUTH PLAIN " + proto::saslPlain(options_.username, options_.password),
+                     "authentication (AUTH PLAIN)", true);
+            return;
+        case AuthMethod::Login:
+        case AuthMethod::Auto:
+            // USER/PASS (RFC 1939): what "login" means for POP3 servers without SASL LOGIN.
+            expectOk("USER " + options_.username, "USER", true);
+            expectOk("PASS " + options_.password, "authentication (USER/PASS)", true);
+            return;
+        case AuthMethod::XOAuth2:
+        case AuthMethod::OAuthBearer:
+            throw Pop3Error("OAuth2 authentication is not available yet for POP3 accounts");
+    }
+}
+
+std::vector<Pop3Listing> Pop3Session::list() {
+    if (pipelining_) channel_->send("UIDL\r\nLIST\r\n");
+    else channel_->send("UIDL\r\n");
+    auto uidlStatus = proto::parsePop3Status(readStatusLine("UIDL"));
+    if (!uidlStatus || !uidlStatus->ok) {
+        if (pipelining_) readStatusLine("LIST");
+        throw Pop3Error("server does not support UIDL; without unique ids messages cannot be tracked");
+    }
+    std::map<std::uint32_t, Pop3Listing> byNumber;
+    for (const auto& line : readListing()) {
+        auto entry = proto::parseUidlLine(line);
+        if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
+        byNumber[entry->number] = Pop3Listing{entry->number, entry->value, 0};
+    }
+    if (!pipelining_) channel_->send("LIST\r\n");
+    auto listStatus = proto::parsePop3Status(readStatusLine("LIST"));
+    if (!listStatus || !listStatus->ok) throw Pop3Error("LIST refused");
+    std::vector<Pop3Listing> listing;
+    std::map<std::uint32_t, std::uint64_t> sizes;
+    for (const auto& line : readListing()) {
+        auto entry = proto::parseListLine(line);
+        if (!entry) throw Pop3Error("malformed LIST line: " + net::printable(line));
+        sizes[entry->first] = entry->second;
+    }
+    for (auto& [number, item] : byNumber) {
+        auto size = sizes.find(number);
+        if (size == sizes.end()) continue;  // vanished between the two listings
+        item.size = size->second;
+        listing.push_back(item);
+    }
+    return listing;
+}
+
+void Pop3Session::readBody(delivery::MessageBody& body) {
+    proto::DotStuffedBodyDecoder decoder;
+    std::string decoded;
+    for (;;) {
+        std::string_view chunk = channel_->peekChunk();
+        auto progress = decoder.feed(chunk, decoded);
+        channel_->consume(progress.consumed);
+        body.append(decoded);
+        decoded.clear();
+        if (progress.done) return;
+    }
+}
+
+void Pop3Session::pipeline(const std::vector<std::string>& commands,
+                           const std::function<bool(std::size_t index)>& onReply) {
+    std::size_t depth = pipelining_ ? std::max<std::size_t>(1, options_.pipelineDepth) : 1;
+    std::size_t sent = 0, answered = 0;
+    bool stopped = false;
+    while (answered < commands.size()) {
+        std::string batch;
+        while (!stopped && sent < commands.size() && sent - answered < depth) batch += commands[sent++] + "\r\n";
+        if (!batch.empty()) channel_->send(batch);
+        if (answered == sent) return;
+        // Replies to commands already sent must be read even after a stop, to stay in sync.
+        bool wanted = onReply(answered++);
+        if (!wanted) stopped = true;
+    }
+}
+
+void Pop3Session::retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
+                           const BodyHandler& handle) {
+    std::vector<std::string> commands;
+    commands.reserve(numbers.size());
+    for (auto number : numbers) commands.push_back("RETR " + std::to_string(number));
+    bool stopped = false;
+    pipeline(commands, [&](std::size_t index) {
+        std::string line = readStatusLine("RETR");
+        auto status = proto::parsePop3Status(line);
+        if (!status) throw Pop3Error("unexpected reply to RETR: " + net::printable(line));
+        if (!status->ok) return !stopped;  // gone meanwhile (another client); stays pending
+        delivery::MessageBody body = makeBody();
+        readBody(body);
+        body.finish();
+        if (!stopped && !handle(numbers[index], std::move(body))) stopped = true;
+        return !stopped;
+    });
+}
+
+std::vector<std::uint32_t> Pop3Session::markDeleted(const std::vector<std::uint32_t>& numbers) {
+    std::vector<std::string> commands;
+    for (auto number : numbers) commands.push_back("DELE " + std::to_string(number));
+    std::vector<std::uint32_t> accepted;
+    pipeline(commands, [&](std::size_t index) {
+        auto status = proto::parsePop3Status(readStatusLine("DELE"));
+        if (status && status->ok) accepted.push_back(numbers[index]);
+        return true;
+    });
+    return accepted;
+}
+
+bool Pop3Session::quit() {
+    if (!channel_ || state_ == State::Closed) return false;
+    bool confirmed = false;
+    try {
+        channel_->send("QUIT\r\n");
+        auto status = proto::parsePop3Status(readStatusLine("QUIT"));
+        confirmed = status && status->ok;
+    } catch (const std::exception&) {
+    }
+    state_ = State::Closed;
+    channel_.reset();
+    return confirmed;
+}
+
+}  // namespace mc::collector

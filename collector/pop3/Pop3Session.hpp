@@ -1,0 +1,92 @@
+#pragma once
+// A POP3 client session (RFC 1939, 2449 CAPA, 2595 STLS, 5034 SASL) as an explicit state machine
+// over a line channel: Authorization -> Transaction -> Update (QUIT) -> Closed.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/Config.hpp"
+#include "delivery/MessageBody.hpp"
+#include "net/LineChannel.hpp"
+
+namespace mc::collector {
+
+struct Pop3Listing {
+    std::uint32_t number = 0;
+    std::string uidl;
+    std::uint64_t size = 0;
+};
+
+// A POP3 protocol failure. `transient`: the server said try later ([IN-USE], [SYS/TEMP]).
+class Pop3Error : public std::runtime_error {
+public:
+    Pop3Error(const std::string& what, bool transient = false, bool authentication = false)
+        : std::runtime_error(what), transient_(transient), authentication_(authentication) {}
+    bool transient() const { return transient_; }
+    bool authentication() const { return authentication_; }
+
+private:
+    bool transient_;
+    bool authentication_;
+};
+
+struct Pop3Options {
+    net::ConnectOptions connect;
+    config::TlsMode tls = config::TlsMode::Implicit;
+    std::string username;
+    std::string password;
+    config::AuthMethod auth = config::AuthMethod::Auto;
+    std::size_t pipelineDepth = 32;  // RETR/DELE commands in flight when the server pipelines
+};
+
+class Pop3Session {
+public:
+    enum class State { Disconnected, Authorization, Transaction, Closed };
+
+    explicit Pop3Session(Pop3Options options);
+    ~Pop3Session();
+
+    // Connects, negotiates TLS, re-reads CAPA and authenticates.
+    void open();
+    // UIDL + LIST, merged by message number.
+    std::vector<Pop3Listing> list();
+
+    using BodyFactory = std::function<delivery::MessageBody()>;
+    // Called per retrieved message, in order; return false to stop after this one.
+    using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBody body)>;
+    // RETRs the messages, pipelined when the server allows it, streaming each body.
+    void retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
+                  const BodyHandler& handle);
+    // Marks messages deleted; returns the numbers the server accepted. They are removed at quit().
+    std::vector<std::uint32_t> markDeleted(const std::vector<std::uint32_t>& numbers);
+    // QUIT: true when the server confirmed (and so committed any deletions).
+    bool quit();
+
+    State state() const { return state_; }
+    bool pipelining() const { return pipelining_; }
+    const std::vector<std::string>& capabilities() const { return capabilities_; }
+
+private:
+    std::string readStatusLine(const char* context);
+    void expectOk(const std::string& command, const char* context, bool authentication = false);
+    void readCapabilities();
+    bool hasCapability(const std::string& name) const;
+    std::vector<std::string> readListing();
+    void authenticate();
+    void readBody(delivery::MessageBody& body);
+    // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
+    void pipeline(const std::vector<std::string>& commands,
+                  const std::function<bool(std::size_t index)>& onReply);
+
+    Pop3Options options_;
+    std::unique_ptr<net::LineChannel> channel_;
+    State state_ = State::Disconnected;
+    std::vector<std::string> capabilities_;
+    bool pipelining_ = false;
+};
+
+}  // namespace mc::collector

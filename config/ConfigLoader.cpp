@@ -1,0 +1,638 @@
+// TOML text -> validated Config. Each table is read by one function; defaults that depend on
+// other settings (ports, the spool directory) are applied right after the settings they depend on.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+
+#include "config/Config.hpp"
+#include "config/TableReader.hpp"
+
+namespace mc::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+using detail::failAt;
+using detail::lineOf;
+using detail::TableReader;
+
+constexpr const char* kDefaultLedger = "/var/lib/mailcollector/ledger.db";
+constexpr const char* kDefaultQuarantineDir = "/var/lib/mailcollector/quarantine";
+
+// What reading needs besides the current table. loadConfig uses the inline-password place to
+// refuse an inline password in a file others can read; parseConfig ignores it.
+struct Context {
+    std::string file;
+    fs::path baseDir;  // relative paths in the file are relative to the file's directory
+    int inlinePasswordLine = 0;
+    std::string inlinePasswordKey;
+};
+
+// ---- small value checks -------------------------------------------------------------------
+
+std::string lowercase(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+bool isPostgresUrl(const std::string& value) {
+    return value.rfind("postgresql://", 0) == 0 || value.rfind("postgres://", 0) == 0;
+}
+
+bool isLoopbackAddress(const std::string& host) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
+}
+
+// Plaintext is tolerable only when the traffic never leaves the machine.
+bool isLoopbackHost(std::string host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    host = lowercase(host);
+    if (!host.empty() && host.back() == '.') host.pop_back();
+    return host == "localhost" || isLoopbackAddress(host);
+}
+
+bool isFingerprint(const std::string& text) {
+    std::size_t digits = 0;
+    for (char c : text) {
+        if (c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+        ++digits;
+    }
+    return digits == 64;
+}
+
+bool isAccountName(const std::string& name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+    });
+}
+
+bool hasSpaceOrControl(const std::string& text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
+}
+
+bool hasControl(const std::string& text) {
+    return std::any_of(text.begin(), text.end(),
+                       [](unsigned char c) { return std::iscntrl(c) != 0; });
+}
+
+// "host:port" or "[v6]:port".
+bool isListenAddress(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    std::string host = text.substr(0, colon);
+    std::string port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']'))
+        return false;
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
+        return false;
+    int number = std::stoi(port);
+    return number >= 1 && number <= 65535;
+}
+
+std::string resolvePath(const std::string& value, const Context& context) {
+    if (value.empty() || fs::path(value).is_absolute()) return value;
+    return (context.baseDir / value).lexically_normal().string();
+}
+
+// ---- shared readers -----------------------------------------------------------------------
+
+const toml::table& asTable(const toml::node& node, const std::string& key, const Context& context) {
+    if (!node.is_table())
+        failAt(context.file, lineOf(node), key,
+               "expected a table, found " + detail::describeType(node.type()));
+    return *node.as_table();
+}
+
+std::string requiredString(const TableReader& reader, std::string_view key) {
+    auto value = reader.string(key);
+    if (!value) reader.failHeader(key, "missing required key");
+    if (value->empty()) reader.fail(key, "must not be empty");
+    return *value;
+}
+
+std::optional<std::string> nonEmptyString(const TableReader& reader, std::string_view key) {
+    auto value = reader.string(key);
+    if (value && value->empty()) reader.fail(key, "must not be empty");
+    return value;
+}
+
+std::string pathValue(const TableReader& reader, std::string_view key, const Context& context) {
+    return resolvePath(reader.string(key).value_or(""), context);
+}
+
+std::string readHost(const TableReader& reader) {
+    std::string host = requiredString(reader, "host");
+    if (hasSpaceOrControl(host)) reader.fail("host", "must not contain spaces");
+    return host;
+}
+
+void checkPlaintext(const TableReader& reader, const Endpoint& endpoint) {
+    if (endpoint.tls != TlsMode::None || endpoint.allowPlaintext || isLoopbackHost(endpoint.host))
+        return;
+    reader.fail("tls", "\"none\" would send mail and passwords unencrypted to " + endpoint.host +
+                           "; use \"implicit\" or \"starttls\", or set allow_plaintext = true");
+}
+
+// Host, port (0 when not given: the caller knows the default), TLS and pinning.
+Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Context& context) {
+    Endpoint endpoint;
+    endpoint.host = readHost(reader);
+    endpoint.port = static_cast<std::uint16_t>(reader.integerInRange("port", 1, 65535).value_or(0));
+    endpoint.tls = reader
+                       .choice<TlsMode>("tls", {{"implicit", TlsMode::Implicit},
+                                                {"starttls", TlsMode::StartTls},
+                                                {"none", TlsMode::None}})
+                       .value_or(defaultTls);
+    endpoint.caFile = pathValue(reader, "ca_file", context);
+    endpoint.tlsFingerprint = reader.string("tls_fingerprint").value_or("");
+    if (!endpoint.tlsFingerprint.empty() && !isFingerprint(endpoint.tlsFingerprint))
+        reader.fail("tls_fingerprint",
+                    "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
+    endpoint.allowPlaintext = reader.boolean("allow_plaintext").value_or(false);
+    checkPlaintext(reader, endpoint);
+    return endpoint;
+}
+
+struct PasswordKey {
+    std::string_view key;
+    SecretSource::Kind kind;
+};
+constexpr PasswordKey kPasswordKeys[] = {
+    {"password", SecretSource::Kind::Inline},
+    {"password_file", SecretSource::Kind::File},
+    {"password_env", SecretSource::Kind::Env},
+    {"password_command", SecretSource::Kind::Command},
+};
+
+void noteInlinePassword(const TableReader& reader, Context& context) {
+    int line = reader.line("password");
+    if (context.inlinePasswordLine != 0 && context.inlinePasswordLine < line) return;
+    context.inlinePasswordLine = line;
+    context.inlinePasswordKey = reader.name("password");
+}
+
+// At most one of the four password keys. The second one in file order is the one reported.
+SecretSource readPassword(const TableReader& reader, Context& context) {
+    const PasswordKey* chosen = nullptr;
+    for (const PasswordKey& candidate : kPasswordKeys) {
+        if (!reader.node(candidate.key)) continue;
+        if (chosen) {
+            bool later = reader.line(candidate.key) >= reader.line(chosen->key);
+            reader.fail(later ? candidate.key : chosen->key,
+                        "set only one of password, password_file, password_env, "
+                        "password_command");
+        }
+        chosen = &candidate;
+    }
+    if (!chosen) return {};
+    // The value is never quoted back: for "password" it is the secret itself.
+    SecretSource source{chosen->kind, *nonEmptyString(reader, chosen->key)};
+    if (source.kind == SecretSource::Kind::File)
+        source.reference = resolvePath(source.reference, context);
+    if (source.kind == SecretSource::Kind::Inline) noteInlinePassword(reader, context);
+    return source;
+}
+
+// ---- [collector] --------------------------------------------------------------------------
+
+std::string readLedger(const TableReader& reader, const Context& context) {
+    std::string ledger = nonEmptyString(reader, "ledger").value_or(kDefaultLedger);
+    return isPostgresUrl(ledger) ? ledger : resolvePath(ledger, context);
+}
+
+std::string defaultSpoolDir(const std::string& quarantineDir) {
+    fs::path quarantine = fs::path(quarantineDir).lexically_normal();
+    if (!quarantine.has_filename()) quarantine = quarantine.parent_path();  // trailing slash
+    return (quarantine.parent_path() / "spool").string();
+}
+
+void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
+                        const Context& context) {
+    settings.ledger = readLedger(reader, context);
+    settings.maxParallel = static_cast<int>(
+        reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
+    settings.httpListen = reader.string("http_listen").value_or(settings.httpListen);
+    if (!settings.httpListen.empty() && !isListenAddress(settings.httpListen))
+        reader.fail("http_listen",
+                    "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
+    settings.logFormat =
+        reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}})
+            .value_or(settings.logFormat);
+    auto quarantine = nonEmptyString(reader, "quarantine_dir");
+    if (quarantine) settings.quarantineDir = resolvePath(*quarantine, context);
+    auto spool = nonEmptyString(reader, "spool_dir");
+    if (spool) settings.spoolDir = resolvePath(*spool, context);
+}
+
+CollectorSettings readCollector(const toml::node* node, const Context& context) {
+    CollectorSettings settings;
+    settings.ledger = kDefaultLedger;
+    settings.quarantineDir = kDefaultQuarantineDir;
+    if (node) {
+        TableReader reader(
+            asTable(*node, "collector", context), "collector", context.file,
+            {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir"});
+        reader.rejectUnknownKeys();
+        readCollectorTable(reader, settings, context);
+    }
+    if (settings.spoolDir.empty()) settings.spoolDir = defaultSpoolDir(settings.quarantineDir);
+    return settings;
+}
+
+// ---- [target] -----------------------------------------------------------------------------
+
+std::uint16_t defaultTargetPort(const TargetSettings& target) {
+    switch (target.protocol) {
+        case TargetProtocol::Smtp:
+            if (target.endpoint.tls == TlsMode::Implicit) return 465;
+            return target.username.empty() ? 25 : 587;  // 587: submission, where AUTH lives
+        case TargetProtocol::Lmtp: return 24;
+        case TargetProtocol::Imap: return target.endpoint.tls == TlsMode::Implicit ? 993 : 143;
+    }
+    return 0;
+}
+
+std::string readEnvelopeFrom(const TableReader& reader) {
+    std::string value = nonEmptyString(reader, "envelope_from").value_or("original");
+    if (value != "original" && (value.find('@') == std::string::npos || hasSpaceOrControl(value) ||
+                                value.find_first_of("<>") != std::string::npos))
+        reader.fail("envelope_from", "expected \"original\" or an address like me@example.org");
+    return value;
+}
+
+void checkTargetCredentials(const TableReader& reader, const TargetSettings& target) {
+    if (target.protocol == TargetProtocol::Imap && target.username.empty())
+        reader.failHeader("username", "missing required key (an imap target needs a login)");
+    if (target.username.empty() && target.password.kind != SecretSource::Kind::None)
+        reader.failHeader("username", "missing required key (a password is set)");
+    if (!target.username.empty() && target.password.kind == SecretSource::Kind::None)
+        reader.fail("username",
+                    "is set but no password is: add password_file, password_env, "
+                    "password_command or password");
+    if (target.protocol != TargetProtocol::Imap && target.recipient.empty())
+        reader.failHeader("recipient", "missing required key (smtp and lmtp targets need it)");
+}
+
+void readTargetTable(const TableReader& reader, TargetSettings& target, Context& context) {
+    target.protocol = reader
+                          .choice<TargetProtocol>("protocol", {{"smtp", TargetProtocol::Smtp},
+                                                               {"lmtp", TargetProtocol::Lmtp},
+                                                               {"imap", TargetProtocol::Imap}})
+                          .value_or(TargetProtocol::Smtp);
+    TlsMode defaultTls =
+        target.protocol == TargetProtocol::Imap ? TlsMode::Implicit : TlsMode::StartTls;
+    target.endpoint = readEndpoint(reader, defaultTls, context);
+    target.username = nonEmptyString(reader, "username").value_or("");
+    target.password = readPassword(reader, context);
+    target.recipient = nonEmptyString(reader, "recipient").value_or("");
+    target.envelopeFrom = readEnvelopeFrom(reader);
+    target.folder = nonEmptyString(reader, "folder").value_or(target.folder);
+    target.labelDelivery =
+        reader
+            .choice<LabelDelivery>("label_delivery", {{"header", LabelDelivery::Header},
+                                                      {"subaddress", LabelDelivery::Subaddress}})
+            .value_or(target.labelDelivery);
+    target.connections =
+        static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
+    checkTargetCredentials(reader, target);
+    if (target.endpoint.port == 0) target.endpoint.port = defaultTargetPort(target);
+}
+
+TargetSettings readTarget(const toml::node* node, Context& context) {
+    if (!node) failAt(context.file, 0, "target", "required table [target] is missing");
+    TableReader reader(
+        asTable(*node, "target", context), "target", context.file,
+        {"protocol", "host", "port", "tls", "username", "password", "password_file", "password_env",
+         "password_command", "recipient", "envelope_from", "folder", "label_delivery",
+         "connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
+    reader.rejectUnknownKeys();
+    TargetSettings target;
+    readTargetTable(reader, target, context);
+    return target;
+}
+
+// ---- [[account]] --------------------------------------------------------------------------
+
+std::uint16_t defaultAccountPort(const AccountSettings& account) {
+    bool implicit = account.endpoint.tls == TlsMode::Implicit;
+    if (account.protocol == SourceProtocol::Pop3) return implicit ? 995 : 110;
+    return implicit ? 993 : 143;
+}
+
+void checkFolders(const TableReader& reader, const AccountSettings& account) {
+    if (account.protocol == SourceProtocol::Pop3) {
+        if (account.folders.size() != 1 || lowercase(account.folders[0]) != "inbox")
+            reader.fail("folders", "pop3 has only the INBOX; folders is for imap accounts");
+        return;
+    }
+    if (account.folders.empty()) reader.fail("folders", "must list at least one folder");
+    for (std::size_t i = 0; i < account.folders.size(); ++i) {
+        if (account.folders[i].empty()) reader.fail("folders", "folder names must not be empty");
+        if (std::find(account.folders.begin(), account.folders.begin() + i, account.folders[i]) !=
+            account.folders.begin() + i)
+            reader.fail("folders", "\"" + account.folders[i] + "\" is listed twice");
+    }
+}
+
+// Labels end up in a header or an address, so line breaks would let them inject headers.
+void checkLabels(const TableReader& reader, const std::vector<std::string>& labels) {
+    for (const auto& label : labels)
+        if (label.empty() || hasControl(label))
+            reader.fail("labels", "labels must be non-empty and free of control characters");
+}
+
+std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallback) {
+    const toml::node* node = reader.node("max_message_size");
+    if (!node) return fallback;
+    std::optional<std::uint64_t> size;
+    if (auto integer = node->value_exact<std::int64_t>())
+        size = *integer >= 0 ? std::optional<std::uint64_t>(*integer) : std::nullopt;
+    else if (auto text = node->value_exact<std::string>())
+        size = parseSize(*text);
+    else
+        reader.fail("max_message_size",
+                    "expected a string or an integer, found " + detail::describeType(node->type()));
+    if (!size || *size == 0)
+        reader.fail("max_message_size",
+                    "expected a size like \"50MB\", \"512KiB\" or a number of bytes");
+    return *size;
+}
+
+std::chrono::seconds readInterval(const TableReader& reader, std::chrono::seconds fallback) {
+    const toml::node* node = reader.node("interval");
+    if (!node) return fallback;
+    std::optional<std::chrono::seconds> interval;
+    if (auto integer = node->value_exact<std::int64_t>())
+        interval = std::chrono::seconds(*integer);
+    else if (auto text = node->value_exact<std::string>())
+        interval = parseDuration(*text);
+    else
+        reader.fail("interval",
+                    "expected a string or an integer, found " + detail::describeType(node->type()));
+    if (!interval)
+        reader.fail("interval",
+                    "expected a duration like \"30s\", \"5m\", \"1h\", \"2d\" or a "
+                    "number of seconds");
+    if (*interval < std::chrono::seconds(10)) reader.fail("interval", "must be at least 10s");
+    return *interval;
+}
+
+void readOAuth2(const TableReader& reader, AccountSettings& account, const Context& context) {
+    account.oauth2Provider = reader.string("oauth2_provider").value_or("");
+    account.oauth2ClientId = reader.string("oauth2_client_id").value_or("");
+    account.oauth2ClientSecretFile = pathValue(reader, "oauth2_client_secret_file", context);
+    account.oauth2RefreshTokenFile = pathValue(reader, "oauth2_refresh_token_file", context);
+    account.oauth2TokenUrl = reader.string("oauth2_token_url").value_or("");
+    account.oauth2TokenCommand = reader.string("oauth2_token_command").value_or("");
+}
+
+// Password logins need a password; OAuth2 logins need a token source (a password_* may supply
+// the access token directly).
+void checkAccountCredentials(const TableReader& reader, const AccountSettings& account) {
+    if (account.password.kind != SecretSource::Kind::None) return;
+    bool oauth = account.auth == AuthMethod::XOAuth2 || account.auth == AuthMethod::OAuthBearer;
+    bool tokenSource =
+        !account.oauth2TokenCommand.empty() || !account.oauth2RefreshTokenFile.empty();
+    if (tokenSource && account.auth != AuthMethod::Plain && account.auth != AuthMethod::Login)
+        return;
+    reader.failHeader("password",
+                      oauth ? "no token source: set oauth2_refresh_token_file, "
+                              "oauth2_token_command or one of the password keys"
+                            : "missing: set password_file, password_env, password_command or "
+                              "password");
+}
+
+void readConnection(const TableReader& reader, AccountSettings& account, Context& context) {
+    account.protocol = reader
+                           .choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3},
+                                                                {"imap", SourceProtocol::Imap}})
+                           .value_or(SourceProtocol::Pop3);
+    account.endpoint = readEndpoint(reader, TlsMode::Implicit, context);
+    if (account.endpoint.port == 0) account.endpoint.port = defaultAccountPort(account);
+    account.username = requiredString(reader, "username");
+    account.password = readPassword(reader, context);
+    account.auth = reader
+                       .choice<AuthMethod>("auth", {{"auto", AuthMethod::Auto},
+                                                    {"plain", AuthMethod::Plain},
+                                                    {"login", AuthMethod::Login},
+                                                    {"xoauth2", AuthMethod::XOAuth2},
+                                                    {"oauthbearer", AuthMethod::OAuthBearer}})
+                       .value_or(AuthMethod::Auto);
+    readOAuth2(reader, account, context);
+    checkAccountCredentials(reader, account);
+}
+
+void readPolicy(const TableReader& reader, AccountSettings& account) {
+    account.folders = reader.stringArray("folders").value_or(account.folders);
+    checkFolders(reader, account);
+    account.keep = reader.boolean("keep").value_or(account.keep);
+    account.deleteAfterDays = static_cast<int>(
+        reader.integerInRange("delete_after_days", 0, std::numeric_limits<int>::max()).value_or(0));
+    account.fetch =
+        reader.choice<FetchPolicy>("fetch", {{"all", FetchPolicy::All}, {"new", FetchPolicy::New}})
+            .value_or(account.fetch);
+    account.labels = reader.stringArray("labels").value_or(account.labels);
+    checkLabels(reader, account.labels);
+    account.archive = reader.boolean("archive").value_or(account.archive);
+    account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize);
+    account.interval = readInterval(reader, account.interval);
+    account.idle = reader.boolean("idle").value_or(account.idle);
+}
+
+AccountSettings readAccount(const toml::table& table, std::size_t index, Context& context) {
+    TableReader reader(table, "account[" + std::to_string(index) + "]", context.file,
+                       {"name",
+                        "protocol",
+                        "host",
+                        "port",
+                        "tls",
+                        "username",
+                        "password",
+                        "password_file",
+                        "password_env",
+                        "password_command",
+                        "auth",
+                        "oauth2_provider",
+                        "oauth2_client_id",
+                        "oauth2_client_secret_file",
+                        "oauth2_refresh_token_file",
+                        "oauth2_token_url",
+                        "oauth2_token_command",
+                        "folders",
+                        "keep",
+                        "delete_after_days",
+                        "fetch",
+                        "labels",
+                        "archive",
+                        "max_message_size",
+                        "interval",
+                        "idle",
+                        "ca_file",
+                        "tls_fingerprint",
+                        "allow_plaintext"});
+    reader.rejectUnknownKeys();
+    AccountSettings account;
+    account.line = reader.headerLine();
+    account.name = requiredString(reader, "name");
+    if (!isAccountName(account.name))
+        reader.fail("name", "may contain only letters, digits, '.', '_' and '-'");
+    readConnection(reader, account, context);
+    readPolicy(reader, account);
+    return account;
+}
+
+std::vector<AccountSettings> readAccounts(const toml::node* node, Context& context) {
+    std::vector<AccountSettings> accounts;
+    if (!node || (node->is_array() && node->as_array()->empty())) return accounts;
+    if (!node->is_array_of_tables())
+        failAt(context.file, lineOf(*node), "account",
+               "expected [[account]] tables, found " + detail::describeType(node->type()));
+    std::map<std::string, int> firstLine;  // name -> line of its first definition
+    for (const toml::node& element : *node->as_array()) {
+        AccountSettings account = readAccount(*element.as_table(), accounts.size(), context);
+        int nameLine = lineOf(*element.as_table()->get("name"));
+        auto [existing, inserted] = firstLine.emplace(account.name, nameLine);
+        if (!inserted)
+            failAt(context.file, nameLine, "account[" + std::to_string(accounts.size()) + "].name",
+                   "duplicate account name \"" + account.name + "\" (first used on line " +
+                       std::to_string(existing->second) + ")");
+        accounts.push_back(std::move(account));
+    }
+    return accounts;
+}
+
+// ---- the document -------------------------------------------------------------------------
+
+std::string lineText(const std::string& text, std::size_t line) {
+    std::size_t begin = 0;
+    for (std::size_t i = 1; i < line && begin != std::string::npos; ++i) {
+        begin = text.find('\n', begin);
+        if (begin != std::string::npos) ++begin;
+    }
+    if (begin == std::string::npos) return "";
+    return text.substr(begin, text.find('\n', begin) - begin);
+}
+
+bool holdsInlinePassword(const std::string& line) {
+    std::string key = line.substr(0, line.find('='));
+    key.erase(std::remove_if(key.begin(), key.end(),
+                             [](char c) { return c == ' ' || c == '\t' || c == '"' || c == '\''; }),
+              key.end());
+    return key.size() >= 8 && key.compare(key.size() - 8, 8, "password") == 0;
+}
+
+// toml++ quotes the offending character ("saw 'h'"); on a password line that is a piece of the
+// password, so quoted text is masked there.
+std::string maskQuoted(std::string description) {
+    std::size_t open = 0;
+    while ((open = description.find('\'', open)) != std::string::npos) {
+        std::size_t close = description.find('\'', open + 1);
+        if (close == std::string::npos) break;
+        description.replace(open + 1, close - open - 1, "...");
+        open += 5;
+    }
+    return description;
+}
+
+toml::table parseToml(const std::string& text, const std::string& path) {
+    try {
+        return toml::parse(std::string_view(text), std::string_view(path));
+    } catch (const toml::parse_error& error) {
+        std::size_t line = error.source().begin.line;
+        std::string description(error.description());
+        if (holdsInlinePassword(lineText(text, line))) description = maskQuoted(description);
+        failAt(path, static_cast<int>(line), "", description);
+    }
+}
+
+Config parseWithContext(const std::string& text, const std::string& path, Context& context) {
+    toml::table root = parseToml(text, path);
+    TableReader reader(root, "", path, {"collector", "target", "account"});
+    reader.rejectUnknownKeys();
+    Config config;
+    config.path = path;
+    config.collector = readCollector(reader.node("collector"), context);
+    config.target = readTarget(reader.node("target"), context);
+    config.accounts = readAccounts(reader.node("account"), context);
+    return config;
+}
+
+Context makeContext(const std::string& path) {
+    std::error_code error;
+    fs::path absolute = fs::absolute(path, error);
+    Context context;
+    context.file = path;
+    if (!error) context.baseDir = absolute.parent_path();
+    return context;
+}
+
+std::string modeText(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+// Reads through one descriptor so that the mode checked is that of the bytes parsed.
+std::string readConfigFile(const std::string& path, struct stat& status) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) failAt(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    if (::fstat(fd, &status) != 0)
+        failAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
+    if (!S_ISREG(status.st_mode)) failAt(path, 0, "", "not a regular file");
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) failAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
+        if (got == 0) return text;
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+}
+
+}  // namespace
+
+Config parseConfig(const std::string& text, const std::string& path) {
+    Context context = makeContext(path);
+    return parseWithContext(text, path, context);
+}
+
+Config loadConfig(const std::string& path) {
+    struct stat status {};
+    std::string text = readConfigFile(path, status);
+    Context context = makeContext(path);
+    Config config = parseWithContext(text, path, context);
+    if (context.inlinePasswordLine != 0 && (status.st_mode & 044) != 0)
+        failAt(path, context.inlinePasswordLine, context.inlinePasswordKey,
+               "inline password in a file readable by group or others (mode " +
+                   modeText(status.st_mode) + "); run chmod 600 " + path +
+                   ", or use password_file or password_env instead");
+    return config;
+}
+
+}  // namespace mc::config

@@ -1,0 +1,47 @@
+#pragma once
+// One fetched message's bytes: in memory while small, in an unlinked spool file once it grows
+// past a threshold, so a 50 MB message never sits in RAM. Also computes the content hash.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace mc::delivery {
+
+class MessageBody {
+public:
+    // `spoolDir` holds the (immediately unlinked) spool files; `memoryLimit` is the in-RAM cap.
+    MessageBody(std::string spoolDir, std::size_t memoryLimit = 1 << 20);
+    ~MessageBody();
+    MessageBody(MessageBody&&) noexcept;
+    MessageBody& operator=(MessageBody&&) noexcept;
+
+    void append(std::string_view bytes);
+    // Ends writing; computes the hash.
+    void finish();
+
+    std::uint64_t size() const { return size_; }
+    bool spooled() const { return spoolFd_ >= 0; }
+    const std::string& sha256() const { return sha256_; }
+    // The first bytes (up to `n`), enough for the header block.
+    std::string head(std::size_t n = 64 * 1024) const;
+    // Calls `sink` with successive chunks of the whole message.
+    void forEachChunk(const std::function<void(std::string_view)>& sink) const;
+    // Writes the message to `path` (mode 0600); throws std::runtime_error on failure.
+    void writeTo(const std::string& path) const;
+
+private:
+    void spill();
+    std::string spoolDir_;
+    std::size_t memoryLimit_;
+    std::string memory_;
+    int spoolFd_ = -1;
+    std::uint64_t size_ = 0;
+    struct HashState;
+    std::unique_ptr<HashState> hash_;
+    std::string sha256_;
+};
+
+}  // namespace mc::delivery

@@ -1,0 +1,54 @@
+#pragma once
+// Where collected messages go. A target keeps its connection between messages and reconnects
+// on its own after a failure.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "config/Config.hpp"
+#include "delivery/MessageBody.hpp"
+
+namespace mc::delivery {
+
+struct OutgoingMessage {
+    std::string headerPrefix;         // trace lines to put in front (CRLF-terminated)
+    const MessageBody* body = nullptr;
+    std::string envelopeFrom;         // "" is the null sender
+    std::string recipient;
+};
+
+enum class DeliveryOutcome {
+    Accepted,  // 2xx: the target took responsibility
+    Deferred,  // 4xx, timeout or dropped connection: retry later
+    Rejected,  // 5xx: quarantine, never retry by itself
+};
+
+struct DeliveryResult {
+    DeliveryOutcome outcome = DeliveryOutcome::Deferred;
+    int code = 0;             // the deciding reply code, 0 for network failures
+    std::string reply;        // printable reply text or error description
+    bool connectionLost = false;
+    std::string usedSender;   // the MAIL FROM finally used
+};
+
+// The target cannot be used at all (bad credentials, TLS refused, unreachable): stops the poll.
+class TargetError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class MessageTarget {
+public:
+    virtual ~MessageTarget() = default;
+    // Connects (if needed) and authenticates; throws TargetError or net::TransportError.
+    virtual void open() = 0;
+    virtual DeliveryResult deliver(const OutgoingMessage& message) = 0;
+    // Ends the session politely (QUIT); never throws.
+    virtual void close() = 0;
+};
+
+// SMTP or LMTP according to the settings; `password` may be empty when no username is set.
+std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password);
+
+}  // namespace mc::delivery

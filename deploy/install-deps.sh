@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything mailcollector needs to build, test, demo and benchmark on Debian 12.
+# System services of the installed servers are never started: tests run private instances.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libpoco-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libtomlplusplus-dev libgtest-dev
+  openssl ca-certificates
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
+  postfix
+)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+# Keep package scripts from starting the system's own dovecot/postfix.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  created_policy=1
+fi
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "$created_policy" = 1 ] && $SUDO rm -f "$policy"
+exit 0

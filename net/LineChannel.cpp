@@ -1,0 +1,57 @@
+#include "net/LineChannel.hpp"
+
+#include <cstdio>
+
+namespace mc::net {
+
+LineChannel::LineChannel(std::unique_ptr<Transport> transport, std::size_t maxLineLength)
+    : transport_(std::move(transport)), buffer_(maxLineLength) {}
+
+void LineChannel::fill() {
+    char chunk[64 * 1024];
+    std::size_t n = transport_->receive(chunk, sizeof chunk);
+    buffer_.append(std::string_view(chunk, n));
+}
+
+std::string LineChannel::readLine() {
+    for (;;) {
+        if (auto line = buffer_.nextLine()) return std::move(*line);
+        if (buffer_.error() != proto::LineError::None)
+            throw TransportError(TransportErrorKind::Protocol, "server sent a line longer than the limit");
+        fill();
+    }
+}
+
+std::string_view LineChannel::peekChunk() {
+    if (buffer_.bufferedSize() == 0) fill();
+    return buffer_.buffered();
+}
+
+void LineChannel::consume(std::size_t n) { buffer_.discard(n); }
+
+void LineChannel::startTls() {
+    if (buffer_.bufferedSize() != 0)
+        throw TransportError(TransportErrorKind::Protocol,
+                             "server sent data before the TLS handshake (response injection); refused");
+    transport_->startTls();
+}
+
+std::string printable(std::string_view text, std::size_t maxLength) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (out.size() >= maxLength) {
+            out += "...";
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+            out += escaped;
+        }
+    }
+    return out;
+}
+
+}  // namespace mc::net

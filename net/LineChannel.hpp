@@ -1,0 +1,39 @@
+#pragma once
+// A Transport read line by line (with a cap) or in raw chunks, for line-based mail protocols.
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "collector/proto/LineBuffer.hpp"
+#include "net/Transport.hpp"
+
+namespace mc::net {
+
+class LineChannel {
+public:
+    explicit LineChannel(std::unique_ptr<Transport> transport, std::size_t maxLineLength = 64 * 1024);
+
+    // The next line without its line ending; throws TransportError (Protocol when over the cap).
+    std::string readLine();
+    // Whatever is buffered, or else at least one fresh chunk from the socket.
+    std::string_view peekChunk();
+    // Marks `n` bytes of the last peekChunk() as used.
+    void consume(std::size_t n);
+    void send(std::string_view bytes) { transport_->send(bytes); }
+    // Starts TLS. Bytes the server sent after its go-ahead and before the handshake would be read
+    // as post-TLS replies (response injection): they are refused.
+    void startTls();
+    bool secure() const { return transport_->secure(); }
+    Transport& transport() { return *transport_; }
+
+private:
+    void fill();
+    std::unique_ptr<Transport> transport_;
+    proto::LineBuffer buffer_;
+};
+
+// Makes server text safe to log: control characters and non-ASCII bytes escaped, length capped.
+std::string printable(std::string_view text, std::size_t maxLength = 200);
+
+}  // namespace mc::net

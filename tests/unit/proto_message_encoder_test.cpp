@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/proto/MessageEncoder.hpp"
+
+namespace mc::proto {
+namespace {
+
+using namespace std::string_literals;
+
+// The same input whole, one byte at a time, and in random pieces (fixed seeds, empty pieces
+// included), so a CR ending one piece and a LF starting the next is exercised.
+std::vector<std::vector<std::string_view>> chunkings(std::string_view input) {
+    std::vector<std::vector<std::string_view>> result;
+    result.push_back({input});
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        bytes.push_back(input.substr(i, 1));
+    }
+    result.push_back(bytes);
+    std::mt19937 rng(5322);
+    for (std::size_t maxPiece : {2u, 3u, 5u, 64u, 1000u, 70000u}) {
+        std::uniform_int_distribution<std::size_t> size(0, maxPiece);
+        std::vector<std::string_view> pieces;
+        std::size_t pos = 0;
+        while (pos < input.size()) {
+            const std::size_t n = std::min(size(rng), input.size() - pos);
+            pieces.push_back(input.substr(pos, n));
+            pos += n;
+        }
+        result.push_back(pieces);
+    }
+    return result;
+}
+
+// Encodes in every chunking and checks the exact bytes, terminator included.
+void expectEncodes(std::string_view message, std::string_view wire) {
+    const auto all = chunkings(message);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        SCOPED_TRACE("chunking #" + std::to_string(i));
+        DotStuffingEncoder encoder;
+        std::string out;
+        for (std::string_view piece : all[i]) {
+            encoder.encode(piece, out);
+        }
+        encoder.finish(out);
+        EXPECT_EQ(out, wire);
+    }
+}
+
+TEST(DotStuffingEncoder, EmptyMessage) { expectEncodes("", ".\r\n"); }
+
+TEST(DotStuffingEncoder, CrlfMessagePassesThrough) {
+    expectEncodes("Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, LastLineWithoutNewlineGetsCrlf) {
+    expectEncodes("a", "a\r\n.\r\n");
+    expectEncodes("a\r\nlast", "a\r\nlast\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, BareLfBecomesCrlf) {
+    expectEncodes("a\nb\n\nc", "a\r\nb\r\n\r\nc\r\n.\r\n");
+    expectEncodes("\n", "\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, BareCrBecomesCrlf) {
+    expectEncodes("a\rb\r", "a\r\nb\r\n.\r\n");
+    expectEncodes("\r", "\r\n.\r\n");
+    // CR, CRLF, LF: three line endings, not two.
+    expectEncodes("\r\r\n\n", "\r\n\r\n\r\n.\r\n");
+    // LF CR is two line endings.
+    expectEncodes("x\n\ry", "x\r\n\r\ny\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, LeadingDotsAreDoubled) {
+    expectEncodes(".\r\n", "..\r\n.\r\n");
+    expectEncodes(".", "..\r\n.\r\n");
+    expectEncodes("..x\n.\n.", "...x\r\n..\r\n..\r\n.\r\n");
+    expectEncodes("a.b\r\n.c\r\nd.\r\n", "a.b\r\n..c\r\nd.\r\n.\r\n");
+    // A bare CR ends a line too, so the dot after it is at a line start.
+    expectEncodes("x\r.y", "x\r\n..y\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, EightBitAndNulBytes) {
+    expectEncodes("\0\xff\x80\n.\0\r\n\xc3\xa9"s, "\0\xff\x80\r\n..\0\r\n\xc3\xa9\r\n.\r\n"s);
+}
+
+TEST(DotStuffingEncoder, LongLinesAreNotSplit) {
+    // Lines over RFC 5321's 998 are passed on unchanged: rewrapping would alter the message.
+    const std::string over998 = "." + std::string(1200, 'a');
+    const std::string over64k = std::string(64 * 1024 + 5, 'b');
+    expectEncodes(over998 + "\n" + over64k, "." + over998 + "\r\n" + over64k + "\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, CrAtChunkEndAndLfAtNextStartAreOneLineEnding) {
+    DotStuffingEncoder encoder;
+    std::string out;
+    encoder.encode("a\r", out);
+    encoder.encode("", out);
+    encoder.encode("\n.b\r", out);
+    encoder.encode("\r\n", out);
+    encoder.finish(out);
+    EXPECT_EQ(out, "a\r\n..b\r\n\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, FinishResetsForTheNextMessage) {
+    DotStuffingEncoder encoder;
+    std::string first;
+    encoder.encode("x\r", first);
+    encoder.finish(first);
+    std::string second;
+    encoder.encode("\n.y", second);
+    encoder.finish(second);
+    EXPECT_EQ(first, "x\r\n.\r\n");
+    // The LF is not swallowed as the second half of the previous message's CR.
+    EXPECT_EQ(second, "\r\n..y\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, ResetDropsState) {
+    DotStuffingEncoder encoder;
+    std::string out;
+    encoder.encode("partial", out);
+    encoder.reset();
+    out.clear();
+    encoder.encode(".z", out);
+    encoder.finish(out);
+    EXPECT_EQ(out, "..z\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, AppendsToExistingOutput) {
+    DotStuffingEncoder encoder;
+    std::string out = "DATA\r\n";
+    encoder.encode("hi", out);
+    encoder.finish(out);
+    EXPECT_EQ(out, "DATA\r\nhi\r\n.\r\n");
+}
+
+TEST(NormalizeLineEndings, AllEndingsBecomeCrlfWithoutStuffing) {
+    EXPECT_EQ(normalizeLineEndings(""), "");
+    EXPECT_EQ(normalizeLineEndings("abc"), "abc");
+    EXPECT_EQ(normalizeLineEndings("a\nb\rc\r\nd"), "a\r\nb\r\nc\r\nd");
+    EXPECT_EQ(normalizeLineEndings("\r\r\n\n\r"), "\r\n\r\n\r\n\r\n");
+    EXPECT_EQ(normalizeLineEndings(".\n..\r."), ".\r\n..\r\n.");
+    EXPECT_EQ(normalizeLineEndings("\0\xff\n"s), "\0\xff\r\n"s);
+}
+
+}  // namespace
+}  // namespace mc::proto
