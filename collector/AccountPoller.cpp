@@ -19,7 +19,6 @@ using ledger::MessageKey;
 using ledger::MessageRecord;
 using ledger::MessageState;
 
-constexpr std::chrono::milliseconds kSourceTimeout{120'000};
 constexpr const char* kTooBig = "larger than max_message_size";
 
 struct Plan {
@@ -69,10 +68,10 @@ Plan planPoll(const config::AccountSettings& account, ledger::LedgerStore& ledge
         bool tooBig = item.size > account.maxMessageSize;
         if (!record) {
             if (firstPoll && account.fetch == config::FetchPolicy::New) {
-                ledger.markSkipped(key, "on the server before the account was added (fetch = \"new\")");
+                ledger.markSkipped(key, item.size, "on the server before the account was added (fetch = \"new\")");
                 ++report.skipped;
             } else if (tooBig) {
-                ledger.markSkipped(key, std::string(kTooBig) + " (" + std::to_string(item.size) + " bytes)");
+                ledger.markSkipped(key, item.size, std::string(kTooBig) + " (" + std::to_string(item.size) + " bytes)");
                 spdlog::warn("account={} uid={} skipped: {} bytes is {}", account.name,
                              net::printable(item.uidl), item.size, kTooBig);
                 ++report.skipped;
@@ -113,13 +112,13 @@ Plan planPoll(const config::AccountSettings& account, ledger::LedgerStore& ledge
     return plan;
 }
 
-Pop3Options sessionOptions(const config::AccountSettings& account) {
+Pop3Options sessionOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
     Pop3Options options;
     options.connect.host = account.endpoint.host;
     options.connect.port = account.endpoint.port;
     options.connect.tls.caFile = account.endpoint.caFile;
     options.connect.tls.fingerprint = account.endpoint.tlsFingerprint;
-    options.connect.timeout = kSourceTimeout;
+    options.connect.timeout = timeout;
     options.tls = account.endpoint.tls;
     options.username = account.username;
     options.password = config::resolveSecret(account.password, "account " + account.name + " password");
@@ -129,7 +128,7 @@ Pop3Options sessionOptions(const config::AccountSettings& account) {
 
 void pollPop3(const config::Config& config, const config::AccountSettings& account,
               ledger::LedgerStore& ledger, const ProgressCallback& progress, PollReport& report) {
-    Pop3Session session(sessionOptions(account));
+    Pop3Session session(sessionOptions(account, config.collector.ioTimeout));
     session.open();
     auto listing = session.list();
     report.listed = listing.size();
@@ -154,7 +153,7 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
             [&](std::uint32_t number, delivery::MessageBody body) {
                 const Pop3Listing& item = *byNumber.at(number);
                 ++report.fetched;
-                DeliveryJob job{keyOf(account, item.uidl), number, std::move(body), {}};
+                DeliveryJob job{keyOf(account, item.uidl), number, item.size, std::move(body), {}};
                 if (plan.ambiguous.count(number))
                     job.key.uid = item.uidl + "#" + job.body.sha256().substr(0, 16);
                 if (auto hashes = plan.knownHashes.find(number); hashes != plan.knownHashes.end())

@@ -129,7 +129,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
     if (job.deliveredHashes.count(job.body.sha256())) {
         // The same content was delivered before (a repeated UIDL): record, do not send twice.
-        ledger_.markDelivered(job.key, job.body.sha256(), messageId);
+        ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId);
         std::lock_guard lock(mutex_);
         ++counts_.duplicates;
         delivered_.push_back(job.number);
@@ -152,12 +152,12 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         message.envelopeFrom = config_.target.envelopeFrom;
     }
 
-    if (!context.target) context.target = delivery::makeTarget(config_.target, targetPassword_);
+    if (!context.target) context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout);
     delivery::DeliveryResult result = context.target->deliver(message);
     switch (result.outcome) {
         case delivery::DeliveryOutcome::Accepted: {
             crashPoint("after-accept");
-            ledger_.markDelivered(job.key, job.body.sha256(), messageId);
+            ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId);
             crashPoint("after-commit");
             context.consecutiveConnectionFailures = 0;
             std::lock_guard lock(mutex_);
@@ -169,7 +169,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         case delivery::DeliveryOutcome::Deferred: {
             spdlog::warn("account={} uid={} delivery deferred: {}", account_.name,
                          net::printable(job.key.uid), result.reply);
-            ledger_.recordFailure(job.key, result.reply);
+            ledger_.recordFailure(job.key, job.listedSize, result.reply);
             {
                 std::lock_guard lock(mutex_);
                 ++counts_.deferred;
@@ -186,7 +186,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             std::string path = directory + "/" + std::to_string(std::time(nullptr)) + "-" +
                                safeFileComponent(job.key.uid) + "-" + job.body.sha256().substr(0, 12) + ".eml";
             if (!std::filesystem::exists(path)) job.body.writeTo(path);
-            ledger_.markQuarantined(job.key, result.reply + " (copy: " + path + ")");
+            ledger_.markQuarantined(job.key, job.listedSize, result.reply + " (copy: " + path + ")");
             spdlog::error("account={} uid={} rejected by the target ({}); quarantined in {}", account_.name,
                           net::printable(job.key.uid), result.reply, path);
             std::lock_guard lock(mutex_);

@@ -23,6 +23,7 @@ namespace mc::collector {
 struct DeliveryJob {
     ledger::MessageKey key;
     std::uint32_t number = 0;  // POP3 message number in this session
+    std::uint64_t listedSize = 0;  // what the source listed; the ledger's size check uses it
     delivery::MessageBody body;
     // Content hashes already delivered under this key or account: such content is not sent again.
     std::set<std::string> deliveredHashes;

@@ -42,6 +42,7 @@ struct CollectorSettings {
     std::string logFormat = "text";  // text | json
     std::string quarantineDir;       // absolute after loading
     std::string spoolDir;            // big messages are spooled here; default: <quarantineDir>/../spool
+    std::chrono::seconds ioTimeout{120};  // a server silent this long on a read or write fails
 };
 
 struct TargetSettings {

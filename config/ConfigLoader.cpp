@@ -227,6 +227,26 @@ std::string defaultSpoolDir(const std::string& quarantineDir) {
     return (quarantine.parent_path() / "spool").string();
 }
 
+std::chrono::seconds readDuration(const TableReader& reader, const char* key,
+                                  std::chrono::seconds fallback, std::chrono::seconds minimum) {
+    const toml::node* node = reader.node(key);
+    if (!node) return fallback;
+    std::optional<std::chrono::seconds> duration;
+    if (auto integer = node->value_exact<std::int64_t>())
+        duration = std::chrono::seconds(*integer);
+    else if (auto text = node->value_exact<std::string>())
+        duration = parseDuration(*text);
+    else
+        reader.fail(key, "expected a string or an integer, found " + detail::describeType(node->type()));
+    if (!duration)
+        reader.fail(key,
+                    "expected a duration like \"30s\", \"5m\", \"1h\", \"2d\" or a "
+                    "number of seconds");
+    if (*duration < minimum)
+        reader.fail(key, "must be at least " + std::to_string(minimum.count()) + "s");
+    return *duration;
+}
+
 void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
                         const Context& context) {
     settings.ledger = readLedger(reader, context);
@@ -243,6 +263,7 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
     if (quarantine) settings.quarantineDir = resolvePath(*quarantine, context);
     auto spool = nonEmptyString(reader, "spool_dir");
     if (spool) settings.spoolDir = resolvePath(*spool, context);
+    settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1));
 }
 
 CollectorSettings readCollector(const toml::node* node, const Context& context) {
@@ -252,7 +273,8 @@ CollectorSettings readCollector(const toml::node* node, const Context& context) 
     if (node) {
         TableReader reader(
             asTable(*node, "collector", context), "collector", context.file,
-            {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir"});
+            {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
+             "io_timeout"});
         reader.rejectUnknownKeys();
         readCollectorTable(reader, settings, context);
     }
@@ -379,24 +401,6 @@ std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallba
     return *size;
 }
 
-std::chrono::seconds readInterval(const TableReader& reader, std::chrono::seconds fallback) {
-    const toml::node* node = reader.node("interval");
-    if (!node) return fallback;
-    std::optional<std::chrono::seconds> interval;
-    if (auto integer = node->value_exact<std::int64_t>())
-        interval = std::chrono::seconds(*integer);
-    else if (auto text = node->value_exact<std::string>())
-        interval = parseDuration(*text);
-    else
-        reader.fail("interval",
-                    "expected a string or an integer, found " + detail::describeType(node->type()));
-    if (!interval)
-        reader.fail("interval",
-                    "expected a duration like \"30s\", \"5m\", \"1h\", \"2d\" or a "
-                    "number of seconds");
-    if (*interval < std::chrono::seconds(10)) reader.fail("interval", "must be at least 10s");
-    return *interval;
-}
 
 void readOAuth2(const TableReader& reader, AccountSettings& account, const Context& context) {
     account.oauth2Provider = reader.string("oauth2_provider").value_or("");
@@ -456,7 +460,7 @@ void readPolicy(const TableReader& reader, AccountSettings& account) {
     checkLabels(reader, account.labels);
     account.archive = reader.boolean("archive").value_or(account.archive);
     account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize);
-    account.interval = readInterval(reader, account.interval);
+    account.interval = readDuration(reader, "interval", account.interval, std::chrono::seconds(10));
     account.idle = reader.boolean("idle").value_or(account.idle);
 }
 

@@ -49,6 +49,8 @@ public:
 };
 
 // SMTP or LMTP according to the settings; `password` may be empty when no username is set.
-std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password);
+// `timeout` bounds every read and write (the final reply to DATA gets five times as long).
+std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
+                                          std::chrono::milliseconds timeout);
 
 }  // namespace mc::delivery

@@ -17,17 +17,18 @@ namespace {
 using config::TlsMode;
 using proto::SmtpReply;
 
-constexpr std::chrono::milliseconds kCommandTimeout{5 * 60'000};
-// RFC 5321 4.5.3.2.6: the reply to the final dot may take 10 minutes.
-constexpr std::chrono::milliseconds kDataTimeout{10 * 60'000};
+// RFC 5321 4.5.3.2.6 allows 10 minutes for the reply to the final dot: five times the
+// command timeout (which defaults to two minutes).
+constexpr int kDataTimeoutFactor = 5;
 constexpr std::size_t kSendBuffer = 256 * 1024;
 
 bool isMalformedSenderReply(int code) { return code == 501 || code == 553 || code == 550 || code == 555; }
 
 class SmtpTarget final : public MessageTarget {
 public:
-    SmtpTarget(const config::TargetSettings& settings, std::string password)
-        : settings_(settings), password_(std::move(password)),
+    SmtpTarget(const config::TargetSettings& settings, std::string password,
+               std::chrono::milliseconds timeout)
+        : settings_(settings), password_(std::move(password)), timeout_(timeout),
           lmtp_(settings.protocol == config::TargetProtocol::Lmtp) {}
 
     ~SmtpTarget() override { close(); }
@@ -40,7 +41,7 @@ public:
         options.implicitTls = settings_.endpoint.tls == TlsMode::Implicit;
         options.tls.caFile = settings_.endpoint.caFile;
         options.tls.fingerprint = settings_.endpoint.tlsFingerprint;
-        options.timeout = kCommandTimeout;
+        options.timeout = timeout_;
         channel_ = std::make_unique<net::LineChannel>(net::connect(options), 4096 + 16);
         try {
             handshake();
@@ -186,9 +187,9 @@ private:
         if (!rcptReply.positive()) return endTransaction(rcptReply, sender);
         if (dataReply.code != 354) return endTransaction(dataReply, sender);
         sendContent(message);
-        channel_->transport().setTimeout(kDataTimeout);
+        channel_->transport().setTimeout(timeout_ * kDataTimeoutFactor);
         SmtpReply finalReply = readReply();  // LMTP: one reply per recipient; we send one
-        channel_->transport().setTimeout(kCommandTimeout);
+        channel_->transport().setTimeout(timeout_);
         return outcomeOf(finalReply, sender);
     }
 
@@ -244,6 +245,7 @@ private:
 
     config::TargetSettings settings_;
     std::string password_;
+    std::chrono::milliseconds timeout_;
     bool lmtp_;
     std::unique_ptr<net::LineChannel> channel_;
     proto::EhloExtensions extensions_;
@@ -252,10 +254,11 @@ private:
 
 }  // namespace
 
-std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password) {
+std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
+                                          std::chrono::milliseconds timeout) {
     if (settings.protocol == config::TargetProtocol::Imap)
         throw TargetError("IMAP APPEND targets are not available yet; use smtp or lmtp");
-    return std::make_unique<SmtpTarget>(settings, std::move(password));
+    return std::make_unique<SmtpTarget>(settings, std::move(password), timeout);
 }
 
 }  // namespace mc::delivery

@@ -66,12 +66,14 @@ public:
     // Inserts the row as Seen if absent; if present with another size, resets it to Seen with the
     // new size (a changed message under the same UID is a new message).
     virtual void recordSeen(const MessageKey& key, std::uint64_t size) = 0;
-    virtual void markDelivered(const MessageKey& key, const std::string& contentHash,
+    // The mark*/recordFailure calls insert the row when absent. `size` is the size the source
+    // listed; 0 means unknown and leaves a stored size alone.
+    virtual void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                                const std::string& messageId) = 0;
-    virtual void markQuarantined(const MessageKey& key, const std::string& reason) = 0;
-    virtual void markSkipped(const MessageKey& key, const std::string& reason) = 0;
+    virtual void markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) = 0;
+    virtual void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) = 0;
     virtual void markDeleted(const MessageKey& key) = 0;
-    virtual void recordFailure(const MessageKey& key, const std::string& error) = 0;
+    virtual void recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) = 0;
     // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
     virtual void forgetAbsent(const std::string& account, const std::string& folder,
                               std::uint64_t uidValidity, const std::vector<std::string>& present) = 0;

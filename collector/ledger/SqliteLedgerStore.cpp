@@ -68,6 +68,8 @@ constexpr const char* kSqlRollbackTo = "ROLLBACK TO write";
     "first_seen_at, delivered_at, attempts, last_error"
 #define MC_MESSAGE_KEY "account = ?1 AND folder = ?2 AND uid_validity = ?3 AND uid = ?4"
 #define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
+// Size 0 from a caller means "unknown": it never overwrites a known size.
+#define MC_KEEP_KNOWN_SIZE "size = CASE WHEN excluded.size = 0 THEN messages.size ELSE excluded.size END, "
 
 constexpr const char* kSqlMailbox =
     "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
@@ -88,13 +90,13 @@ constexpr const char* kSqlFillUnknownSize =
     "UPDATE messages SET size = ?5 WHERE " MC_MESSAGE_KEY " AND size = 0";
 constexpr const char* kSqlMarkDelivered =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
-    " first_seen_at, delivered_at) VALUES (?1, ?2, ?3, ?4, 'delivered', ?5, ?6, ?7, ?7)"
-    MC_ON_KEY_CONFLICT
+    " first_seen_at, delivered_at, size) VALUES (?1, ?2, ?3, ?4, 'delivered', ?5, ?6, ?7, ?7, ?8)"
+    MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
     "state = 'delivered', content_hash = excluded.content_hash,"
     " message_id = excluded.message_id, delivered_at = excluded.delivered_at";
 constexpr const char* kSqlMarkWithReason =
-    "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)" MC_ON_KEY_CONFLICT
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at,"
+    " size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
     "state = excluded.state, last_error = excluded.last_error";
 constexpr const char* kSqlMarkDeleted =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, first_seen_at, deleted_at)"
@@ -102,8 +104,8 @@ constexpr const char* kSqlMarkDeleted =
     "state = 'deleted', deleted_at = excluded.deleted_at";
 constexpr const char* kSqlRecordFailure =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, attempts, last_error,"
-    " first_seen_at) VALUES (?1, ?2, ?3, ?4, 'seen', 1, ?5, ?6)" MC_ON_KEY_CONFLICT
-    "attempts = messages.attempts + 1, last_error = excluded.last_error";
+    " first_seen_at, size) VALUES (?1, ?2, ?3, ?4, 'seen', 1, ?5, ?6, ?7)" MC_ON_KEY_CONFLICT
+    MC_KEEP_KNOWN_SIZE "attempts = messages.attempts + 1, last_error = excluded.last_error";
 constexpr const char* kSqlMailboxUids =
     "SELECT uid FROM messages WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3";
 constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
@@ -614,8 +616,8 @@ void SqliteLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
     });
 }
 
-void SqliteLedgerStore::markDelivered(const MessageKey& key, const std::string& contentHash,
-                                      const std::string& messageId) {
+void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size,
+                                      const std::string& contentHash, const std::string& messageId) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write("markDelivered", [&] {
         Statement(db_, statement(kSqlMarkDelivered))
@@ -623,12 +625,13 @@ void SqliteLedgerStore::markDelivered(const MessageKey& key, const std::string& 
             .bind(5, contentHash)
             .bind(6, messageId)
             .bind(7, now)
+            .bind(8, static_cast<std::int64_t>(size))
             .run();
     });
 }
 
-void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key, const char* state,
-                                    const std::string& reason) {
+void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size,
+                                    const char* state, const std::string& reason) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write(operation, [&] {
         Statement(db_, statement(kSqlMarkWithReason))
@@ -636,16 +639,19 @@ void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key
             .bind(5, state)
             .bind(6, reason)
             .bind(7, now)
+            .bind(8, static_cast<std::int64_t>(size))
             .run();
     });
 }
 
-void SqliteLedgerStore::markQuarantined(const MessageKey& key, const std::string& reason) {
-    upsertState("markQuarantined", key, toString(MessageState::Quarantined), reason);
+void SqliteLedgerStore::markQuarantined(const MessageKey& key, std::uint64_t size,
+                                        const std::string& reason) {
+    upsertState("markQuarantined", key, size, toString(MessageState::Quarantined), reason);
 }
 
-void SqliteLedgerStore::markSkipped(const MessageKey& key, const std::string& reason) {
-    upsertState("markSkipped", key, toString(MessageState::Skipped), reason);
+void SqliteLedgerStore::markSkipped(const MessageKey& key, std::uint64_t size,
+                                    const std::string& reason) {
+    upsertState("markSkipped", key, size, toString(MessageState::Skipped), reason);
 }
 
 void SqliteLedgerStore::markDeleted(const MessageKey& key) {
@@ -654,10 +660,16 @@ void SqliteLedgerStore::markDeleted(const MessageKey& key) {
           [&] { Statement(db_, statement(kSqlMarkDeleted)).bindKey(key).bind(5, now).run(); });
 }
 
-void SqliteLedgerStore::recordFailure(const MessageKey& key, const std::string& error) {
+void SqliteLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size,
+                                      const std::string& error) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write("recordFailure", [&] {
-        Statement(db_, statement(kSqlRecordFailure)).bindKey(key).bind(5, error).bind(6, now).run();
+        Statement(db_, statement(kSqlRecordFailure))
+            .bindKey(key)
+            .bind(5, error)
+            .bind(6, now)
+            .bind(7, static_cast<std::int64_t>(size))
+            .run();
     });
 }
 

@@ -33,12 +33,12 @@ public:
     std::vector<MessageRecord> messagesInFolder(const std::string& account,
                                                 const std::string& folder) override;
     void recordSeen(const MessageKey& key, std::uint64_t size) override;
-    void markDelivered(const MessageKey& key, const std::string& contentHash,
+    void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                        const std::string& messageId) override;
-    void markQuarantined(const MessageKey& key, const std::string& reason) override;
-    void markSkipped(const MessageKey& key, const std::string& reason) override;
+    void markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
+    void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
     void markDeleted(const MessageKey& key) override;
-    void recordFailure(const MessageKey& key, const std::string& error) override;
+    void recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) override;
     void forgetAbsent(const std::string& account, const std::string& folder,
                       std::uint64_t uidValidity, const std::vector<std::string>& present) override;
     std::optional<AccountRecord> account(const std::string& name) override;
@@ -66,7 +66,7 @@ private:
     // other threads' writes; returns once it is durable, throws LedgerError naming `operation`.
     void write(const char* operation, const std::function<void()>& apply);
     void commitBatch(const std::vector<PendingWrite*>& batch);
-    void upsertState(const char* operation, const MessageKey& key, const char* state,
+    void upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
                      const std::string& reason);
 
     std::string path_;

@@ -7,7 +7,8 @@
 #     expired    like valid, but its validity ended in 2020
 #     wronghost  signed by ca.pem, SAN DNS:wrong.example only
 #     unknownca  like valid, but signed by other-ca.pem
-# Keys are RSA 2048 (about a second for the whole set). Usage: make-test-ca.sh DIR
+# Keys are RSA 2048 (about a second for the whole set). Safe to run concurrently on one DIR.
+# Usage: make-test-ca.sh DIR
 set -euo pipefail
 
 die() { echo "make-test-ca.sh: $*" >&2; exit 1; }
@@ -22,6 +23,10 @@ complete() {
 }
 
 mkdir -p "$dir"
+complete && exit 0
+# Several test processes may share one directory: one creates, the others wait and reuse.
+exec 9>"$dir/.lock"
+flock -w 120 9 || die "timed out waiting for the lock on $dir"
 complete && exit 0
 command -v openssl >/dev/null || die "openssl is not installed"
 

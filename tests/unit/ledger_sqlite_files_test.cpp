@@ -79,7 +79,7 @@ TEST_F(LedgerFilesTest, FilesAreOwnerOnlyWhateverTheUmask) {
         const std::string path = (parent / "ledger.sqlite").string();
         ScopedUmask umask(mask);
         auto store = openLedger(path);
-        store->markDelivered(key("u1"), "h", "<m@x>");
+        store->markDelivered(key("u1"), 0, "h", "<m@x>");
         EXPECT_EQ(modeOf(parent.string()), 0700u);
         EXPECT_EQ(modeOf(path), 0600u);
         EXPECT_EQ(modeOf(path + "-wal"), 0600u);
@@ -181,19 +181,19 @@ TEST_F(LedgerFilesTest, WriteRefusedBySqliteSurfacesFromMarkCalls) {
     store.executeForTesting("PRAGMA query_only = 1");
 
     const std::string error = ledgerErrorOf([&] {
-        store.markQuarantined(MessageKey{"alice", "", 0, "secret-uid"}, "secret reason");
+        store.markQuarantined(MessageKey{"alice", "", 0, "secret-uid"}, 0, "secret reason");
     });
     EXPECT_NE(error.find("markQuarantined"), std::string::npos) << error;
     EXPECT_NE(error.find("readonly"), std::string::npos) << error;
     EXPECT_EQ(error.find("secret"), std::string::npos) << error;  // no message content
-    EXPECT_FALSE(ledgerErrorOf([&] { store.markDelivered(key("u1"), "h", "<m@x>"); }).empty());
+    EXPECT_FALSE(ledgerErrorOf([&] { store.markDelivered(key("u1"), 0, "h", "<m@x>"); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.markDeleted(key("u1")); }).empty());
-    EXPECT_FALSE(ledgerErrorOf([&] { store.recordFailure(key("u1"), "e"); }).empty());
+    EXPECT_FALSE(ledgerErrorOf([&] { store.recordFailure(key("u1"), 0, "e"); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.forgetAbsent("alice", "", 0, {}); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.registerAccount("alice"); }).empty());
 
     store.executeForTesting("PRAGMA query_only = 0");
-    store.markDelivered(key("u1"), "h", "<m@x>");
+    store.markDelivered(key("u1"), 0, "h", "<m@x>");
     EXPECT_EQ(store.messages("alice", "", 0).at(0).state, MessageState::Delivered);
 }
 
@@ -205,12 +205,12 @@ TEST_F(LedgerFilesTest, DiskFullSurfacesAndNothingIsHalfWritten) {
     const std::string big(64 * 1024, 'r');
 
     const std::string error = ledgerErrorOf([&] {
-        for (int i = 0; i < 100; ++i) store.markSkipped(key("big" + std::to_string(i)), big);
+        for (int i = 0; i < 100; ++i) store.markSkipped(key("big" + std::to_string(i)), 0, big);
     });
     EXPECT_NE(error.find("full"), std::string::npos) << error;
 
     store.executeForTesting("PRAGMA max_page_count = 1000000000");
-    store.markDelivered(key("u1"), "h", "<m@x>");
+    store.markDelivered(key("u1"), 0, "h", "<m@x>");
     for (const MessageRecord& row : store.messages("alice", "", 0)) {
         EXPECT_TRUE(row.key.uid == "u1" || row.lastError == big) << row.key.uid;
     }
@@ -227,7 +227,7 @@ TEST_F(LedgerFilesTest, ConcurrentWritersAllSeeTheFailure) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
                 try {
-                    store.markDelivered(key(std::to_string(t) + "-" + std::to_string(i)), "h", "");
+                    store.markDelivered(key(std::to_string(t) + "-" + std::to_string(i)), 0, "h", "");
                 } catch (const LedgerError&) {
                     ++failures;
                 }
@@ -256,9 +256,9 @@ TEST_F(LedgerFilesTest, UnderDiskFullAReturnedWriteIsKeptAndAFailedOneIsNot) {
                     const MessageKey k = key(std::to_string(t) + "-" + std::to_string(i));
                     try {
                         if (i % 3 == 0) {
-                            store.markSkipped(k, big);
+                            store.markSkipped(k, 0, big);
                         } else {
-                            store.markDelivered(k, "h", "");
+                            store.markDelivered(k, 0, "h", "");
                         }
                         committed[t][i] = true;
                     } catch (const LedgerError&) {
@@ -297,7 +297,7 @@ std::map<std::string, bool> writeConcurrently(LedgerStore& store) {
                     (i % 5 == 0 ? "poison-" : "") + std::to_string(t) + "-" + std::to_string(i);
                 bool ok = true;
                 try {
-                    store.markDelivered(key(uid), "h", "");
+                    store.markDelivered(key(uid), 0, "h", "");
                 } catch (const LedgerError&) {
                     ok = false;
                 }
@@ -345,7 +345,7 @@ TEST_F(LedgerFilesTest, AWriteThatAbortsTheTransactionFailsItsWholeBatch) {
             }
         }
         // The store is still usable afterwards.
-        store.markDelivered(key("after"), "h", "");
+        store.markDelivered(key("after"), 0, "h", "");
     }
     EXPECT_EQ(openLedger(path_)->messages("alice", "", 0).back().key.uid, "after");
 }

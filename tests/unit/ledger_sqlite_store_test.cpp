@@ -54,7 +54,7 @@ TEST_F(LedgerStoreTest, CreateAndReopenKeepsRows) {
     {
         auto store = openLedger(path_);
         store->recordSeen(pop3Key("u1"), 100);
-        store->markDelivered(pop3Key("u2"), "hash2", "<m2@example.org>");
+        store->markDelivered(pop3Key("u2"), 0, "hash2", "<m2@example.org>");
         store->recordSeen(imapKey("42"), 300);
     }
     auto store = openLedger(path_);
@@ -86,7 +86,7 @@ TEST_F(LedgerStoreTest, OpenCreatesMissingParentDirectories) {
 TEST_F(LedgerStoreTest, RecordSeenWithSameSizeLeavesRowAlone) {
     auto store = openLedger(path_);
     store->recordSeen(pop3Key("u1"), 100);
-    store->markDelivered(pop3Key("u1"), "h", "<m@x>");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
     store->recordSeen(pop3Key("u1"), 100);
     const auto row = find(*store, pop3Key("u1"));
     ASSERT_TRUE(row);
@@ -98,8 +98,8 @@ TEST_F(LedgerStoreTest, RecordSeenWithSameSizeLeavesRowAlone) {
 TEST_F(LedgerStoreTest, SizeChangeResetsToSeen) {
     auto store = openLedger(path_);
     store->recordSeen(pop3Key("u1"), 100);
-    store->recordFailure(pop3Key("u1"), "target said 451");
-    store->markDelivered(pop3Key("u1"), "h", "<m@x>");
+    store->recordFailure(pop3Key("u1"), 0, "target said 451");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
 
     store->recordSeen(pop3Key("u1"), 250);
 
@@ -117,7 +117,7 @@ TEST_F(LedgerStoreTest, SizeChangeResetsToSeen) {
 TEST_F(LedgerStoreTest, RecordSeenFillsInSizeOfRowCreatedByMark) {
     // A row created by markDelivered has no size; learning it must not re-deliver the message.
     auto store = openLedger(path_);
-    store->markDelivered(pop3Key("u1"), "h", "<m@x>");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
     store->recordSeen(pop3Key("u1"), 500);
     const auto row = find(*store, pop3Key("u1"));
     ASSERT_TRUE(row);
@@ -128,13 +128,13 @@ TEST_F(LedgerStoreTest, RecordSeenFillsInSizeOfRowCreatedByMark) {
 TEST_F(LedgerStoreTest, MarkCallsSetStatesAndReasons) {
     auto store = openLedger(path_);
     for (const char* uid : {"d", "q", "s", "x", "f"}) store->recordSeen(pop3Key(uid), 10);
-    store->markDelivered(pop3Key("d"), "hd", "<d@x>");
-    store->markQuarantined(pop3Key("q"), "virus found");
-    store->markSkipped(pop3Key("s"), "too big");
-    store->markDelivered(pop3Key("x"), "hx", "");
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markQuarantined(pop3Key("q"), 0, "virus found");
+    store->markSkipped(pop3Key("s"), 0, "too big");
+    store->markDelivered(pop3Key("x"), 0, "hx", "");
     store->markDeleted(pop3Key("x"));
-    store->recordFailure(pop3Key("f"), "first");
-    store->recordFailure(pop3Key("f"), "second");
+    store->recordFailure(pop3Key("f"), 0, "first");
+    store->recordFailure(pop3Key("f"), 0, "second");
 
     EXPECT_EQ(find(*store, pop3Key("d"))->state, MessageState::Delivered);
     const auto q = find(*store, pop3Key("q"));
@@ -155,11 +155,11 @@ TEST_F(LedgerStoreTest, MarkCallsSetStatesAndReasons) {
 
 TEST_F(LedgerStoreTest, MarkCallsInsertAbsentRows) {
     auto store = openLedger(path_);
-    store->markDelivered(pop3Key("d"), "hd", "<d@x>");
-    store->markQuarantined(pop3Key("q"), "bad");
-    store->markSkipped(pop3Key("s"), "big");
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markQuarantined(pop3Key("q"), 0, "bad");
+    store->markSkipped(pop3Key("s"), 0, "big");
     store->markDeleted(pop3Key("x"));
-    store->recordFailure(pop3Key("f"), "oops");
+    store->recordFailure(pop3Key("f"), 0, "oops");
     EXPECT_EQ(find(*store, pop3Key("d"))->state, MessageState::Delivered);
     EXPECT_EQ(find(*store, pop3Key("q"))->state, MessageState::Quarantined);
     EXPECT_EQ(find(*store, pop3Key("s"))->state, MessageState::Skipped);
@@ -176,12 +176,12 @@ TEST_F(LedgerStoreTest, AccountCountersFollowStates) {
     auto store = openLedger(path_);
     ASSERT_TRUE(store->registerAccount("alice"));
     for (int i = 0; i < 8; ++i) store->recordSeen(pop3Key("u" + std::to_string(i)), 10);
-    store->markDelivered(pop3Key("u0"), "h0", "");
-    store->markDelivered(pop3Key("u1"), "h1", "");
-    store->markDelivered(pop3Key("u2"), "h2", "");
+    store->markDelivered(pop3Key("u0"), 0, "h0", "");
+    store->markDelivered(pop3Key("u1"), 0, "h1", "");
+    store->markDelivered(pop3Key("u2"), 0, "h2", "");
     store->markDeleted(pop3Key("u2"));
-    store->markQuarantined(pop3Key("u3"), "r");
-    store->markSkipped(pop3Key("u4"), "r");
+    store->markQuarantined(pop3Key("u3"), 0, "r");
+    store->markSkipped(pop3Key("u4"), 0, "r");
     store->recordSeen(pop3Key("other"), 1);  // same uid space, other account below
     store->recordSeen(pop3Key("z", "carol"), 1);
 
@@ -210,7 +210,7 @@ TEST_F(LedgerStoreTest, AccountCountersFollowStates) {
 TEST_F(LedgerStoreTest, ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox) {
     auto store = openLedger(path_);
     for (const char* uid : {"1", "2", "3", "4"}) store->recordSeen(imapKey(uid), 10);
-    store->markDelivered(imapKey("2"), "h", "");
+    store->markDelivered(imapKey("2"), 0, "h", "");
     store->recordSeen(imapKey("1", 8), 10);          // other UIDVALIDITY
     store->recordSeen(imapKey("1", 7, "Sent"), 10);  // other folder
 
@@ -309,7 +309,7 @@ TEST_F(LedgerStoreTest, ConcurrentMarkDeliveredKeepsEveryRow) {
             workers.emplace_back([&store, t] {
                 for (int i = 0; i < kPerThread; ++i) {
                     const std::string uid = std::to_string(t) + "-" + std::to_string(i);
-                    store->markDelivered(pop3Key(uid), "hash-" + uid, "<" + uid + "@x>");
+                    store->markDelivered(pop3Key(uid), 0, "hash-" + uid, "<" + uid + "@x>");
                     if (i % 50 == 0) store->messages("alice", "", 0);  // readers interleave
                 }
             });
