@@ -148,7 +148,15 @@ wait_listener() {
     return 1
 }
 
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# True while PID exists and is not a zombie (a daemonized master is reaped by init, which may
+# take a while in containers).
+pid_alive() {
+    [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
 
 master_pid() {
     local base
@@ -424,13 +432,23 @@ cmd_stop() {
     pid=$(master_pid "$dir" 2>/dev/null || true)
     rm -f "$dir/ports.env"
     if pid_alive "$pid" && is_dovecot_pid "$pid"; then
-        local children
+        local children i
         children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
         kill -TERM "$pid" 2>/dev/null || true
+        # The master lingers about a second waiting for its log process: after a short grace
+        # period stop what is left of its children too (the log then mentions it).
+        for i in 1 2 3 4 5 6; do pid_alive "$pid" && sleep 0.05; done
+        if pid_alive "$pid"; then
+            children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+            # shellcheck disable=SC2086
+            [ -z "$children" ] || kill -TERM $children 2>/dev/null || true
+        fi
         deadline=$((SECONDS + 10))
-        while pid_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.05; done
+        while pid_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.02; done
         if pid_alive "$pid"; then
             echo "private-dovecot.sh: dovecot $pid ignored SIGTERM, killing it" >&2
+            children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+            # shellcheck disable=SC2086
             kill -KILL "$pid" $children 2>/dev/null || true
         fi
     fi
