@@ -28,12 +28,15 @@ const char* kUsage = R"(mailcollector - collect mail from many POP3 accounts int
 
 usage:
   mailcollector run -c FILE [--once] [--account NAME]...
+  mailcollector check -c FILE [--account NAME]...
   mailcollector validate -c FILE
   mailcollector status -c FILE [--json]
   mailcollector --help | --version
 
 run        polls every (or each named) account; with --once a single poll, then exits;
            without it, keeps polling each account on its interval until SIGTERM/SIGINT
+check      connects to every (or each named) account and the target, negotiates TLS,
+           authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only
 status     per account: last poll, result, message counts and last error, from the ledger
 
@@ -73,7 +76,8 @@ Arguments parseArguments(int argc, char** argv) {
     }
     if (args.command.empty()) throw UsageError("no command given");
     if (args.command != "help" && args.command != "version") {
-        if (args.command != "run" && args.command != "validate" && args.command != "status")
+        if (args.command != "run" && args.command != "validate" && args.command != "status" &&
+            args.command != "check")
             throw UsageError("unknown command '" + args.command + "'");
         if (args.configPath.empty()) throw UsageError(args.command + " needs -c FILE");
     }
@@ -212,6 +216,18 @@ std::string jsonString(const std::string& text) {
     return out + "\"";
 }
 
+int checkCommand(const mc::config::Config& config, const Arguments& args) {
+    int exitCode = kExitOk;
+    auto print = [&](const mc::collector::CheckReport& report) {
+        std::cout << report.account << ": " << (report.ok ? "OK" : "FAILED") << " - " << report.detail << "\n";
+        if (!report.ok) exitCode = kExitAccountFailed;
+    };
+    for (const auto* account : selectAccounts(config, args.accounts))
+        print(mc::collector::checkAccount(config, *account));
+    print(mc::collector::checkTarget(config));
+    return exitCode;
+}
+
 int statusCommand(const mc::config::Config& config, const Arguments& args) {
     std::unique_ptr<mc::ledger::LedgerStore> ledger;
     try {
@@ -279,6 +295,7 @@ int main(int argc, char** argv) {
             return kExitOk;
         }
         if (args.command == "status") return statusCommand(config, args);
+        if (args.command == "check") return checkCommand(config, args);
         warnAboutPlaintext(config);
         return runCommand(config, args);
     } catch (const UsageError& e) {

@@ -10,6 +10,7 @@
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
 #include "collector/pop3/Pop3Session.hpp"
+#include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::collector {
@@ -123,6 +124,8 @@ Pop3Options sessionOptions(const config::AccountSettings& account, std::chrono::
     options.username = account.username;
     options.password = config::resolveSecret(account.password, "account " + account.name + " password");
     options.auth = account.auth;
+    // Room for a server's size estimate being a little off, not for an endless body.
+    options.maxMessageBytes = account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
     return options;
 }
 
@@ -225,6 +228,47 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         report.ledgerFailed = true;
         report.ok = false;
         report.error = std::string("ledger failure: ") + e.what();
+    }
+    return report;
+}
+
+CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account) {
+    CheckReport report{account.name, false, ""};
+    try {
+        if (account.protocol != config::SourceProtocol::Pop3)
+            throw std::runtime_error("IMAP sources are not available yet");
+        Pop3Session session(sessionOptions(account, config.collector.ioTimeout));
+        session.open();
+        auto listing = session.list();
+        std::uint64_t bytes = 0;
+        for (const auto& item : listing) bytes += item.size;
+        session.quit();
+        report.ok = true;
+        report.detail = std::to_string(listing.size()) + " messages, " + std::to_string(bytes) + " bytes; " +
+                        (account.endpoint.tls == config::TlsMode::None ? "no TLS" : "TLS verified") +
+                        (session.pipelining() ? "; pipelining" : "");
+    } catch (const std::exception& e) {
+        report.detail = e.what();
+    }
+    return report;
+}
+
+CheckReport checkTarget(const config::Config& config) {
+    CheckReport report{"target", false, ""};
+    try {
+        std::string password;
+        if (!config.target.username.empty())
+            password = config::resolveSecret(config.target.password, "target password");
+        auto target = delivery::makeTarget(config.target, password, config.collector.ioTimeout);
+        target->open();
+        target->close();
+        report.ok = true;
+        report.detail = config.target.endpoint.host + ":" + std::to_string(config.target.endpoint.port) +
+                        " accepts connections" +
+                        (config.target.endpoint.tls == config::TlsMode::None ? "" : " (TLS verified)") +
+                        (config.target.username.empty() ? "" : ", credentials accepted");
+    } catch (const std::exception& e) {
+        report.detail = e.what();
     }
     return report;
 }

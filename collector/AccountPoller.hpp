@@ -28,4 +28,15 @@ using ProgressCallback = std::function<void(std::uint64_t done, std::uint64_t to
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
                        ledger::LedgerStore& ledger, const ProgressCallback& progress = {});
 
+struct CheckReport {
+    std::string account;
+    bool ok = false;
+    std::string detail;  // "12 messages, 3.4 MB; TLS verified" or the error
+};
+
+// Gmail's "verify" step: connect, negotiate TLS, authenticate and list; delivers nothing.
+CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account);
+// Connects to the target and authenticates; delivers nothing.
+CheckReport checkTarget(const config::Config& config);
+
 }  // namespace mc::collector

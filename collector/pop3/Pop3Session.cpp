@@ -26,14 +26,9 @@ Pop3Session::Pop3Session(Pop3Options options) : options_(std::move(options)) {}
 
 Pop3Session::~Pop3Session() = default;
 
-std::string Pop3Session::readStatusLine(const char* context) {
-    std::string line = channel_->readLine();
-    return line;
-}
-
 void Pop3Session::expectOk(const std::string& command, const char* context, bool authentication) {
     if (!command.empty()) channel_->send(command + "\r\n");
-    std::string line = readStatusLine(context);
+    std::string line = channel_->readLine();
     auto status = proto::parsePop3Status(line);
     if (!status)
         throw Pop3Error(std::string("unexpected reply to ") + context + ": " + net::printable(line));
@@ -45,7 +40,7 @@ void Pop3Session::expectOk(const std::string& command, const char* context, bool
 void Pop3Session::readCapabilities() {
     capabilities_.clear();
     channel_->send("CAPA\r\n");
-    auto status = proto::parsePop3Status(readStatusLine("CAPA"));
+    auto status = proto::parsePop3Status(channel_->readLine());
     if (!status || !status->ok) return;  // CAPA is optional (RFC 2449); assume nothing
     capabilities_ = readListing();
     pipelining_ = hasCapability("PIPELINING");
@@ -83,7 +78,7 @@ void Pop3Session::open() {
         if (!capabilities_.empty() && !hasCapability("STLS"))
             throw Pop3Error("server does not offer STLS, which the config requires");
         channel_->send("STLS\r\n");
-        auto line = readStatusLine("STLS");
+        auto line = channel_->readLine();
         auto status = proto::parsePop3Status(line);
         if (!status || !status->ok)
             throw Pop3Error("server refused STLS, which the config requires: " + net::printable(line));
@@ -108,8 +103,12 @@ void Pop3Session::authenticate() {
                      "authentication (AUTH PLAIN)", true);
             return;
         case AuthMethod::Login:
+            if (sasl.find(" LOGIN ") != std::string::npos) {
+                authenticateLogin();
+                return;
+            }
+            [[fallthrough]];  // USER/PASS (RFC 1939) is "login" for servers without SASL LOGIN
         case AuthMethod::Auto:
-            // USER/PASS (RFC 1939): what "login" means for POP3 servers without SASL LOGIN.
             expectOk("USER " + options_.username, "USER", true);
             expectOk("PASS " + options_.password, "authentication (USER/PASS)", true);
             return;
@@ -119,12 +118,29 @@ void Pop3Session::authenticate() {
     }
 }
 
+void Pop3Session::expectChallenge(const std::string& command) {
+    channel_->send(command + "\r\n");
+    std::string line = channel_->readLine();
+    auto status = proto::parsePop3Status(line);
+    if (status && status->continuation && proto::base64Decode(status->text)) return;
+    if (status && !status->ok && !status->continuation)
+        throw Pop3Error("authentication (AUTH LOGIN) refused: " + net::printable(line),
+                        transientCode(status->code), !transientCode(status->code));
+    throw Pop3Error("invalid SASL challenge from server: " + net::printable(line));
+}
+
+void Pop3Session::authenticateLogin() {
+    expectChallenge("AUTH LOGIN");
+    expectChallenge(proto::base64Encode(options_.username));
+    expectOk(proto::base64Encode(options_.password), "authentication (AUTH LOGIN)", true);
+}
+
 std::vector<Pop3Listing> Pop3Session::list() {
     if (pipelining_) channel_->send("UIDL\r\nLIST\r\n");
     else channel_->send("UIDL\r\n");
-    auto uidlStatus = proto::parsePop3Status(readStatusLine("UIDL"));
+    auto uidlStatus = proto::parsePop3Status(channel_->readLine());
     if (!uidlStatus || !uidlStatus->ok) {
-        if (pipelining_) readStatusLine("LIST");
+        if (pipelining_) channel_->readLine();
         throw Pop3Error("server does not support UIDL; without unique ids messages cannot be tracked");
     }
     std::map<std::uint32_t, Pop3Listing> byNumber;
@@ -134,7 +150,7 @@ std::vector<Pop3Listing> Pop3Session::list() {
         byNumber[entry->number] = Pop3Listing{entry->number, entry->value, 0};
     }
     if (!pipelining_) channel_->send("LIST\r\n");
-    auto listStatus = proto::parsePop3Status(readStatusLine("LIST"));
+    auto listStatus = proto::parsePop3Status(channel_->readLine());
     if (!listStatus || !listStatus->ok) throw Pop3Error("LIST refused");
     std::vector<Pop3Listing> listing;
     std::map<std::uint32_t, std::uint64_t> sizes;
@@ -162,6 +178,9 @@ void Pop3Session::readBody(delivery::MessageBody& body) {
         body.append(decoded);
         decoded.clear();
         if (progress.done) return;
+        if (body.size() > options_.maxMessageBytes)
+            throw Pop3Error("server sent a message of more than " + std::to_string(options_.maxMessageBytes) +
+                            " bytes; stopped reading it");
     }
 }
 
@@ -188,7 +207,7 @@ void Pop3Session::retrieve(const std::vector<std::uint32_t>& numbers, const Body
     for (auto number : numbers) commands.push_back("RETR " + std::to_string(number));
     bool stopped = false;
     pipeline(commands, [&](std::size_t index) {
-        std::string line = readStatusLine("RETR");
+        std::string line = channel_->readLine();
         auto status = proto::parsePop3Status(line);
         if (!status) throw Pop3Error("unexpected reply to RETR: " + net::printable(line));
         if (!status->ok) return !stopped;  // gone meanwhile (another client); stays pending
@@ -205,7 +224,7 @@ std::vector<std::uint32_t> Pop3Session::markDeleted(const std::vector<std::uint3
     for (auto number : numbers) commands.push_back("DELE " + std::to_string(number));
     std::vector<std::uint32_t> accepted;
     pipeline(commands, [&](std::size_t index) {
-        auto status = proto::parsePop3Status(readStatusLine("DELE"));
+        auto status = proto::parsePop3Status(channel_->readLine());
         if (status && status->ok) accepted.push_back(numbers[index]);
         return true;
     });
@@ -217,7 +236,7 @@ bool Pop3Session::quit() {
     bool confirmed = false;
     try {
         channel_->send("QUIT\r\n");
-        auto status = proto::parsePop3Status(readStatusLine("QUIT"));
+        auto status = proto::parsePop3Status(channel_->readLine());
         confirmed = status && status->ok;
     } catch (const std::exception&) {
     }

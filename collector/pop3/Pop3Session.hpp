@@ -41,6 +41,8 @@ struct Pop3Options {
     std::string password;
     config::AuthMethod auth = config::AuthMethod::Auto;
     std::size_t pipelineDepth = 32;  // RETR/DELE commands in flight when the server pipelines
+    // A body longer than this is a hostile or broken server (the listed size is checked first).
+    std::uint64_t maxMessageBytes = 1ull << 32;
 };
 
 class Pop3Session {
@@ -71,12 +73,14 @@ public:
     const std::vector<std::string>& capabilities() const { return capabilities_; }
 
 private:
-    std::string readStatusLine(const char* context);
     void expectOk(const std::string& command, const char* context, bool authentication = false);
     void readCapabilities();
     bool hasCapability(const std::string& name) const;
     std::vector<std::string> readListing();
     void authenticate();
+    void authenticateLogin();
+    // Sends a SASL step and requires a "+ base64" challenge in reply.
+    void expectChallenge(const std::string& command);
     void readBody(delivery::MessageBody& body);
     // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
     void pipeline(const std::vector<std::string>& commands,

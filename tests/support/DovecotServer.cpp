@@ -99,7 +99,7 @@ DovecotServer::DovecotServer(CertKind cert) : dir_("mc-dovecot"), cert_(cert) {
          "--watch-pid", std::to_string(::getpid())},
         {}, std::chrono::seconds(60));
     if (!result.ok()) {
-        runProcess({script(), "stop", dir_.str()}, {}, std::chrono::seconds(30));
+        runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
         throw std::runtime_error("private-dovecot.sh start failed: " + result.describe() +
                                  "\n--- dovecot log:\n" + logTail(logFile()));
     }
@@ -126,7 +126,8 @@ DovecotServer::~DovecotServer() {
 void DovecotServer::stop() {
     if (!running_) return;
     running_ = false;
-    ProcessResult result = runProcess({script(), "stop", dir_.str()}, {}, std::chrono::seconds(30));
+    ProcessResult result =
+        runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
     if (!result.ok()) throw std::runtime_error("private-dovecot.sh stop: " + result.describe());
 }
 

@@ -9,13 +9,16 @@
 #       given, else made by make-test-ca.sh --, passwd file, mail root), picks free ports, starts
 #       Dovecot, waits until every listener answers and writes DIR/ports.env (KEY=VALUE lines:
 #       POP3_PORT POP3S_PORT IMAP_PORT IMAPS_PORT LMTP_PORT CA_FILE CERT_KIND MAIL_UID MAIL_GID
-#       MAIL_USER MAIL_ROOT PASSWD_FILE LOG_FILE BASE_DIR DOVECOT_DIR MASTER_PID).
+#       MAIL_USER MAIL_ROOT USERS_DIR LOG_FILE BASE_DIR DOVECOT_DIR MASTER_PID).
 #       --watch-pid PID: also stop Dovecot by itself once process PID is gone (crashed tests).
-#   private-dovecot.sh add-user DIR USER PASS      adds or replaces a user, creates its maildir
+#   private-dovecot.sh add-user DIR USER PASS [USER PASS]...
+#       Adds users (or changes their passwords) and creates their maildirs; returns once Dovecot
+#       accepts the credentials.
 #   private-dovecot.sh seed DIR USER FOLDER FILE...
 #       Copies message files into the user's maildir (FOLDER "INBOX" or e.g. "Work/2019", which
 #       is stored as Maildir/.Work.2019); they get UIDs in the order given.
-#   private-dovecot.sh stop DIR                    stops it (by pid file); fine if not running
+#   private-dovecot.sh stop DIR [--fast]           stops it (by pid file); fine if not running.
+#       Graceful takes 1-5 s; --fast kills what is left after 0.3 s (tests: mail is on disk).
 #   private-dovecot.sh status DIR                  exit 0 if running
 #   private-dovecot.sh check-dir DIR               exit 0 if DIR is usable by the mail user
 #
@@ -158,11 +161,17 @@ pid_alive() {
     [ "${stat%% *}" != Z ]
 }
 
+base_dir_of() {
+    if [ -f "$1/base_dir.path" ]; then
+        cat "$1/base_dir.path"
+    else
+        printf '%s\n' "$1/run"
+    fi
+}
+
 master_pid() {
     local base
-    base=$(env_value "$1" BASE_DIR 2>/dev/null) || base=""
-    [ -n "$base" ] || { [ -f "$1/base_dir.path" ] && base=$(cat "$1/base_dir.path"); } || true
-    [ -n "$base" ] || base="$1/run"
+    base=$(base_dir_of "$1")
     [ -f "$base/master.pid" ] && cat "$base/master.pid"
 }
 
@@ -206,7 +215,7 @@ auth_username_format = %n
 
 passdb {
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u $dir/passwd
+  args = scheme=PLAIN username_format=%u $dir/users/%n
 }
 userdb {
   driver = static
@@ -325,10 +334,11 @@ cmd_start() {
     fi
     "$SCRIPT_DIR/make-test-ca.sh" "$dir/tls"
 
-    # Users: kept across restarts.
-    [ -f "$dir/passwd" ] || : >"$dir/passwd"
-    chown "root:$internal_group" "$dir/passwd"
-    chmod 0640 "$dir/passwd"
+    # Users, kept across restarts: one passwd-file per user, so that a new user is seen at once
+    # (Dovecot checks a passwd-file it has already read for changes at most once a second).
+    mkdir -p "$dir/users"
+    chown "root:$internal_group" "$dir/users"
+    chmod 0750 "$dir/users"
 
     # Dovecot's sockets live in base_dir; a unix socket path must stay short (108 bytes).
     local base="$dir/run"
@@ -340,6 +350,7 @@ cmd_start() {
     fi
     mkdir -p "$base"
     chmod 0755 "$base"
+    rm -f "$base/master.pid"  # stale: we checked above that no instance is running
 
     local attempt ports pop3 pop3s imap imaps lmtp out started=0
     for attempt in 1 2 3; do
@@ -390,7 +401,7 @@ MAIL_USER=$muser
 MAIL_UID=$uid
 MAIL_GID=$gid
 MAIL_ROOT=$dir/mail
-PASSWD_FILE=$dir/passwd
+USERS_DIR=$dir/users
 LOG_FILE=$dir/log/dovecot.log
 MASTER_PID=$pid
 EOF
@@ -420,38 +431,41 @@ EOF
 }
 
 cmd_stop() {
-    [ $# -eq 1 ] || die "usage: stop DIR"
-    local dir pid base wpid deadline
+    [ $# -ge 1 ] || die "usage: stop DIR [--fast]"
+    local dir pid wpid deadline fast=0 grace=10
     dir=$(abs_dir "$1")
+    [ "${2:-}" = --fast ] && fast=1
     wpid=$(cat "$dir/watcher.pid" 2>/dev/null || true)
     if [ -n "$wpid" ] && [ "$wpid" != "$$" ] && pid_alive "$wpid"; then
         kill "$wpid" 2>/dev/null || true
     fi
     rm -f "$dir/watcher.pid"
-    base=$(env_value "$dir" BASE_DIR 2>/dev/null || true)
     pid=$(master_pid "$dir" 2>/dev/null || true)
     rm -f "$dir/ports.env"
     if pid_alive "$pid" && is_dovecot_pid "$pid"; then
-        local children i
-        children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
+        # A graceful stop can take seconds: the master waits for lingering login processes
+        # and checks on them only about once a second. --fast (for tests, whose mail is on disk
+        # already) allows a short grace period, then kills the rest.
+        [ "$fast" = 1 ] && grace=0
         kill -TERM "$pid" 2>/dev/null || true
-        # The master lingers about a second waiting for its log process: after a short grace
-        # period stop what is left of its children too (the log then mentions it).
+        deadline=$((SECONDS + grace))
+        local i
         for i in 1 2 3 4 5 6; do pid_alive "$pid" && sleep 0.05; done
+        while pid_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.05; done
         if pid_alive "$pid"; then
-            children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-            # shellcheck disable=SC2086
-            [ -z "$children" ] || kill -TERM $children 2>/dev/null || true
-        fi
-        deadline=$((SECONDS + 10))
-        while pid_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.02; done
-        if pid_alive "$pid"; then
-            echo "private-dovecot.sh: dovecot $pid ignored SIGTERM, killing it" >&2
+            [ "$fast" = 1 ] || echo "private-dovecot.sh: dovecot $pid did not stop, killing it" >&2
+            local children
             children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
             # shellcheck disable=SC2086
             kill -KILL "$pid" $children 2>/dev/null || true
+            for i in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.02; done
         fi
     fi
+    # A killed master leaves its pid file; Dovecot would take a not yet reaped pid for a
+    # running instance.
+    local base
+    base=$(base_dir_of "$dir")
+    pid_alive "$pid" || rm -f "$base/master.pid"
     if [ -f "$dir/base_dir.path" ]; then
         local ext
         ext=$(cat "$dir/base_dir.path")
@@ -476,42 +490,46 @@ valid_user() {
 }
 
 cmd_add_user() {
-    [ $# -eq 3 ] || die "usage: add-user DIR USER PASS"
+    [ $# -ge 3 ] && [ $(($# % 2)) = 1 ] || die "usage: add-user DIR USER PASS [USER PASS]..."
     need_root
-    local dir=$1 user=$2 pass=$3 uid gid passwd
-    dir=$(abs_dir "$dir")
-    valid_user "$user"
-    [[ "$pass" != *:* && "$pass" != *$'\n'* && -n "$pass" ]] \
-        || die "password must be non-empty, without ':' or newlines"
+    local dir uid gid user pass file
+    dir=$(abs_dir "$1")
+    shift
     [ -f "$dir/ports.env" ] || die "no private Dovecot running in $dir"
     uid=$(env_value "$dir" MAIL_UID)
     gid=$(env_value "$dir" MAIL_GID)
-    passwd="$dir/passwd"
-
-    local old_mtime now new_mtime
-    old_mtime=$(stat -c %Y "$passwd")
-    {
-        grep -v "^$user:" "$passwd" || true
-        printf '%s:{PLAIN}%s::::::\n' "$user" "$pass"
-    } >"$passwd.new"
-    chown --reference="$passwd" "$passwd.new"
-    chmod 0640 "$passwd.new"
-    mv "$passwd.new" "$passwd"
-    # Dovecot re-reads the file when its mtime (one-second granularity) or size changes:
-    # always move the mtime forward rather than sleeping.
-    now=$(date +%s)
-    new_mtime=$((now + 2))
-    [ "$new_mtime" -gt "$old_mtime" ] || new_mtime=$((old_mtime + 1))
-    touch -d "@$new_mtime" "$passwd"
-
-    make_maildir "$dir/mail/$user" "$uid" "$gid"
-    make_maildir "$dir/mail/$user/Maildir" "$uid" "$gid"
-
-    # Wait until Dovecot's auth process sees the user (it stats the file at most once a second).
+    local args=("$@")
+    while [ $# -gt 0 ]; do
+        user=$1 pass=$2
+        shift 2
+        valid_user "$user"
+        [[ "$pass" != *:* && "$pass" != *$'\n'* && -n "$pass" ]] \
+            || die "password must be non-empty, without ':' or newlines"
+        file="$dir/users/$user"
+        local old_mtime=0 new_mtime
+        [ -f "$file" ] && old_mtime=$(stat -c %Y "$file")
+        printf '%s:{PLAIN}%s::::::\n' "$user" "$pass" >"$file.new"
+        chown "root:$(stat -c %G "$dir/users")" "$file.new"
+        chmod 0640 "$file.new"
+        mv "$file.new" "$file"
+        # A changed file is noticed by its mtime (one-second granularity): move it forward
+        # rather than sleeping.
+        new_mtime=$(($(date +%s) + 2))
+        [ "$new_mtime" -gt "$old_mtime" ] || new_mtime=$((old_mtime + 1))
+        touch -d "@$new_mtime" "$file"
+        make_maildir "$dir/mail/$user" "$uid" "$gid"
+        make_maildir "$dir/mail/$user/Maildir" "$uid" "$gid"
+    done
+    # Wait until Dovecot accepts the credentials (a password change of a user looked up in
+    # this very second shows only in the next one).
+    set -- "${args[@]}"
     local deadline=$((SECONDS + START_TIMEOUT))
-    while ! doveadm -c "$dir/dovecot.conf" user "$user" >/dev/null 2>&1; do
-        [ $SECONDS -lt "$deadline" ] || die_with_log "$dir" "dovecot does not see user $user"
-        sleep 0.1
+    while [ $# -gt 0 ]; do
+        until doveadm -c "$dir/dovecot.conf" auth test "$1" "$2" >/dev/null 2>&1; do
+            [ $SECONDS -lt "$deadline" ] || die_with_log "$dir" "dovecot does not accept user $1"
+            sleep 0.05
+        done
+        shift 2
     done
 }
 
