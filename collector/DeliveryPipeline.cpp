@@ -105,6 +105,16 @@ void DeliveryPipeline::stop(const std::string& why, bool ledgerFailure) {
     changed_.notify_all();
 }
 
+void DeliveryPipeline::stopFor(const DeliveryJob& job, const std::string& why) {
+    try {
+        ledger_.recordFailure(job.key, job.listedSize, why);  // shows as pending in `status`
+    } catch (const ledger::LedgerError& e) {
+        stop(std::string("ledger failure: ") + e.what(), true);
+        return;
+    }
+    stop(why, false);
+}
+
 void DeliveryPipeline::work() {
     WorkerContext context;
     while (auto job = next()) {
@@ -113,11 +123,11 @@ void DeliveryPipeline::work() {
         } catch (const ledger::LedgerError& e) {
             stop(std::string("ledger failure: ") + e.what(), true);
         } catch (const delivery::TargetError& e) {
-            stop(std::string("target unusable: ") + e.what(), false);
+            stopFor(*job, std::string("target unusable: ") + e.what());
         } catch (const net::TransportError& e) {
-            stop(std::string("target unreachable: ") + e.what(), false);
+            stopFor(*job, std::string("target unreachable: ") + e.what());
         } catch (const std::exception& e) {
-            stop(std::string("delivery failed: ") + e.what(), false);
+            stopFor(*job, std::string("delivery failed: ") + e.what());
         }
     }
     if (context.target) context.target->close();

@@ -55,6 +55,8 @@ private:
     void work();
     void handle(class WorkerContext& context, DeliveryJob& job);
     void stop(const std::string& why, bool ledgerFailure);
+    // Stops the pipeline because `job` could not be delivered at all; records it as pending.
+    void stopFor(const DeliveryJob& job, const std::string& why);
     std::optional<DeliveryJob> next();
 
     const config::Config& config_;

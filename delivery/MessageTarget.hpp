@@ -43,6 +43,8 @@ public:
     virtual ~MessageTarget() = default;
     // Connects (if needed) and authenticates; throws TargetError or net::TransportError.
     virtual void open() = 0;
+    // Throws like open() when the target cannot be reached or trusted; failures of the message
+    // itself (replies, a connection lost mid-transaction) are in the result.
     virtual DeliveryResult deliver(const OutgoingMessage& message) = 0;
     // Ends the session politely (QUIT); never throws.
     virtual void close() = 0;

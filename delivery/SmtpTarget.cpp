@@ -52,8 +52,8 @@ public:
     }
 
     DeliveryResult deliver(const OutgoingMessage& message) override {
+        open();  // a target that cannot be reached or trusted fails the poll, not the message
         try {
-            open();
             DeliveryResult result = transaction(message, message.envelopeFrom);
             if (result.outcome == DeliveryOutcome::Rejected && result.code != 0 && senderRejected_ &&
                 isMalformedSenderReply(result.code) && message.envelopeFrom != fallbackSender()) {

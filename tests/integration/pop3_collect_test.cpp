@@ -288,6 +288,31 @@ TEST_F(Pop3CollectTest, BadAccountsFailAloneWithAClearError) {
     EXPECT_EQ(dovecot_.messages("me").size(), 1u) << "the good account still delivered";
 }
 
+TEST_F(Pop3CollectTest, TargetWithRequiredStartTlsIsVerified) {
+    dovecot_.seed("alice", "INBOX", "Subject: over tls\n\nx\n");
+    TargetSpec target = lmtpTarget();
+    // Dovecot's LMTP offers STARTTLS; the target's certificate is checked like any source's.
+    auto config = writeConfig(target, {alice()});
+    std::string toml = readFile(config);
+    auto at = toml.find("tls = \"none\"");
+    toml.replace(at, 12, "tls = \"starttls\"\nca_file = \"" + dovecot_.caFile() + "\"");
+    toml.replace(toml.find("host = \"127.0.0.1\""), 18, "host = \"localhost\"");
+    writeFile(config, toml, 0600);
+    auto result = run(config);
+    ASSERT_EQ(result.exitCode, 0) << result.describe() << toml;
+    EXPECT_EQ(dovecot_.messages("me").size(), 1u);
+
+    // Without the CA the same target is refused, and the message stays pending.
+    dovecot_.seed("alice", "INBOX", "Subject: second\n\nx\n");
+    toml.replace(toml.find("ca_file = \"" + dovecot_.caFile() + "\"\nrecipient"), 12 + dovecot_.caFile().size(), "");
+    writeFile(config, toml, 0600);
+    auto refused = run(config);
+    EXPECT_EQ(refused.exitCode, 1) << refused.describe() << toml;
+    EXPECT_NE(refused.err.find("certificate"), std::string::npos) << refused.err;
+    EXPECT_EQ(dovecot_.messages("me").size(), 1u);
+    EXPECT_NE(status(config).out.find("\"pending\":1"), std::string::npos) << status(config).out;
+}
+
 TEST(Pop3CertificateTest, UntrustedServerCertificatesAreRefused) {
     for (CertKind kind : {CertKind::Expired, CertKind::WrongHost, CertKind::UnknownCa}) {
         DovecotServer dovecot(kind);

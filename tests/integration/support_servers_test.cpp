@@ -2,18 +2,18 @@
 // helpers work as the other integration tests expect them to.
 
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
-#include <Poco/Net/NetSSL.h>
 #include <Poco/Net/SSLException.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -229,8 +229,8 @@ TEST(TestCaTest, SharedSetHasEveryFile) {
         EXPECT_TRUE(std::filesystem::exists(ca.certFile(kind))) << toString(kind);
         EXPECT_TRUE(std::filesystem::exists(ca.keyFile(kind))) << toString(kind);
     }
-    ProcessResult verify = runProcess({"openssl", "verify", "-CAfile", ca.caFile(),
-                                       ca.certFile(CertKind::Valid)});
+    ProcessResult verify =
+        runProcess({"openssl", "verify", "-CAfile", ca.caFile(), ca.certFile(CertKind::Valid)});
     EXPECT_TRUE(verify.ok()) << verify.describe();
 }
 
@@ -349,6 +349,16 @@ TEST(ProcessTest, BackgroundProcessCanBeKilledMidRun) {
     EXPECT_EQ(result.termSignal, SIGKILL);
     EXPECT_EQ(result.out, "ready\n");
     EXPECT_FALSE(process.running());
+}
+
+TEST(ProcessTest, ChildDiesWithTheThreadThatStartedIt) {
+    std::unique_ptr<BackgroundProcess> process;
+    std::thread([&process] {
+        process = std::make_unique<BackgroundProcess>(std::vector<std::string>{"sleep", "30"});
+    }).join();
+    std::optional<ProcessResult> result = process->wait(5s);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->termSignal, SIGKILL);
 }
 
 TEST(TempDirTest, IsRemovedUnlessKept) {

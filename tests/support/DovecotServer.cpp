@@ -94,10 +94,10 @@ bool startsWithNoCase(std::string_view text, std::string_view prefix) {
 
 DovecotServer::DovecotServer(CertKind cert) : dir_("mc-dovecot"), cert_(cert) {
     const TestCa& ca = TestCa::shared();
-    ProcessResult result = runProcess(
-        {script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from", ca.dir().string(),
-         "--watch-pid", std::to_string(::getpid())},
-        {}, std::chrono::seconds(60));
+    ProcessResult result =
+        runProcess({script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from",
+                    ca.dir().string(), "--watch-pid", std::to_string(::getpid())},
+                   {}, std::chrono::seconds(60));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
         throw std::runtime_error("private-dovecot.sh start failed: " + result.describe() +
@@ -162,7 +162,8 @@ fs::path DovecotServer::seed(const std::string& user, const std::string& folder,
         throw std::runtime_error("seed: no user '" + user + "' (addUser first)");
     fs::path box = maildir(user, folder);
     if (!fs::is_directory(box / "new")) {
-        for (const char* sub : {"", "cur", "new", "tmp"}) makeOwnedDir(box / sub, mailUid_, mailGid_);
+        for (const char* sub : {"", "cur", "new", "tmp"})
+            makeOwnedDir(box / sub, mailUid_, mailGid_);
         fs::path marker = box / "maildirfolder";
         writeFile(marker, "", 0600);
         if (::chown(marker.c_str(), mailUid_, mailGid_) != 0)

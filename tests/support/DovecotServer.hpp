@@ -41,7 +41,7 @@ public:
     CertKind certKind() const { return cert_; }
     const std::filesystem::path& dir() const { return dir_.path(); }
     std::filesystem::path logFile() const;
-    std::string log() const;  // Dovecot's log so far: put it in assertion messages
+    std::string log() const;  // the end of Dovecot's log (4 kB): for assertion messages
 
     // Adds (or changes the password of) a user; it can log in when this returns.
     void addUser(const std::string& user, const std::string& password);

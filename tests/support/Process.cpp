@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,6 +86,8 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
     for (auto& item : argStrings) argv.push_back(item.data());
     argv.push_back(nullptr);
     const char* workingDir = spec.workingDir.empty() ? nullptr : spec.workingDir.c_str();
+    const bool dieWithParent = spec.dieWithParent;
+    const pid_t parent = ::getpid();
 
     int inFd;
     if (spec.input.empty()) {
@@ -113,6 +116,10 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
         throw sysError("fork");
     }
     if (pid == 0) {
+        if (dieWithParent) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);  // the parent is already gone
+        }
         ::setpgid(0, 0);
         struct sigaction defaultAction {};
         defaultAction.sa_handler = SIG_DFL;
@@ -149,6 +156,13 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
         throw sysError("cannot run " + executable);
     }
     return pid;
+}
+
+ProcessSpec specFor(std::vector<std::string> argv, std::map<std::string, std::string> extraEnv) {
+    ProcessSpec spec;
+    spec.argv = std::move(argv);
+    spec.extraEnv = std::move(extraEnv);
+    return spec;
 }
 
 void fillStatus(ProcessResult& result, int status) {
@@ -190,10 +204,7 @@ std::string ProcessResult::describe() const {
 
 ProcessResult runProcess(std::vector<std::string> argv, std::map<std::string, std::string> extraEnv,
                          std::chrono::seconds timeout) {
-    ProcessSpec spec;
-    spec.argv = std::move(argv);
-    spec.extraEnv = std::move(extraEnv);
-    return runProcess(spec, timeout);
+    return runProcess(specFor(std::move(argv), std::move(extraEnv)), timeout);
 }
 
 ProcessResult runProcess(const ProcessSpec& spec, std::chrono::seconds timeout) {
@@ -237,7 +248,7 @@ BackgroundProcess::BackgroundProcess(const ProcessSpec& spec) {
 
 BackgroundProcess::BackgroundProcess(std::vector<std::string> argv,
                                      std::map<std::string, std::string> extraEnv)
-    : BackgroundProcess(ProcessSpec{std::move(argv), std::move(extraEnv), {}, {}, {}}) {}
+    : BackgroundProcess(specFor(std::move(argv), std::move(extraEnv))) {}
 
 BackgroundProcess::~BackgroundProcess() {
     if (!ended_ && pid_ > 0) {

@@ -19,11 +19,11 @@
 namespace mc::testing {
 
 struct ProcessResult {
-    int exitCode = -1;     // exit status; -1 when ended by a signal
-    int termSignal = 0;    // the signal that ended it, 0 when it exited
+    int exitCode = -1;      // exit status; -1 when ended by a signal
+    int termSignal = 0;     // the signal that ended it, 0 when it exited
     bool timedOut = false;  // killed (SIGKILL to its process group) because the timeout passed
-    std::string out;       // everything written to stdout
-    std::string err;       // everything written to stderr
+    std::string out;        // everything written to stdout
+    std::string err;        // everything written to stderr
 
     bool ok() const { return exitCode == 0 && !timedOut; }
     // "exit 1" / "killed by signal 9" / "timed out", then both streams: for assertion messages.
@@ -37,6 +37,9 @@ struct ProcessSpec {
     std::vector<std::string> unsetEnv;            // removed from the environment
     std::filesystem::path workingDir;             // empty: ours
     std::string input;                            // stdin content; empty: /dev/null
+    // SIGKILL the program when the thread that started it ends (PR_SET_PDEATHSIG), so that a
+    // crashed test leaves nothing running. Daemons it forks are not affected.
+    bool dieWithParent = true;
 };
 
 // Runs a program to completion (or until TIMEOUT, then kills its process group). Throws

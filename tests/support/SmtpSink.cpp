@@ -112,7 +112,8 @@ SmtpSink::SmtpSink(SmtpSinkOptions options)
     if (root) {
         // smtp-sink writes the dumps as kSinkUser.
         const passwd* user = ::getpwnam(kSinkUser);
-        if (user == nullptr) throw std::runtime_error("smtp-sink: no user " + std::string(kSinkUser));
+        if (user == nullptr)
+            throw std::runtime_error("smtp-sink: no user " + std::string(kSinkUser));
         if (::chmod(dir_.path().c_str(), 0755) != 0 ||
             ::chown(dumpDir_.c_str(), user->pw_uid, user->pw_gid) != 0)
             throw std::runtime_error("smtp-sink: cannot prepare " + dumpDir_.string() + ": " +
@@ -156,12 +157,13 @@ bool SmtpSink::rejectsDot() const {
     const auto& flags = options_.extraFlags;
     for (std::size_t i = 0; i < flags.size(); ++i) {
         const std::string& flag = flags[i];
-        if (flag.size() < 2 || flag[0] != '-' || std::string("rfQq").find(flag[1]) == std::string::npos)
+        if (flag.size() < 2 || flag[0] != '-' ||
+            std::string("rfQq").find(flag[1]) == std::string::npos)
             continue;
-        std::string commands = flag.size() > 2 ? flag.substr(2)
-                                               : (i + 1 < flags.size() ? flags[i + 1] : "");
-        std::replace_if(commands.begin(), commands.end(),
-                        [](char c) { return c == ',' || c == '\t'; }, ' ');
+        std::string commands =
+            flag.size() > 2 ? flag.substr(2) : (i + 1 < flags.size() ? flags[i + 1] : "");
+        std::replace_if(
+            commands.begin(), commands.end(), [](char c) { return c == ',' || c == '\t'; }, ' ');
         std::istringstream words(commands);
         std::string word;
         while (words >> word)

@@ -29,7 +29,7 @@
 namespace mc::testing {
 
 struct SmtpSinkOptions {
-    bool lmtp = false;                    // -L: speak LMTP (LHLO, one reply per recipient)
+    bool lmtp = false;                      // -L: speak LMTP (LHLO, one reply per recipient)
     std::vector<std::string> extraFlags{};  // more options, e.g. {"-r", "."}, {"-Q", "RCPT"}
 };
 

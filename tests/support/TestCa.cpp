@@ -24,9 +24,7 @@ std::string toString(CertKind kind) {
     return "valid";
 }
 
-TestCa::TestCa() : temp_(std::make_shared<TempDir>("mc-test-ca")), dir_(temp_->path()) {
-    create();
-}
+TestCa::TestCa() : temp_(std::make_shared<TempDir>("mc-test-ca")), dir_(temp_->path()) { create(); }
 
 TestCa::TestCa(std::filesystem::path dir) : dir_(std::move(dir)) { create(); }
 
@@ -34,9 +32,11 @@ void TestCa::create() const {
     ProcessResult result = runProcess({supportFile("make-test-ca.sh").string(), dir_.string()}, {},
                                       std::chrono::seconds(180));
     if (!result.ok())
-        throw std::runtime_error("make-test-ca.sh " + dir_.string() + " failed: " +
-                                 result.describe());
+        throw std::runtime_error("make-test-ca.sh " + dir_.string() +
+                                 " failed: " + result.describe());
 }
+
+std::ostream& operator<<(std::ostream& out, CertKind kind) { return out << toString(kind); }
 
 const TestCa& TestCa::shared() {
     static const TestCa instance = [] {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "tests/support/TempDir.hpp"
@@ -19,6 +20,7 @@ enum class CertKind {
 
 // "valid", "expired", "wronghost", "unknownca" (the names the scripts use).
 std::string toString(CertKind kind);
+std::ostream& operator<<(std::ostream& out, CertKind kind);  // for gtest parameter names
 
 class TestCa {
 public:

@@ -5,6 +5,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Timespan.h>
 
+#include <csignal>
 #include <mutex>
 #include <stdexcept>
 
@@ -16,15 +17,20 @@ Poco::Timespan toTimespan(std::chrono::milliseconds timeout) {
     return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(timeout.count()) * 1000);
 }
 
-void initializeSslOnce() {
+// Also ignores SIGPIPE: writing to a connection the server closed must fail, not kill the test
+// (child processes get the default disposition back, see Process.cpp).
+void initializeOnce() {
     static std::once_flag once;
-    std::call_once(once, [] { Poco::Net::initializeSSL(); });
+    std::call_once(once, [] {
+        std::signal(SIGPIPE, SIG_IGN);
+        Poco::Net::initializeSSL();
+    });
 }
 
 }  // namespace
 
 Poco::Net::Context::Ptr verifyingClientContext(const std::string& caFile) {
-    initializeSslOnce();
+    initializeOnce();
     Poco::Net::Context::Params params;
     params.caLocation = caFile;
     params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
@@ -35,15 +41,16 @@ Poco::Net::Context::Ptr verifyingClientContext(const std::string& caFile) {
 TextClient::TextClient(const std::string& host, std::uint16_t port,
                        std::chrono::milliseconds timeout)
     : timeout_(timeout) {
+    initializeOnce();
     socket_.connect(Poco::Net::SocketAddress(host, port), toTimespan(timeout));
     socket_.setReceiveTimeout(toTimespan(timeout));
     socket_.setSendTimeout(toTimespan(timeout));
 }
 
-TextClient::TextClient(const std::string& host, std::uint16_t port,
-                       Poco::Net::Context::Ptr context, const std::string& verifyHost,
-                       std::chrono::milliseconds timeout)
+TextClient::TextClient(const std::string& host, std::uint16_t port, Poco::Net::Context::Ptr context,
+                       const std::string& verifyHost, std::chrono::milliseconds timeout)
     : timeout_(timeout) {
+    initializeOnce();
     Poco::Net::SecureStreamSocket secure(context);
     secure.setPeerHostName(verifyHost);
     secure.setLazyHandshake(true);

@@ -6,7 +6,7 @@
 #   private-dovecot.sh start DIR [--cert valid|expired|wronghost|unknownca] [--tls-from CADIR]
 #                                [--watch-pid PID]
 #       Creates DIR (config, test PKI under DIR/tls unless present -- copied from CADIR when
-#       given, else made by make-test-ca.sh --, passwd file, mail root), picks free ports, starts
+#       given, else made by make-test-ca.sh --, users dir, mail root), picks free ports, starts
 #       Dovecot, waits until every listener answers and writes DIR/ports.env (KEY=VALUE lines:
 #       POP3_PORT POP3S_PORT IMAP_PORT IMAPS_PORT LMTP_PORT CA_FILE CERT_KIND MAIL_UID MAIL_GID
 #       MAIL_USER MAIL_ROOT USERS_DIR LOG_FILE BASE_DIR DOVECOT_DIR MASTER_PID).
@@ -18,7 +18,7 @@
 #       Copies message files into the user's maildir (FOLDER "INBOX" or e.g. "Work/2019", which
 #       is stored as Maildir/.Work.2019); they get UIDs in the order given.
 #   private-dovecot.sh stop DIR [--fast]           stops it (by pid file); fine if not running.
-#       Graceful takes 1-5 s; --fast kills what is left after 0.3 s (tests: mail is on disk).
+#       Graceful takes 1-5 s; --fast kills what is left after 0.1 s (tests: mail is on disk).
 #   private-dovecot.sh status DIR                  exit 0 if running
 #   private-dovecot.sh check-dir DIR               exit 0 if DIR is usable by the mail user
 #
@@ -275,6 +275,13 @@ service lmtp {
     port = $lmtp
   }
 }
+# No growing delays after failed logins (tests fail logins on purpose); the auth process logs
+# once that it cannot connect to this socket. A failure is still answered after ~0.5 s.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
 service submission-login {
   inet_listener submission {
     port = 0
@@ -409,6 +416,8 @@ EOF
 
     local ok=1
     wait_listener "$pop3" "+OK" || { ok=0; echo "POP3 port $pop3 did not answer" >&2; }
+    # (not "* OK Waiting for authentication process to respond": that greeting comes first
+    # while the auth process is still starting)
     wait_listener "$imap" "* OK [CAPABILITY" || { ok=0; echo "IMAP port $imap did not answer" >&2; }
     wait_listener "$lmtp" "220" || { ok=0; echo "LMTP port $lmtp did not answer" >&2; }
     wait_listener "$pop3s" || { ok=0; echo "POP3S port $pop3s did not accept" >&2; }
@@ -421,6 +430,7 @@ EOF
 
     if [ -n "$watch_pid" ]; then
         # Detached, with no inherited stdio, so that callers reading our output see EOF.
+        # shellcheck disable=SC2016  # expanded by the inner bash
         setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -f "$2/ports.env" ]; do sleep 1; done
                         exec "$3" stop "$2"' mc-dovecot-watch "$watch_pid" "$dir" "$SCRIPT" \
             </dev/null >/dev/null 2>&1 &
@@ -449,8 +459,7 @@ cmd_stop() {
         [ "$fast" = 1 ] && grace=0
         kill -TERM "$pid" 2>/dev/null || true
         deadline=$((SECONDS + grace))
-        local i
-        for i in 1 2 3 4 5 6; do pid_alive "$pid" && sleep 0.05; done
+        for _ in 1 2; do pid_alive "$pid" && sleep 0.05; done
         while pid_alive "$pid" && [ $SECONDS -lt "$deadline" ]; do sleep 0.05; done
         if pid_alive "$pid"; then
             [ "$fast" = 1 ] || echo "private-dovecot.sh: dovecot $pid did not stop, killing it" >&2
@@ -458,7 +467,7 @@ cmd_stop() {
             children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
             # shellcheck disable=SC2086
             kill -KILL "$pid" $children 2>/dev/null || true
-            for i in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.02; done
+            for _ in $(seq 1 100); do pid_alive "$pid" || break; sleep 0.02; done
         fi
     fi
     # A killed master leaves its pid file; Dovecot would take a not yet reaped pid for a
@@ -484,13 +493,16 @@ cmd_status() {
 }
 
 valid_user() {
-    [[ "$1" =~ ^[A-Za-z0-9._-]+$ ]] && [[ "$1" != .* ]] \
-        || die "user name '$1' may contain only letters, digits and ._- (no '+': it is the" \
+    if ! [[ "$1" =~ ^[A-Za-z0-9._-]+$ ]] || [[ "$1" == .* ]]; then
+        die "user name '$1' may contain only letters, digits and ._- (no '+': it is the" \
             "recipient delimiter)"
+    fi
 }
 
 cmd_add_user() {
-    [ $# -ge 3 ] && [ $(($# % 2)) = 1 ] || die "usage: add-user DIR USER PASS [USER PASS]..."
+    if [ $# -lt 3 ] || [ $(($# % 2)) != 1 ]; then
+        die "usage: add-user DIR USER PASS [USER PASS]..."
+    fi
     need_root
     local dir uid gid user pass file
     dir=$(abs_dir "$1")
@@ -594,7 +606,7 @@ cmd_seed() {
 }
 
 main() {
-    [ $# -ge 1 ] || die "usage: private-dovecot.sh start|stop|status|add-user|seed|check-dir DIR ..."
+    [ $# -ge 1 ] || die "usage: private-dovecot.sh start|stop|status|add-user|seed|check-dir DIR"
     local cmd=$1
     shift
     case $cmd in
@@ -604,7 +616,9 @@ main() {
         add-user) cmd_add_user "$@" ;;
         seed) cmd_seed "$@" ;;
         check-dir) cmd_check_dir "$@" ;;
-        -h | --help | help) sed -n '2,27p' "$SCRIPT" ;;
+        -h | --help | help)
+            awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SCRIPT"
+            ;;
         *) die "unknown command: $cmd" ;;
     esac
 }
