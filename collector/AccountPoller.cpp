@@ -9,6 +9,7 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
+#include "collector/imap/ImapSession.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
@@ -22,15 +23,33 @@ using ledger::MessageState;
 
 constexpr const char* kTooBig = "larger than max_message_size";
 
-struct Plan {
-    std::vector<Pop3Listing> fetch;
-    std::map<std::uint32_t, std::set<std::string>> knownHashes;  // per number: content not to resend
-    std::vector<Pop3Listing> deleteEarlier;  // delivered in an earlier poll, due for deletion now
-    std::set<std::uint32_t> ambiguous;       // duplicate UIDLs: never deleted
+// One message as a source lists it. POP3: number = message number, uid = UIDL. IMAP: number =
+// uid = the UID.
+struct SourceItem {
+    std::uint32_t number = 0;
+    std::string uid;
+    std::uint64_t size = 0;
 };
 
-MessageKey keyOf(const config::AccountSettings& account, const std::string& uid) {
-    return MessageKey{account.name, "", 0, uid};
+// Where the items live: POP3 folder "" and UIDVALIDITY 0.
+struct Mailbox {
+    std::string folder;
+    std::uint64_t uidValidity = 0;
+};
+
+struct Plan {
+    std::vector<SourceItem> fetch;
+    std::map<std::uint32_t, std::set<std::string>> knownHashes;  // per number: content not to resend
+    std::vector<SourceItem> deleteEarlier;  // delivered in an earlier poll, due for deletion now
+    std::set<std::uint32_t> ambiguous;      // duplicate POP3 UIDLs: never deleted
+};
+
+using BodyFactory = std::function<delivery::MessageBody()>;
+using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBody body)>;
+using Retriever = std::function<void(const std::vector<std::uint32_t>&, const BodyFactory&, const BodyHandler&)>;
+
+MessageKey keyOf(const config::AccountSettings& account, const Mailbox& mailbox, const std::string& uid) {
+    return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
 }
 
 bool deletionDue(const config::AccountSettings& account, const MessageRecord& record, std::time_t now) {
@@ -39,32 +58,41 @@ bool deletionDue(const config::AccountSettings& account, const MessageRecord& re
     return record.deliveredAt > 0 && now - record.deliveredAt >= std::int64_t(account.deleteAfterDays) * 86400;
 }
 
-// Decides per listed message: fetch, skip, delete or nothing. Writes Skipped/Seen rows it decides.
-Plan planPoll(const config::AccountSettings& account, ledger::LedgerStore& ledger,
-              const std::vector<Pop3Listing>& listing, bool firstPoll, PollReport& report) {
+bool deletesAnything(const config::AccountSettings& account) { return !account.keep || account.deleteAfterDays > 0; }
+
+// Decides per listed message: fetch, skip, delete or nothing. Writes the Skipped/Seen rows it
+// decides. `alreadyDelivered`: content delivered from this mailbox before (an IMAP UIDVALIDITY
+// change); such content is recorded, not sent again.
+Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& ledger, const Mailbox& mailbox,
+                 const std::vector<SourceItem>& listing, bool firstPoll, const std::set<std::string>& alreadyDelivered,
+                 PollReport& report) {
     Plan plan;
     std::unordered_map<std::string, MessageRecord> records;
-    std::set<std::string> deliveredHashes;
-    for (auto& record : ledger.messages(account.name, "", 0)) {
+    std::set<std::string> deliveredHashes = alreadyDelivered;
+    for (auto& record : ledger.messages(account.name, mailbox.folder, mailbox.uidValidity)) {
         if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
             deliveredHashes.insert(record.contentHash);
         records.emplace(record.key.uid, std::move(record));
     }
     std::unordered_map<std::string, int> occurrences;
-    for (const auto& item : listing) ++occurrences[item.uidl];
+    for (const auto& item : listing) ++occurrences[item.uid];
 
+    auto fetch = [&](const SourceItem& item, std::set<std::string> known) {
+        if (!alreadyDelivered.empty()) known.insert(alreadyDelivered.begin(), alreadyDelivered.end());
+        if (!known.empty()) plan.knownHashes[item.number] = std::move(known);
+        plan.fetch.push_back(item);
+    };
     std::time_t now = std::time(nullptr);
     for (const auto& item : listing) {
-        MessageKey key = keyOf(account, item.uidl);
-        if (occurrences[item.uidl] > 1) {
+        MessageKey key = keyOf(account, mailbox, item.uid);
+        if (occurrences[item.uid] > 1) {
             // A repeated UIDL cannot identify a message: fetch it, send it only if its content is
             // new, and never delete it.
             plan.ambiguous.insert(item.number);
-            plan.knownHashes[item.number] = deliveredHashes;
-            plan.fetch.push_back(item);
+            fetch(item, deliveredHashes);
             continue;
         }
-        auto found = records.find(item.uidl);
+        auto found = records.find(item.uid);
         const MessageRecord* record = found == records.end() ? nullptr : &found->second;
         bool tooBig = item.size > account.maxMessageSize;
         if (!record) {
@@ -73,38 +101,36 @@ Plan planPoll(const config::AccountSettings& account, ledger::LedgerStore& ledge
                 ++report.skipped;
             } else if (tooBig) {
                 ledger.markSkipped(key, item.size, std::string(kTooBig) + " (" + std::to_string(item.size) + " bytes)");
-                spdlog::warn("account={} uid={} skipped: {} bytes is {}", account.name,
-                             net::printable(item.uidl), item.size, kTooBig);
+                spdlog::warn("account={} folder={} uid={} skipped: {} bytes is {}", account.name,
+                             net::printable(mailbox.folder), net::printable(item.uid), item.size, kTooBig);
                 ++report.skipped;
             } else {
-                plan.fetch.push_back(item);
+                fetch(item, {});
             }
             continue;
         }
-        if (record->size != item.size && record->state != MessageState::Skipped) {
+        if (record->size != item.size && record->size != 0 && record->state != MessageState::Skipped) {
             // Same UIDL, other size: a different message. Fetch it as new; never delete by UIDL.
             spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message",
-                         account.name, net::printable(item.uidl), record->size, item.size);
+                         account.name, net::printable(item.uid), record->size, item.size);
             ledger.recordSeen(key, item.size);
-            plan.knownHashes[item.number] = {record->contentHash};
-            if (!tooBig) plan.fetch.push_back(item);
+            if (!tooBig) fetch(item, {record->contentHash});
             continue;
         }
         switch (record->state) {
             case MessageState::Seen:  // left pending by an earlier poll (4xx, crash)
-                if (!tooBig) plan.fetch.push_back(item);
+                if (!tooBig) fetch(item, {});
                 break;
             case MessageState::Delivered:
                 if (deletionDue(account, *record, now)) plan.deleteEarlier.push_back(item);
                 break;
             case MessageState::Deleted:
-                // Deleted before, listed again: the server re-used the UIDL or kept the message.
-                plan.knownHashes[item.number] = {record->contentHash};
-                if (!tooBig) plan.fetch.push_back(item);
+                // Deleted before, listed again: the server re-used the UID or kept the message.
+                if (!tooBig) fetch(item, {record->contentHash});
                 break;
             case MessageState::Skipped:
                 // Too big earlier but allowed now (the limit was raised): fetch it.
-                if (record->lastError.rfind(kTooBig, 0) == 0 && !tooBig) plan.fetch.push_back(item);
+                if (record->lastError.rfind(kTooBig, 0) == 0 && !tooBig) fetch(item, {});
                 break;
             case MessageState::Quarantined:
                 break;  // reported; an operator decides
@@ -113,71 +139,112 @@ Plan planPoll(const config::AccountSettings& account, ledger::LedgerStore& ledge
     return plan;
 }
 
-Pop3Options sessionOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
+// Fetches the planned messages and delivers them; returns the numbers now safe to delete
+// (delivered and durably recorded, not ambiguous), including earlier ones that are due.
+std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
+                                           ledger::LedgerStore& ledger, const Mailbox& mailbox, const Plan& plan,
+                                           const Retriever& retrieve, const ProgressCallback& progress,
+                                           PollReport& report) {
+    std::vector<std::uint32_t> toDelete;
+    for (const auto& item : plan.deleteEarlier) toDelete.push_back(item.number);
+    if (plan.fetch.empty()) return toDelete;
+
+    std::unordered_map<std::uint32_t, const SourceItem*> byNumber;
+    std::vector<std::uint32_t> numbers;
+    for (const auto& item : plan.fetch) {
+        byNumber[item.number] = &item;
+        numbers.push_back(item.number);
+    }
+    const std::string& spoolDir = config.collector.spoolDir;
+    DeliveryPipeline pipeline(config, account, ledger, account.endpoint.host, numbers.size());
+    std::uint64_t handled = 0;
+    retrieve(
+        numbers, [&] { return delivery::MessageBody(spoolDir); },
+        [&](std::uint32_t number, delivery::MessageBody body) {
+            auto found = byNumber.find(number);
+            if (found == byNumber.end()) return true;  // not asked for; ignore
+            const SourceItem& item = *found->second;
+            ++report.fetched;
+            DeliveryJob job{keyOf(account, mailbox, item.uid), number, item.size, std::move(body), {}};
+            if (plan.ambiguous.count(number)) job.key.uid = item.uid + "#" + job.body.sha256().substr(0, 16);
+            if (auto hashes = plan.knownHashes.find(number); hashes != plan.knownHashes.end())
+                job.deliveredHashes = hashes->second;
+            bool accepted = pipeline.submit(std::move(job));
+            if (progress) progress(++handled, numbers.size());
+            return accepted;
+        });
+    pipeline.finish();
+    auto counts = pipeline.counts();
+    report.delivered += counts.delivered;
+    report.deferred += counts.deferred;
+    report.quarantined += counts.quarantined;
+    report.duplicates += counts.duplicates;
+    report.bytes += counts.bytes;
+    if (pipeline.ledgerFailed()) report.ledgerFailed = true;
+    if (!pipeline.fatalError().empty()) report.error = pipeline.fatalError();
+    if (!account.keep)
+        for (auto number : pipeline.deliveredNumbers())
+            if (!plan.ambiguous.count(number)) toDelete.push_back(number);
+    return toDelete;
+}
+
+std::string accountPassword(const config::AccountSettings& account) {
+    return config::resolveSecret(account.password, "account " + account.name + " password");
+}
+
+net::ConnectOptions connectOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
+    net::ConnectOptions options;
+    options.host = account.endpoint.host;
+    options.port = account.endpoint.port;
+    options.tls.caFile = account.endpoint.caFile;
+    options.tls.fingerprint = account.endpoint.tlsFingerprint;
+    options.timeout = timeout;
+    return options;
+}
+
+// Room for a server's size estimate being a little off, not for an endless body.
+std::uint64_t bodyCap(const config::AccountSettings& account) {
+    return account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
+}
+
+Pop3Options pop3Options(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
     Pop3Options options;
-    options.connect.host = account.endpoint.host;
-    options.connect.port = account.endpoint.port;
-    options.connect.tls.caFile = account.endpoint.caFile;
-    options.connect.tls.fingerprint = account.endpoint.tlsFingerprint;
-    options.connect.timeout = timeout;
+    options.connect = connectOptions(account, timeout);
     options.tls = account.endpoint.tls;
     options.username = account.username;
-    options.password = config::resolveSecret(account.password, "account " + account.name + " password");
+    options.password = accountPassword(account);
     options.auth = account.auth;
-    // Room for a server's size estimate being a little off, not for an endless body.
-    options.maxMessageBytes = account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
+    options.maxMessageBytes = bodyCap(account);
+    return options;
+}
+
+ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
+    ImapOptions options;
+    options.connect = connectOptions(account, timeout);
+    options.tls = account.endpoint.tls;
+    options.username = account.username;
+    options.password = accountPassword(account);
+    options.auth = account.auth;
+    options.maxMessageBytes = bodyCap(account);
     return options;
 }
 
 void pollPop3(const config::Config& config, const config::AccountSettings& account,
               ledger::LedgerStore& ledger, const ProgressCallback& progress, PollReport& report) {
-    Pop3Session session(sessionOptions(account, config.collector.ioTimeout));
+    Pop3Session session(pop3Options(account, config.collector.ioTimeout));
     session.open();
     auto listing = session.list();
     report.listed = listing.size();
     bool firstPoll = ledger.registerAccount(account.name);
-    Plan plan = planPoll(account, ledger, listing, firstPoll, report);
-
-    std::vector<std::uint32_t> toDelete;
-    for (const auto& item : plan.deleteEarlier) toDelete.push_back(item.number);
-
-    if (!plan.fetch.empty()) {
-        std::unordered_map<std::uint32_t, const Pop3Listing*> byNumber;
-        std::vector<std::uint32_t> numbers;
-        for (const auto& item : plan.fetch) {
-            byNumber[item.number] = &item;
-            numbers.push_back(item.number);
-        }
-        std::string spoolDir = config.collector.spoolDir;
-        DeliveryPipeline pipeline(config, account, ledger, account.endpoint.host, numbers.size());
-        std::uint64_t handled = 0;
-        session.retrieve(
-            numbers, [&] { return delivery::MessageBody(spoolDir); },
-            [&](std::uint32_t number, delivery::MessageBody body) {
-                const Pop3Listing& item = *byNumber.at(number);
-                ++report.fetched;
-                DeliveryJob job{keyOf(account, item.uidl), number, item.size, std::move(body), {}};
-                if (plan.ambiguous.count(number))
-                    job.key.uid = item.uidl + "#" + job.body.sha256().substr(0, 16);
-                if (auto hashes = plan.knownHashes.find(number); hashes != plan.knownHashes.end())
-                    job.deliveredHashes = hashes->second;
-                bool accepted = pipeline.submit(std::move(job));
-                if (progress) progress(++handled, numbers.size());
-                return accepted;
-            });
-        pipeline.finish();
-        auto counts = pipeline.counts();
-        report.delivered = counts.delivered;
-        report.deferred = counts.deferred;
-        report.quarantined = counts.quarantined;
-        report.duplicates = counts.duplicates;
-        report.bytes = counts.bytes;
-        report.ledgerFailed = pipeline.ledgerFailed();
-        if (!pipeline.fatalError().empty()) report.error = pipeline.fatalError();
-        if (!report.ledgerFailed && deletionDue(account, MessageRecord{}, std::time(nullptr)))
-            for (auto number : pipeline.deliveredNumbers())
-                if (!plan.ambiguous.count(number)) toDelete.push_back(number);
-    }
+    std::vector<SourceItem> items;
+    items.reserve(listing.size());
+    for (const auto& entry : listing) items.push_back({entry.number, entry.uidl, entry.size});
+    Mailbox mailbox;
+    Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll, {}, report);
+    auto toDelete = fetchAndDeliver(
+        config, account, ledger, mailbox, plan,
+        [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
+        progress, report);
 
     std::vector<std::uint32_t> marked;
     if (!toDelete.empty() && !report.ledgerFailed) {
@@ -185,20 +252,117 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
         crashPoint("after-dele");
     }
     crashPoint("before-quit");
-    bool committed = session.quit();
+    bool committed = session.quit();  // POP3 deletes only at QUIT
     if (committed && !marked.empty()) {
         std::unordered_map<std::uint32_t, std::string> uidOf;
-        for (const auto& item : listing) uidOf[item.number] = item.uidl;
-        for (auto number : marked) ledger.markDeleted(keyOf(account, uidOf[number]));
+        for (const auto& item : items) uidOf[item.number] = item.uid;
+        for (auto number : marked) ledger.markDeleted(keyOf(account, mailbox, uidOf[number]));
         report.deleted = marked.size();
     } else if (!marked.empty()) {
         spdlog::warn("account={} server did not confirm QUIT; {} deletions may not have happened",
                      account.name, marked.size());
     }
     std::vector<std::string> present;
-    present.reserve(listing.size());
-    for (const auto& item : listing) present.push_back(item.uidl);
+    present.reserve(items.size());
+    for (const auto& item : items) present.push_back(item.uid);
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, "", 0, present);
+}
+
+// The folders an IMAP account collects: the configured names, "*" expanded to every selectable
+// folder but Trash, Junk and Drafts.
+std::vector<std::string> imapFolders(const config::AccountSettings& account, const std::vector<ImapFolder>& listed) {
+    std::vector<std::string> names;
+    for (const auto& wanted : account.folders) {
+        if (wanted != "*") {
+            if (std::find(names.begin(), names.end(), wanted) == names.end()) names.push_back(wanted);
+            continue;
+        }
+        for (const auto& folder : listed)
+            if (folder.selectable() && !folder.excludedFromStar() &&
+                std::find(names.begin(), names.end(), folder.name) == names.end())
+                names.push_back(folder.name);
+    }
+    return names;
+}
+
+void pollImapFolder(const config::Config& config, const config::AccountSettings& account,
+                    ledger::LedgerStore& ledger, ImapSession& session, const std::string& folder,
+                    const std::string& trashWireName, bool firstPoll, const ProgressCallback& progress,
+                    PollReport& report) {
+    bool deleting = deletesAnything(account);
+    ImapMailboxState state = session.select(folder, !deleting);
+    Mailbox mailbox{folder, state.uidValidity};
+    std::vector<SourceItem> items;
+    for (const auto& entry : session.listMessages())
+        items.push_back({entry.uid, std::to_string(entry.uid), entry.size});
+    report.listed += items.size();
+
+    // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
+    // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
+    std::set<std::string> deliveredBefore;
+    bool known = false;
+    for (const auto& record : ledger.messagesInFolder(account.name, folder)) {
+        if (record.key.uidValidity == state.uidValidity) known = true;
+        else if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
+            deliveredBefore.insert(record.contentHash);
+    }
+    bool validityChanged = !known && !deliveredBefore.empty();
+    if (validityChanged)
+        spdlog::warn("account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
+                     "skipped and nothing is deleted from this folder in this poll",
+                     account.name, net::printable(folder), state.uidValidity);
+    Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll && !validityChanged,
+                            validityChanged ? deliveredBefore : std::set<std::string>{}, report);
+    auto toDelete = fetchAndDeliver(
+        config, account, ledger, mailbox, plan,
+        [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
+        progress, report);
+
+    if (deleting && !toDelete.empty() && !validityChanged && !report.ledgerFailed) {
+        if (session.currentUidValidity() != state.uidValidity) {
+            spdlog::warn("account={} folder={} UIDVALIDITY changed during the poll; nothing deleted", account.name,
+                         net::printable(folder));
+        } else if (session.deleteMessages(toDelete, trashWireName)) {
+            crashPoint("after-dele");
+            for (auto uid : toDelete) ledger.markDeleted(keyOf(account, mailbox, std::to_string(uid)));
+            report.deleted += toDelete.size();
+        } else {
+            spdlog::warn("account={} server offers neither UIDPLUS nor MOVE: keeping the mail, since a bare EXPUNGE "
+                         "would also remove other clients' deleted messages",
+                         account.name);
+        }
+    }
+    std::vector<std::string> present;
+    present.reserve(items.size());
+    for (const auto& item : items) present.push_back(item.uid);
+    if (!report.ledgerFailed) ledger.forgetAbsent(account.name, folder, state.uidValidity, present);
+}
+
+void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
+              const ProgressCallback& progress, PollReport& report) {
+    ImapSession session(imapOptions(account, config.collector.ioTimeout));
+    session.open();
+    bool wantsStar = std::find(account.folders.begin(), account.folders.end(), "*") != account.folders.end();
+    std::vector<ImapFolder> listed;
+    if (wantsStar || (deletesAnything(account) && !session.hasCapability("UIDPLUS"))) listed = session.listFolders();
+    std::string trashWireName;
+    for (const auto& folder : listed)
+        if (folder.excludedFromStar() && folder.name.find("rash") != std::string::npos) trashWireName = folder.wireName;
+    bool firstPoll = ledger.registerAccount(account.name);
+    std::vector<std::string> failures;
+    for (const auto& folder : imapFolders(account, listed)) {
+        try {
+            pollImapFolder(config, account, ledger, session, folder, trashWireName, firstPoll, progress, report);
+        } catch (const ImapError& e) {
+            if (session.state() == ImapSession::State::LoggedOut) throw;
+            // A folder that cannot be opened fails alone; the others are still collected.
+            spdlog::error("account={} folder={} failed: {}", account.name, net::printable(folder), e.what());
+            failures.push_back(folder + ": " + e.what());
+        }
+        if (report.ledgerFailed || !report.error.empty()) break;
+    }
+    session.logout();
+    if (!failures.empty() && report.error.empty()) report.error = failures.front();
 }
 
 }  // namespace
@@ -209,9 +373,8 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     report.account = account.name;
     auto started = std::chrono::steady_clock::now();
     try {
-        if (account.protocol != config::SourceProtocol::Pop3)
-            throw std::runtime_error("IMAP sources are not available yet");
-        pollPop3(config, account, ledger, progress, report);
+        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, progress, report);
+        else pollImap(config, account, ledger, progress, report);
         report.ok = report.error.empty();
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
@@ -234,19 +397,31 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
 
 CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account) {
     CheckReport report{account.name, false, ""};
+    std::string security = account.endpoint.tls == config::TlsMode::None ? "no TLS" : "TLS verified";
     try {
-        if (account.protocol != config::SourceProtocol::Pop3)
-            throw std::runtime_error("IMAP sources are not available yet");
-        Pop3Session session(sessionOptions(account, config.collector.ioTimeout));
-        session.open();
-        auto listing = session.list();
-        std::uint64_t bytes = 0;
-        for (const auto& item : listing) bytes += item.size;
-        session.quit();
+        if (account.protocol == config::SourceProtocol::Pop3) {
+            Pop3Session session(pop3Options(account, config.collector.ioTimeout));
+            session.open();
+            auto listing = session.list();
+            std::uint64_t bytes = 0;
+            for (const auto& item : listing) bytes += item.size;
+            session.quit();
+            report.detail = std::to_string(listing.size()) + " messages, " + std::to_string(bytes) + " bytes; " +
+                            security + (session.pipelining() ? "; pipelining" : "");
+        } else {
+            ImapSession session(imapOptions(account, config.collector.ioTimeout));
+            session.open();
+            auto folders = imapFolders(account, session.listFolders());
+            std::uint64_t messages = 0;
+            for (const auto& folder : folders) messages += session.select(folder, true).exists;
+            report.detail = std::to_string(folders.size()) + " folders, " + std::to_string(messages) +
+                            " messages; " + security + (session.hasCapability("IDLE") ? "; IDLE" : "") +
+                            (deletesAnything(account) && !session.canDelete()
+                                 ? "; no UIDPLUS or MOVE: mail will be kept"
+                                 : "");
+            session.logout();
+        }
         report.ok = true;
-        report.detail = std::to_string(listing.size()) + " messages, " + std::to_string(bytes) + " bytes; " +
-                        (account.endpoint.tls == config::TlsMode::None ? "no TLS" : "TLS verified") +
-                        (session.pipelining() ? "; pipelining" : "");
     } catch (const std::exception& e) {
         report.detail = e.what();
     }

@@ -1,0 +1,349 @@
+#include "collector/imap/ImapSession.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+
+#include "collector/proto/ImapCommand.hpp"
+#include "collector/proto/ModifiedUtf7.hpp"
+#include "collector/proto/Sasl.hpp"
+
+namespace mc::collector {
+namespace {
+
+using proto::ImapResponse;
+using proto::ImapStatus;
+
+// Below this a FETCH body stays in the parsed response; above it is streamed to a MessageBody.
+constexpr std::uint64_t kStreamThreshold = 64 * 1024;
+
+bool hasFlag(const std::vector<std::string>& flags, std::string_view flag) {
+    return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) {
+        return f.size() == flag.size() &&
+               std::equal(f.begin(), f.end(), flag.begin(), [](char a, char b) {
+                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+               });
+    });
+}
+
+std::string describe(const ImapResponse& response) { return net::printable(response.text); }
+
+}  // namespace
+
+bool ImapFolder::selectable() const { return !hasFlag(flags, "\\Noselect") && !hasFlag(flags, "\\NonExistent"); }
+
+bool ImapFolder::excludedFromStar() const {
+    if (hasFlag(flags, "\\Trash") || hasFlag(flags, "\\Junk") || hasFlag(flags, "\\Drafts")) return true;
+    static const char* kCommonNames[] = {"Trash", "Junk", "Spam", "Drafts", "Deleted Messages", "Deleted Items"};
+    for (const char* common : kCommonNames)
+        if (hasFlag({name}, common)) return true;
+    return false;
+}
+
+ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {
+    proto::ImapParserLimits limits;
+    limits.streamThreshold = kStreamThreshold;
+    limits.maxLiteralSize = options_.maxMessageBytes;
+    parser_ = proto::ImapResponseParser(limits);
+}
+
+ImapSession::~ImapSession() = default;
+
+bool ImapSession::hasCapability(const std::string& name) const {
+    return proto::hasImapCapability(capabilities_, name);
+}
+
+ImapResponse ImapSession::readResponse() {
+    for (;;) {
+        if (parser_.hasResponse()) return parser_.take();
+        std::string_view chunk = channel_->peekChunk();
+        auto progress = parser_.feed(chunk);
+        channel_->consume(progress.consumed);
+        if (progress.status == proto::ImapResponseParser::Status::Error)
+            throw ImapError("malformed response from the server (" +
+                            std::string(proto::imapParseErrorName(parser_.error())) + ")");
+        if (progress.status == proto::ImapResponseParser::Status::Complete) {
+            ImapResponse response = parser_.take();
+            if (response.isBye() && state_ != State::LoggedOut)
+                throw ImapError("server closed the connection: " + describe(response));
+            return response;
+        }
+    }
+}
+
+void ImapSession::noteUntagged(const ImapResponse& response) {
+    if (auto caps = response.capabilities()) capabilities_ = *caps;
+    if (auto exists = response.exists()) mailbox_.exists = *exists;
+    if (response.code) {
+        if (response.code->is("UIDVALIDITY")) mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
+        if (response.code->is("ALERT")) spdlog::warn("server alert for {}: {}", options_.username, describe(response));
+    }
+}
+
+std::string ImapSession::send(const std::string& command) {
+    std::string tag = "A" + std::to_string(++tagCounter_);
+    channel_->send(tag + " " + command + "\r\n");
+    return tag;
+}
+
+ImapResponse ImapSession::run(const std::string& command,
+                              const std::function<void(const ImapResponse&)>& onUntagged) {
+    std::string tag = send(command);
+    for (;;) {
+        ImapResponse response = readResponse();
+        if (response.isTagged(tag)) {
+            if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
+            return response;
+        }
+        if (response.isTagged()) throw ImapError("reply with an unknown tag from the server");
+        if (response.isContinuation()) throw ImapError("unexpected continuation request from the server");
+        noteUntagged(response);
+        if (onUntagged) onUntagged(response);
+    }
+}
+
+ImapResponse ImapSession::expectOk(const std::string& command, const std::string& what,
+                                   const std::function<void(const ImapResponse&)>& onUntagged) {
+    ImapResponse response = run(command, onUntagged);
+    if (response.status != ImapStatus::Ok) throw ImapError(what + " refused: " + describe(response));
+    return response;
+}
+
+void ImapSession::refreshCapabilities() { expectOk("CAPABILITY", "CAPABILITY"); }
+
+std::string ImapSession::astring(const std::string& value) {
+    // Only used for names and credentials that fit a quoted string; others are refused rather
+    // than sent as literals (which would need a continuation round trip).
+    auto quoted = proto::imapQuote(value, proto::ImapLiteralMode::Synchronizing);
+    if (!quoted || quoted->literal) throw ImapError("a name or credential cannot be sent as a quoted IMAP string");
+    return quoted->token;
+}
+
+void ImapSession::open() {
+    auto connectOptions = options_.connect;
+    connectOptions.implicitTls = options_.tls == config::TlsMode::Implicit;
+    channel_ = std::make_unique<net::LineChannel>(net::connect(connectOptions));
+    state_ = State::NotAuthenticated;
+    ImapResponse greeting = readResponse();
+    if (greeting.status == ImapStatus::Preauth) {
+        // A PREAUTH greeting skips STARTTLS: the classic downgrade. Refused when TLS is required.
+        if (options_.tls == config::TlsMode::StartTls)
+            throw ImapError("server greeted with PREAUTH, which would skip the required STARTTLS");
+        state_ = State::Authenticated;
+    } else if (greeting.status != ImapStatus::Ok) {
+        throw ImapError("unexpected greeting: " + describe(greeting));
+    }
+    if (greeting.code && greeting.code->is("CAPABILITY")) capabilities_ = greeting.code->atoms();
+    else refreshCapabilities();
+    if (options_.tls == config::TlsMode::StartTls) {
+        if (!hasCapability("STARTTLS")) throw ImapError("server does not offer STARTTLS, which the config requires");
+        expectOk("STARTTLS", "STARTTLS");
+        channel_->startTls();
+        capabilities_.clear();
+        refreshCapabilities();  // capabilities before TLS may have been forged
+    }
+    if (state_ == State::NotAuthenticated) authenticate();
+    state_ = State::Authenticated;
+}
+
+void ImapSession::authenticate() {
+    using config::AuthMethod;
+    AuthMethod method = options_.auth;
+    if (method == AuthMethod::Auto) method = hasCapability("AUTH=PLAIN") ? AuthMethod::Plain : AuthMethod::Login;
+    ImapResponse response;
+    switch (method) {
+        case AuthMethod::Plain: {
+            std::string initial = proto::saslPlain(options_.username, options_.password);
+            if (hasCapability("SASL-IR")) {
+                response = run("AUTHENTICATE PLAIN " + initial);
+            } else {
+                std::string tag = send("AUTHENTICATE PLAIN");
+                for (;;) {
+                    response = readResponse();
+                    if (response.isContinuation()) {
+                        channel_->send(initial + "\r\n");
+                        continue;
+                    }
+                    if (response.isTagged(tag)) break;
+                    noteUntagged(response);
+                }
+            }
+            break;
+        }
+        case AuthMethod::Login:
+        case AuthMethod::Auto:
+            if (hasCapability("LOGINDISABLED")) throw ImapError("server disabled LOGIN and offers no AUTH=PLAIN");
+            response = run("LOGIN " + astring(options_.username) + " " + astring(options_.password));
+            break;
+        case AuthMethod::XOAuth2:
+        case AuthMethod::OAuthBearer:
+            throw ImapError("OAuth2 authentication is not available yet");
+    }
+    if (response.status != ImapStatus::Ok)
+        throw ImapError("authentication refused: " + describe(response), true);
+    if (!(response.code && response.code->is("CAPABILITY"))) refreshCapabilities();
+}
+
+std::vector<ImapFolder> ImapSession::listFolders() {
+    std::vector<ImapFolder> folders;
+    std::string command = hasCapability("SPECIAL-USE") ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
+    expectOk(command, "LIST", [&](const ImapResponse& response) {
+        auto entry = response.list();
+        if (!entry) return;
+        ImapFolder folder;
+        folder.wireName = entry->name;
+        folder.name = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
+        folder.flags = entry->flags;
+        folders.push_back(std::move(folder));
+    });
+    return folders;
+}
+
+ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
+    mailbox_ = ImapMailboxState{};
+    std::string wire = proto::modifiedUtf7Encode(name).value_or(name);
+    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + astring(wire));
+    if (response.status != ImapStatus::Ok) {
+        state_ = State::Authenticated;
+        throw ImapError("cannot open folder '" + net::printable(name) + "': " + describe(response));
+    }
+    if (mailbox_.uidValidity == 0) throw ImapError("server sent no UIDVALIDITY for folder '" + net::printable(name) + "'");
+    mailbox_.readOnly = readOnly || (response.code && response.code->is("READ-ONLY"));
+    state_ = State::Selected;
+    return mailbox_;
+}
+
+std::vector<ImapListing> ImapSession::listMessages() {
+    std::vector<ImapListing> listing;
+    std::uint32_t total = mailbox_.exists;
+    listing.reserve(total);
+    for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
+        std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
+        expectOk("FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE)", "FETCH",
+                 [&](const ImapResponse& response) {
+                     auto fetch = response.fetch();
+                     if (fetch && fetch->uid && fetch->rfc822Size)
+                         listing.push_back({*fetch->uid, *fetch->rfc822Size});
+                 });
+    }
+    std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+    listing.erase(std::unique(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
+                  listing.end());
+    return listing;
+}
+
+namespace {
+
+// Streams big FETCH bodies straight into MessageBody objects, keyed by message number.
+class BodySink final : public proto::ImapLiteralSink {
+public:
+    BodySink(const ImapSession::BodyFactory& makeBody, std::uint64_t maxBytes) : makeBody_(makeBody), maxBytes_(maxBytes) {}
+    bool begin(const proto::ImapLiteralInfo& info) override {
+        if (info.size > maxBytes_) return false;
+        current_ = nullptr;
+        if (info.messageNumber != 0 && info.key.rfind("BODY[]", 0) == 0) {
+            auto [it, inserted] = bodies_.insert_or_assign(info.messageNumber, makeBody_());
+            current_ = &it->second;
+        }
+        return true;
+    }
+    bool data(std::string_view bytes) override {
+        if (current_) current_->append(bytes);
+        return true;
+    }
+    void end() override { current_ = nullptr; }
+    std::optional<delivery::MessageBody> take(std::uint32_t number) {
+        auto it = bodies_.find(number);
+        if (it == bodies_.end()) return std::nullopt;
+        delivery::MessageBody body = std::move(it->second);
+        bodies_.erase(it);
+        return body;
+    }
+
+private:
+    const ImapSession::BodyFactory& makeBody_;
+    std::uint64_t maxBytes_;
+    std::map<std::uint32_t, delivery::MessageBody> bodies_;
+    delivery::MessageBody* current_ = nullptr;
+};
+
+}  // namespace
+
+void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
+                           const BodyHandler& handle) {
+    std::vector<std::string> commands;
+    for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
+        std::vector<std::uint32_t> group(uids.begin() + i, uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
+        for (auto& set : proto::imapSequenceSet(group)) commands.push_back("UID FETCH " + set + " (UID BODY.PEEK[])");
+    }
+    BodySink sink(makeBody, options_.maxMessageBytes);
+    parser_.setLiteralSink(&sink);
+    struct ResetSink {
+        proto::ImapResponseParser& parser;
+        ~ResetSink() { parser.setLiteralSink(nullptr); }
+    } resetSink{parser_};
+
+    std::deque<std::string> inFlight;
+    std::size_t next = 0;
+    bool stopped = false;
+    while (next < commands.size() || !inFlight.empty()) {
+        while (!stopped && next < commands.size() && inFlight.size() < options_.fetchesInFlight)
+            inFlight.push_back(send(commands[next++]));
+        if (inFlight.empty()) break;
+        ImapResponse response = readResponse();
+        if (response.isTagged()) {
+            if (!response.isTagged(inFlight.front())) throw ImapError("reply with an unexpected tag from the server");
+            inFlight.pop_front();
+            if (response.status != ImapStatus::Ok) throw ImapError("UID FETCH refused: " + describe(response));
+            continue;
+        }
+        noteUntagged(response);
+        auto fetch = response.fetch();
+        if (!fetch || !fetch->uid) continue;  // unsolicited flag updates and the like
+        const proto::ImapValue* value = fetch->body();
+        if (!value || value->isNil()) continue;
+        std::optional<delivery::MessageBody> body;
+        if (value->streamed) {
+            body = sink.take(fetch->sequence);
+        } else {
+            body = makeBody();
+            body->append(value->text);
+        }
+        if (!body || stopped) continue;
+        body->finish();
+        if (!handle(*fetch->uid, std::move(*body))) stopped = true;
+    }
+}
+
+bool ImapSession::canDelete() const { return hasCapability("UIDPLUS") || hasCapability("MOVE"); }
+
+bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const std::string& trashWireName) {
+    if (uids.empty()) return true;
+    bool uidplus = hasCapability("UIDPLUS");
+    bool move = hasCapability("MOVE") && !trashWireName.empty();
+    if (!uidplus && !move) return false;
+    for (const auto& set : proto::imapSequenceSet(uids)) {
+        if (uidplus) {
+            expectOk("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", "UID STORE");
+            expectOk("UID EXPUNGE " + set, "UID EXPUNGE");
+        } else {
+            expectOk("UID MOVE " + set + " " + astring(trashWireName), "UID MOVE");
+        }
+    }
+    return true;
+}
+
+void ImapSession::logout() {
+    if (!channel_ || state_ == State::LoggedOut) return;
+    state_ = State::LoggedOut;
+    try {
+        channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
+        run("LOGOUT");
+    } catch (const std::exception&) {
+    }
+    channel_.reset();
+}
+
+}  // namespace mc::collector

@@ -1,0 +1,113 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+#include "collector/proto/ImapParser.hpp"
+#include "collector/proto/ImapResponse.hpp"
+
+namespace mc::proto {
+namespace {
+
+ImapResponse parse(std::string_view input) {
+    ImapResponseParser parser;
+    const auto progress = parser.feed(input);
+    EXPECT_EQ(progress.status, ImapResponseParser::Status::Complete)
+        << input << ": " << imapParseErrorName(parser.error());
+    EXPECT_EQ(progress.consumed, input.size()) << input;
+    return parser.take();
+}
+
+TEST(ImapResponse, FetchRejectsMalformedCommonItems) {
+    const ImapResponse valid = parse("* 1 FETCH (UID 5)\r\n");
+    EXPECT_TRUE(valid.fetch());
+    for (const char* input : {
+             "* 1 FETCH (UID 0)\r\n",
+             "* 1 FETCH (UID abc)\r\n",
+             "* 1 FETCH (UID 4294967296)\r\n",
+             "* 1 FETCH (UID \"5\")\r\n",
+             "* 1 FETCH (RFC822.SIZE x)\r\n",
+             "* 1 FETCH (FLAGS \\Seen)\r\n",
+             "* 1 FETCH (FLAGS ((\\Seen)))\r\n",
+             "* 1 FETCH (INTERNALDATE 17)\r\n",
+             "* 1 FETCH (MODSEQ 5)\r\n",
+             "* 1 FETCH (BODY[] (a b))\r\n",
+             "* 1 FETCH (RFC822 12)\r\n",
+             "* 1 FETCH (UID)\r\n",        // odd number of elements
+             "* 1 FETCH (\"UID\" 5)\r\n",  // key not an atom
+             "* 0 FETCH (UID 5)\r\n",      // sequence numbers start at 1
+             "* 1 FETCH UID 5\r\n",        // no list
+             "* FETCH (UID 5)\r\n",
+         }) {
+        const ImapResponse response = parse(input);
+        EXPECT_FALSE(response.fetch()) << input;
+    }
+}
+
+TEST(ImapResponse, FetchBodyAlternativesAndNil) {
+    auto r = parse("* 1 FETCH (RFC822 {2}\r\nhi)\r\n");
+    ASSERT_TRUE(r.fetch());
+    EXPECT_EQ(r.fetch()->body()->text, "hi");
+    r = parse("* 1 FETCH (BODY[] NIL)\r\n");
+    ASSERT_TRUE(r.fetch());
+    EXPECT_TRUE(r.fetch()->body()->isNil());
+    r = parse("* 1 FETCH (body[] \"quoted body\" uid 3)\r\n");  // lower case keys
+    const auto fetch = r.fetch();
+    ASSERT_TRUE(fetch);
+    EXPECT_EQ(fetch->uid, 3u);
+    EXPECT_EQ(fetch->body()->text, "quoted body");
+    EXPECT_EQ(fetch->items[0].first, "BODY[]");
+    // A FETCH item's pointer stays valid when the response is moved.
+    ImapResponse moved = std::move(r);
+    EXPECT_EQ(fetch->body(), &moved.data[2].children[1]);
+}
+
+TEST(ImapResponse, Keyword) {
+    EXPECT_EQ(parse("* 3 exists\r\n").keyword(), "EXISTS");
+    EXPECT_EQ(parse("* list () \"/\" a\r\n").keyword(), "LIST");
+    EXPECT_EQ(parse("* bye\r\n").keyword(), "BYE");
+    EXPECT_EQ(parse("A1 no x\r\n").keyword(), "NO");
+    EXPECT_EQ(parse("+ go\r\n").keyword(), "");
+    EXPECT_EQ(parse("* (a)\r\n").keyword(), "");
+    EXPECT_EQ(parse("* preauth hi\r\n").status, ImapStatus::Preauth);
+}
+
+TEST(ImapResponse, ValueAccessorsAndRendering) {
+    const auto r = parse("* X atom 42 \"str\" NIL (a (b)) {3}\r\nl\"t BODY.PEEK[HEADER]<10>\r\n");
+    ASSERT_EQ(r.data.size(), 8u);
+    EXPECT_TRUE(r.data[1].isAtom("ATOM"));
+    EXPECT_EQ(r.data[1].asString(), "atom");
+    EXPECT_EQ(r.data[2].asString(), "42");
+    EXPECT_EQ(r.data[2].asNumber32(), 42u);
+    EXPECT_FALSE(r.data[1].asNumber());
+    EXPECT_EQ(r.data[3].asString(), "str");
+    EXPECT_FALSE(r.data[4].asString());
+    EXPECT_FALSE(r.data[5].asString());
+    EXPECT_EQ(r.data[6].asString(), "l\"t");
+    EXPECT_FALSE(r.data[7].asString());
+    EXPECT_FALSE(r.data[7].isAtom("BODY.PEEK"));
+    EXPECT_EQ(r.data[7].key(), "BODY.PEEK[HEADER]<10>");
+    std::string rendered;
+    for (const auto& value : r.data) {
+        rendered += value.render() + " ";
+    }
+    EXPECT_EQ(rendered, "X atom 42 \"str\" NIL (a (b)) {3}\r\nl\"t BODY.PEEK[HEADER]<10> ");
+}
+
+TEST(ImapResponse, CodeAtoms) {
+    auto r = parse("* OK [BADCHARSET (UTF-8 US-ASCII)] nope\r\n");
+    EXPECT_EQ(r.code->atoms(), (std::vector<std::string>{"UTF-8", "US-ASCII"}));
+    r = parse("A1 OK [capability imap4rev1 idle] done\r\n");
+    EXPECT_EQ(r.capabilities(), (std::vector<std::string>{"IMAP4REV1", "IDLE"}));
+    EXPECT_FALSE(parse("* OK [UIDNEXT x] bad\r\n").code->number());
+    EXPECT_FALSE(parse("* OK [UIDNEXT 1 2] bad\r\n").code->number());
+    EXPECT_FALSE(parse("A1 OK [COPYUID 0 1 2] bad\r\n").code->copyUid());
+    EXPECT_FALSE(parse("A1 OK [COPYUID 5 1:* 2] bad\r\n").code->copyUid());
+    EXPECT_FALSE(parse("A1 OK [APPENDUID 5] bad\r\n").code->appendUid());
+    const auto multi = parse("A1 OK [APPENDUID 5 7:9,11] ok\r\n").code->appendUid();
+    ASSERT_TRUE(multi);
+    EXPECT_EQ(multi->uids, (std::vector<ImapRange>{{7, 9}, {11, 11}}));
+}
+
+}  // namespace
+}  // namespace mc::proto
