@@ -265,6 +265,15 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     std::vector<std::string> present;
     present.reserve(items.size());
     for (const auto& item : items) present.push_back(item.uid);
+    if (!plan.ambiguous.empty()) {
+        // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
+        std::set<std::string> listed(present.begin(), present.end());
+        for (const auto& record : ledger.messages(account.name, "", 0)) {
+            auto hash = record.key.uid.rfind('#');
+            if (hash != std::string::npos && listed.count(record.key.uid.substr(0, hash)))
+                present.push_back(record.key.uid);
+        }
+    }
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, "", 0, present);
 }
 

@@ -42,6 +42,7 @@ struct AccountRecord {
     std::string name;
     std::int64_t firstSeenAt = 0;  // 0: never polled
     std::int64_t lastPollAt = 0;
+    std::int64_t nextPollAt = 0;  // unix seconds the service plans the next poll for; 0: unknown
     std::string lastResult;  // "ok", "failed", "partial"
     std::string lastError;
     std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
@@ -84,6 +85,12 @@ public:
     virtual bool registerAccount(const std::string& name) = 0;
     virtual void recordPoll(const std::string& name, const std::string& result,
                             const std::string& error) = 0;
+    // Records when the service will poll the account next (unix seconds), for `status`. Like
+    // recordPoll it updates registered accounts only. Stores without a schedule ignore it.
+    virtual void recordNextPoll(const std::string& name, std::int64_t nextPollAt) {}
+    // A cheap durable write that changes no data: throws LedgerError when the ledger cannot be
+    // written (read-only, disk full, I/O error). For health checks.
+    virtual void probeWrite() {}
 };
 
 // Opens (creating if needed, mode 0600, symlinks refused) the ledger at `location`: a SQLite file

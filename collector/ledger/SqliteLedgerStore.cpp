@@ -51,6 +51,10 @@ CREATE TABLE accounts (
     last_error TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // Version 2: when the service plans to poll each account next (shown by `status`).
+    R"sql(
+ALTER TABLE accounts ADD COLUMN next_poll_at INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -111,19 +115,26 @@ constexpr const char* kSqlMailboxUids =
 constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
 
 constexpr const char* kSqlAccount =
-    "SELECT name, first_seen_at, last_poll_at, last_result, last_error FROM accounts"
-    " WHERE name = ?1";
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at"
+    " FROM accounts WHERE name = ?1";
 constexpr const char* kSqlAccounts =
-    "SELECT name, first_seen_at, last_poll_at, last_result, last_error FROM accounts"
-    " ORDER BY name";
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at"
+    " FROM accounts ORDER BY name";
 constexpr const char* kSqlAccountCounts =
     "SELECT state, COUNT(*) FROM messages WHERE account = ?1 GROUP BY state";
 constexpr const char* kSqlAllCounts =
     "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state";
+// first_seen_at = 0 marks a row made by recordPoll for an account never listed successfully:
+// registering it later still counts as new (fetch = "new" depends on that).
 constexpr const char* kSqlRegisterAccount =
-    "INSERT INTO accounts (name, first_seen_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING";
+    "INSERT INTO accounts (name, first_seen_at) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET"
+    " first_seen_at = excluded.first_seen_at WHERE accounts.first_seen_at = 0";
 constexpr const char* kSqlRecordPoll =
-    "UPDATE accounts SET last_poll_at = ?2, last_result = ?3, last_error = ?4 WHERE name = ?1";
+    "INSERT INTO accounts (name, first_seen_at, last_poll_at, last_result, last_error)"
+    " VALUES (?1, 0, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET last_poll_at = excluded.last_poll_at,"
+    " last_result = excluded.last_result, last_error = excluded.last_error";
+constexpr const char* kSqlRecordNextPoll =
+    "UPDATE accounts SET next_poll_at = ?2 WHERE name = ?1";
 
 #undef MC_MESSAGE_COLUMNS
 #undef MC_MESSAGE_KEY
@@ -238,6 +249,7 @@ AccountRecord readAccount(const Statement& row) {
     record.lastPollAt = row.integer(2);
     record.lastResult = row.text(3);
     record.lastError = row.text(4);
+    record.nextPollAt = row.integer(5);
     return record;
 }
 
@@ -758,8 +770,8 @@ bool SqliteLedgerStore::registerAccount(const std::string& name) {
 void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& result,
                                    const std::string& error) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    // Updates only: creating the row here would make a later registerAccount report "not new"
-    // for an account that was never registered (fetch = "new" would then take old mail).
+    // A failure before the first listing is recorded too (status shows it); the row it creates
+    // has first_seen_at = 0, so the account still counts as new when it is registered.
     write("recordPoll", [&] {
         Statement(db_, statement(kSqlRecordPoll))
             .bind(1, name)
@@ -768,6 +780,20 @@ void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& r
             .bind(4, error)
             .run();
     });
+}
+
+void SqliteLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
+    // Updates only, for the same reason as recordPoll.
+    write("recordNextPoll", [&] {
+        Statement(db_, statement(kSqlRecordNextPoll)).bind(1, name).bind(2, nextPollAt).run();
+    });
+}
+
+void SqliteLedgerStore::probeWrite() {
+    // Rewrites the header page with the version it already holds: a real, durable write (WAL
+    // append and fsync) that changes no data. Static, so the statement cache key stays valid.
+    static const std::string probe = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+    write("probeWrite", [&] { execute(probe.c_str()); });
 }
 
 void SqliteLedgerStore::executeForTesting(const std::string& sql) {

@@ -46,6 +46,8 @@ public:
     bool registerAccount(const std::string& name) override;
     void recordPoll(const std::string& name, const std::string& result,
                     const std::string& error) override;
+    void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
+    void probeWrite() override;
 
     // The absolute path of the database file.
     const std::string& path() const { return path_; }

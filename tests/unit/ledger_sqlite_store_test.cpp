@@ -279,7 +279,7 @@ TEST_F(LedgerStoreTest, RegisterAccountReportsCreationOnce) {
     EXPECT_TRUE(store->registerAccount("bob"));
 }
 
-TEST_F(LedgerStoreTest, RecordPollUpdatesRegisteredAccountsOnly) {
+TEST_F(LedgerStoreTest, RecordPollKeepsAccountsNewUntilRegistered) {
     auto store = openLedger(path_);
     store->registerAccount("alice");
     store->recordPoll("alice", "failed", "connection refused");
@@ -293,10 +293,15 @@ TEST_F(LedgerStoreTest, RecordPollUpdatesRegisteredAccountsOnly) {
     EXPECT_EQ(alice->lastResult, "ok");
     EXPECT_EQ(alice->lastError, "");
 
-    // Creating a row here would make the account's first registerAccount return false.
+    // A poll that failed before listing is shown, yet the account still registers as new.
     store->recordPoll("ghost", "failed", "x");
-    EXPECT_FALSE(store->account("ghost"));
+    auto ghost = store->account("ghost");
+    ASSERT_TRUE(ghost);
+    EXPECT_EQ(ghost->lastResult, "failed");
+    EXPECT_EQ(ghost->firstSeenAt, 0);
     EXPECT_TRUE(store->registerAccount("ghost"));
+    EXPECT_FALSE(store->registerAccount("ghost"));
+    EXPECT_GT(store->account("ghost")->firstSeenAt, 0);
 }
 
 TEST_F(LedgerStoreTest, ConcurrentMarkDeliveredKeepsEveryRow) {

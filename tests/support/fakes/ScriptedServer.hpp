@@ -18,6 +18,7 @@
 // connection. A TLS handshake the client aborts (certificate refused) is not a failure: it is
 // counted in tlsFailures() and noted in the transcript.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -30,6 +31,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+struct ssl_st;  // OpenSSL's SSL, kept out of this header
 
 namespace mc::testing {
 
@@ -88,7 +91,7 @@ private:
     ScriptedServer& server_;
     std::shared_ptr<ConnectionState> state_;
     int fd_;
-    struct ssl_st* ssl_ = nullptr;
+    ::ssl_st* ssl_ = nullptr;
     std::string buffer_;  // received, not yet returned as a line
 };
 
@@ -179,7 +182,7 @@ private:
     std::uint16_t port_ = 0;
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};
     std::vector<std::shared_ptr<ConnectionState>> states_;
     std::vector<std::thread> threads_;
     std::thread acceptThread_;
