@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "collector/proto/AsciiText.hpp"
 #include "collector/proto/Pop3Reply.hpp"
 #include "collector/proto/Sasl.hpp"
 
@@ -11,12 +12,6 @@ namespace {
 
 constexpr std::size_t kMaxStatusLine = 8 * 1024;
 constexpr std::size_t kMaxListingEntries = 5'000'000;
-
-std::string upper(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return text;
-}
 
 bool transientCode(const std::string& code) { return code == "IN-USE" || code == "SYS/TEMP"; }
 
@@ -48,7 +43,7 @@ void Pop3Session::readCapabilities() {
 
 bool Pop3Session::hasCapability(const std::string& name) const {
     for (const auto& line : capabilities_) {
-        std::string word = upper(line.substr(0, line.find(' ')));
+        std::string word = proto::asciiUpperCopy(line.substr(0, line.find(' ')));
         if (word == name) return true;
     }
     return false;
@@ -93,7 +88,7 @@ void Pop3Session::authenticate() {
     using config::AuthMethod;
     std::string sasl;
     for (const auto& line : capabilities_)
-        if (upper(line.substr(0, line.find(' '))) == "SASL") sasl = " " + upper(line) + " ";
+        if (proto::asciiUpperCopy(line.substr(0, line.find(' '))) == "SASL") sasl = " " + proto::asciiUpperCopy(line) + " ";
     AuthMethod method = options_.auth;
     if (method == AuthMethod::Auto)
         method = sasl.find(" PLAIN ") != std::string::npos ? AuthMethod::Plain : AuthMethod::Login;

@@ -1,4 +1,5 @@
 #include "collector/proto/ImapParser.hpp"
+#include "collector/proto/AsciiText.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -13,28 +14,6 @@ namespace {
 constexpr std::uint64_t kLargestLiteral = (std::uint64_t{1} << 63) - 1;
 // Response codes are one line of text; their arguments never nest deeply.
 constexpr std::size_t kMaxCodeDepth = 8;
-
-char asciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (asciiUpper(a[i]) != asciiUpper(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string upper(std::string_view text) {
-    std::string result(text);
-    for (char& c : result) {
-        c = asciiUpper(c);
-    }
-    return result;
-}
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -205,7 +184,7 @@ void parseRespText(std::string_view line, ImapResponse& response) {
                 });
             if (nameValid) {
                 ImapResponseCode code;
-                code.name = upper(name);
+                code.name = asciiUpperCopy(name);
                 if (space != std::string_view::npos) {
                     code.arguments = std::string(inner.substr(space + 1));
                 }

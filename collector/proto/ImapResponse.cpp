@@ -1,4 +1,5 @@
 #include "collector/proto/ImapResponse.hpp"
+#include "collector/proto/AsciiText.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -8,28 +9,6 @@ namespace mc::proto {
 namespace {
 
 constexpr std::uint64_t kMaxUint32 = std::numeric_limits<std::uint32_t>::max();
-
-char asciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (asciiUpper(a[i]) != asciiUpper(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
-std::string upper(std::string_view text) {
-    std::string result(text);
-    for (char& c : result) {
-        c = asciiUpper(c);
-    }
-    return result;
-}
 
 // 1..2^32-1 in decimal digits only.
 std::optional<std::uint32_t> parseNzNumber32(std::string_view text) {
@@ -151,7 +130,7 @@ std::optional<std::uint32_t> ImapValue::asNumber32() const {
     return static_cast<std::uint32_t>(number);
 }
 
-std::string ImapValue::key() const { return upper(render()); }
+std::string ImapValue::key() const { return asciiUpperCopy(render()); }
 
 std::string ImapValue::render() const {
     std::string out;
@@ -238,7 +217,7 @@ std::vector<std::string> ImapResponseCode::atoms() const {
     const bool capability = is("CAPABILITY");
     for (const ImapValue& value : values) {
         if (value.kind == ImapValueKind::Atom || value.kind == ImapValueKind::Number) {
-            result.push_back(capability ? upper(value.text) : value.text);
+            result.push_back(capability ? asciiUpperCopy(value.text) : value.text);
         } else if (value.isList() && !capability) {
             for (const ImapValue& child : value.children) {
                 if (child.kind == ImapValueKind::Atom || child.kind == ImapValueKind::Number) {
@@ -346,7 +325,7 @@ std::string ImapResponse::keyword() const {
     }
     std::size_t index = data[0].isNumber() ? 1 : 0;
     if (index < data.size() && data[index].kind == ImapValueKind::Atom && !data[index].hasSection) {
-        return upper(data[index].text);
+        return asciiUpperCopy(data[index].text);
     }
     return "";
 }
@@ -392,7 +371,7 @@ std::optional<std::vector<std::string>> ImapResponse::capabilities() const {
                 data[i].hasSection) {
                 return std::nullopt;
             }
-            result.push_back(upper(data[i].text));
+            result.push_back(asciiUpperCopy(data[i].text));
         }
         return result;
     }
@@ -455,7 +434,7 @@ std::optional<ImapMailboxStatus> ImapResponse::mailboxStatus() const {
         if (items[i].kind != ImapValueKind::Atom || items[i].hasSection || !value) {
             return std::nullopt;
         }
-        status.items.emplace_back(upper(items[i].text), *value);
+        status.items.emplace_back(asciiUpperCopy(items[i].text), *value);
     }
     return status;
 }

@@ -1,22 +1,9 @@
 #include "collector/proto/SmtpReply.hpp"
+#include "collector/proto/AsciiText.hpp"
 
 namespace mc::proto {
 
 namespace {
-
-char asciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (asciiUpper(a[i]) != asciiUpper(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
