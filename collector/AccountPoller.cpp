@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "collector/CrashPoints.hpp"
@@ -219,14 +221,7 @@ Pop3Options pop3Options(const config::AccountSettings& account, std::chrono::mil
 }
 
 ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
-    ImapOptions options;
-    options.connect = connectOptions(account, timeout);
-    options.tls = account.endpoint.tls;
-    options.username = account.username;
-    options.password = accountPassword(account);
-    options.auth = account.auth;
-    options.maxMessageBytes = bodyCap(account);
-    return options;
+    return imapOptionsFor(account, timeout, bodyCap(account));
 }
 
 void pollPop3(const config::Config& config, const config::AccountSettings& account,
@@ -277,23 +272,6 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, "", 0, present);
 }
 
-// The folders an IMAP account collects: the configured names, "*" expanded to every selectable
-// folder but Trash, Junk and Drafts.
-std::vector<std::string> imapFolders(const config::AccountSettings& account, const std::vector<ImapFolder>& listed) {
-    std::vector<std::string> names;
-    for (const auto& wanted : account.folders) {
-        if (wanted != "*") {
-            if (std::find(names.begin(), names.end(), wanted) == names.end()) names.push_back(wanted);
-            continue;
-        }
-        for (const auto& folder : listed)
-            if (folder.selectable() && !folder.excludedFromStar() &&
-                std::find(names.begin(), names.end(), folder.name) == names.end())
-                names.push_back(folder.name);
-    }
-    return names;
-}
-
 void pollImapFolder(const config::Config& config, const config::AccountSettings& account,
                     ledger::LedgerStore& ledger, ImapSession& session, const std::string& folder,
                     const std::string& trashWireName, bool firstPoll, const ProgressCallback& progress,
@@ -301,9 +279,28 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
     bool deleting = deletesAnything(account);
     ImapMailboxState state = session.select(folder, !deleting);
     Mailbox mailbox{folder, state.uidValidity};
+    auto listing = session.listMessages();
+    // A message flagged \Deleted is being deleted by another client (or by us, in a poll that
+    // stopped before UID EXPUNGE): it is neither collected nor removed, unless we delivered it.
+    std::set<std::string> deliveredHere;
+    if (std::any_of(listing.begin(), listing.end(), [](const auto& entry) { return entry.deleted; }))
+        for (const auto& record : ledger.messages(account.name, folder, state.uidValidity))
+            if (record.state == MessageState::Delivered) deliveredHere.insert(record.key.uid);
     std::vector<SourceItem> items;
-    for (const auto& entry : session.listMessages())
-        items.push_back({entry.uid, std::to_string(entry.uid), entry.size});
+    std::vector<std::string> present;
+    std::size_t othersDeleting = 0;
+    for (const auto& entry : listing) {
+        std::string uid = std::to_string(entry.uid);
+        present.push_back(uid);
+        if (entry.deleted && !deliveredHere.count(uid)) {
+            ++othersDeleting;
+            continue;
+        }
+        items.push_back({entry.uid, uid, entry.size});
+    }
+    if (othersDeleting)
+        spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
+                     account.name, net::printable(folder), othersDeleting);
     report.listed += items.size();
 
     // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
@@ -341,9 +338,6 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                          account.name);
         }
     }
-    std::vector<std::string> present;
-    present.reserve(items.size());
-    for (const auto& item : items) present.push_back(item.uid);
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, folder, state.uidValidity, present);
 }
 
@@ -351,15 +345,20 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
               const ProgressCallback& progress, PollReport& report) {
     ImapSession session(imapOptions(account, config.collector.ioTimeout));
     session.open();
-    bool wantsStar = std::find(account.folders.begin(), account.folders.end(), "*") != account.folders.end();
+    bool wantsStar = imapFoldersNeedList(account);
     std::vector<ImapFolder> listed;
     if (wantsStar || (deletesAnything(account) && !session.hasCapability("UIDPLUS"))) listed = session.listFolders();
     std::string trashWireName;
+    // The \Trash folder, else one named like a trash folder (Outlook's "Deleted Items").
+    int trashRank = 0;
     for (const auto& folder : listed)
-        if (folder.excludedFromStar() && folder.name.find("rash") != std::string::npos) trashWireName = folder.wireName;
+        if (folder.trashRank() > trashRank) {
+            trashRank = folder.trashRank();
+            trashWireName = folder.wireName;
+        }
     bool firstPoll = ledger.registerAccount(account.name);
     std::vector<std::string> failures;
-    for (const auto& folder : imapFolders(account, listed)) {
+    for (const auto& folder : resolveImapFolders(account, listed)) {
         try {
             pollImapFolder(config, account, ledger, session, folder, trashWireName, firstPoll, progress, report);
         } catch (const ImapError& e) {
@@ -420,7 +419,7 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();
-            auto folders = imapFolders(account, session.listFolders());
+            auto folders = resolveImapFolders(account, session.listFolders());
             std::uint64_t messages = 0;
             for (const auto& folder : folders) messages += session.select(folder, true).exists;
             report.detail = std::to_string(folders.size()) + " folders, " + std::to_string(messages) +

@@ -6,6 +6,8 @@
 #include <deque>
 #include <map>
 
+#include "collector/CrashPoints.hpp"
+#include "collector/proto/AsciiText.hpp"
 #include "collector/proto/ImapCommand.hpp"
 #include "collector/proto/ModifiedUtf7.hpp"
 #include "collector/proto/Sasl.hpp"
@@ -20,12 +22,7 @@ using proto::ImapStatus;
 constexpr std::uint64_t kStreamThreshold = 64 * 1024;
 
 bool hasFlag(const std::vector<std::string>& flags, std::string_view flag) {
-    return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) {
-        return f.size() == flag.size() &&
-               std::equal(f.begin(), f.end(), flag.begin(), [](char a, char b) {
-                   return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-               });
-    });
+    return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return proto::equalsNoCase(f, flag); });
 }
 
 std::string describe(const ImapResponse& response) { return net::printable(response.text); }
@@ -38,14 +35,23 @@ bool ImapFolder::excludedFromStar() const {
     if (hasFlag(flags, "\\Trash") || hasFlag(flags, "\\Junk") || hasFlag(flags, "\\Drafts")) return true;
     static const char* kCommonNames[] = {"Trash", "Junk", "Spam", "Drafts", "Deleted Messages", "Deleted Items"};
     for (const char* common : kCommonNames)
-        if (hasFlag({name}, common)) return true;
+        if (proto::equalsNoCase(name, common)) return true;
     return false;
+}
+
+int ImapFolder::trashRank() const {
+    if (!selectable()) return 0;
+    if (hasFlag(flags, "\\Trash")) return 2;
+    for (const char* common : {"Trash", "Deleted Items", "Deleted Messages"})
+        if (proto::equalsNoCase(name, common)) return 1;
+    return 0;
 }
 
 ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {
     proto::ImapParserLimits limits;
     limits.streamThreshold = kStreamThreshold;
     limits.maxLiteralSize = options_.maxMessageBytes;
+    limits.maxResponseSize = options_.maxResponseBytes;
     parser_ = proto::ImapResponseParser(limits);
 }
 
@@ -61,28 +67,48 @@ ImapResponse ImapSession::readResponse() {
         std::string_view chunk = channel_->peekChunk();
         auto progress = parser_.feed(chunk);
         channel_->consume(progress.consumed);
-        if (progress.status == proto::ImapResponseParser::Status::Error)
-            throw ImapError("malformed response from the server (" +
-                            std::string(proto::imapParseErrorName(parser_.error())) + ")");
+        if (progress.status == proto::ImapResponseParser::Status::Error) {
+            auto error = parser_.error();
+            // The sink refuses a body above the cap before any byte of it is held.
+            using proto::ImapParseError;
+            if (error == ImapParseError::LiteralTooLarge || error == ImapParseError::SinkRejected)
+                fail("server announced a literal larger than the limit of " +
+                     std::to_string(options_.maxMessageBytes) + " bytes (max_message_size plus a margin); refused");
+            fail("malformed response from the server (" + std::string(proto::imapParseErrorName(error)) +
+                 ")");
+        }
         if (progress.status == proto::ImapResponseParser::Status::Complete) {
             ImapResponse response = parser_.take();
             if (response.isBye() && state_ != State::LoggedOut)
-                throw ImapError("server closed the connection: " + describe(response));
+                fail("server closed the connection: " + describe(response));
             return response;
         }
     }
 }
 
+void ImapSession::fail(const std::string& what) {
+    // After BYE, a parse failure or a reply out of order, what comes next cannot be trusted to
+    // belong to the next command.
+    broken_ = true;
+    state_ = State::LoggedOut;
+    throw ImapError(what);
+}
+
 void ImapSession::noteUntagged(const ImapResponse& response) {
     if (auto caps = response.capabilities()) capabilities_ = *caps;
     if (auto exists = response.exists()) mailbox_.exists = *exists;
+    if (auto recent = response.recent()) mailbox_.recent = *recent;
+    if (response.expunge() && mailbox_.exists > 0) --mailbox_.exists;
     if (response.code) {
         if (response.code->is("UIDVALIDITY")) mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
+        if (response.code->is("UIDNEXT"))
+            mailbox_.uidNext = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("ALERT")) spdlog::warn("server alert for {}: {}", options_.username, describe(response));
     }
 }
 
 std::string ImapSession::send(const std::string& command) {
+    if (broken_ || !channel_) throw ImapError("the connection to the server is no longer usable");
     std::string tag = "A" + std::to_string(++tagCounter_);
     channel_->send(tag + " " + command + "\r\n");
     return tag;
@@ -97,8 +123,8 @@ ImapResponse ImapSession::run(const std::string& command,
             if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
             return response;
         }
-        if (response.isTagged()) throw ImapError("reply with an unknown tag from the server");
-        if (response.isContinuation()) throw ImapError("unexpected continuation request from the server");
+        if (response.isTagged()) fail("reply with an unknown tag from the server");
+        if (response.isContinuation()) fail("unexpected continuation request from the server");
         noteUntagged(response);
         if (onUntagged) onUntagged(response);
     }
@@ -221,11 +247,13 @@ std::vector<ImapListing> ImapSession::listMessages() {
     listing.reserve(total);
     for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
         std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
-        expectOk("FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE)", "FETCH",
+        expectOk("FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)",
+                 "FETCH",
                  [&](const ImapResponse& response) {
                      auto fetch = response.fetch();
                      if (fetch && fetch->uid && fetch->rfc822Size)
-                         listing.push_back({*fetch->uid, *fetch->rfc822Size});
+                         listing.push_back({*fetch->uid, *fetch->rfc822Size,
+                                            fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
                  });
     }
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
@@ -288,32 +316,43 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
     std::deque<std::string> inFlight;
     std::size_t next = 0;
     bool stopped = false;
-    while (next < commands.size() || !inFlight.empty()) {
-        while (!stopped && next < commands.size() && inFlight.size() < options_.fetchesInFlight)
-            inFlight.push_back(send(commands[next++]));
-        if (inFlight.empty()) break;
-        ImapResponse response = readResponse();
-        if (response.isTagged()) {
-            if (!response.isTagged(inFlight.front())) throw ImapError("reply with an unexpected tag from the server");
-            inFlight.pop_front();
-            if (response.status != ImapStatus::Ok) throw ImapError("UID FETCH refused: " + describe(response));
-            continue;
+    try {
+        while (next < commands.size() || !inFlight.empty()) {
+            while (!stopped && next < commands.size() && inFlight.size() < options_.fetchesInFlight)
+                inFlight.push_back(send(commands[next++]));
+            if (inFlight.empty()) break;
+            ImapResponse response = readResponse();
+            if (response.isTagged()) {
+                if (!response.isTagged(inFlight.front()))
+                    fail("reply with an unexpected tag from the server");
+                inFlight.pop_front();
+                if (response.status != ImapStatus::Ok)
+                    throw ImapError("UID FETCH refused: " + describe(response));
+                continue;
+            }
+            noteUntagged(response);
+            auto fetch = response.fetch();
+            if (!fetch || !fetch->uid) continue;  // unsolicited flag updates and the like
+            const proto::ImapValue* value = fetch->body();
+            if (!value || value->isNil()) continue;
+            std::optional<delivery::MessageBody> body;
+            if (value->streamed) {
+                body = sink.take(fetch->sequence);
+            } else {
+                body = makeBody();
+                body->append(value->text);
+            }
+            if (!body || stopped) continue;
+            body->finish();
+            if (!handle(*fetch->uid, std::move(*body))) stopped = true;
         }
-        noteUntagged(response);
-        auto fetch = response.fetch();
-        if (!fetch || !fetch->uid) continue;  // unsolicited flag updates and the like
-        const proto::ImapValue* value = fetch->body();
-        if (!value || value->isNil()) continue;
-        std::optional<delivery::MessageBody> body;
-        if (value->streamed) {
-            body = sink.take(fetch->sequence);
-        } else {
-            body = makeBody();
-            body->append(value->text);
+    } catch (...) {
+        // Replies to the pipelined commands still due would be read as replies to later ones.
+        if (!inFlight.empty()) {
+            broken_ = true;
+            state_ = State::LoggedOut;
         }
-        if (!body || stopped) continue;
-        body->finish();
-        if (!handle(*fetch->uid, std::move(*body))) stopped = true;
+        throw;
     }
 }
 
@@ -327,6 +366,7 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
     for (const auto& set : proto::imapSequenceSet(uids)) {
         if (uidplus) {
             expectOk("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", "UID STORE");
+            crashPoint("after-store");
             expectOk("UID EXPUNGE " + set, "UID EXPUNGE");
         } else {
             expectOk("UID MOVE " + set + " " + astring(trashWireName), "UID MOVE");
@@ -336,14 +376,141 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
 }
 
 void ImapSession::logout() {
-    if (!channel_ || state_ == State::LoggedOut) return;
-    state_ = State::LoggedOut;
-    try {
-        channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
-        run("LOGOUT");
-    } catch (const std::exception&) {
+    if (!channel_) return;
+    if (!broken_ && state_ != State::LoggedOut) {
+        state_ = State::LoggedOut;
+        try {
+            channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
+            run("LOGOUT");
+        } catch (const std::exception&) {
+        }
     }
+    state_ = State::LoggedOut;
     channel_.reset();
+}
+
+ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& onUntagged,
+                              const ImapIdleControl& control) {
+    if (state_ != State::Selected) throw ImapError("IDLE needs a selected folder");
+    if (!hasCapability("IDLE")) throw ImapError("server does not offer IDLE");
+    auto stopRequested = [&] { return control.stopRequested && control.stopRequested(); };
+    auto deliver = [&](const ImapResponse& response) {
+        noteUntagged(response);
+        return !onUntagged || onUntagged(response);
+    };
+    net::Transport& transport = channel_->transport();
+    const auto normalTimeout = transport.timeout();
+    struct RestoreTimeout {
+        net::Transport& transport;
+        std::chrono::milliseconds timeout;
+        ~RestoreTimeout() {
+            try {
+                transport.setTimeout(timeout);
+            } catch (...) {
+            }
+        }
+    } restore{transport, normalTimeout};
+    try {
+        std::string tag = send("IDLE");
+        for (;;) {
+            ImapResponse response = readResponse();
+            if (response.isContinuation()) {
+                if (control.onIdling) control.onIdling();
+                break;
+            }
+            if (response.isTagged(tag)) {
+                if (response.status == ImapStatus::Ok) return ImapIdleEnd::Server;
+                throw ImapError("IDLE refused: " + describe(response));  // the session stays usable
+            }
+            if (response.isTagged()) fail("reply with an unknown tag from the server");
+            deliver(response);
+        }
+        ImapIdleEnd end = ImapIdleEnd::Deadline;
+        for (;;) {
+            if (stopRequested()) {
+                end = ImapIdleEnd::Stopped;
+                break;
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (now >= control.until) break;
+            // Short reads: a timeout here only means "no news", so a stop request or the deadline
+            // is honoured within checkEvery. A response cut by it continues in the parser.
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(control.until - now);
+            transport.setTimeout(std::max(std::chrono::milliseconds(1), std::min(control.checkEvery, left)));
+            ImapResponse response;
+            try {
+                response = readResponse();
+            } catch (const net::TransportError& e) {
+                if (e.kind() == net::TransportErrorKind::Timeout) continue;
+                throw;
+            }
+            if (response.isTagged(tag)) {  // the server ended the IDLE by itself
+                if (response.status == ImapStatus::Ok) return ImapIdleEnd::Server;
+                throw ImapError("server ended IDLE: " + describe(response));
+            }
+            if (response.isTagged()) fail("reply with an unknown tag from the server");
+            if (response.isContinuation()) continue;  // a repeated "+ idling" is harmless
+            if (!deliver(response)) {
+                end = ImapIdleEnd::Handler;
+                break;
+            }
+        }
+        transport.setTimeout(normalTimeout);
+        channel_->send("DONE\r\n");
+        for (;;) {
+            ImapResponse response = readResponse();
+            if (response.isTagged(tag)) {
+                if (response.status != ImapStatus::Ok)
+                    throw ImapError("IDLE ended with an error: " + describe(response));
+                return end;
+            }
+            if (response.isTagged()) fail("reply with an unknown tag from the server");
+            if (!response.isContinuation()) deliver(response);
+        }
+    } catch (const ImapError&) {
+        throw;
+    } catch (...) {
+        // A transport failure or a throwing handler: the server may still be in IDLE.
+        broken_ = true;
+        state_ = State::LoggedOut;
+        throw;
+    }
+}
+
+ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::milliseconds timeout,
+                           std::uint64_t maxMessageBytes) {
+    ImapOptions options;
+    options.connect.host = account.endpoint.host;
+    options.connect.port = account.endpoint.port;
+    options.connect.tls.caFile = account.endpoint.caFile;
+    options.connect.tls.fingerprint = account.endpoint.tlsFingerprint;
+    options.connect.timeout = timeout;
+    options.tls = account.endpoint.tls;
+    options.username = account.username;
+    options.password = config::resolveSecret(account.password, "account " + account.name + " password");
+    options.auth = account.auth;
+    options.maxMessageBytes = maxMessageBytes;
+    return options;
+}
+
+std::vector<std::string> resolveImapFolders(const config::AccountSettings& account,
+                                            const std::vector<ImapFolder>& listed) {
+    std::vector<std::string> names;
+    for (const auto& wanted : account.folders) {
+        if (wanted != "*") {
+            if (std::find(names.begin(), names.end(), wanted) == names.end()) names.push_back(wanted);
+            continue;
+        }
+        for (const auto& folder : listed)
+            if (folder.selectable() && !folder.excludedFromStar() &&
+                std::find(names.begin(), names.end(), folder.name) == names.end())
+                names.push_back(folder.name);
+    }
+    return names;
+}
+
+bool imapFoldersNeedList(const config::AccountSettings& account) {
+    return std::find(account.folders.begin(), account.folders.end(), "*") != account.folders.end();
 }
 
 }  // namespace mc::collector

@@ -3,6 +3,7 @@
 // NotAuthenticated -> Authenticated -> Selected -> LoggedOut. Reads with BODY.PEEK (no \Seen),
 // deletes only by UID (UID STORE + UID EXPUNGE, or UID MOVE), never by a bare EXPUNGE or CLOSE.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,9 @@ struct ImapOptions {
     std::size_t fetchesInFlight = 4;   // such commands pipelined
     std::uint32_t listingChunk = 5000;  // sequence numbers per FETCH (UID RFC822.SIZE)
     std::uint64_t maxMessageBytes = 1ull << 32;
+    // Bytes the parser may hold for one response (lines and inline literals). The default suits
+    // a poll; an IDLE connection, which never fetches a body, sets it small.
+    std::uint64_t maxResponseBytes = 256ull << 20;
 };
 
 struct ImapFolder {
@@ -47,17 +51,38 @@ struct ImapFolder {
     // \Trash, \Junk or \Drafts (RFC 6154), or a folder commonly named so when the server has no
     // SPECIAL-USE flags.
     bool excludedFromStar() const;
+    // Where UID MOVE puts deleted mail: 2 for a \Trash folder (RFC 6154), 1 for one commonly
+    // named so ("Trash", "Deleted Items", "Deleted Messages"), 0 otherwise.
+    int trashRank() const;
 };
 
 struct ImapMailboxState {
     std::uint32_t uidValidity = 0;
-    std::uint32_t exists = 0;
+    std::uint32_t uidNext = 0;  // 0 when the server did not say
+    std::uint32_t exists = 0;   // follows EXISTS and EXPUNGE responses
+    std::uint32_t recent = 0;
     bool readOnly = true;
 };
 
 struct ImapListing {
     std::uint32_t uid = 0;
     std::uint64_t size = 0;
+    bool deleted = false;  // flagged \Deleted (by another client, or by us before a crash)
+};
+
+// How an IDLE (RFC 2177) ends: at the deadline (to be re-issued), on a stop request, because the
+// handler asked for it, or because the server ended it by itself (a tagged OK).
+enum class ImapIdleEnd { Deadline, Stopped, Handler, Server };
+
+struct ImapIdleControl {
+    // DONE is sent at this point (servers drop an IDLE after 30 minutes: RFC 2177 says re-issue
+    // it at least every 29).
+    std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max();
+    // Polled at least every `checkEvery`; true ends the IDLE (DONE) promptly.
+    std::function<bool()> stopRequested;
+    std::chrono::milliseconds checkEvery{1000};
+    // Called once the server's "+" confirmed the IDLE.
+    std::function<void()> onIdling;
 };
 
 class ImapSession {
@@ -71,7 +96,7 @@ public:
     std::vector<ImapFolder> listFolders();
     // EXAMINE (readOnly) or SELECT a folder given by its UTF-8 name.
     ImapMailboxState select(const std::string& name, bool readOnly);
-    // UID and size of every message in the selected folder, in chunks.
+    // UID, size and \Deleted flag of every message in the selected folder, in chunks.
     std::vector<ImapListing> listMessages();
 
     using BodyFactory = std::function<delivery::MessageBody()>;
@@ -84,16 +109,28 @@ public:
     // neither, since a bare EXPUNGE would also remove other clients' \Deleted mail.
     bool deleteMessages(const std::vector<std::uint32_t>& uids, const std::string& trashWireName);
     bool canDelete() const;
+    // IDLE in the selected folder: every untagged response goes to `onUntagged` (false ends the
+    // IDLE). Reads wake up every control.checkEvery to honour a stop request or the deadline, then
+    // DONE ends the IDLE and its tagged reply is read. Throws ImapError when the server offers no
+    // IDLE or refuses it (the session stays usable); after any other failure (net::TransportError,
+    // a throwing handler) the session is LoggedOut, since the server may still be in IDLE.
+    ImapIdleEnd idle(const std::function<bool(const proto::ImapResponse&)>& onUntagged,
+                     const ImapIdleControl& control);
+    const ImapMailboxState& mailbox() const { return mailbox_; }
     // UIDVALIDITY of the selected folder as last announced by the server.
     std::uint32_t currentUidValidity() const { return mailbox_.uidValidity; }
     void logout();
 
+    // LoggedOut also after a failure that leaves the connection unusable (BYE, a malformed or
+    // out-of-order response, a refused pipelined command): nothing more can be sent on it.
     State state() const { return state_; }
     const std::vector<std::string>& capabilities() const { return capabilities_; }
     bool hasCapability(const std::string& name) const;
 
 private:
     proto::ImapResponse readResponse();
+    // Marks the connection unusable and throws ImapError(what).
+    [[noreturn]] void fail(const std::string& what);
     // Sends a command with a fresh tag; returns the tag.
     std::string send(const std::string& command);
     // Sends and reads until its tagged reply; untagged responses go to `onUntagged`.
@@ -113,6 +150,19 @@ private:
     std::vector<std::string> capabilities_;
     ImapMailboxState mailbox_;
     unsigned tagCounter_ = 0;
+    bool broken_ = false;  // the connection cannot be used any more (see state())
 };
+
+// Session options for an account: endpoint, TLS policy, credentials (the password secret is
+// resolved now, so a password_command runs per connection), and a body cap.
+ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::milliseconds timeout,
+                           std::uint64_t maxMessageBytes);
+
+// The folders an account collects, as UTF-8 names: the configured ones, "*" expanded to every
+// selectable folder of `listed` but Trash, Junk and Drafts.
+std::vector<std::string> resolveImapFolders(const config::AccountSettings& account,
+                                            const std::vector<ImapFolder>& listed);
+// Whether resolving the account's folders needs a LIST (it names "*").
+bool imapFoldersNeedList(const config::AccountSettings& account);
 
 }  // namespace mc::collector
