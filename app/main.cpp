@@ -1,21 +1,35 @@
 // mailcollector: the executable. Thin: parses the command line, loads the config, and hands the
 // work to the collector. Exit codes: 0 all well, 1 an account failed, 2 usage/config, 3 ledger.
 
+#include <pthread.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <thread>
 
+#include "app/ProgressBoard.hpp"
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
+#include "schedules/AdminServer.hpp"
+#include "schedules/Clock.hpp"
+#include "schedules/Logging.hpp"
+#include "schedules/Metrics.hpp"
+#include "schedules/PushWatchers.hpp"
+#include "schedules/Service.hpp"
 
 namespace {
 
@@ -33,8 +47,10 @@ usage:
   mailcollector status -c FILE [--json]
   mailcollector --help | --version
 
-run        polls every (or each named) account; with --once a single poll, then exits;
-           without it, keeps polling each account on its interval until SIGTERM/SIGINT
+run        polls every (or each named) account; with --once a single poll of each (in
+           parallel up to max_parallel), then exits; without it, runs as a service: polls each
+           account on its interval until SIGTERM/SIGINT; SIGHUP reloads the config, SIGUSR1
+           polls every account now; /metrics, /healthz and POST /poll/NAME on http_listen
 check      connects to every (or each named) account and the target, negotiates TLS,
            authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only
@@ -84,13 +100,18 @@ Arguments parseArguments(int argc, char** argv) {
     return args;
 }
 
-void setUpLogging(const mc::config::Config* config) {
-    auto logger = spdlog::stderr_color_mt("mailcollector");
-    spdlog::set_default_logger(logger);
-    if (config && config->collector.logFormat == "json")
-        spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","message":"%v"})");
+void setUpLogging(const mc::config::Config* config, std::shared_ptr<mc::app::ProgressBoard> board = {}) {
+    std::shared_ptr<spdlog::logger> logger;
+    if (board)
+        logger =
+            std::make_shared<spdlog::logger>("mailcollector", std::make_shared<mc::app::ProgressSink>(board));
     else
-        spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+        logger = spdlog::stderr_color_mt("mailcollector");
+    logger->set_formatter(mc::schedules::makeLogFormatter(config ? config->collector.logFormat : "text"));
+    if (const char* level = std::getenv("MC_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
+    logger->flush_on(spdlog::level::info);
+    spdlog::drop("mailcollector");
+    spdlog::set_default_logger(logger);
 }
 
 void warnAboutPlaintext(const mc::config::Config& config) {
@@ -117,45 +138,98 @@ std::vector<const mc::config::AccountSettings*> selectAccounts(const mc::config:
     return selected;
 }
 
-// A progress line on a terminal, so a long first import shows it is moving.
-class ProgressLine {
+// systemd's readiness protocol (Type=notify), without linking libsystemd: one datagram to
+// $NOTIFY_SOCKET. A no-op outside systemd.
+void notifySystemd(const char* state) {
+    const char* socketPath = std::getenv("NOTIFY_SOCKET");
+    if (socketPath == nullptr || (socketPath[0] != '/' && socketPath[0] != '@')) return;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::size_t length = std::strlen(socketPath);
+    if (length >= sizeof address.sun_path) return;
+    std::memcpy(address.sun_path, socketPath, length);
+    if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+    ::close(fd);
+}
+
+// Signals are taken by one thread with sigwait, so handling them may lock, log and reload
+// freely. They must be blocked before any other thread starts (threads inherit the mask).
+sigset_t serviceSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) sigaddset(&set, sig);
+    return set;
+}
+
+// Never runs while the signals are blocked in every thread; it only makes them non-default.
+void onServiceSignal(int) {}
+
+class SignalThread {
 public:
-    explicit ProgressLine(std::string account) : account_(std::move(account)), enabled_(::isatty(2)) {}
-    ~ProgressLine() {
-        if (shown_) std::fprintf(stderr, "\n");
-    }
-    void update(std::uint64_t done, std::uint64_t total) {
-        if (!enabled_) return;
-        auto now = std::chrono::steady_clock::now();
-        if (done != total && now - last_ < std::chrono::milliseconds(200)) return;
-        last_ = now;
-        shown_ = true;
-        std::fprintf(stderr, "\r%s: %llu/%llu messages", account_.c_str(), (unsigned long long)done,
-                     (unsigned long long)total);
-        std::fflush(stderr);
+    explicit SignalThread(std::function<void(int)> handle)
+        : handle_(std::move(handle)), thread_([this] { loop(); }) {}
+    ~SignalThread() {
+        quit_ = true;
+        ::pthread_kill(thread_.native_handle(), SIGUSR2);
+        thread_.join();
     }
 
 private:
-    std::string account_;
-    bool enabled_;
-    bool shown_ = false;
-    std::chrono::steady_clock::time_point last_{};
+    void loop() {
+        const sigset_t set = serviceSignals();
+        for (;;) {
+            int sig = 0;
+            if (::sigwait(&set, &sig) != 0) continue;
+            if (quit_) return;
+            handle_(sig);
+        }
+    }
+
+    std::function<void(int)> handle_;
+    std::atomic<bool> quit_{false};
+    std::thread thread_;
 };
 
-void logReport(const mc::collector::PollReport& report) {
-    if (report.ok)
-        spdlog::info("account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} "
-                     "skipped={} deleted={} bytes={} seconds={:.2f}",
-                     report.account, report.listed, report.fetched, report.delivered, report.deferred,
-                     report.quarantined, report.skipped, report.deleted, report.bytes, report.seconds);
-    else
-        spdlog::error("account={} poll failed: {} (delivered={} before stopping)", report.account,
-                      report.error, report.delivered);
+std::string joinNames(const std::vector<std::string>& names) {
+    if (names.empty()) return "-";
+    std::string out;
+    for (const auto& name : names) out += (out.empty() ? "" : ",") + name;
+    return out;
 }
 
-std::atomic<bool> stopRequested{false};
-
-void onStopSignal(int) { stopRequested = true; }
+// SIGHUP: the new file replaces the config only when it is valid; what cannot change while
+// running (the ledger, the listen address) is reported and keeps its old value.
+void reloadConfig(mc::schedules::Service& service, const std::string& path, const Arguments& args) {
+    notifySystemd("RELOADING=1");
+    try {
+        auto next = std::make_shared<const mc::config::Config>(mc::config::loadConfig(path));
+        auto current = service.config();
+        if (next->collector.ledger != current->collector.ledger)
+            spdlog::warn("reload: a new ledger location takes a restart; still using {}",
+                         current->collector.ledger);
+        if (next->collector.httpListen != current->collector.httpListen)
+            spdlog::warn("reload: a new http_listen takes a restart; still listening on {}",
+                         current->collector.httpListen.empty() ? "(off)" : current->collector.httpListen);
+        for (const auto& name : args.accounts)
+            if (!next->findAccount(name))
+                spdlog::warn("reload: account {} (--account) is no longer in {}", name, path);
+        spdlog::default_logger()->set_formatter(mc::schedules::makeLogFormatter(next->collector.logFormat));
+        warnAboutPlaintext(*next);
+        auto summary = service.reload(next);
+        spdlog::info("reloaded {}: {} accounts; added: {}; removed: {}; changed: {}", path,
+                     next->accounts.size(), joinNames(summary.added), joinNames(summary.removed),
+                     joinNames(summary.changed));
+    } catch (const mc::config::ConfigError& e) {
+        spdlog::error("reload failed, keeping the current configuration: {}", e.what());
+    } catch (const std::exception& e) {
+        spdlog::error("reload failed, keeping the current configuration: {}", e.what());
+    }
+    notifySystemd("READY=1");
+}
 
 int runCommand(const mc::config::Config& config, const Arguments& args) {
     auto accounts = selectAccounts(config, args.accounts);
@@ -166,30 +240,93 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
         spdlog::critical("cannot open the ledger: {}", e.what());
         return kExitLedger;
     }
-    ::signal(SIGTERM, onStopSignal);
-    ::signal(SIGINT, onStopSignal);
     ::signal(SIGPIPE, SIG_IGN);
+    // A handler as well as the mask: as PID 1 (a container) the kernel drops signals whose
+    // disposition is the default, so sigwait would never see `docker stop`'s SIGTERM.
+    for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2}) ::signal(sig, onServiceSignal);
+    const sigset_t signals = serviceSignals();
+    ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    using Clock = std::chrono::steady_clock;
-    std::vector<Clock::time_point> due(accounts.size(), Clock::now());
-    int exitCode = kExitOk;
-    while (!stopRequested) {
-        for (std::size_t i = 0; i < accounts.size() && !stopRequested; ++i) {
-            if (Clock::now() < due[i]) continue;
-            ProgressLine progress(accounts[i]->name);
-            auto report = mc::collector::pollAccount(
-                config, *accounts[i], *ledger,
-                [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); });
-            logReport(report);
-            if (report.ledgerFailed) return kExitLedger;
-            if (!report.ok) exitCode = kExitAccountFailed;
-            due[i] = Clock::now() + accounts[i]->interval;
-        }
-        if (args.once) return exitCode;
-        auto next = *std::min_element(due.begin(), due.end());
-        while (!stopRequested && Clock::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::shared_ptr<mc::app::ProgressBoard> board;
+    if (args.once && ::isatty(2)) {
+        board = std::make_shared<mc::app::ProgressBoard>(accounts.size(), true);
+        setUpLogging(&config, board);
     }
-    spdlog::info("stopping: signal received");
+    mc::schedules::SystemClock clock;
+    mc::schedules::Metrics metrics;
+    mc::schedules::ServiceOptions options;
+    options.once = args.once;
+    options.only = args.accounts;
+    options.watchers = mc::schedules::imapIdleWatchers();
+    auto poll = [&ledger, board](const mc::config::Config& current,
+                                 const mc::config::AccountSettings& account) {
+        mc::collector::ProgressCallback progress;
+        if (board)
+            progress = [&](std::uint64_t done, std::uint64_t total) {
+                board->update(account.name, done, total);
+            };
+        auto report = mc::collector::pollAccount(current, account, *ledger, progress);
+        if (board) board->finished(account.name);
+        return report;
+    };
+    mc::schedules::Service service(std::make_shared<const mc::config::Config>(config), *ledger, clock,
+                                   metrics, poll, options);
+
+    std::atomic<int> stopSignals{0};
+    SignalThread signalThread([&](int sig) {
+        switch (sig) {
+            case SIGTERM:
+            case SIGINT:
+                if (stopSignals++ == 0) {
+                    spdlog::info("stopping: signal {} received; letting the polls in flight finish ({} "
+                                 "running; the same signal again quits at once)",
+                                 sig == SIGTERM ? "TERM" : "INT", service.pollsInFlight());
+                    notifySystemd("STOPPING=1");
+                    service.requestStop();
+                } else {
+                    // Safe at any point: nothing is deleted from a source before the ledger commit.
+                    spdlog::warn("second stop signal: quitting now, abandoning the polls in flight");
+                    spdlog::default_logger()->flush();
+                    std::_Exit(kExitAccountFailed);
+                }
+                break;
+            case SIGHUP:
+                if (args.once)
+                    spdlog::info("SIGHUP ignored: run --once does not reload");
+                else
+                    reloadConfig(service, args.configPath, args);
+                break;
+            case SIGUSR1:
+                if (args.once) break;
+                spdlog::info("SIGUSR1: polling every account now");
+                service.pollAllNow();
+                break;
+            default: break;  // SIGUSR2: ends this thread (see ~SignalThread)
+        }
+    });
+
+    std::unique_ptr<mc::schedules::LedgerHealth> health;
+    std::unique_ptr<mc::schedules::AdminServer> admin;
+    if (!args.once && !config.collector.httpListen.empty()) {
+        health = std::make_unique<mc::schedules::LedgerHealth>(*ledger, clock);
+        try {
+            admin = std::make_unique<mc::schedules::AdminServer>(config.collector.httpListen, service,
+                                                                 metrics, *health);
+        } catch (const std::exception& e) {
+            spdlog::critical("http_listen: {}", e.what());
+            return kExitUsage;
+        }
+    }
+    if (!args.once)
+        spdlog::info("mailcollector {} running: {} accounts, max_parallel {}, http {}", MC_VERSION,
+                     accounts.size(), config.collector.maxParallel,
+                     config.collector.httpListen.empty() ? std::string("off") : config.collector.httpListen);
+    notifySystemd("READY=1");
+    auto result = service.run();
+    if (admin) admin->stop();
+    if (result.ledgerFailed) return kExitLedger;
+    if (args.once) return result.anyFailed ? kExitAccountFailed : kExitOk;
+    spdlog::info("stopped");
     return kExitOk;
 }
 
@@ -228,6 +365,14 @@ int checkCommand(const mc::config::Config& config, const Arguments& args) {
     return exitCode;
 }
 
+// "next poll" as the service recorded it; a time in the past means no service is polling.
+std::string describeNextPoll(std::int64_t nextPollAt) {
+    if (nextPollAt == 0) return "not scheduled";
+    const std::int64_t now = std::time(nullptr);
+    if (nextPollAt + 60 < now) return formatTime(nextPollAt) + " (overdue: is the service running?)";
+    return formatTime(nextPollAt);
+}
+
 int statusCommand(const mc::config::Config& config, const Arguments& args) {
     std::unique_ptr<mc::ledger::LedgerStore> ledger;
     try {
@@ -240,10 +385,13 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
     if (args.json) std::cout << "[";
     bool first = true;
     for (const auto* account : accounts) {
-        auto record = ledger->account(account->name).value_or(mc::ledger::AccountRecord{.name = account->name});
+        mc::ledger::AccountRecord record;
+        record.name = account->name;
+        if (auto stored = ledger->account(account->name)) record = *stored;
         if (args.json) {
             std::cout << (first ? "" : ",") << "\n  {\"account\":" << jsonString(account->name)
-                      << ",\"last_poll\":" << record.lastPollAt << ",\"result\":" << jsonString(record.lastResult)
+                      << ",\"last_poll\":" << record.lastPollAt << ",\"next_poll\":" << record.nextPollAt
+                      << ",\"result\":" << jsonString(record.lastResult)
                       << ",\"last_error\":" << jsonString(record.lastError) << ",\"seen\":" << record.seen
                       << ",\"delivered\":" << record.delivered << ",\"deleted\":" << record.deleted
                       << ",\"quarantined\":" << record.quarantined << ",\"skipped\":" << record.skipped
@@ -252,8 +400,8 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
             std::cout << account->name << ": last poll " << formatTime(record.lastPollAt) << ", "
                       << (record.lastResult.empty() ? "never polled" : record.lastResult) << "; delivered "
                       << record.delivered << ", deleted " << record.deleted << ", quarantined "
-                      << record.quarantined << ", skipped " << record.skipped << ", pending " << record.pending
-                      << "\n";
+                      << record.quarantined << ", skipped " << record.skipped << ", pending "
+                      << record.pending << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";
             if (!record.lastError.empty()) std::cout << "  last error: " << record.lastError << "\n";
         }
         first = false;

@@ -11,7 +11,7 @@ packages=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix
 )
-[ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

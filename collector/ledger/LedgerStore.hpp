@@ -85,8 +85,9 @@ public:
     virtual bool registerAccount(const std::string& name) = 0;
     virtual void recordPoll(const std::string& name, const std::string& result,
                             const std::string& error) = 0;
-    // Records when the service will poll the account next (unix seconds), for `status`. Like
-    // recordPoll it updates registered accounts only. Stores without a schedule ignore it.
+    // Records when the service will poll the account next (unix seconds), for `status`. Updates
+    // the account's row only (made by registerAccount or recordPoll), never creates one. Stores
+    // without a schedule ignore it.
     virtual void recordNextPoll(const std::string& name, std::int64_t nextPollAt) {}
     // A cheap durable write that changes no data: throws LedgerError when the ledger cannot be
     // written (read-only, disk full, I/O error). For health checks.

@@ -783,7 +783,8 @@ void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& r
 }
 
 void SqliteLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
-    // Updates only, for the same reason as recordPoll.
+    // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
+    // (and with it fetch = "new") right.
     write("recordNextPoll", [&] {
         Statement(db_, statement(kSqlRecordNextPoll)).bind(1, name).bind(2, nextPollAt).run();
     });

@@ -1,0 +1,347 @@
+#include "schedules/Service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "schedules/AccountPlans.hpp"
+#include "schedules/Logging.hpp"
+
+namespace mc::schedules {
+
+const char* toString(ServiceState state) {
+    switch (state) {
+        case ServiceState::Starting: return "starting";
+        case ServiceState::Running: return "running";
+        case ServiceState::Stopping: return "stopping";
+        case ServiceState::Stopped: return "stopped";
+    }
+    return "?";
+}
+
+namespace {
+
+std::uint64_t seedOf(std::uint64_t seed) {
+    if (seed != 0) return seed;
+    std::random_device device;
+    return (std::uint64_t(device()) << 32) ^ device();
+}
+
+std::int64_t unixSeconds(WallTime at) {
+    return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+std::string describeDelay(Duration delay) {
+    const auto total = std::chrono::duration_cast<std::chrono::seconds>(delay).count();
+    if (total < 60) return std::to_string(total) + "s";
+    if (total < 3600) return std::to_string(total / 60) + "m" + std::to_string(total % 60) + "s";
+    return std::to_string(total / 3600) + "h" + std::to_string(total % 3600 / 60) + "m";
+}
+
+std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
+    std::vector<std::string> names;
+    for (const auto& plan : plans) names.push_back(plan.name);
+    return names;
+}
+
+// Quiet polls (nothing happened) are debug in the service, where they repeat all day; `once`
+// reports every account.
+void logReport(const collector::PollReport& r, bool once, const std::string& next) {
+    const bool eventful = r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted;
+    if (!r.ok) {
+        spdlog::error("account={} poll failed: {} (delivered={} before stopping){}", r.account, r.error,
+                      r.delivered, next);
+        return;
+    }
+    const auto level = once || eventful ? spdlog::level::info : spdlog::level::debug;
+    spdlog::log(level,
+                "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} "
+                "skipped={} deleted={} bytes={} seconds={:.2f}{}",
+                r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted,
+                r.bytes, r.seconds, next);
+}
+
+}  // namespace
+
+Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
+                 Metrics& metrics, PollFunction poll, ServiceOptions options)
+    : ledger_(ledger),
+      clock_(clock),
+      metrics_(metrics),
+      poll_(std::move(poll)),
+      options_(std::move(options)),
+      config_(std::move(config)),
+      scheduler_(options_.policy, config_->collector.maxParallel, seedOf(options_.seed), options_.once) {
+    auto plans = initialPlans(*config_);
+    metrics_.setAccounts(namesOf(plans));
+    scheduler_.setAccounts(plans, clock_.now());
+}
+
+Service::~Service() {
+    requestStop();
+    stopWatchers();
+    std::unique_lock lock(mutex_);
+    // run() joins its workers; these are left only when run() was never called or threw.
+    auto workers = std::move(workers_);
+    lock.unlock();
+    for (auto& [id, thread] : workers)
+        if (thread.joinable()) thread.join();
+}
+
+std::vector<AccountPlan> Service::initialPlans(const config::Config& config) {
+    auto plans = accountPlans(config, options_.only);
+    if (options_.once || !options_.resumeSchedule) return plans;
+    std::vector<ledger::AccountRecord> records;
+    try {
+        records = ledger_.accounts();
+    } catch (const ledger::LedgerError& e) {
+        spdlog::warn("cannot read the last polls from the ledger, polling every account now: {}", e.what());
+        return plans;
+    }
+    const std::int64_t now = unixSeconds(clock_.wallNow());
+    for (auto& plan : plans) {
+        auto record = std::find_if(records.begin(), records.end(),
+                                   [&](const ledger::AccountRecord& r) { return r.name == plan.name; });
+        if (record == records.end()) continue;
+        metrics_.setPending(plan.name, record->pending);
+        if (record->lastResult != "ok" || record->lastPollAt <= 0) continue;
+        const Duration age = std::chrono::seconds(std::max<std::int64_t>(0, now - record->lastPollAt));
+        if (age < plan.interval) plan.firstDelay = plan.interval - age;
+    }
+    return plans;
+}
+
+ServiceResult Service::run() {
+    std::unique_lock lock(mutex_);
+    if (state_ == ServiceState::Starting) state_ = ServiceState::Running;
+    if (state_ == ServiceState::Running && !options_.once && options_.watchers) {
+        auto config = config_;
+        lock.unlock();
+        syncWatchers(*config);
+        lock.lock();
+    }
+    for (;;) {
+        joinExited(lock);
+        if (options_.once && scheduler_.finished()) break;
+        if (state_ != ServiceState::Running && scheduler_.running() == 0) break;
+        if (state_ == ServiceState::Running)
+            for (const auto& name : scheduler_.takeDue(clock_.now())) start(name);
+        metrics_.setPollsInFlight(scheduler_.running());
+        const auto wake = state_ == ServiceState::Running ? scheduler_.nextWakeup() : std::nullopt;
+        if (!exited_.empty()) continue;
+        clock_.waitUntil(lock, changed_, wake.value_or(kNever));
+    }
+    // Every poll has completed; their threads may still be logging: wait for all of them.
+    auto workers = std::move(workers_);
+    workers_.clear();
+    exited_.clear();
+    lock.unlock();
+    for (auto& [id, thread] : workers) thread.join();
+    stopWatchers();
+    lock.lock();
+    state_ = ServiceState::Stopped;
+    metrics_.setPollsInFlight(0);
+    return result_;
+}
+
+void Service::requestStop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ == ServiceState::Starting || state_ == ServiceState::Running)
+            state_ = ServiceState::Stopping;
+        scheduler_.stopDispatching();
+        changed_.notify_all();
+    }
+    // Watchers wind down while the polls in flight finish; run() waits for them at the end.
+    std::lock_guard guard(watchersMutex_);
+    for (auto& [name, watched] : watchers_) watched.watcher->requestStop();
+}
+
+void Service::syncWatchers(const config::Config& config) {
+    const auto plans = accountPlans(config, options_.only);
+    // Old watchers stop before their replacements start: servers limit connections per user.
+    std::vector<std::unique_ptr<AccountWatcher>> retired;
+    {
+        std::lock_guard guard(watchersMutex_);
+        for (auto it = watchers_.begin(); it != watchers_.end();) {
+            auto plan = std::find_if(plans.begin(), plans.end(),
+                                     [&](const AccountPlan& p) { return p.name == it->first; });
+            if (plan != plans.end() && plan->fingerprint == it->second.fingerprint) {
+                ++it;
+                continue;
+            }
+            retired.push_back(std::move(it->second.watcher));
+            it = watchers_.erase(it);
+        }
+    }
+    for (auto& watcher : retired) watcher->requestStop();
+    for (auto& watcher : retired) watcher->stop();
+
+    std::lock_guard guard(watchersMutex_);
+    if (watchersClosed_) return;
+    for (const auto& plan : plans) {
+        if (watchers_.count(plan.name)) continue;
+        const config::AccountSettings* account = config.findAccount(plan.name);
+        auto watcher = options_.watchers(config, *account, [this, name = plan.name] {
+            spdlog::debug("account={} new mail announced: polling now", name);
+            pollNow(name);
+        });
+        if (!watcher) continue;
+        watcher->start();
+        watchers_.emplace(plan.name, Watched{plan.fingerprint, std::move(watcher)});
+    }
+}
+
+void Service::stopWatchers() {
+    std::map<std::string, Watched> watchers;
+    {
+        std::lock_guard guard(watchersMutex_);
+        watchersClosed_ = true;
+        watchers.swap(watchers_);
+    }
+    for (auto& [name, watched] : watchers) watched.watcher->requestStop();
+    for (auto& [name, watched] : watchers) watched.watcher->stop();
+}
+
+void Service::start(const std::string& name) {
+    const config::AccountSettings* account = config_->findAccount(name);
+    const std::uint64_t worker = nextWorker_++;
+    if (account == nullptr) {
+        // Cannot happen (the scheduler's accounts come from this config); never leave it Running.
+        scheduler_.complete(name, PollOutcome{}, clock_.now());
+        return;
+    }
+    workers_.emplace(
+        worker, std::thread([this, config = config_, account, worker] { work(config, *account, worker); }));
+}
+
+void Service::work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
+                   std::uint64_t worker) {
+    collector::PollReport report;
+    std::optional<std::uint64_t> pending;
+    {
+        ScopedLogAccount scope(account.name);
+        try {
+            report = poll_(*config, account);
+        } catch (const std::exception& e) {
+            report = collector::PollReport{};
+            report.error = std::string("internal error: ") + e.what();
+        }
+        report.account = account.name;
+        if (!report.ledgerFailed) {
+            try {
+                if (auto record = ledger_.account(account.name)) pending = record->pending;
+            } catch (const ledger::LedgerError& e) {
+                spdlog::warn("account={} cannot read its pending count: {}", account.name, e.what());
+            }
+        }
+    }
+    finish(account.name, report, pending, worker);
+}
+
+void Service::finish(const std::string& name, const collector::PollReport& report,
+                     std::optional<std::uint64_t> pending, std::uint64_t worker) {
+    std::optional<TimePoint> next;
+    TimePoint now;
+    {
+        std::lock_guard lock(mutex_);
+        now = clock_.now();
+        if (!report.ok) result_.anyFailed = true;
+        if (report.ledgerFailed && !result_.ledgerFailed) {
+            result_.ledgerFailed = true;
+            spdlog::critical("account={} the ledger cannot be written; stopping: {}", name, report.error);
+            if (state_ == ServiceState::Starting || state_ == ServiceState::Running)
+                state_ = ServiceState::Stopping;
+            scheduler_.stopDispatching();
+        }
+        next = scheduler_.complete(name, PollOutcome{report.ok, report.deferred > 0}, now);
+        if (!scheduler_.dispatching()) next.reset();  // stopping: there is no next poll
+        if (auto view = scheduler_.account(name)) {
+            metrics_.recordPoll(report, pending, unixSeconds(clock_.wallNow()));
+            metrics_.setConsecutiveFailures(name, view->failures);
+            metrics_.setNextPoll(name, next ? unixSeconds(clock_.toWall(*next)) : 0);
+        }
+        metrics_.setPollsInFlight(scheduler_.running());
+    }
+    logReport(report, options_.once, next ? "; next poll in " + describeDelay(*next - now) : std::string());
+    if (next && options_.recordNextPoll && !report.ledgerFailed) {
+        try {
+            ledger_.recordNextPoll(name, unixSeconds(clock_.toWall(*next)));
+        } catch (const ledger::LedgerError& e) {
+            spdlog::error("account={} cannot record its next poll: {}", name, e.what());
+        }
+    }
+    std::lock_guard lock(mutex_);
+    exited_.push_back(worker);
+    changed_.notify_all();
+}
+
+void Service::joinExited(std::unique_lock<std::mutex>& lock) {
+    if (exited_.empty()) return;
+    std::vector<std::thread> threads;
+    for (auto id : exited_) {
+        auto it = workers_.find(id);
+        if (it == workers_.end()) continue;
+        threads.push_back(std::move(it->second));
+        workers_.erase(it);
+    }
+    exited_.clear();
+    lock.unlock();
+    for (auto& thread : threads) thread.join();  // each is past its last use of the lock
+    lock.lock();
+}
+
+ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {
+    ReloadSummary summary;
+    {
+        std::lock_guard lock(mutex_);
+        if (options_.once || state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return {};
+        config_ = config;
+        scheduler_.setMaxParallel(config_->collector.maxParallel);
+        auto plans = accountPlans(*config_, options_.only);
+        summary = scheduler_.setAccounts(plans, clock_.now());
+        metrics_.setAccounts(namesOf(plans));
+        changed_.notify_all();
+    }
+    if (options_.watchers) syncWatchers(*config);
+    return summary;
+}
+
+PollRequest Service::pollNow(const std::string& account) {
+    std::lock_guard lock(mutex_);
+    if (state_ != ServiceState::Running && state_ != ServiceState::Starting) return PollRequest::NotRunning;
+    if (!scheduler_.pollNow(account, clock_.now())) return PollRequest::UnknownAccount;
+    changed_.notify_all();
+    return PollRequest::Accepted;
+}
+
+PollRequest Service::pollAllNow() {
+    std::lock_guard lock(mutex_);
+    if (state_ != ServiceState::Running && state_ != ServiceState::Starting) return PollRequest::NotRunning;
+    scheduler_.pollAllNow(clock_.now());
+    changed_.notify_all();
+    return PollRequest::Accepted;
+}
+
+ServiceState Service::state() const {
+    std::lock_guard lock(mutex_);
+    return state_;
+}
+
+std::shared_ptr<const config::Config> Service::config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+}
+
+std::vector<AccountView> Service::accounts() const {
+    std::lock_guard lock(mutex_);
+    return scheduler_.accounts();
+}
+
+int Service::pollsInFlight() const {
+    std::lock_guard lock(mutex_);
+    return scheduler_.running();
+}
+
+}  // namespace mc::schedules

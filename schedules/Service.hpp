@@ -1,0 +1,140 @@
+#pragma once
+// The running service: owns the Scheduler, starts each due poll on its own thread (at most
+// max_parallel at once, so a server that hangs until its io_timeout holds one slot and delays
+// nobody else), applies reloads, and stops gracefully.
+//
+// Service state:  Starting --run()--> Running --requestStop()/ledger failure--> Stopping
+//                 --(polls in flight ended)--> Stopped.   In `once` mode Running ends by itself
+// when every account was polled once.
+//
+// Thread-safe: run() blocks in one thread; the other methods may be called from any thread
+// (signal handling thread, HTTP threads).
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "collector/AccountPoller.hpp"
+#include "collector/ledger/LedgerStore.hpp"
+#include "config/Config.hpp"
+#include "schedules/Clock.hpp"
+#include "schedules/Metrics.hpp"
+#include "schedules/Scheduler.hpp"
+
+namespace mc::schedules {
+
+// One poll of one account; must not throw (pollAccount never does; a throw counts as a failure).
+using PollFunction =
+    std::function<collector::PollReport(const config::Config&, const config::AccountSettings&)>;
+
+// Push notification of new mail for one account (IMAP IDLE). The service starts one per account
+// the factory makes one for, replaces it when the account's settings change, and stops it when
+// the account goes away or the service stops.
+class AccountWatcher {
+public:
+    virtual ~AccountWatcher() = default;
+    virtual void start() = 0;        // returns at once
+    virtual void requestStop() = 0;  // returns at once
+    virtual void stop() = 0;         // waits for the watcher's threads
+};
+
+// Makes the watcher of `account` (not started), or nullptr when there is nothing to watch.
+// `onNewMail` may be called from any thread; it asks the service to poll the account now.
+using WatcherFactory = std::function<std::unique_ptr<AccountWatcher>(
+    const config::Config& config, const config::AccountSettings& account, std::function<void()> onNewMail)>;
+
+struct ServiceOptions {
+    bool once = false;              // poll each account once, then run() returns
+    std::vector<std::string> only;  // only these accounts (--account); empty: all
+    SchedulePolicy policy;
+    std::uint64_t seed = 0;  // jitter seed; 0: random
+    // The first poll of an account whose last poll (per the ledger) succeeded less than an
+    // interval ago waits for the rest of that interval, so restarts do not poll everything.
+    bool resumeSchedule = true;
+    bool recordNextPoll = true;  // write each account's next poll time to the ledger
+    WatcherFactory watchers;     // empty: no push notification (never used in `once` mode)
+};
+
+struct ServiceResult {
+    bool anyFailed = false;     // some poll failed
+    bool ledgerFailed = false;  // the ledger could not be written: the service stopped
+};
+
+enum class ServiceState { Starting, Running, Stopping, Stopped };
+
+const char* toString(ServiceState state);
+
+enum class PollRequest { Accepted, UnknownAccount, NotRunning };
+
+class Service {
+public:
+    Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
+            Metrics& metrics, PollFunction poll, ServiceOptions options = {});
+    ~Service();
+    Service(const Service&) = delete;
+    Service& operator=(const Service&) = delete;
+
+    // Runs until requestStop() (or a ledger failure, or in `once` mode until every account was
+    // polled), then waits for the polls in flight and returns.
+    ServiceResult run();
+    // Stop taking new work; polls in flight finish (each is bounded by its own timeouts).
+    void requestStop();
+
+    // Switches to `config`: polls in flight finish with the old one; see Scheduler::setAccounts
+    // for what happens to added, removed and changed accounts. Ignored in `once` mode.
+    ReloadSummary reload(std::shared_ptr<const config::Config> config);
+
+    PollRequest pollNow(const std::string& account);
+    PollRequest pollAllNow();
+
+    ServiceState state() const;
+    std::shared_ptr<const config::Config> config() const;
+    std::vector<AccountView> accounts() const;
+    int pollsInFlight() const;
+
+private:
+    void start(const std::string& name);  // mutex_ held
+    void work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
+              std::uint64_t worker);
+    void finish(const std::string& name, const collector::PollReport& report,
+                std::optional<std::uint64_t> pending, std::uint64_t worker);
+    std::vector<AccountPlan> initialPlans(const config::Config& config);
+    void joinExited(std::unique_lock<std::mutex>& lock);
+    // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a
+    // watcher's callback takes it).
+    void syncWatchers(const config::Config& config);
+    void stopWatchers();
+
+    ledger::LedgerStore& ledger_;
+    Clock& clock_;
+    Metrics& metrics_;
+    PollFunction poll_;
+    ServiceOptions options_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::shared_ptr<const config::Config> config_;
+    Scheduler scheduler_;
+    ServiceState state_ = ServiceState::Starting;
+    ServiceResult result_;
+    std::uint64_t nextWorker_ = 0;
+    std::unordered_map<std::uint64_t, std::thread> workers_;
+    std::vector<std::uint64_t> exited_;  // workers whose thread is about to end: to join
+
+    struct Watched {
+        std::string fingerprint;
+        std::unique_ptr<AccountWatcher> watcher;
+    };
+    std::mutex watchersMutex_;  // guards watchers_ and watchersClosed_; taken before mutex_
+    std::map<std::string, Watched> watchers_;
+    bool watchersClosed_ = false;  // the service stopped: no new watchers
+};
+
+}  // namespace mc::schedules

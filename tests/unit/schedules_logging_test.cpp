@@ -1,0 +1,179 @@
+// Log lines: JSON that any parser accepts whatever a server sent, and the account on each line.
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "schedules/Logging.hpp"
+
+namespace mc::schedules {
+namespace {
+
+// A strict little JSON checker (RFC 8259) for one object of string/number values per line.
+class JsonChecker {
+public:
+    explicit JsonChecker(std::string_view text) : text_(text) {}
+    bool object() {
+        if (!take('{')) return false;
+        if (take('}')) return done();
+        do {
+            if (!string() || !take(':') || !value()) return false;
+        } while (take(','));
+        return take('}') && done();
+    }
+
+private:
+    bool done() { return pos_ == text_.size(); }
+    bool take(char c) {
+        if (pos_ < text_.size() && text_[pos_] == c) return ++pos_, true;
+        return false;
+    }
+    bool value() {
+        if (pos_ < text_.size() && text_[pos_] == '"') return string();
+        std::size_t start = pos_;
+        while (pos_ < text_.size() &&
+               (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-'))
+            ++pos_;
+        return pos_ > start;
+    }
+    bool string() {
+        if (!take('"')) return false;
+        while (pos_ < text_.size()) {
+            auto c = static_cast<unsigned char>(text_[pos_]);
+            if (c == '"') return ++pos_, true;
+            if (c < 0x20) return false;
+            if (c == '\\') {
+                if (++pos_ >= text_.size()) return false;
+                char e = text_[pos_++];
+                if (e == 'u') {
+                    for (int i = 0; i < 4; ++i)
+                        if (pos_ >= text_.size() || !std::isxdigit(static_cast<unsigned char>(text_[pos_++])))
+                            return false;
+                } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+                    return false;
+                }
+                continue;
+            }
+            if (c >= 0x80) {
+                // Must be valid UTF-8: checked by re-escaping, which keeps valid sequences.
+                std::size_t end = pos_ + 1;
+                while (end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xC0) == 0x80) ++end;
+                std::string_view sequence = text_.substr(pos_, end - pos_);
+                if (jsonEscape(sequence) != sequence) return false;
+                pos_ = end;
+                continue;
+            }
+            ++pos_;
+        }
+        return false;
+    }
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+};
+
+class LoggingTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+        logger_ = std::make_shared<spdlog::logger>("test", sink);
+    }
+    std::vector<std::string> lines() {
+        std::vector<std::string> result;
+        std::istringstream in(out_.str());
+        std::string line;
+        while (std::getline(in, line)) result.push_back(line);
+        return result;
+    }
+    std::ostringstream out_;
+    std::shared_ptr<spdlog::logger> logger_;
+};
+
+TEST(JsonEscapeTest, EscapesWhatJsonRequiresAndRepairsBrokenUtf8) {
+    EXPECT_EQ(jsonEscape("plain text"), "plain text");
+    EXPECT_EQ(jsonEscape("a \"quoted\" \\path"), "a \\\"quoted\\\" \\\\path");
+    EXPECT_EQ(jsonEscape("line\nbreak\r\ttab\x01\x1b[31m\x7f"),
+              "line\\nbreak\\r\\ttab\\u0001\\u001b[31m\\u007f");
+    EXPECT_EQ(jsonEscape("Grüße €½ 😀"), "Grüße €½ 😀") << "valid UTF-8 stays as it is";
+    EXPECT_EQ(jsonEscape("bad \xff\xfe end"), "bad \\ufffd\\ufffd end");
+    EXPECT_EQ(jsonEscape("truncated \xe2\x82"), "truncated \\ufffd\\ufffd");
+    EXPECT_EQ(jsonEscape("overlong \xc0\xaf"), "overlong \\ufffd\\ufffd");
+    EXPECT_EQ(jsonEscape("surrogate \xed\xa0\x80"), "surrogate \\ufffd\\ufffd\\ufffd");
+    EXPECT_EQ(jsonEscape(std::string("nul\0byte", 8)), "nul\\u0000byte");
+}
+
+TEST_F(LoggingTest, JsonLinesParseWhateverTheServerSent) {
+    logger_->set_formatter(makeLogFormatter("json"));
+    const std::string hostile = "-ERR \"}\n{\"level\":\"critical\" \x1b[2J \xff\xc3 %s {} {:>99999}";
+    logger_->error("account={} poll failed: {}", "alice", hostile);
+    logger_->info("reloaded {}: {} accounts", "/etc/mailcollector.toml", 3);
+    logger_->warn("account={} uid={} skipped", "bob", std::string("\0\t", 2));
+    auto all = lines();
+    ASSERT_EQ(all.size(), 3u) << out_.str();
+    for (const auto& line : all) EXPECT_TRUE(JsonChecker(line).object()) << line;
+    EXPECT_NE(
+        all[0].find(R"("level":"error","account":"alice","message":"poll failed: -ERR \"}\n{\"level\")"),
+        std::string::npos)
+        << all[0];
+    EXPECT_NE(all[0].find("%s {} {:>99999}"), std::string::npos) << "server text is never a format string";
+    EXPECT_EQ(all[1].find("\"account\""), std::string::npos);
+    EXPECT_NE(all[2].find(R"("account":"bob","message":"uid=\u0000\t skipped")"), std::string::npos)
+        << all[2];
+    EXPECT_EQ(all[0].rfind(R"({"time":")", 0), 0u);
+}
+
+TEST_F(LoggingTest, LinesLoggedDuringAPollCarryItsAccount) {
+    logger_->set_formatter(makeLogFormatter("json"));
+    {
+        ScopedLogAccount scope("carol");
+        logger_->warn("secret command printed nothing");
+        logger_->warn("account={} named explicitly", "dave");
+        {
+            ScopedLogAccount nested("erin");
+            logger_->info("nested");
+        }
+        logger_->info("restored");
+    }
+    logger_->info("outside");
+    auto all = lines();
+    ASSERT_EQ(all.size(), 5u);
+    EXPECT_NE(all[0].find(R"("account":"carol","message":"secret command printed nothing")"),
+              std::string::npos);
+    EXPECT_NE(all[1].find(R"("account":"dave","message":"named explicitly")"), std::string::npos);
+    EXPECT_NE(all[2].find(R"("account":"erin")"), std::string::npos);
+    EXPECT_NE(all[3].find(R"("account":"carol")"), std::string::npos);
+    EXPECT_EQ(all[4].find("account"), std::string::npos);
+    EXPECT_EQ(ScopedLogAccount::current(), "");
+}
+
+TEST_F(LoggingTest, TextLinesNameTheAccountAndCannotBeSplitByServerText) {
+    logger_->set_formatter(makeLogFormatter("text"));
+    {
+        ScopedLogAccount scope("carol");
+        logger_->warn("greeting was {}", "+OK hi\r\nfake line\x1b[0m");
+        logger_->info("account={} already named", "carol");
+    }
+    auto all = lines();
+    ASSERT_EQ(all.size(), 2u) << out_.str();
+    EXPECT_NE(all[0].find(" warning account=carol greeting was +OK hi\\x0d\\x0afake line\\x1b[0m"),
+              std::string::npos)
+        << all[0];
+    EXPECT_NE(all[1].find(" info account=carol already named"), std::string::npos) << all[1];
+    EXPECT_EQ(all[1].find("account=carol account=carol"), std::string::npos);
+}
+
+TEST(SplitAccountPrefixTest, FindsOnlyALeadingAccountToken) {
+    std::string_view account, rest;
+    EXPECT_TRUE(splitAccountPrefix("account=a.b-c poll ok", account, rest));
+    EXPECT_EQ(account, "a.b-c");
+    EXPECT_EQ(rest, "poll ok");
+    EXPECT_TRUE(splitAccountPrefix("account=solo", account, rest));
+    EXPECT_EQ(rest, "");
+    EXPECT_FALSE(splitAccountPrefix("the account=x", account, rest));
+    EXPECT_FALSE(splitAccountPrefix("account= x", account, rest));
+}
+
+}  // namespace
+}  // namespace mc::schedules
