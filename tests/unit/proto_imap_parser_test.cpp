@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/unit/proto_chunkings.hpp"
 #include "collector/proto/ImapParser.hpp"
 
 namespace mc::proto {
@@ -86,28 +87,7 @@ Outcome parsePieces(const std::vector<std::string_view>& pieces, const ImapParse
 // The same input whole, one byte at a time, and in random pieces (fixed seeds, empty pieces
 // included).
 std::vector<std::vector<std::string_view>> chunkings(std::string_view input) {
-    std::vector<std::vector<std::string_view>> result;
-    result.push_back({input});
-    std::vector<std::string_view> bytes;
-    for (std::size_t i = 0; i < input.size(); ++i) {
-        bytes.push_back(input.substr(i, 1));
-    }
-    result.push_back(bytes);
-    for (unsigned seed : {3501u, 9051u, 7888u}) {
-        std::mt19937 rng(seed);
-        for (std::size_t maxPiece : {2u, 3u, 7u, 64u, 1000u}) {
-            std::uniform_int_distribution<std::size_t> size(0, maxPiece);
-            std::vector<std::string_view> pieces;
-            std::size_t pos = 0;
-            while (pos < input.size()) {
-                const std::size_t n = std::min(size(rng), input.size() - pos);
-                pieces.push_back(input.substr(pos, n));
-                pos += n;
-            }
-            result.push_back(pieces);
-        }
-    }
-    return result;
+    return testing::chunkings(input, {3501u, 9051u, 7888u}, {2u, 3u, 7u, 64u, 1000u});
 }
 
 std::string describe(const ImapResponse& response) {

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/unit/proto_chunkings.hpp"
 #include "collector/proto/Pop3Reply.hpp"
 
 namespace mc::proto {
@@ -15,26 +16,7 @@ using namespace std::string_literals;
 // The same input whole, one byte at a time, and in random pieces (fixed seeds, empty pieces
 // included), so the decoder sees every split point, e.g. between '.' and '\r'.
 std::vector<std::vector<std::string_view>> chunkings(std::string_view input) {
-    std::vector<std::vector<std::string_view>> result;
-    result.push_back({input});
-    std::vector<std::string_view> bytes;
-    for (std::size_t i = 0; i < input.size(); ++i) {
-        bytes.push_back(input.substr(i, 1));
-    }
-    result.push_back(bytes);
-    std::mt19937 rng(1939);
-    for (std::size_t maxPiece : {2u, 3u, 5u, 64u, 1000u, 70000u}) {
-        std::uniform_int_distribution<std::size_t> size(0, maxPiece);
-        std::vector<std::string_view> pieces;
-        std::size_t pos = 0;
-        while (pos < input.size()) {
-            const std::size_t n = std::min(size(rng), input.size() - pos);
-            pieces.push_back(input.substr(pos, n));
-            pos += n;
-        }
-        result.push_back(pieces);
-    }
-    return result;
+    return testing::chunkings(input, {1939u}, {2u, 3u, 5u, 64u, 1000u, 70000u});
 }
 
 // ---- status lines ----
