@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -41,7 +42,8 @@ struct Mailbox {
 
 struct Plan {
     std::vector<SourceItem> fetch;
-    std::map<std::uint32_t, std::set<std::string>> knownHashes;  // per number: content not to resend
+    // Per number: content not to resend. Shared, since a re-scan gives every message the same set.
+    std::map<std::uint32_t, std::shared_ptr<const std::set<std::string>>> knownHashes;
     std::vector<SourceItem> deleteEarlier;  // delivered in an earlier poll, due for deletion now
     std::set<std::uint32_t> ambiguous;      // duplicate POP3 UIDLs: never deleted
 };
@@ -79,9 +81,12 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
     std::unordered_map<std::string, int> occurrences;
     for (const auto& item : listing) ++occurrences[item.uid];
 
-    auto fetch = [&](const SourceItem& item, std::set<std::string> known) {
-        if (!alreadyDelivered.empty()) known.insert(alreadyDelivered.begin(), alreadyDelivered.end());
-        if (!known.empty()) plan.knownHashes[item.number] = std::move(known);
+    using HashSet = std::shared_ptr<const std::set<std::string>>;
+    HashSet allDelivered = std::make_shared<const std::set<std::string>>(std::move(deliveredHashes));
+    auto only = [](const std::string& hash) { return std::make_shared<const std::set<std::string>>(std::set{hash}); };
+    auto fetch = [&](const SourceItem& item, HashSet known) {
+        if (!alreadyDelivered.empty()) known = allDelivered;  // a re-scan: everything delivered before
+        if (known) plan.knownHashes[item.number] = std::move(known);
         plan.fetch.push_back(item);
     };
     std::time_t now = std::time(nullptr);
@@ -91,7 +96,7 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
             // A repeated UIDL cannot identify a message: fetch it, send it only if its content is
             // new, and never delete it.
             plan.ambiguous.insert(item.number);
-            fetch(item, deliveredHashes);
+            fetch(item, allDelivered);
             continue;
         }
         auto found = records.find(item.uid);
@@ -107,7 +112,7 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
                              net::printable(mailbox.folder), net::printable(item.uid), item.size, kTooBig);
                 ++report.skipped;
             } else {
-                fetch(item, {});
+                fetch(item, nullptr);
             }
             continue;
         }
@@ -116,23 +121,23 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
             spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message",
                          account.name, net::printable(item.uid), record->size, item.size);
             ledger.recordSeen(key, item.size);
-            if (!tooBig) fetch(item, {record->contentHash});
+            if (!tooBig) fetch(item, only(record->contentHash));
             continue;
         }
         switch (record->state) {
             case MessageState::Seen:  // left pending by an earlier poll (4xx, crash)
-                if (!tooBig) fetch(item, {});
+                if (!tooBig) fetch(item, nullptr);
                 break;
             case MessageState::Delivered:
                 if (deletionDue(account, *record, now)) plan.deleteEarlier.push_back(item);
                 break;
             case MessageState::Deleted:
                 // Deleted before, listed again: the server re-used the UID or kept the message.
-                if (!tooBig) fetch(item, {record->contentHash});
+                if (!tooBig) fetch(item, only(record->contentHash));
                 break;
             case MessageState::Skipped:
                 // Too big earlier but allowed now (the limit was raised): fetch it.
-                if (record->lastError.rfind(kTooBig, 0) == 0 && !tooBig) fetch(item, {});
+                if (record->lastError.rfind(kTooBig, 0) == 0 && !tooBig) fetch(item, nullptr);
                 break;
             case MessageState::Quarantined:
                 break;  // reported; an operator decides

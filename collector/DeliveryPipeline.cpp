@@ -137,7 +137,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     crashPoint("after-fetch");
     std::string head = job.body.head();
     std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
-    if (job.deliveredHashes.count(job.body.sha256())) {
+    if (job.deliveredHashes && job.deliveredHashes->count(job.body.sha256())) {
         // The same content was delivered before (a repeated UIDL): record, do not send twice.
         ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId);
         std::lock_guard lock(mutex_);

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -26,7 +27,7 @@ struct DeliveryJob {
     std::uint64_t listedSize = 0;  // what the source listed; the ledger's size check uses it
     delivery::MessageBody body;
     // Content hashes already delivered under this key or account: such content is not sent again.
-    std::set<std::string> deliveredHashes;
+    std::shared_ptr<const std::set<std::string>> deliveredHashes;
 };
 
 struct DeliveryCounts {
