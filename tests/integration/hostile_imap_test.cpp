@@ -66,35 +66,6 @@ AccountConfig accountFor(const FakeImapServer& imap, const std::string& tls = "n
     return account;
 }
 
-FakeSmtpOptions lmtpOptions() {
-    FakeSmtpOptions options;
-    options.lmtp = true;
-    options.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
-    return options;
-}
-
-// The content of a delivered message without the trace lines mailcollector puts in front.
-std::string withoutTraceHeaders(const std::string& data, const std::string& account = "acct") {
-    std::size_t position = 0;
-    bool sawReceived = false, sawAccount = false;
-    for (;;) {
-        std::size_t end = data.find("\r\n", position);
-        if (end == std::string::npos) break;
-        std::string line = data.substr(position, end - position);
-        if (line.rfind("Received: from ", 0) == 0 && line.find("by mailcollector") != std::string::npos) {
-            sawReceived = true;
-        } else if (line == "X-Mailcollector-Account: " + account) {
-            sawAccount = true;
-        } else if (line.rfind("X-Mailcollector-Labels: ", 0) == 0) {
-        } else {
-            break;
-        }
-        position = end + 2;
-    }
-    EXPECT_TRUE(sawReceived) << "no Received: trace header in:\n" << escapeBytes(data, 2000);
-    EXPECT_TRUE(sawAccount) << "no X-Mailcollector-Account: trace header in:\n" << escapeBytes(data, 2000);
-    return data.substr(position);
-}
 
 // Command lines without their tags.
 std::vector<std::string> withoutTags(const std::vector<std::string>& lines) {

@@ -58,36 +58,6 @@ TargetConfig lmtpTarget(const FakeSmtpTarget& target) {
     return config;
 }
 
-FakeSmtpOptions lmtpOptions() {
-    FakeSmtpOptions options;
-    options.lmtp = true;
-    options.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
-    return options;
-}
-
-// The content of a delivered message without the trace lines mailcollector puts in front;
-// fails the test if the prefix holds anything but those lines.
-std::string withoutTraceHeaders(const std::string& data, const std::string& account) {
-    std::size_t position = 0;
-    bool sawReceived = false, sawAccount = false;
-    for (;;) {
-        std::size_t end = data.find("\r\n", position);
-        if (end == std::string::npos) break;
-        std::string line = data.substr(position, end - position);
-        if (line.rfind("Received: from ", 0) == 0 && line.find("by mailcollector") != std::string::npos) {
-            sawReceived = true;
-        } else if (line == "X-Mailcollector-Account: " + account) {
-            sawAccount = true;
-        } else if (line.rfind("X-Mailcollector-Labels: ", 0) == 0) {
-        } else {
-            break;
-        }
-        position = end + 2;
-    }
-    EXPECT_TRUE(sawReceived) << "no Received: trace header in:\n" << escapeBytes(data, 2000);
-    EXPECT_TRUE(sawAccount) << "no X-Mailcollector-Account: trace header in:\n" << escapeBytes(data, 2000);
-    return data.substr(position);
-}
 
 // How a timeout may be worded: "... timed out", "HOST:PORT sent nothing for 2 s",
 // "sending to HOST:PORT stalled for 2 s".

@@ -36,7 +36,7 @@ std::string message(const std::string& subject, const std::string& returnPath = 
 }
 
 // The message without the trace lines (Received:, X-Mailcollector-*) put in front of it.
-std::string withoutTraceHeaders(const std::string& data) {
+std::string withoutAddedLines(const std::string& data) {
     std::size_t position = 0;
     for (;;) {
         std::size_t end = data.find("\r\n", position);
@@ -133,7 +133,7 @@ TEST_F(HostileSmtp, MultiLineEhloIsUnderstood) {
     EXPECT_TRUE(transactions[0].accepted);
     EXPECT_NE(transactions[0].mailFrom.find("SIZE="), std::string::npos) << transactions[0].mailFrom;
     EXPECT_NE(transactions[0].mailFrom.find("BODY=8BITMIME"), std::string::npos) << transactions[0].mailFrom;
-    EXPECT_EQ(withoutTraceHeaders(transactions[0].data), message("m1"));
+    EXPECT_EQ(withoutAddedLines(transactions[0].data), message("m1"));
     EXPECT_TRUE(target.server().failures().empty()) << target.transcript();
 }
 
@@ -172,7 +172,7 @@ TEST_P(HostileSmtpTransient, MessageStaysPendingAndNextRunDeliversIt) {
     EXPECT_EQ(second.exitCode, 0) << second.describe();
     auto messages = target.messages();
     ASSERT_EQ(messages.size(), 1u) << target.transcript();
-    EXPECT_EQ(withoutTraceHeaders(messages[0]), message("m1"));
+    EXPECT_EQ(withoutAddedLines(messages[0]), message("m1"));
     EXPECT_EQ(pop.deleCount(), 1u) << pop.transcript();
     EXPECT_EQ(pop.remaining(), 0u);
     std::string status = statusText();
@@ -262,7 +262,7 @@ TEST_P(HostileSmtpSender, MalformedReturnPathRefusedAtMailIsRetriedWithTheFallba
     EXPECT_EQ(froms[1].rfind("<" + targetConfig.recipient + ">", 0), 0u) << froms[1];
     auto messages = target.messages();
     ASSERT_EQ(messages.size(), 1u) << target.transcript();
-    EXPECT_EQ(withoutTraceHeaders(messages[0]), content);
+    EXPECT_EQ(withoutAddedLines(messages[0]), content);
     EXPECT_EQ(pop.deleCount(), 1u);
     EXPECT_TRUE(harness.quarantinedFiles().empty());
 }
@@ -296,7 +296,7 @@ TEST_F(HostileSmtp, ConnectionDroppedAfterFinalDotIsPendingAndDeliveredAgainNext
     ASSERT_EQ(transactions.size(), 2u) << target.transcript();
     EXPECT_TRUE(transactions[1].accepted);
     // The same message twice: the accepted duplicate is the price of never losing one.
-    EXPECT_EQ(withoutTraceHeaders(transactions[0].data), withoutTraceHeaders(transactions[1].data));
+    EXPECT_EQ(withoutAddedLines(transactions[0].data), withoutAddedLines(transactions[1].data));
     EXPECT_EQ(pop.deleCount(), 1u) << pop.transcript();
 }
 
@@ -323,7 +323,7 @@ TEST_F(HostileSmtp, ConnectionCutInTheMiddleOfDataIsPendingAndDeliveredNextRun) 
     EXPECT_EQ(second.exitCode, 0) << second.describe();
     auto messages = target.messages();
     ASSERT_EQ(messages.size(), 1u) << target.transcript();
-    EXPECT_EQ(withoutTraceHeaders(messages[0]), content);
+    EXPECT_EQ(withoutAddedLines(messages[0]), content);
     EXPECT_EQ(pop.deleCount(), 1u);
 }
 

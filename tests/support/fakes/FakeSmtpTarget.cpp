@@ -1,5 +1,7 @@
 #include "tests/support/fakes/FakeSmtpTarget.hpp"
 
+#include <gtest/gtest.h>
+
 #include <openssl/evp.h>
 
 #include <mutex>
@@ -266,6 +268,35 @@ std::vector<std::string> FakeSmtpTarget::messages() const {
 std::vector<std::string> FakeSmtpTarget::mailFroms() const {
     std::lock_guard lock(shared_->mutex);
     return shared_->mailFroms;
+}
+
+FakeSmtpOptions lmtpOptions() {
+    FakeSmtpOptions options;
+    options.lmtp = true;
+    options.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
+    return options;
+}
+
+std::string withoutTraceHeaders(const std::string& data, const std::string& account) {
+    std::size_t position = 0;
+    bool sawReceived = false, sawAccount = false;
+    for (;;) {
+        std::size_t end = data.find("\r\n", position);
+        if (end == std::string::npos) break;
+        std::string line = data.substr(position, end - position);
+        if (line.rfind("Received: from ", 0) == 0 && line.find("by mailcollector") != std::string::npos) {
+            sawReceived = true;
+        } else if (line == "X-Mailcollector-Account: " + account) {
+            sawAccount = true;
+        } else if (line.rfind("X-Mailcollector-Labels: ", 0) == 0) {
+        } else {
+            break;
+        }
+        position = end + 2;
+    }
+    EXPECT_TRUE(sawReceived) << "no Received: trace header in:\n" << escapeBytes(data, 2000);
+    EXPECT_TRUE(sawAccount) << "no X-Mailcollector-Account: trace header in:\n" << escapeBytes(data, 2000);
+    return data.substr(position);
 }
 
 }  // namespace mc::testing

@@ -80,4 +80,11 @@ private:
     std::unique_ptr<ScriptedServer> server_;
 };
 
+// An LMTP fake with the extensions Dovecot offers (PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES).
+FakeSmtpOptions lmtpOptions();
+
+// The content of a delivered message without the trace lines mailcollector puts in front;
+// fails the test if the prefix holds anything but those lines or lacks Received:/Account:.
+std::string withoutTraceHeaders(const std::string& data, const std::string& account = "acct");
+
 }  // namespace mc::testing
