@@ -12,6 +12,7 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
+#include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
@@ -195,20 +196,6 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     return toDelete;
 }
 
-std::string accountPassword(const config::AccountSettings& account) {
-    return config::resolveSecret(account.password, "account " + account.name + " password");
-}
-
-net::ConnectOptions connectOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
-    net::ConnectOptions options;
-    options.host = account.endpoint.host;
-    options.port = account.endpoint.port;
-    options.tls.caFile = account.endpoint.caFile;
-    options.tls.fingerprint = account.endpoint.tlsFingerprint;
-    options.timeout = timeout;
-    return options;
-}
-
 // Room for a server's size estimate being a little off, not for an endless body.
 std::uint64_t bodyCap(const config::AccountSettings& account) {
     return account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
@@ -216,7 +203,7 @@ std::uint64_t bodyCap(const config::AccountSettings& account) {
 
 Pop3Options pop3Options(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
     Pop3Options options;
-    options.connect = connectOptions(account, timeout);
+    options.connect = sourceConnectOptions(account, timeout);
     options.tls = account.endpoint.tls;
     options.username = account.username;
     options.password = accountPassword(account);

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "collector/CrashPoints.hpp"
+#include "collector/SourceSettings.hpp"
 #include "collector/proto/AsciiText.hpp"
 #include "collector/proto/ImapCommand.hpp"
 #include "collector/proto/ModifiedUtf7.hpp"
@@ -480,14 +481,10 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
 ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::milliseconds timeout,
                            std::uint64_t maxMessageBytes) {
     ImapOptions options;
-    options.connect.host = account.endpoint.host;
-    options.connect.port = account.endpoint.port;
-    options.connect.tls.caFile = account.endpoint.caFile;
-    options.connect.tls.fingerprint = account.endpoint.tlsFingerprint;
-    options.connect.timeout = timeout;
+    options.connect = sourceConnectOptions(account, timeout);
     options.tls = account.endpoint.tls;
     options.username = account.username;
-    options.password = config::resolveSecret(account.password, "account " + account.name + " password");
+    options.password = accountPassword(account);
     options.auth = account.auth;
     options.maxMessageBytes = maxMessageBytes;
     return options;

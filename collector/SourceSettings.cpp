@@ -1,0 +1,19 @@
+#include "collector/SourceSettings.hpp"
+
+namespace mc::collector {
+
+net::ConnectOptions sourceConnectOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
+    net::ConnectOptions options;
+    options.host = account.endpoint.host;
+    options.port = account.endpoint.port;
+    options.tls.caFile = account.endpoint.caFile;
+    options.tls.fingerprint = account.endpoint.tlsFingerprint;
+    options.timeout = timeout;
+    return options;
+}
+
+std::string accountPassword(const config::AccountSettings& account) {
+    return config::resolveSecret(account.password, "account " + account.name + " password");
+}
+
+}  // namespace mc::collector
