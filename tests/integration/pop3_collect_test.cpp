@@ -230,6 +230,20 @@ TEST_F(Pop3CollectTest, UsesTheReturnPathAsEnvelopeSender) {
     for (const auto& t : transactions) EXPECT_EQ(t.rcptArgs, std::vector<std::string>{"<me@localhost>"});
 }
 
+TEST_F(Pop3CollectTest, SubaddressLabelDeliveryFilesIntoTheLabelFolder) {
+    dovecot_.seed("alice", "INBOX", "Subject: labelled\n\nx\n");
+    TargetSpec target = lmtpTarget();
+    target.extra = "label_delivery = \"subaddress\"";
+    auto config = writeConfig(target, {alice()});
+    auto result = run(config);
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    // RCPT TO me+alice-old: Dovecot files it into me's folder "alice-old", not INBOX.
+    EXPECT_TRUE(dovecot_.messages("me").empty());
+    auto filed = dovecot_.messages("me", "alice-old");
+    ASSERT_EQ(filed.size(), 1u) << dovecot_.log();
+    EXPECT_NE(filed[0].find("Subject: labelled"), std::string::npos);
+}
+
 TEST_F(Pop3CollectTest, FetchNewSkipsWhatWasThereBefore) {
     dovecot_.seed("alice", "INBOX", "Subject: old\n\nold\n");
     auto config = writeConfig(lmtpTarget(), {alice("fetch = \"new\"")});
