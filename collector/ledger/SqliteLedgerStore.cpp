@@ -143,11 +143,31 @@ constexpr const char* kSqlRecordNextPoll =
 
 // A failed SQLite call, carrying only SQLite's own message (never row contents). The public
 // methods rethrow it as LedgerError naming the operation.
+// SQLite says "disk I/O error" for every failed read, write or sync, and cannot tell which
+// system error it was (sqlite3_system_errno reads errno after SQLite has moved on): name the
+// step and the usual causes, so that an operator looks at space and limits first.
+std::string describeFailure(sqlite3* db, int rc) {
+    std::string text = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    switch (rc) {
+        case SQLITE_IOERR_WRITE:
+        case SQLITE_IOERR_TRUNCATE:
+        case SQLITE_IOERR_FSYNC:
+        case SQLITE_IOERR_SHMSIZE:
+            text += ": a write failed (disk full, quota, file size limit, or a failing disk)";
+            break;
+        case SQLITE_IOERR_READ:
+        case SQLITE_IOERR_SHORT_READ:
+            text += ": a read failed";
+            break;
+        default:
+            break;
+    }
+    return text + " (sqlite code " + std::to_string(rc) + ")";
+}
+
 class SqliteFailure : public std::runtime_error {
 public:
-    SqliteFailure(sqlite3* db, int rc)
-        : std::runtime_error(std::string(db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
-                             " (sqlite code " + std::to_string(rc) + ")") {}
+    SqliteFailure(sqlite3* db, int rc) : std::runtime_error(describeFailure(db, rc)) {}
     explicit SqliteFailure(const std::string& message) : std::runtime_error(message) {}
 };
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,6 +88,8 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
     argv.push_back(nullptr);
     const char* workingDir = spec.workingDir.empty() ? nullptr : spec.workingDir.c_str();
     const bool dieWithParent = spec.dieWithParent;
+    const std::vector<std::pair<int, rlim_t>> limits(spec.limits.begin(), spec.limits.end());
+    const std::vector<int>& ignoredSignals = spec.ignoredSignals;
     const pid_t parent = ::getpid();
 
     int inFd;
@@ -124,6 +127,9 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
         struct sigaction defaultAction {};
         defaultAction.sa_handler = SIG_DFL;
         for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &defaultAction, nullptr);
+        struct sigaction ignoreAction {};
+        ignoreAction.sa_handler = SIG_IGN;
+        for (int sig : ignoredSignals) ::sigaction(sig, &ignoreAction, nullptr);
         sigset_t none;
         ::sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -133,6 +139,14 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
             int error = errno;
             (void)!::write(reportFd, &error, sizeof(error));
             ::_exit(127);
+        }
+        for (const auto& [resource, value] : limits) {
+            const struct rlimit limit {value, value};
+            if (::setrlimit(resource, &limit) != 0) {
+                int error = errno;
+                (void)!::write(reportFd, &error, sizeof(error));
+                ::_exit(127);
+            }
         }
         // Do not leak the test's sockets and files into servers that may outlive it.
         if (reportFd > 3) ::syscall(SYS_close_range, 3, reportFd - 1, 0);

@@ -5,6 +5,7 @@
 // behind holding its stdout/stderr (Dovecot does) never makes the caller wait. Each child runs
 // in its own process group, which is what gets killed on timeout.
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -40,6 +41,12 @@ struct ProcessSpec {
     // SIGKILL the program when the thread that started it ends (PR_SET_PDEATHSIG), so that a
     // crashed test leaves nothing running. Daemons it forks are not affected.
     bool dieWithParent = true;
+    // Resource limits set just before exec (resource -> soft and hard limit), and signals the
+    // program starts with ignored (every other signal starts with its default action). E.g.
+    // {{RLIMIT_FSIZE, 256 * 1024}} with SIGXFSZ ignored: its writes past 256 KiB into any file
+    // fail with EFBIG, as on a full disk, instead of killing it.
+    std::map<int, rlim_t> limits;
+    std::vector<int> ignoredSignals;
 };
 
 // Runs a program to completion (or until TIMEOUT, then kills its process group). Throws
