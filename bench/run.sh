@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: mailcollector vs fetchmail vs getmail6, POP3S source -> LMTP target,
-# both served by one private Dovecot on loopback (tests/support/private-dovecot.sh).
+# Side-by-side benchmark: mailcollector vs fetchmail vs getmail6, POP3S (and IMAPS) source -> LMTP
+# target, all served by one private Dovecot on loopback (tests/support/private-dovecot.sh).
 # Run by hand (needs root, like the integration tests); it is NOT a test and not part of ctest.
 #
-#   ./bench/run.sh                 full run (20000 messages; ~25 minutes on 2 cores, fetchmail
-#                                  takes most of it; the first time ~7 more to seed the sources)
+#   ./bench/run.sh                 full run (20000 messages; ~25 minutes on 2 cores without the
+#                                  IMAP phases, which add roughly 10 more; fetchmail takes most
+#                                  of it; the first time ~7 more to seed the sources)
 #   QUICK=1 ./bench/run.sh         smoke run with small sizes (about a minute)
 #
 # Phases (all by default; PHASES selects, in this order):
@@ -12,6 +13,9 @@
 #            with CEILING_AFTER=1, again last)
 #   a        workload A: one account with MESSAGES messages, first import (keep = true)
 #   repoll   the same tool run again on the same mailbox: nothing new
+#   imap     workload A's mailbox again, imported over IMAPS (INBOX, keep), fresh state
+#   imap-repoll  the same tool run again over IMAPS: nothing new (fetchmail: see
+#            IMAP_FETCHMAIL_REPOLL; it has no UID tracking for IMAP)
 #   b        workload B: ACCOUNTS accounts x PER_ACCOUNT messages, one invocation per tool
 #            (followed by its own re-poll)
 #   big      one BIG_MB MB message: wall time and peak RSS
@@ -37,7 +41,13 @@
 #   TOOLS="mailcollector fetchmail getmail"   subset/order of tools (getmail = getmail6)
 #   MC_CONNECTIONS=4      [target] connections for mailcollector; a list ("1 4 8") runs one
 #                         mailcollector variant per value
-#   PHASES="ceiling a repoll b big"
+#   PHASES="ceiling a repoll imap imap-repoll b big"
+#   IMAP_FETCHMAIL_REPOLL=unseen  what fetchmail's IMAP re-poll runs. Its import needs `fetchall`
+#                         (the seeded mail is \Seen); it tracks nothing for IMAP, so the same rc
+#                         again re-delivers everything. "unseen": the re-poll drops `fetchall`
+#                         (fetchmail's normal IMAP mode: SEARCH UNSEEN, finds nothing);
+#                         "fetchall": the same rc again (shows the re-delivery: the target then
+#                         holds twice the messages and the row says so)
 #   MC_LEDGER_DIR=        put mailcollector's ledger there instead of its state dir (e.g.
 #                         /dev/shm, to see what the ledger's fsyncs cost)
 #   MC_WRAP=              command prefix for mailcollector runs, e.g.
@@ -75,7 +85,8 @@ MC_CONNECTIONS=${MC_CONNECTIONS:-4}
 MC_WRAP=${MC_WRAP:-}
 TARGET_FORMAT=${TARGET_FORMAT:-sdbox}
 CEILING_AFTER=${CEILING_AFTER:-1}
-PHASES=${PHASES:-ceiling a repoll b big}
+PHASES=${PHASES:-ceiling a repoll imap imap-repoll b big}
+IMAP_FETCHMAIL_REPOLL=${IMAP_FETCHMAIL_REPOLL:-unseen}
 PROFILE=${PROFILE:-0}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-1800}
 BENCH_DIR=${BENCH_DIR:-/tmp/mc-bench}
@@ -92,6 +103,16 @@ has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 for n in MESSAGES MESSAGE_SIZE ACCOUNTS PER_ACCOUNT BIG_MB CEILING_MESSAGES TOOL_TIMEOUT; do
     [[ "${!n}" =~ ^[0-9]+$ ]] && [ "${!n}" -gt 0 ] || die "$n must be a positive integer"
 done
+for p in $PHASES; do
+    case $p in
+        ceiling | a | repoll | imap | imap-repoll | b | big) ;;
+        *) die "unknown phase '$p' in PHASES (ceiling a repoll imap imap-repoll b big)" ;;
+    esac
+done
+case $IMAP_FETCHMAIL_REPOLL in
+    unseen | fetchall) ;;
+    *) die "IMAP_FETCHMAIL_REPOLL must be unseen or fetchall" ;;
+esac
 [[ "$BENCH_DIR" =~ ^/[A-Za-z0-9._/+-]+$ ]] || die "BENCH_DIR must be an absolute path of [A-Za-z0-9._/+-]"
 [ -x /usr/bin/time ] || die "GNU time is missing (WITH_BENCH=1 ./deploy/install-deps.sh)"
 command -v python3 >/dev/null || die "python3 is missing (WITH_BENCH=1 ./deploy/install-deps.sh)"
@@ -271,10 +292,12 @@ seed_user() {  # USER EXPECTED_COUNT
 
 t0=$(date +%s)
 WARM=()
-if has_phase a || has_phase repoll; then
+IMAP_WARM=()
+if has_phase a || has_phase repoll || has_phase imap || has_phase imap-repoll; then
     say "source alice: $MESSAGES messages"
     seed_user alice "$MESSAGES" < <(corpus_slice 1 "$MESSAGES")
     WARM+=("alice:$(pw alice)")
+    if has_phase imap || has_phase imap-repoll; then IMAP_WARM+=("alice:$(pw alice)"); fi
 fi
 if has_phase b; then
     say "source: $ACCOUNTS accounts with $PER_ACCOUNT messages each"
@@ -290,6 +313,10 @@ fi
 if [ ${#WARM[@]} -gt 0 ]; then
     say "warming Dovecot's index (one POP3 session per account)"
     python3 "$BENCH_SRC/pop3-warm.py" 127.0.0.1 "$POP3S_PORT" "$CA_FILE" "${WARM[@]}" >"$RUN/logs/warm.log"
+fi
+if [ ${#IMAP_WARM[@]} -gt 0 ]; then
+    say "warming Dovecot's IMAP index and cache (one read-only IMAPS session)"
+    python3 "$BENCH_SRC/imap-warm.py" 127.0.0.1 "$IMAPS_PORT" "$CA_FILE" "${IMAP_WARM[@]}" >>"$RUN/logs/warm.log"
 fi
 say "sources ready in $(($(date +%s) - t0)) s ($SEEDED messages seeded now, the rest reused)"
 
@@ -321,12 +348,17 @@ mb() { awk -v k="$1" 'BEGIN { if (k == "-") print "-"; else printf "%.1f MB", k 
 RESULTS=()    # machine-readable lines
 WARNINGS=()
 declare -A RATE=() WALL=() RSS=() CPU=() STATUS=() LOAD=()
-record() {  # PHASE TOOL EXPECTED; uses T_* and the target count
-    local phase=$1 tool=$2 expected=$3 count status
+# record PHASE TOOL EXPECTED [NOTE]: uses T_*, the target count and RECORD_PROBLEM (a problem
+# found by the caller, e.g. changed source flags, added to the status). NOTE: how the run was made.
+RECORD_PROBLEM=""
+record() {
+    local phase=$1 tool=$2 expected=$3 note=${4:-} count status
     count=$(target_count)
     status=ok
     if [ "$T_RC" = 124 ] || [ "$T_RC" = 137 ]; then status="TIMEOUT"
     elif ! tool_rc_ok "$tool" "$T_RC"; then status="exit $T_RC"; fi
+    [ -z "$note" ] || status="$status ($note)"
+    [ -z "$RECORD_PROBLEM" ] || status="$status, $RECORD_PROBLEM"
     if [ "$count" != "$expected" ]; then
         status="$status, target has $count"
         WARNINGS+=("WARNING: $phase/$(label "$tool"): target holds $count messages, expected $expected")
@@ -349,6 +381,11 @@ tool_rc_ok() {  # fetchmail exits 1 for "no mail"
 
 # ---------------------------------------------------------------------------------------------
 # Tool configurations. STATE is a fresh directory per (phase, tool); accounts are USER names.
+# SOURCE says how the tools read the source: "pop3" (POP3S) or "imap" (IMAPS, INBOX only).
+# FETCHMAIL_FETCHALL=1 adds `fetchall` to fetchmail's IMAP polls (needed: the seeded mail is
+# \Seen, and fetchmail's IMAP mode otherwise fetches only unseen messages).
+SOURCE=pop3
+FETCHMAIL_FETCHALL=1
 write_password() {  # FILE USER
     (umask 077 && printf '%s\n' "$(pw "$2")" >"$1")
 }
@@ -386,9 +423,23 @@ EOF
 
 [[account]]
 name = "$u"
+EOF
+            if [ "$SOURCE" = imap ]; then
+                cat <<EOF
+protocol = "imap"
+host = "127.0.0.1"
+port = $IMAPS_PORT
+folders = ["INBOX"]
+idle = false
+EOF
+            else
+                cat <<EOF
 protocol = "pop3"
 host = "127.0.0.1"
 port = $POP3S_PORT
+EOF
+            fi
+            cat <<EOF
 tls = "implicit"
 ca_file = "$CA_FILE"
 username = "$u"
@@ -402,9 +453,10 @@ EOF
     CMD=($MC_WRAP "$MC" run -c "$state/mailcollector.toml" --once)
 }
 setup_fetchmail() {  # STATE USER...
-    local state=$1 u
+    local state=$1 u fetchall=""
     shift
     mkdir -p "$state"
+    [ "$FETCHMAIL_FETCHALL" = 1 ] && fetchall=" fetchall"
     {
         echo "# Generated by bench/run.sh"
         echo "set no syslog"
@@ -412,9 +464,17 @@ setup_fetchmail() {  # STATE USER...
         for u in "$@"; do
             # The certificate names localhost and 127.0.0.1; fetchmail checks the name it was
             # given, so connect via 127.0.0.1 and check for "localhost".
-            echo "poll bench-$u via 127.0.0.1 service $POP3S_PORT proto pop3 uidl"
-            echo "  user \"$u\" there with password \"$(pw "$u")\" is \"me\" here"
-            echo "  options keep ssl sslcertfile \"$CA_FILE\" sslcertck sslcommonname \"localhost\""
+            if [ "$SOURCE" = imap ]; then
+                # No `uidl`: fetchmail tracks no UIDs over IMAP, it relies on \Seen.
+                echo "poll bench-$u via 127.0.0.1 service $IMAPS_PORT proto imap"
+                echo "  user \"$u\" there with password \"$(pw "$u")\" is \"me\" here"
+                echo "  folder \"INBOX\""
+                echo "  options keep$fetchall ssl sslcertfile \"$CA_FILE\" sslcertck sslcommonname \"localhost\""
+            else
+                echo "poll bench-$u via 127.0.0.1 service $POP3S_PORT proto pop3 uidl"
+                echo "  user \"$u\" there with password \"$(pw "$u")\" is \"me\" here"
+                echo "  options keep ssl sslcertfile \"$CA_FILE\" sslcertck sslcommonname \"localhost\""
+            fi
             echo "  smtphost 127.0.0.1/$LMTP_PORT lmtp smtpname \"me@localhost\""
         done
     } >"$state/fetchmailrc"
@@ -431,9 +491,11 @@ setup_getmail() {  # STATE USER...
         (umask 077 && cat >"$state/rc-$u" <<EOF
 # Generated by bench/run.sh
 [retriever]
-type = SimplePOP3SSLRetriever
-server = 127.0.0.1
-port = $POP3S_PORT
+$(if [ "$SOURCE" = imap ]; then
+    printf 'type = SimpleIMAPSSLRetriever\nserver = 127.0.0.1\nport = %s\nmailboxes = ("INBOX",)\n' "$IMAPS_PORT"
+else
+    printf 'type = SimplePOP3SSLRetriever\nserver = 127.0.0.1\nport = %s\n' "$POP3S_PORT"
+fi)
 username = $u
 password = $(pw "$u")
 ca_certs = $CA_FILE
@@ -464,9 +526,9 @@ setup_tool() {  # TOOL STATE USER...
         getmail) setup_getmail "$state" "$@" ;;
     esac
 }
-run_tool() {  # PHASE TOOL EXPECTED  (CMD set by setup_tool)
+run_tool() {  # PHASE TOOL EXPECTED [NOTE]  (CMD set by setup_tool)
     timed "$RUN/logs/$1-${2/:/-}.log" "${CMD[@]}"
-    record "$1" "$2" "$3"
+    record "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -498,6 +560,70 @@ if has_phase a || has_phase repoll; then
             run_tool repoll "$tool" "$MESSAGES"
         fi
     done
+fi
+
+# IMAP: workload A's mailbox (alice) again, read over IMAPS. The source is shared with the POP3
+# phases and between the tools, so its flags must stay as seeded (every message \Seen, nothing
+# else): they are set so before the phase and checked after every run; a change is reported
+# (WARNING, status) and undone.
+source_flags() {  # USER: how many messages of INBOX carry which flags
+    "${DOVEADM[@]}" fetch -u "$1" flags mailbox INBOX all | grep -v '^[[:space:]]*$' | sort | uniq -c | sed 's/^ *//'
+}
+restore_source_flags() {  # USER
+    "${DOVEADM[@]}" flags replace -u "$1" '\Seen' mailbox INBOX all
+}
+check_source_flags() {  # PHASE TOOL USER; sets RECORD_PROBLEM
+    local now
+    RECORD_PROBLEM=""
+    now=$(source_flags "$3")
+    [ "$now" = "$SEEDED_FLAGS" ] && return 0
+    RECORD_PROBLEM="source flags changed (restored)"
+    WARNINGS+=("WARNING: $1/$(label "$2"): the source's flags changed ($(tr '\n' ' ' <<<"$now")); restored")
+    say "WARNING: $1/$(label "$2"): the source's flags changed: $(tr '\n' ' ' <<<"$now")"
+    restore_source_flags "$3"
+}
+run_imap_tool() {  # PHASE TOOL EXPECTED [NOTE]  (CMD set by setup_tool)
+    timed "$RUN/logs/$1-${2/:/-}.log" "${CMD[@]}"
+    check_source_flags "$1" "$2" alice
+    record "$@"
+    RECORD_PROBLEM=""
+}
+if has_phase imap || has_phase imap-repoll; then
+    SOURCE=imap
+    restore_source_flags alice
+    SEEDED_FLAGS=$(source_flags alice)
+    printf '%s\n' "$SEEDED_FLAGS" >"$RUN/logs/imap-source-flags.log"
+    for tool in "${TOOL_LIST[@]}"; do
+        state="$RUN/state/imap-${tool/:/-}"
+        FETCHMAIL_FETCHALL=1
+        setup_tool "$tool" "$state" alice
+        clear_target
+        if has_phase imap; then
+            say "IMAP: $(label "$tool"), $MESSAGES messages over IMAPS"
+            run_imap_tool imap "$tool" "$MESSAGES"
+        else
+            timed "$RUN/logs/imap-${tool/:/-}.log" "${CMD[@]}"  # untimed import before the re-poll
+            check_source_flags imap "$tool" alice
+            RECORD_PROBLEM=""
+        fi
+        if has_phase imap-repoll; then
+            note=""
+            if [ "$tool" = fetchmail ]; then
+                # fetchmail keeps no UIDs for IMAP: with `fetchall` it delivers everything again.
+                if [ "$IMAP_FETCHMAIL_REPOLL" = unseen ]; then
+                    FETCHMAIL_FETCHALL=0
+                    mv "$state/fetchmailrc" "$state/fetchmailrc.import"
+                    setup_fetchmail "$state" alice  # same state dir, the rc without fetchall
+                    note="no fetchall: unseen only"
+                else
+                    note="fetchall again"
+                fi
+            fi
+            run_imap_tool imap-repoll "$tool" "$MESSAGES" "$note"
+        fi
+    done
+    SOURCE=pop3
+    FETCHMAIL_FETCHALL=1
 fi
 
 if has_phase b; then
@@ -570,7 +696,7 @@ report() {
     local tool k first_mc="" c4
     echo "mailcollector side-by-side benchmark, $(date '+%Y-%m-%d %H:%M')"
     echo "host: $(nproc) CPUs ($(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GB RAM", $2/1048576}' /proc/meminfo), $(df -T "$BENCH_DIR" | awk 'NR == 2 {print $2}') at $BENCH_DIR, kernel $(uname -r)"
-    echo "target and source: Dovecot $(dovecot --version | cut -d' ' -f1) (private, loopback): POP3S source (maildir), LMTP target ($TARGET_FORMAT, default fsync)"
+    echo "target and source: Dovecot $(dovecot --version | cut -d' ' -f1) (private, loopback): POP3S/IMAPS source (maildir), LMTP target ($TARGET_FORMAT, default fsync)"
     echo "load: \"load\" is the 1-minute load average just before each run (others' work on this machine skews results)"
     echo "messages: ~$SAMPLE_SIZE bytes average (realistic headers, MIME text+html)"
     local seen=""
@@ -615,8 +741,43 @@ report() {
         done
         echo
     fi
+    if has_phase imap; then
+        echo "4. Workload A over IMAPS: 1 account, INBOX x $MESSAGES messages -> LMTP (first import, keep, fetchmail: fetchall)"
+        row "tool" "msgs" "wall s" "msg/s" "CPU s" "peak RSS" "load" "vs ceiling(4 sessions), status"
+        for tool in "${TOOL_LIST[@]}"; do
+            k=imap/$tool
+            row "$(label "$tool")" "$MESSAGES" "${WALL[$k]:--}" "${RATE[$k]:--}" "${CPU[$k]:--}" "$(mb "${RSS[$k]:--}")" "${LOAD[$k]:--}" \
+                "$(percent "${RATE[$k]:--}" "$c4"), ${STATUS[$k]:--}"
+        done
+        ratios imap "$first_mc"
+        if has_phase a; then
+            local line=""
+            for tool in "${TOOL_LIST[@]}"; do
+                line+="  $(label "$tool"): $(ratio "${RATE[imap/$tool]:--}" "${RATE[a/$tool]:--}")"
+            done
+            echo "  IMAPS vs POP3S (msg/s, workload A):$line"
+        fi
+        echo
+    fi
+    if has_phase imap-repoll; then
+        echo "5. Re-poll over IMAPS, nothing new ($MESSAGES messages in INBOX)"
+        row "tool" "msgs" "wall s" "" "CPU s" "peak RSS" "load" "status"
+        for tool in "${TOOL_LIST[@]}"; do
+            k=imap-repoll/$tool
+            row "$(label "$tool")" "0 new" "${WALL[$k]:--}" "" "${CPU[$k]:--}" "$(mb "${RSS[$k]:--}")" "${LOAD[$k]:--}" "${STATUS[$k]:--}"
+        done
+        if [[ " ${TOOL_LIST[*]} " == *" fetchmail "* ]]; then
+            if [ "$IMAP_FETCHMAIL_REPOLL" = unseen ]; then
+                echo "  fetchmail keeps no UIDs for IMAP: its re-poll drops fetchall and asks only for unseen mail"
+                echo "  (all \\Seen here, so nothing is fetched); the others list every UID against their state"
+            else
+                echo "  fetchmail keeps no UIDs for IMAP: its re-poll with fetchall delivers everything again"
+            fi
+        fi
+        echo
+    fi
     if has_phase b; then
-        echo "4. Workload B: $ACCOUNTS accounts x $PER_ACCOUNT messages, one invocation per tool"
+        echo "6. Workload B: $ACCOUNTS accounts x $PER_ACCOUNT messages, one invocation per tool"
         row "tool" "msgs" "wall s" "msg/s" "CPU s" "peak RSS" "load" "vs ceiling(4 sessions), status"
         for tool in "${TOOL_LIST[@]}"; do
             k=b/$tool
@@ -631,7 +792,7 @@ report() {
         echo
     fi
     if has_phase big; then
-        echo "5. One $BIG_MB MB message ($(stat -c %s "$BIG_FILE") bytes)"
+        echo "7. One $BIG_MB MB message ($(stat -c %s "$BIG_FILE") bytes)"
         row "tool" "msgs" "wall s" "MB/s" "CPU s" "peak RSS" "load" "status"
         for tool in "${TOOL_LIST[@]}"; do
             k=big/$tool
@@ -671,7 +832,7 @@ RESULT_FILE="$RESULTS_DIR/$(date '+%Y-%m-%d-%H%M%S')$suffix.txt"
     report
     echo
     echo "# machine-readable"
-    echo "config target_format=$TARGET_FORMAT messages=$MESSAGES message_size=$MESSAGE_SIZE accounts=$ACCOUNTS per_account=$PER_ACCOUNT big_mb=$BIG_MB ceiling_messages=$CEILING_MESSAGES tools=\"$TOOLS\" mc_connections=\"$MC_CONNECTIONS\" phases=\"$PHASES\" mc_ledger_dir=\"${MC_LEDGER_DIR:-}\" mc_wrap=\"$MC_WRAP\""
+    echo "config target_format=$TARGET_FORMAT imap_fetchmail_repoll=$IMAP_FETCHMAIL_REPOLL messages=$MESSAGES message_size=$MESSAGE_SIZE accounts=$ACCOUNTS per_account=$PER_ACCOUNT big_mb=$BIG_MB ceiling_messages=$CEILING_MESSAGES tools=\"$TOOLS\" mc_connections=\"$MC_CONNECTIONS\" phases=\"$PHASES\" mc_ledger_dir=\"${MC_LEDGER_DIR:-}\" mc_wrap=\"$MC_WRAP\""
     printf '%s\n' "${RESULTS[@]}"
     if [ -n "$PROFILE_REPORT" ]; then
         echo
