@@ -258,14 +258,17 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
     options.once = args.once;
     options.only = args.accounts;
     options.watchers = mc::schedules::imapIdleWatchers();
-    auto poll = [&ledger, board](const mc::config::Config& current,
-                                 const mc::config::AccountSettings& account) {
-        mc::collector::ProgressCallback progress;
+    // Set on the first SIGTERM/SIGINT: polls in flight stop fetching and finish what they hold.
+    std::atomic<bool> stopping{false};
+    auto poll = [&ledger, board, &stopping](const mc::config::Config& current,
+                                            const mc::config::AccountSettings& account) {
+        mc::collector::PollControl control;
+        control.stop = &stopping;
         if (board)
-            progress = [&](std::uint64_t done, std::uint64_t total) {
+            control.progress = [&](std::uint64_t done, std::uint64_t total) {
                 board->update(account.name, done, total);
             };
-        auto report = mc::collector::pollAccount(current, account, *ledger, progress);
+        auto report = mc::collector::pollAccount(current, account, *ledger, control);
         if (board) board->finished(account.name);
         return report;
     };
@@ -278,10 +281,11 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
             case SIGTERM:
             case SIGINT:
                 if (stopSignals++ == 0) {
-                    spdlog::info("stopping: signal {} received; letting the polls in flight finish ({} "
-                                 "running; the same signal again quits at once)",
+                    spdlog::info("stopping: signal {} received; the {} polls in flight deliver and record what "
+                                 "they have fetched, then end (the same signal again quits at once)",
                                  sig == SIGTERM ? "TERM" : "INT", service.pollsInFlight());
                     notifySystemd("STOPPING=1");
+                    stopping = true;
                     service.requestStop();
                 } else {
                     // Safe at any point: nothing is deleted from a source before the ledger commit.

@@ -151,7 +151,7 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
 std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
                                            ledger::LedgerStore& ledger, const Mailbox& mailbox, const Plan& plan,
-                                           const Retriever& retrieve, const ProgressCallback& progress,
+                                           const Retriever& retrieve, const PollControl& control,
                                            PollReport& report) {
     std::vector<std::uint32_t> toDelete;
     for (const auto& item : plan.deleteEarlier) toDelete.push_back(item.number);
@@ -178,10 +178,15 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
             if (auto hashes = plan.knownHashes.find(number); hashes != plan.knownHashes.end())
                 job.deliveredHashes = hashes->second;
             bool accepted = pipeline.submit(std::move(job));
-            if (progress) progress(++handled, numbers.size());
-            return accepted;
+            if (control.progress) control.progress(++handled, numbers.size());
+            return accepted && !control.stopRequested();
         });
     pipeline.finish();
+    if (handled < numbers.size() && control.stopRequested() && report.error.empty()) {
+        report.interrupted = true;
+        report.error = "interrupted: stopping after " + std::to_string(handled) + " of " +
+                       std::to_string(numbers.size()) + " messages; the rest is collected next time";
+    }
     auto counts = pipeline.counts();
     report.delivered += counts.delivered;
     report.deferred += counts.deferred;
@@ -217,7 +222,7 @@ ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::mil
 }
 
 void pollPop3(const config::Config& config, const config::AccountSettings& account,
-              ledger::LedgerStore& ledger, const ProgressCallback& progress, PollReport& report) {
+              ledger::LedgerStore& ledger, const PollControl& control, PollReport& report) {
     Pop3Session session(pop3Options(account, config.collector.ioTimeout));
     session.open();
     auto listing = session.list();
@@ -231,7 +236,7 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
         [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
-        progress, report);
+        control, report);
 
     std::vector<std::uint32_t> marked;
     if (!toDelete.empty() && !report.ledgerFailed) {
@@ -266,7 +271,7 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
 
 void pollImapFolder(const config::Config& config, const config::AccountSettings& account,
                     ledger::LedgerStore& ledger, ImapSession& session, const std::string& folder,
-                    const std::string& trashWireName, bool firstPoll, const ProgressCallback& progress,
+                    const std::string& trashWireName, bool firstPoll, const PollControl& control,
                     PollReport& report) {
     bool deleting = deletesAnything(account);
     ImapMailboxState state = session.select(folder, !deleting);
@@ -314,7 +319,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
         [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
-        progress, report);
+        control, report);
 
     if (deleting && !toDelete.empty() && !validityChanged && !report.ledgerFailed) {
         if (session.currentUidValidity() != state.uidValidity) {
@@ -334,7 +339,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
 }
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
-              const ProgressCallback& progress, PollReport& report) {
+              const PollControl& control, PollReport& report) {
     ImapSession session(imapOptions(account, config.collector.ioTimeout));
     session.open();
     bool wantsStar = imapFoldersNeedList(account);
@@ -350,9 +355,16 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         }
     bool firstPoll = ledger.registerAccount(account.name);
     std::vector<std::string> failures;
-    for (const auto& folder : resolveImapFolders(account, listed)) {
+    const auto folders = resolveImapFolders(account, listed);
+    for (std::size_t index = 0; index < folders.size(); ++index) {
+        const std::string& folder = folders[index];
+        if (index > 0 && control.stopRequested()) {
+            report.interrupted = true;
+            report.error = "interrupted: stopping before the remaining folders; they are collected next time";
+            break;
+        }
         try {
-            pollImapFolder(config, account, ledger, session, folder, trashWireName, firstPoll, progress, report);
+            pollImapFolder(config, account, ledger, session, folder, trashWireName, firstPoll, control, report);
         } catch (const ImapError& e) {
             if (session.state() == ImapSession::State::LoggedOut) throw;
             // A folder that cannot be opened fails alone; the others are still collected.
@@ -368,13 +380,13 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
 }  // namespace
 
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
-                       ledger::LedgerStore& ledger, const ProgressCallback& progress) {
+                       ledger::LedgerStore& ledger, const PollControl& control) {
     PollReport report;
     report.account = account.name;
     auto started = std::chrono::steady_clock::now();
     try {
-        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, progress, report);
-        else pollImap(config, account, ledger, progress, report);
+        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, control, report);
+        else pollImap(config, account, ledger, control, report);
         report.ok = report.error.empty();
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;

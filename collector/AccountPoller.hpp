@@ -2,6 +2,7 @@
 // One poll of one account, in the order of RELIABILITY: connect, list, compare with the ledger,
 // fetch the new messages, deliver them, record, and only then clean up the source.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -15,6 +16,7 @@ struct PollReport {
     std::string account;
     bool ok = false;            // the poll ran to its end (messages may still be pending)
     bool ledgerFailed = false;  // the ledger could not be written: nothing else is safe
+    bool interrupted = false;   // ended early because the caller asked it to stop
     std::string error;          // why the poll failed or stopped early
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
                   deleted = 0, duplicates = 0, bytes = 0;
@@ -24,9 +26,20 @@ struct PollReport {
 // Called as messages are handled: (handled so far, total to fetch).
 using ProgressCallback = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
+// How the caller follows and steers a poll.
+struct PollControl {
+    ProgressCallback progress;
+    // Set by another thread (a stopping service): no further message is fetched; those already
+    // fetched are delivered and recorded, and delivered ones are cleaned up as usual. The poll
+    // then ends with an "interrupted" error, so that the rest is collected next time.
+    const std::atomic<bool>* stop = nullptr;
+
+    bool stopRequested() const { return stop != nullptr && stop->load(); }
+};
+
 // Never throws: every failure becomes part of the report, scoped to this account.
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
-                       ledger::LedgerStore& ledger, const ProgressCallback& progress = {});
+                       ledger::LedgerStore& ledger, const PollControl& control = {});
 
 struct CheckReport {
     std::string account;

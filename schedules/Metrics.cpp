@@ -69,6 +69,7 @@ std::string pollErrorKind(const collector::PollReport& report) {
     // transport and config layers (see net/PocoTransport.cpp, collector/pop3/Pop3Session.cpp).
     const std::string& e = report.error;
     if (report.ledgerFailed || e.rfind("ledger failure", 0) == 0) return "ledger";
+    if (report.interrupted) return "interrupted";
     if (e.rfind("target ", 0) == 0 || e.rfind("delivery failed", 0) == 0) return "target";
     if (contains(e, {"timed out", "sent nothing for", "stalled for"})) return "timeout";
     if (contains(e, {"certificate", "TLS", "STLS", "tls_fingerprint"})) return "tls";

@@ -49,6 +49,10 @@ std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
 // reports every account.
 void logReport(const collector::PollReport& r, bool once, const std::string& next) {
     const bool eventful = r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted;
+    if (r.interrupted) {
+        spdlog::warn("account={} poll {} (delivered={}){}", r.account, r.error, r.delivered, next);
+        return;
+    }
     if (!r.ok) {
         spdlog::error("account={} poll failed: {} (delivered={} before stopping){}", r.account, r.error,
                       r.delivered, next);

@@ -142,6 +142,10 @@ TEST(PollErrorKindTest, ClassifiesTheCollectorsErrors) {
               "config");
     EXPECT_EQ(kind("IMAP sources are not available yet"), "unsupported");
     EXPECT_EQ(kind("malformed UIDL line: 1"), "protocol");
+    collector::PollReport stopped;
+    stopped.interrupted = true;
+    stopped.error = "interrupted: stopping after 3 of 9 messages; the rest is collected next time";
+    EXPECT_EQ(pollErrorKind(stopped), "interrupted");
 }
 
 }  // namespace
