@@ -61,7 +61,9 @@ secret() { printf 'pw%04d' "$1"; }
 SINK_PORT=$(free_port)
 # Accepts (LMTP) and discards: what is measured is the collecting side. With -c it writes a
 # running count of messages ("... mesg=N", CR-separated) that tells what each run delivered.
-smtp-sink -L -u nobody -c 127.0.0.1:"$SINK_PORT" 1000 >"$WORK/sink.out" 2>&1 &
+# getmail6 keeps one LMTP session open per rc file until it exits (500 at once): -m lifts
+# smtp-sink's limit of 100 concurrent sessions, which would otherwise stall it.
+(ulimit -n 8192 && exec smtp-sink -L -m 2000 -u nobody -c 127.0.0.1:"$SINK_PORT" 1000) >"$WORK/sink.out" 2>&1 &
 SINK_PID=$!
 sink_count() { tr '\r' '\n' <"$WORK/sink.out" | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0; }
 mkdir -p "$WORK/msg"
