@@ -151,6 +151,9 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         {sourceHost_, account_.name, account_.labels, std::time(nullptr)});
     message.body = &job.body;
     message.recipient = config_.target.recipient;
+    message.account = account_.name;
+    message.labels = account_.labels;
+    message.archive = account_.archive;
     if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !account_.labels.empty())
         message.recipient = subaddress(config_.target.recipient, account_.labels.front());
     if (config_.target.envelopeFrom == "original") {

@@ -316,6 +316,15 @@ void checkTargetCredentials(const TableReader& reader, const TargetSettings& tar
         reader.failHeader("recipient", "missing required key (smtp and lmtp targets need it)");
 }
 
+// `folder` is where an imap target APPENDs (smtp and lmtp ignore it); labels become folders there,
+// so subaddressing has no meaning for it.
+void checkImapTargetKeys(const TableReader& reader, const TargetSettings& target) {
+    if (hasControl(target.folder)) reader.fail("folder", "must be free of control characters");
+    if (target.protocol == TargetProtocol::Imap && target.labelDelivery == LabelDelivery::Subaddress)
+        reader.fail("label_delivery",
+                    "\"subaddress\" is for smtp and lmtp targets; an imap target files labels into folders");
+}
+
 void readTargetTable(const TableReader& reader, TargetSettings& target, Context& context) {
     target.protocol = reader
                           .choice<TargetProtocol>("protocol", {{"smtp", TargetProtocol::Smtp},
@@ -338,6 +347,7 @@ void readTargetTable(const TableReader& reader, TargetSettings& target, Context&
     target.connections =
         static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
     checkTargetCredentials(reader, target);
+    checkImapTargetKeys(reader, target);
     if (target.endpoint.port == 0) target.endpoint.port = defaultTargetPort(target);
 }
 

@@ -2,9 +2,11 @@
 // Where collected messages go. A target keeps its connection between messages and reconnects
 // on its own after a failure.
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
@@ -16,6 +18,11 @@ struct OutgoingMessage {
     const MessageBody* body = nullptr;
     std::string envelopeFrom;         // "" is the null sender
     std::string recipient;
+    // For IMAP targets: the account's name, its labels (one folder or Gmail label each) and
+    // whether `archive` keeps the message out of the target folder.
+    std::string account;
+    std::vector<std::string> labels;
+    bool archive = false;
 };
 
 enum class DeliveryOutcome {
@@ -29,7 +36,7 @@ struct DeliveryResult {
     int code = 0;             // the deciding reply code, 0 for network failures
     std::string reply;        // printable reply text or error description
     bool connectionLost = false;
-    std::string usedSender;   // the MAIL FROM finally used
+    std::string usedSender;   // the MAIL FROM finally used (SMTP/LMTP)
 };
 
 // The target cannot be used at all (bad credentials, TLS refused, unreachable): stops the poll.
@@ -50,7 +57,7 @@ public:
     virtual void close() = 0;
 };
 
-// SMTP or LMTP according to the settings; `password` may be empty when no username is set.
+// SMTP, LMTP or IMAP (ImapTarget.cpp) according to the settings; `password` may be empty when no username is set.
 // `timeout` bounds every read and write (the final reply to DATA gets five times as long).
 std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
                                           std::chrono::milliseconds timeout);

@@ -8,6 +8,7 @@
 #include "collector/proto/MessageEncoder.hpp"
 #include "collector/proto/Sasl.hpp"
 #include "collector/proto/SmtpReply.hpp"
+#include "delivery/ImapTarget.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
 
@@ -257,7 +258,7 @@ private:
 std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
                                           std::chrono::milliseconds timeout) {
     if (settings.protocol == config::TargetProtocol::Imap)
-        throw TargetError("IMAP APPEND targets are not available yet; use smtp or lmtp");
+        return makeImapTarget(settings, std::move(password), timeout);
     return std::make_unique<SmtpTarget>(settings, std::move(password), timeout);
 }
 

@@ -71,6 +71,16 @@ void DotStuffingEncoder::reset() {
     pendingCr_ = false;
 }
 
+void CrlfEncoder::encode(std::string_view chunk, std::string& out) {
+    encodeChunk(chunk, false, atLineStart_, pendingCr_, out);
+}
+
+void CrlfEncoder::finish(std::string& out) {
+    if (!atLineStart_) out.append("\r\n", 2);
+    atLineStart_ = true;
+    pendingCr_ = false;
+}
+
 std::string normalizeLineEndings(std::string_view text) {
     std::string out;
     out.reserve(text.size() + text.size() / 32 + 2);

@@ -21,6 +21,19 @@ private:
     bool pendingCr_ = false;  // a CR seen at the end of the last chunk; LF may follow
 };
 
+// Encodes a message for an IMAP APPEND literal: every line ending becomes CRLF, nothing else
+// changes (no dot-stuffing), and finish() adds a CRLF when the message did not end with a line
+// ending (as DATA does, so a message reads the same over every target). Streaming.
+class CrlfEncoder {
+public:
+    void encode(std::string_view chunk, std::string& out);
+    void finish(std::string& out);
+
+private:
+    bool atLineStart_ = true;
+    bool pendingCr_ = false;
+};
+
 // Normalises all line endings to CRLF (no dot-stuffing).
 std::string normalizeLineEndings(std::string_view text);
 

@@ -449,6 +449,16 @@ TEST(ConfigErrors, RecipientRequiredForSmtpAndLmtp) {
               "");
 }
 
+TEST(ConfigErrors, ImapTargetFolderAndLabelDelivery) {
+    const std::string imap = "[target]\nprotocol = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
+    EXPECT_EQ(parseConfig(imap + "folder = \"Archiv/Entwürfe\"\n", kPath).target.folder, "Archiv/Entwürfe");
+    EXPECT_EQ(parseConfig(imap, kPath).target.folder, "INBOX");
+    EXPECT_EQ(parseError(imap + "folder = \"a\\nb\"\n"),
+              std::string(kPath) + ":6: target.folder: must be free of control characters");
+    EXPECT_THAT(parseError(imap + "label_delivery = \"subaddress\"\n"),
+                StartsWith(std::string(kPath) + ":6: target.label_delivery: \"subaddress\" is for smtp and lmtp"));
+}
+
 TEST(ConfigErrors, EnumerationListsAllowedValues) {
     EXPECT_EQ(
         parseError(std::string(kMinimal) + "tls = \"ssl\"\n"),

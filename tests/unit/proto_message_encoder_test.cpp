@@ -131,5 +131,28 @@ TEST(NormalizeLineEndings, AllEndingsBecomeCrlfWithoutStuffing) {
     EXPECT_EQ(normalizeLineEndings("\0\xff\n"s), "\0\xff\r\n"s);
 }
 
+// IMAP APPEND: CRLF everywhere, dots untouched, a final CRLF only when the message lacks one,
+// whatever the chunking (a CR ending one piece, its LF opening the next).
+TEST(CrlfEncoder, NormalisesWithoutStuffingInEveryChunking) {
+    const std::pair<std::string_view, std::string_view> cases[] = {
+        {"", ""},
+        {"a\nb\rc\r\nd", "a\r\nb\r\nc\r\nd\r\n"},
+        {".\n..\r\n.", ".\r\n..\r\n.\r\n"},
+        {"Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n"},
+        {"ends with cr\r", "ends with cr\r\n"},
+    };
+    for (const auto& [message, wire] : cases) {
+        const auto all = chunkings(message);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            SCOPED_TRACE(std::string(message) + " chunking #" + std::to_string(i));
+            CrlfEncoder encoder;
+            std::string out;
+            for (std::string_view piece : all[i]) encoder.encode(piece, out);
+            encoder.finish(out);
+            EXPECT_EQ(out, wire);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace mc::proto

@@ -1,0 +1,371 @@
+// IMAP APPEND delivery (RFC 3501, RFC 9051): implicit TLS or required STARTTLS, AUTHENTICATE
+// PLAIN or LOGIN, one APPEND per label folder and then one into the target folder (folders made
+// on NO [TRYCREATE]), LITERAL+/LITERAL- when offered, and Gmail labels set with X-GM-LABELS.
+// The pure decisions (plan, names, literal form, reply classes) are in ImapAppend.
+
+#include "delivery/ImapTarget.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <optional>
+
+#include "collector/proto/AsciiText.hpp"
+#include "collector/proto/ImapParser.hpp"
+#include "collector/proto/MessageEncoder.hpp"
+#include "collector/proto/ModifiedUtf7.hpp"
+#include "collector/proto/Sasl.hpp"
+#include "delivery/ImapAppend.hpp"
+#include "net/LineChannel.hpp"
+
+namespace mc::delivery {
+namespace {
+
+using config::TlsMode;
+using proto::ImapResponse;
+using proto::ImapStatus;
+
+// The tagged reply to APPEND comes after the server stored the message: as for SMTP's reply to
+// the final dot, it gets five times the command timeout.
+constexpr int kAppendTimeoutFactor = 5;
+constexpr std::size_t kSendBuffer = 256 * 1024;
+constexpr const char* kGmailAllMail = "[Gmail]/All Mail";  // when LIST names no \All folder
+
+// "NO [OVERQUOTA] Quota exceeded", printable.
+std::string describe(const ImapResponse& response) {
+    std::string text = response.status == ImapStatus::Ok ? "OK" : response.status == ImapStatus::No ? "NO" : "BAD";
+    if (response.code)
+        text += " [" + response.code->name + (response.code->arguments.empty() ? "" : " " + response.code->arguments) + "]";
+    return net::printable(text + " " + response.text);
+}
+
+// Every byte of the literal: the trace lines, then the message with CRLF line endings.
+template <typename Sink>
+void encodeMessage(const OutgoingMessage& message, Sink&& sink) {
+    proto::CrlfEncoder encoder;
+    std::string out;
+    auto pass = [&](std::string_view chunk) {
+        while (!chunk.empty()) {
+            std::string_view part = chunk.substr(0, kSendBuffer);
+            chunk.remove_prefix(part.size());
+            encoder.encode(part, out);
+            if (out.size() >= kSendBuffer) {
+                sink(out);
+                out.clear();
+            }
+        }
+    };
+    pass(message.headerPrefix);
+    message.body->forEachChunk(pass);
+    encoder.finish(out);
+    sink(out);
+}
+
+class ImapTarget final : public MessageTarget {
+public:
+    ImapTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout)
+        : settings_(settings), password_(std::move(password)), timeout_(timeout) {}
+
+    ~ImapTarget() override { close(); }
+
+    void open() override {
+        if (channel_) return;
+        net::ConnectOptions options;
+        options.host = settings_.endpoint.host;
+        options.port = settings_.endpoint.port;
+        options.implicitTls = settings_.endpoint.tls == TlsMode::Implicit;
+        options.tls.caFile = settings_.endpoint.caFile;
+        options.tls.fingerprint = settings_.endpoint.tlsFingerprint;
+        options.timeout = timeout_;
+        channel_ = std::make_unique<net::LineChannel>(net::connect(options));
+        parser_ = proto::ImapResponseParser(parserLimits());
+        capabilities_.clear();
+        selected_.reset();
+        allMail_.reset();
+        try {
+            handshake();
+        } catch (...) {
+            channel_.reset();
+            throw;
+        }
+    }
+
+    DeliveryResult deliver(const OutgoingMessage& message) override {
+        open();  // a target that cannot be reached or trusted fails the poll, not the message
+        try {
+            return appendEverywhere(message);
+        } catch (const net::TransportError& e) {
+            channel_.reset();
+            return {DeliveryOutcome::Deferred, 0, e.what(), true, {}};
+        }
+    }
+
+    void close() override {
+        if (!channel_) return;
+        try {
+            channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
+            loggingOut_ = true;
+            command("LOGOUT");
+        } catch (...) {
+        }
+        loggingOut_ = false;
+        channel_.reset();
+    }
+
+private:
+    static proto::ImapParserLimits parserLimits() {
+        proto::ImapParserLimits limits;  // a target sends short replies; nothing is streamed
+        limits.maxLiteralSize = 1 << 20;
+        limits.maxResponseSize = 4 << 20;
+        return limits;
+    }
+
+    bool has(std::string_view capability) const { return proto::hasImapCapability(capabilities_, capability); }
+
+    // The next response. A BYE (except after LOGOUT) or garbage ends the connection: thrown as
+    // TransportError, which deliver() turns into a deferral.
+    ImapResponse readResponse() {
+        for (;;) {
+            std::string_view chunk = channel_->peekChunk();
+            auto progress = parser_.feed(chunk);
+            channel_->consume(progress.consumed);
+            if (progress.status == proto::ImapResponseParser::Status::Error)
+                throw net::TransportError(net::TransportErrorKind::Protocol,
+                                          "malformed response from the IMAP target (" +
+                                              std::string(proto::imapParseErrorName(parser_.error())) + ")");
+            if (progress.status != proto::ImapResponseParser::Status::Complete) continue;
+            ImapResponse response = parser_.take();
+            if (response.isBye() && !loggingOut_)
+                throw net::TransportError(net::TransportErrorKind::Closed,
+                                          "the IMAP target closed the connection: " + net::printable(response.text));
+            if (auto caps = response.capabilities(); caps && !response.isTagged()) capabilities_ = *caps;
+            return response;
+        }
+    }
+
+    std::string sendCommand(const std::string& line) {
+        std::string tag = "M" + std::to_string(++tagCounter_);
+        channel_->send(tag + " " + line + "\r\n");
+        return tag;
+    }
+
+    // Reads up to the tagged reply to `tag`; untagged data is noted (CAPABILITY) and skipped. With
+    // `onContinuation`, a "+" calls it (once the caller has sent what the server waits for, the
+    // reading goes on); without, a "+" is a protocol error.
+    ImapResponse awaitTagged(const std::string& tag, const std::function<void()>& onContinuation = {}) {
+        for (;;) {
+            ImapResponse response = readResponse();
+            if (response.isTagged(tag)) {
+                if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
+                return response;
+            }
+            if (response.isTagged())
+                throw net::TransportError(net::TransportErrorKind::Protocol, "reply with an unknown tag from the IMAP target");
+            if (response.isContinuation()) {
+                if (!onContinuation)
+                    throw net::TransportError(net::TransportErrorKind::Protocol,
+                                              "unexpected continuation request from the IMAP target");
+                onContinuation();
+            }
+        }
+    }
+
+    ImapResponse command(const std::string& line) { return awaitTagged(sendCommand(line)); }
+
+    void handshake() {
+        ImapResponse greeting = readResponse();
+        if (greeting.status == ImapStatus::Preauth)
+            throw TargetError("IMAP target greeted with PREAUTH; a login is required (and PREAUTH would skip STARTTLS)");
+        if (greeting.status != ImapStatus::Ok || !greeting.isUntagged())
+            throw TargetError("IMAP target greeting refused: " + describe(greeting));
+        if (greeting.code && greeting.code->is("CAPABILITY")) capabilities_ = greeting.code->atoms();
+        else command("CAPABILITY");
+        if (settings_.endpoint.tls == TlsMode::StartTls) {
+            if (!has("STARTTLS")) throw TargetError("IMAP target does not offer STARTTLS, which the config requires");
+            ImapResponse reply = command("STARTTLS");
+            if (reply.status != ImapStatus::Ok) throw TargetError("IMAP target refused STARTTLS: " + describe(reply));
+            channel_->startTls();
+            capabilities_.clear();
+            command("CAPABILITY");  // capabilities before TLS may have been forged
+        }
+        authenticate();
+    }
+
+    void authenticate() {
+        ImapResponse reply;
+        if (has("AUTH=PLAIN")) {
+            std::string initial = proto::saslPlain(settings_.username, password_);
+            if (has("SASL-IR")) {
+                reply = command("AUTHENTICATE PLAIN " + initial);
+            } else {
+                bool sent = false;
+                reply = awaitTagged(sendCommand("AUTHENTICATE PLAIN"), [&] {
+                    // A second challenge would be a server out of step: cancel the exchange.
+                    channel_->send(sent ? "*\r\n" : initial + "\r\n");
+                    sent = true;
+                });
+            }
+        } else {
+            if (has("LOGINDISABLED")) throw TargetError("IMAP target disabled LOGIN and offers no AUTH=PLAIN");
+            auto user = proto::imapQuote(settings_.username);
+            auto password = proto::imapQuote(password_);
+            if (!user || user->literal || !password || password->literal)
+                throw TargetError("the target username or password cannot be sent as a quoted IMAP string");
+            reply = command("LOGIN " + user->token + " " + password->token);
+        }
+        if (reply.status != ImapStatus::Ok) {
+            channel_.reset();
+            throw TargetError("IMAP target refused the credentials: " + describe(reply));
+        }
+        if (!(reply.code && reply.code->is("CAPABILITY"))) command("CAPABILITY");
+    }
+
+    proto::ImapLiteralMode literalMode() const {
+        if (has("LITERAL+")) return proto::ImapLiteralMode::LiteralPlus;
+        if (has("LITERAL-")) return proto::ImapLiteralMode::LiteralMinus;
+        return proto::ImapLiteralMode::Synchronizing;
+    }
+
+    static std::string mailbox(const std::string& name) {
+        auto argument = imapMailboxArgument(name);
+        if (!argument) throw TargetError("folder or label '" + net::printable(name) + "' cannot be sent to an IMAP server");
+        return *argument;
+    }
+
+    // APPEND with the message as literal; a synchronizing literal waits for "+", and a server
+    // that answers at once (NO [TRYCREATE]) never gets the bytes.
+    ImapResponse append(const std::string& folder, const OutgoingMessage& message, std::uint64_t size) {
+        std::string literal = appendLiteral(size, literalMode());
+        bool synchronizing = literal.back() == '}' && literal[literal.size() - 2] != '+';
+        auto sendLiteral = [&] {
+            encodeMessage(message, [&](const std::string& bytes) { channel_->send(bytes); });
+            channel_->send("\r\n");
+            channel_->transport().setTimeout(timeout_ * kAppendTimeoutFactor);
+        };
+        std::string tag = sendCommand("APPEND " + mailbox(folder) + " " + literal);
+        if (!synchronizing) sendLiteral();
+        bool sent = !synchronizing;
+        ImapResponse reply = awaitTagged(tag, [&] {
+            if (sent) throw net::TransportError(net::TransportErrorKind::Protocol, "IMAP target asked twice for the message");
+            sendLiteral();
+            sent = true;
+        });
+        channel_->transport().setTimeout(timeout_);
+        return reply;
+    }
+
+    // APPEND; a missing folder is created (CREATE) and the APPEND tried once more. A refused
+    // CREATE may mean another connection just made the folder, so the APPEND is tried anyway; if
+    // the folder is still missing, CREATE's refusal is the answer.
+    ImapResponse appendCreating(const std::string& folder, const OutgoingMessage& message, std::uint64_t size) {
+        ImapResponse reply = append(folder, message, size);
+        if (classifyImapReply(reply) != ImapReplyKind::TryCreate) return reply;
+        ImapResponse created = command("CREATE " + mailbox(folder));
+        if (created.status == ImapStatus::Ok) spdlog::info("IMAP target: created folder '{}'", net::printable(folder));
+        reply = append(folder, message, size);
+        if (classifyImapReply(reply) == ImapReplyKind::TryCreate && created.status != ImapStatus::Ok) return created;
+        return reply;
+    }
+
+    // Gmail's "All Mail" by its \All attribute (its name is localised), once per connection.
+    const std::string& gmailAllMail() {
+        if (allMail_) return *allMail_;
+        std::string found;
+        std::string tag = sendCommand("LIST \"\" \"*\"");
+        for (;;) {
+            ImapResponse response = readResponse();
+            if (response.isTagged(tag)) break;
+            if (response.isTagged() || response.isContinuation())
+                throw net::TransportError(net::TransportErrorKind::Protocol, "unexpected reply to LIST from the IMAP target");
+            auto entry = response.list();
+            if (!entry || !found.empty()) continue;
+            for (const auto& flag : entry->flags)
+                if (proto::equalsNoCase(flag, "\\All"))
+                    found = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
+        }
+        allMail_ = found.empty() ? kGmailAllMail : found;
+        return *allMail_;
+    }
+
+    // UID STORE uid +X-GM-LABELS (...) on the folder the message was appended to. nullopt when
+    // Gmail named no single APPENDUID (no UIDPLUS): the message is in, but without its labels.
+    std::optional<ImapResponse> applyGmailLabels(const std::string& folder, const ImapResponse& appended,
+                                                 const std::vector<std::string>& labels) {
+        auto appendUid = appended.code ? appended.code->appendUid() : std::nullopt;
+        if (!appendUid || appendUid->uids.size() != 1 || appendUid->uids[0].first != appendUid->uids[0].last) {
+            spdlog::warn("IMAP target: Gmail sent no APPENDUID for a message appended to '{}'; its labels "
+                         "were not set", net::printable(folder));
+            return std::nullopt;
+        }
+        auto labelList = gmailLabelList(labels);
+        if (!labelList) throw TargetError("a label cannot be sent to Gmail");
+        if (selected_ != folder) {
+            selected_.reset();
+            ImapResponse selected = command("SELECT " + mailbox(folder));
+            if (selected.status != ImapStatus::Ok) return selected;
+            selected_ = folder;
+        }
+        return command("UID STORE " + std::to_string(appendUid->uids[0].first) + " +X-GM-LABELS " + *labelList);
+    }
+
+    DeliveryResult appendEverywhere(const OutgoingMessage& message) {
+        std::uint64_t size = 0;
+        encodeMessage(message, [&](const std::string& bytes) { size += bytes.size(); });
+        bool gmail = has("X-GM-EXT-1");
+        bool archiveGmail = gmail && message.archive && !message.labels.empty();
+        AppendPlan plan = planAppends(settings_.folder, message.labels, message.archive, gmail,
+                                      archiveGmail ? gmailAllMail() : kGmailAllMail);
+        std::string done;  // folders that already hold the message
+        for (const auto& folder : plan.folders) {
+            ImapResponse reply = appendCreating(folder, message, size);
+            if (reply.status != ImapStatus::Ok) return failure(reply, "APPEND to '" + folder + "'", done);
+            done += (done.empty() ? "" : ", ") + folder;
+            if (!plan.gmailLabels.empty()) {
+                auto labelled = applyGmailLabels(folder, reply, plan.gmailLabels);
+                if (labelled && labelled->status != ImapStatus::Ok)
+                    return failure(*labelled, "setting Gmail labels", done);
+            }
+        }
+        return {DeliveryOutcome::Accepted, 0, net::printable("OK appended to " + done), false, {}};
+    }
+
+    DeliveryResult failure(const ImapResponse& reply, const std::string& step, const std::string& done) {
+        DeliveryResult result;
+        result.reply = step + ": " + describe(reply);
+        if (!done.empty())
+            result.reply += net::printable(" (already in " + done + ", which a retry appends to again)");
+        switch (classifyImapReply(reply)) {
+            case ImapReplyKind::Transient:
+                result.outcome = DeliveryOutcome::Deferred;
+                close();  // the next message starts on a fresh connection
+                break;
+            case ImapReplyKind::Ok:  // not reached: only failures get here
+            case ImapReplyKind::TryCreate:
+            case ImapReplyKind::Permanent:
+                result.outcome = DeliveryOutcome::Rejected;
+                if (reply.status == ImapStatus::Bad) channel_.reset();  // maybe out of step
+                break;
+        }
+        return result;
+    }
+
+    config::TargetSettings settings_;
+    std::string password_;
+    std::chrono::milliseconds timeout_;
+    std::unique_ptr<net::LineChannel> channel_;
+    proto::ImapResponseParser parser_;
+    std::vector<std::string> capabilities_;
+    std::uint64_t tagCounter_ = 0;
+    bool loggingOut_ = false;
+    std::optional<std::string> selected_;  // Gmail: the folder selected for UID STORE
+    std::optional<std::string> allMail_;   // Gmail: the \All folder's name
+};
+
+}  // namespace
+
+std::unique_ptr<MessageTarget> makeImapTarget(const config::TargetSettings& settings, std::string password,
+                                              std::chrono::milliseconds timeout) {
+    return std::make_unique<ImapTarget>(settings, std::move(password), timeout);
+}
+
+}  // namespace mc::delivery
