@@ -5,17 +5,21 @@
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -24,6 +28,7 @@
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
+#include "config/Importers.hpp"
 #include "schedules/AdminServer.hpp"
 #include "schedules/Clock.hpp"
 #include "schedules/Logging.hpp"
@@ -38,13 +43,15 @@ constexpr int kExitAccountFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitLedger = 3;
 
-const char* kUsage = R"(mailcollector - collect mail from many POP3 accounts into one mailbox
+const char* kUsage = R"(mailcollector - collect mail from many POP3 and IMAP accounts into one mailbox
 
 usage:
   mailcollector run -c FILE [--once] [--account NAME]...
   mailcollector check -c FILE [--account NAME]...
   mailcollector validate -c FILE
   mailcollector status -c FILE [--json]
+  mailcollector import fetchmailrc FILE > mailcollector.toml
+  mailcollector import getmailrc FILE... > mailcollector.toml
   mailcollector --help | --version
 
 run        polls every (or each named) account; with --once a single poll of each (in
@@ -55,6 +62,8 @@ check      connects to every (or each named) account and the target, negotiates 
            authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only
 status     per account: last poll, result, message counts and last error, from the ledger
+import     prints a configuration translated from a fetchmailrc, or from getmailrc files (one
+           account each); what cannot be translated is a comment in it and a warning here
 
 exit codes: 0 all well, 1 some account failed, 2 bad usage or config, 3 the ledger failed
 )";
@@ -63,6 +72,7 @@ struct Arguments {
     std::string command;
     std::string configPath;
     std::vector<std::string> accounts;
+    std::vector<std::string> inputs;  // import: the format, then the files
     bool once = false;
     bool json = false;
 };
@@ -88,10 +98,17 @@ Arguments parseArguments(int argc, char** argv) {
         else if (word == "--once") args.once = true;
         else if (word == "--json") args.json = true;
         else if (args.command.empty() && word[0] != '-') args.command = word;
+        else if (args.command == "import" && word[0] != '-') args.inputs.push_back(word);
         else throw UsageError("unexpected argument '" + word + "'");
     }
     if (args.command.empty()) throw UsageError("no command given");
-    if (args.command != "help" && args.command != "version") {
+    if (args.command == "import") {
+        if (args.inputs.empty() || (args.inputs[0] != "fetchmailrc" && args.inputs[0] != "getmailrc"))
+            throw UsageError("import needs fetchmailrc FILE or getmailrc FILE...");
+        if (args.inputs.size() < 2) throw UsageError("import " + args.inputs[0] + " needs a FILE");
+        if (args.inputs[0] == "fetchmailrc" && args.inputs.size() != 2)
+            throw UsageError("import fetchmailrc takes one FILE");
+    } else if (args.command != "help" && args.command != "version") {
         if (args.command != "run" && args.command != "validate" && args.command != "status" &&
             args.command != "check")
             throw UsageError("unknown command '" + args.command + "'");
@@ -414,6 +431,54 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
     return kExitOk;
 }
 
+std::string localLogin() {
+    if (const char* user = std::getenv("USER"); user && *user) return user;
+    if (const passwd* entry = ::getpwuid(::getuid())) return entry->pw_name;
+    return "me";
+}
+
+// Prints the translated configuration; warnings and errors go to stderr and never hold a secret.
+int importCommand(const Arguments& args) {
+    std::vector<std::pair<std::string, std::string>> files;
+    for (std::size_t i = 1; i < args.inputs.size(); ++i) {
+        const std::string& path = args.inputs[i];
+        struct stat status {};
+        bool directory = ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+        std::ifstream in(path, std::ios::binary);
+        if (directory || !in) {
+            std::cerr << "mailcollector: " << path << ": cannot read: "
+                      << (directory ? "is a directory" : std::strerror(errno)) << "\n";
+            return kExitUsage;
+        }
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (in.bad()) {
+            std::cerr << "mailcollector: " << path << ": cannot read\n";
+            return kExitUsage;
+        }
+        files.emplace_back(args.inputs[i], std::move(text));
+    }
+    mc::config::importer::ImportOptions options;
+    options.localUser = localLogin();
+    auto result = args.inputs[0] == "fetchmailrc"
+                      ? mc::config::importer::importFetchmailrc(files[0].second, files[0].first, options)
+                      : mc::config::importer::importGetmailrc(files, options);
+    if (!result.ok()) {
+        std::cerr << "mailcollector: " << result.errorText() << "\n";
+        return kExitUsage;
+    }
+    for (const auto& warning : result.config.warnings)
+        std::cerr << "mailcollector: " << warning.file << ":" << warning.line << ": warning: " << warning.text << "\n";
+    bool secrets = !result.config.target.password.empty();
+    for (const auto& account : result.config.accounts) secrets = secrets || !account.password.empty();
+    struct stat status {};
+    if (secrets && ::fstat(1, &status) == 0 && S_ISREG(status.st_mode) && (status.st_mode & 077) != 0)
+        std::cerr << "mailcollector: warning: the output holds passwords and others can read the file it "
+                     "goes to; run chmod 600 on it (mailcollector refuses it otherwise)\n";
+    std::cout << mc::config::importer::renderToml(result.config);
+    std::cout.flush();
+    return std::cout ? kExitOk : kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -432,6 +497,7 @@ int main(int argc, char** argv) {
         std::cout << "mailcollector " << MC_VERSION << "\n";
         return kExitOk;
     }
+    if (args.command == "import") return importCommand(args);
     mc::config::Config config;
     try {
         config = mc::config::loadConfig(args.configPath);
