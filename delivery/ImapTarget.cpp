@@ -70,14 +70,7 @@ public:
 
     void open() override {
         if (channel_) return;
-        net::ConnectOptions options;
-        options.host = settings_.endpoint.host;
-        options.port = settings_.endpoint.port;
-        options.implicitTls = settings_.endpoint.tls == TlsMode::Implicit;
-        options.tls.caFile = settings_.endpoint.caFile;
-        options.tls.fingerprint = settings_.endpoint.tlsFingerprint;
-        options.timeout = timeout_;
-        channel_ = std::make_unique<net::LineChannel>(net::connect(options));
+        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_)));
         parser_ = proto::ImapResponseParser(parserLimits());
         capabilities_.clear();
         selected_.reset();

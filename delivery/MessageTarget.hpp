@@ -10,6 +10,7 @@
 
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
+#include "net/Transport.hpp"
 
 namespace mc::delivery {
 
@@ -56,6 +57,9 @@ public:
     // Ends the session politely (QUIT); never throws.
     virtual void close() = 0;
 };
+
+// Host, port, TLS mode, trust anchors, pin and timeout of the target's server.
+net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout);
 
 // SMTP, LMTP or IMAP (ImapTarget.cpp) according to the settings; `password` may be empty when no username is set.
 // `timeout` bounds every read and write (the final reply to DATA gets five times as long).

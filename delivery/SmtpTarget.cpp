@@ -36,14 +36,8 @@ public:
 
     void open() override {
         if (channel_) return;
-        net::ConnectOptions options;
-        options.host = settings_.endpoint.host;
-        options.port = settings_.endpoint.port;
-        options.implicitTls = settings_.endpoint.tls == TlsMode::Implicit;
-        options.tls.caFile = settings_.endpoint.caFile;
-        options.tls.fingerprint = settings_.endpoint.tlsFingerprint;
-        options.timeout = timeout_;
-        channel_ = std::make_unique<net::LineChannel>(net::connect(options), 4096 + 16);
+        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_)),
+                                                      4096 + 16);
         try {
             handshake();
         } catch (...) {
@@ -254,6 +248,17 @@ private:
 };
 
 }  // namespace
+
+net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout) {
+    net::ConnectOptions options;
+    options.host = settings.endpoint.host;
+    options.port = settings.endpoint.port;
+    options.implicitTls = settings.endpoint.tls == config::TlsMode::Implicit;
+    options.tls.caFile = settings.endpoint.caFile;
+    options.tls.fingerprint = settings.endpoint.tlsFingerprint;
+    options.timeout = timeout;
+    return options;
+}
 
 std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
                                           std::chrono::milliseconds timeout) {
