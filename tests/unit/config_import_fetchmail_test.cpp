@@ -10,6 +10,7 @@
 #include "config/Config.hpp"
 #include "config/FetchmailrcImporter.hpp"
 #include "config/Importers.hpp"
+#include "tests/unit/config_import_helpers.hpp"
 
 namespace mc::config::importer {
 namespace {
@@ -34,24 +35,6 @@ ImportResult imported(const std::string& text) {
     ImportOptions options;
     options.localUser = "localme";
     return importFetchmailrc(text, "/home/me/.fetchmailrc", options);
-}
-
-// The printed TOML parsed back by the loader.
-Config roundTrip(const ImportResult& result) {
-    EXPECT_TRUE(result.ok()) << result.errorText();
-    std::string text = renderToml(result.config);
-    try {
-        return parseConfig(text, "/tmp/imported.toml");
-    } catch (const ConfigError& error) {
-        ADD_FAILURE() << error.what() << "\n" << text;
-        return {};
-    }
-}
-
-bool warned(const ImportResult& result, const std::string& needle) {
-    for (const auto& warning : result.config.warnings)
-        if (warning.text.find(needle) != std::string::npos) return true;
-    return false;
 }
 
 // ---- grammar ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "config/Config.hpp"
 #include "config/GetmailrcImporter.hpp"
 #include "config/Importers.hpp"
+#include "tests/unit/config_import_helpers.hpp"
 
 namespace mc::config::importer {
 namespace {
@@ -22,23 +23,6 @@ ImportResult imported(const Files& files) {
     ImportOptions options;
     options.localUser = "localme";
     return importGetmailrc(files, options);
-}
-
-Config roundTrip(const ImportResult& result) {
-    EXPECT_TRUE(result.ok()) << result.errorText();
-    std::string text = renderToml(result.config);
-    try {
-        return parseConfig(text, "/tmp/imported.toml");
-    } catch (const ConfigError& error) {
-        ADD_FAILURE() << error.what() << "\n" << text;
-        return {};
-    }
-}
-
-bool warned(const ImportResult& result, const std::string& needle) {
-    for (const auto& warning : result.config.warnings)
-        if (warning.text.find(needle) != std::string::npos) return true;
-    return false;
 }
 
 // What bench/run.sh and bench/service.sh write (getmail6 accepts it).
