@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
@@ -624,6 +625,8 @@ private:
     std::vector<const std::vector<RcOption>*> layers_;
 };
 
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
+
 int portNumber(const std::string& service) {
     static const std::map<std::string, int> names = {
         {"pop3", 110}, {"pop-3", 110}, {"pop3s", 995}, {"imap", 143}, {"imap2", 143}, {"imaps", 993}};
@@ -723,8 +726,9 @@ void mapPolicy(UserMapping& m, ImportedAccount& account, int daemon) {
         m.note(account, m.line(m.flag("flush") ? "flush" : "limitflush"), "flush/limitflush (delete old or oversized mail before fetching) is not supported: nothing is deleted that was not delivered", true);
 
     std::string limit = m.value("limit");
-    if (isNumber(limit) && std::strtoll(limit.c_str(), nullptr, 10) > 0)
-        account.maxMessageSize = std::strtoull(limit.c_str(), nullptr, 10);
+    // strtoll saturates at 2^63-1, the largest integer TOML holds (strtoull's 2^64-1 is not one).
+    if (long long bytes = std::strtoll(limit.c_str(), nullptr, 10); isNumber(limit) && bytes > 0)
+        account.maxMessageSize = static_cast<std::uint64_t>(bytes);
 
     if (account.protocol == "imap") {
         std::vector<std::string> folders = m.find("folder") ? m.find("folder")->values : std::vector<std::string>{};
@@ -736,8 +740,8 @@ void mapPolicy(UserMapping& m, ImportedAccount& account, int daemon) {
 
     if (daemon > 0) {
         std::string every = m.value("interval");
-        int cycles = isNumber(every) ? std::max(1, std::atoi(every.c_str())) : 1;
-        account.intervalSeconds = daemon * cycles;
+        long long cycles = isNumber(every) ? std::clamp(std::strtoll(every.c_str(), nullptr, 10), 1LL, kMaxInt) : 1;
+        account.intervalSeconds = static_cast<int>(std::min(daemon * cycles, kMaxInt));  // no overflow
         if (account.intervalSeconds < 10) {
             m.note(account, m.line("interval"), "interval raised to mailcollector's minimum, 10s", true);
             account.intervalSeconds = 10;
@@ -753,7 +757,7 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
                        const ImportOptions& options) {
     TargetWish wish;
     wish.file = file;
-    wish.line = user.line;
+    wish.line = m.line("user");  // the user clause, or the entry when it has none
     wish.account = account.name;
     ImportedTarget& target = wish.target;
     target.protocol = m.flag("lmtp") ? "lmtp" : "smtp";
@@ -791,7 +795,7 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
         for (const auto& name : localNames)
             if (name != "*") names.push_back(name.substr(name.find('=') + 1));
         if (names.size() > 1 || localNames.size() != names.size())
-            m.note(account, user.line, "multidrop (several local names or *) is not supported: everything goes to one recipient", true);
+            m.note(account, m.line("user"), "multidrop (several local names or *) is not supported: everything goes to one recipient", true);
         recipient = names.empty() ? options.localUser : names.front();
         std::string domain = m.value("smtpaddress");
         if (!domain.empty() && recipient.find('@') == std::string::npos) recipient += "@" + domain;
@@ -816,7 +820,7 @@ void mapGlobals(const Fetchmailrc& rc, const std::string& file, ImportedConfig& 
     for (const RcOption& option : rc.globals) {
         std::string where = file + ":" + std::to_string(option.line) + ": ";
         if (option.name == "daemon") {
-            daemon = std::atoi(option.values.back().c_str());
+            daemon = static_cast<int>(std::clamp(std::strtoll(option.values.back().c_str(), nullptr, 10), 0LL, kMaxInt));
             config.header.push_back(where + "set daemon " + option.values.back() + ": each account's interval");
         } else if (option.name == "logfile" || option.name == "syslog") {
             config.header.push_back(where + option.name + ": mailcollector logs to stderr (the journal under systemd)");

@@ -264,6 +264,23 @@ TEST(FetchmailrcMapping, NoPasswordEverInAWarning) {
         EXPECT_THAT(warning.text, AllOf(Not(HasSubstr("hunter2")), Not(HasSubstr("hunter3"))));
 }
 
+// Found by fuzz_fetchmailrc: huge numbers saturate instead of overflowing (int) or printing an
+// integer TOML cannot hold, and a warning about an entry without `user` names the entry's line.
+TEST(FetchmailrcMapping, HugeNumbersSaturateAndEveryWarningHasALine) {
+    auto result = imported("set daemon 99999999999\n"
+                           "poll h proto pop3 interval 3 user u pass p limit 99999999999999999999999\n");
+    Config config = roundTrip(result);
+    ASSERT_EQ(config.accounts.size(), 1u);
+    EXPECT_EQ(config.accounts[0].interval, std::chrono::seconds(2147483647));
+    EXPECT_EQ(config.accounts[0].maxMessageSize, 9223372036854775807u);
+
+    auto noUser = imported("defaults is a b here\npoll first.example.net\n\npoll second.example.net smtphost relay.example.net\n");
+    ASSERT_TRUE(noUser.ok());
+    EXPECT_TRUE(warned(noUser, "multidrop"));
+    EXPECT_TRUE(warned(noUser, "delivered to"));
+    for (const auto& warning : noUser.config.warnings) EXPECT_GT(warning.line, 0) << warning.text;
+}
+
 // ---- the files bench/run.sh and bench/service.sh write (real fetchmail accepts them) -------
 
 TEST(FetchmailrcFixtures, BenchRunPop3AndImap) {
