@@ -90,6 +90,11 @@ public:
         } catch (const net::TransportError& e) {
             channel_.reset();
             return {DeliveryOutcome::Deferred, 0, e.what(), true, {}};
+        } catch (...) {
+            // E.g. the spool file failed to read mid-literal: the server still waits for the
+            // literal's remaining bytes, so nothing more may be sent on this connection.
+            channel_.reset();
+            throw;
         }
     }
 
@@ -244,6 +249,10 @@ private:
             sent = true;
         });
         channel_->transport().setTimeout(timeout_);
+        // An OK before the server had the message cannot mean it stored it (a NO may come first).
+        if (!sent && reply.status == ImapStatus::Ok)
+            throw net::TransportError(net::TransportErrorKind::Protocol,
+                                      "IMAP target answered APPEND with OK before it received the message");
         return reply;
     }
 
@@ -308,11 +317,15 @@ private:
         bool archiveGmail = gmail && message.archive && !message.labels.empty();
         AppendPlan plan = planAppends(settings_.folder, message.labels, message.archive, gmail,
                                       archiveGmail ? gmailAllMail() : kGmailAllMail);
+        // Every name is checked before the first APPEND, so an unsendable one leaves no copies.
+        for (const auto& folder : plan.folders) mailbox(folder);
+        if (!plan.gmailLabels.empty() && !gmailLabelList(plan.gmailLabels))
+            throw TargetError("a label cannot be sent to Gmail");
         std::string done;  // folders that already hold the message
         for (const auto& folder : plan.folders) {
             ImapResponse reply = appendCreating(folder, message, size);
-            if (reply.status != ImapStatus::Ok) return failure(reply, "APPEND to '" + folder + "'", done);
-            done += (done.empty() ? "" : ", ") + folder;
+            if (reply.status != ImapStatus::Ok) return failure(reply, "APPEND to '" + net::printable(folder) + "'", done);
+            done += (done.empty() ? "" : ", ") + net::printable(folder);
             if (!plan.gmailLabels.empty()) {
                 auto labelled = applyGmailLabels(folder, reply, plan.gmailLabels);
                 if (labelled && labelled->status != ImapStatus::Ok)

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -259,11 +263,16 @@ TEST_F(ImapTargetTest, RefusalWithoutCodeQuarantinesAndDeletesNothing) {
 class ImapTargetSessionTest : public ::testing::Test {
 protected:
     std::unique_ptr<delivery::MessageTarget> target(const FakeImapTarget& fake, std::string folder = "INBOX") {
+        return target(fake.port(), std::move(folder));
+    }
+
+    std::unique_ptr<delivery::MessageTarget> target(std::uint16_t port, std::string folder = "INBOX",
+                                                    config::TlsMode tls = config::TlsMode::None) {
         config::TargetSettings settings;
         settings.protocol = config::TargetProtocol::Imap;
         settings.endpoint.host = "127.0.0.1";
-        settings.endpoint.port = fake.port();
-        settings.endpoint.tls = config::TlsMode::None;
+        settings.endpoint.port = port;
+        settings.endpoint.tls = tls;
         settings.username = "me";
         settings.folder = std::move(folder);
         return delivery::makeTarget(settings, "target-Secret-7Qw", std::chrono::seconds(5));
@@ -382,6 +391,123 @@ TEST_F(ImapTargetSessionTest, LaterFolderFailureIsReportedWithWhatIsAlreadyDone)
     imap = target(refusing);
     result = imap->deliver(message(content));
     EXPECT_EQ(result.outcome, delivery::DeliveryOutcome::Rejected) << result.reply;
+}
+
+
+// A minimal scripted target without LITERAL+ (so APPEND's literal waits for "+"): LOGIN and
+// CAPABILITY succeed, APPEND calls ON_APPEND (tag), LOGOUT ends the connection.
+Script scriptedTarget(std::function<bool(ScriptedConnection&, const std::string& tag)> onAppend) {
+    return Script()
+        .sendLine("* OK [CAPABILITY IMAP4rev1] ready")
+        .onEachLine([onAppend](ScriptedConnection& c, const std::string& line) {
+            std::string tag = line.substr(0, line.find(' '));
+            std::string rest = line.substr(std::min(line.size(), tag.size() + 1));
+            if (startsWithNoCase(rest, "LOGIN")) return c.send(tag + " OK Logged in\r\n");
+            if (startsWithNoCase(rest, "CAPABILITY")) return c.send("* CAPABILITY IMAP4rev1\r\n" + tag + " OK done\r\n");
+            if (startsWithNoCase(rest, "APPEND")) return onAppend(c, tag);
+            if (startsWithNoCase(rest, "LOGOUT")) {
+                c.send("* BYE Logging out\r\n" + tag + " OK Logout completed.\r\n");
+                c.close();
+                return false;
+            }
+            return c.send(tag + " BAD Unknown command\r\n");
+        });
+}
+
+// A tagged OK to APPEND before the client sent the synchronizing literal cannot mean the message
+// was stored: counting it as accepted would let keep = false delete the only copy.
+TEST_F(ImapTargetSessionTest, TaggedOkBeforeTheLiteralIsNotAccepted) {
+    ScriptedServer server(scriptedTarget([](ScriptedConnection& c, const std::string& tag) {
+        return c.send(tag + " OK [APPENDUID 1 1] Append completed.\r\n");  // no "+", literal never read
+    }));
+    auto imap = target(server.port());
+    auto content = body("Subject: never sent\n\nx\n");
+    auto result = imap->deliver(message(content));
+    EXPECT_NE(result.outcome, delivery::DeliveryOutcome::Accepted) << result.reply << server.transcript();
+    EXPECT_EQ(result.outcome, delivery::DeliveryOutcome::Deferred) << result.reply;
+    EXPECT_TRUE(result.connectionLost) << "a server out of step is not talked to again";
+    imap->close();
+    EXPECT_FALSE(server.receivedContains("never sent"));
+}
+
+// Every folder and label is checked before the first APPEND: a name that cannot be sent must not
+// leave copies in the folders before it (which every later poll would add to again).
+TEST_F(ImapTargetSessionTest, UnsendableNameIsFoundBeforeAnyAppend) {
+    std::string tooLong(1100, 'x');  // longer than a quoted string may be
+    FakeImapTargetOptions options;
+    options.folders = {"INBOX", "a"};
+    FakeImapTarget fake(options);
+    auto imap = target(fake);
+    auto content = body("Subject: long\n\nx\n");
+    EXPECT_THROW(imap->deliver(message(content, {"a", tooLong})), delivery::TargetError);
+    imap->close();
+    EXPECT_TRUE(fake.appended().empty()) << fake.transcript();
+
+    options.capabilities = {"IMAP4rev1", "LITERAL+", "UIDPLUS", "X-GM-EXT-1"};
+    FakeImapTarget gmail(options);
+    imap = target(gmail);
+    EXPECT_THROW(imap->deliver(message(content, {"ok", tooLong})), delivery::TargetError);
+    imap->close();
+    EXPECT_TRUE(gmail.appended().empty()) << gmail.transcript();
+}
+
+// The spool file fails to read while the literal is being sent: the server still waits for the
+// rest of the literal, so the connection must be dropped, never used for another command (its
+// bytes would complete the literal, and what follows would be read as commands).
+TEST_F(ImapTargetSessionTest, BodyReadFailureMidLiteralDropsTheConnection) {
+    delivery::MessageBody content(work_.str(), 16);  // spooled to an unlinked file at once
+    content.append("Subject: spooled\n\n" + std::string(100, 'y') + "\n");
+    content.finish();
+    ASSERT_TRUE(content.spooled());
+    int spoolFd = -1;
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        std::error_code error;
+        auto link = fs::read_symlink(entry.path(), error).string();
+        if (!error && link.rfind(work_.str(), 0) == 0 && link.find("(deleted)") != std::string::npos)
+            spoolFd = std::stoi(entry.path().filename().string());
+    }
+    ASSERT_GE(spoolFd, 0);
+    int directoryFd = ::open(work_.str().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(directoryFd, 0);
+    ScriptedServer server(scriptedTarget([&](ScriptedConnection& c, const std::string&) {
+        ::dup2(directoryFd, spoolFd);  // the size is counted; reading the body now fails (EISDIR)
+        if (!c.send("+ go ahead\r\n")) return false;
+        c.drain(Millis(3'000));  // the literal's bytes and whatever else the client sends
+        return false;
+    }));
+    auto imap = target(server.port());
+    EXPECT_ANY_THROW(imap->deliver(message(content)));
+    imap->close();
+    server.stop();
+    ::close(directoryFd);
+    std::string received = server.received();
+    auto append = received.find("APPEND");
+    ASSERT_NE(append, std::string::npos) << server.transcript();
+    EXPECT_EQ(received.find("LOGOUT", append), std::string::npos)
+        << "a command was sent into the unfinished literal:\n" << server.transcript();
+}
+
+
+// Bytes after the go-ahead to STARTTLS would be read as if they came over TLS: refused, and no
+// credential is sent.
+TEST_F(ImapTargetSessionTest, StartTlsResponseInjectionIsRefusedBeforeLogin) {
+    ScriptedServer server(Script()
+                              .sendLine("* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready")
+                              .expectMatch("M\\d+ STARTTLS")
+                              .send("M1 OK Begin TLS negotiation now\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
+                              .stall(Millis(500)));
+    auto imap = target(server.port(), "INBOX", config::TlsMode::StartTls);
+    std::string error;
+    try {
+        imap->open();
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    EXPECT_NE(error.find("injection"), std::string::npos) << error;
+    imap->close();
+    server.stop();
+    EXPECT_FALSE(server.receivedContains("target-Secret-7Qw")) << server.transcript();
+    EXPECT_FALSE(server.sawLine("M2")) << server.transcript();
 }
 
 }  // namespace
