@@ -24,6 +24,7 @@
 #include <iostream>
 #include <thread>
 
+#include "app/OAuth2Command.hpp"
 #include "app/ProgressBoard.hpp"
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerStore.hpp"
@@ -50,6 +51,7 @@ usage:
   mailcollector check -c FILE [--account NAME]...
   mailcollector validate -c FILE
   mailcollector status -c FILE [--json]
+  mailcollector oauth2 authorize -c FILE --account NAME
   mailcollector import fetchmailrc FILE > mailcollector.toml
   mailcollector import getmailrc FILE... > mailcollector.toml
   mailcollector --help | --version
@@ -62,6 +64,8 @@ check      connects to every (or each named) account and the target, negotiates 
            authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only
 status     per account: last poll, result, message counts and last error, from the ledger
+oauth2     authorize: the one-time OAuth2 consent (device flow) that stores the account's
+           refresh token in its oauth2_refresh_token_file
 import     prints a configuration translated from a fetchmailrc, or from getmailrc files (one
            account each); what cannot be translated is a comment in it and a warning here
 
@@ -98,7 +102,7 @@ Arguments parseArguments(int argc, char** argv) {
         else if (word == "--once") args.once = true;
         else if (word == "--json") args.json = true;
         else if (args.command.empty() && word[0] != '-') args.command = word;
-        else if (args.command == "import" && word[0] != '-') args.inputs.push_back(word);
+        else if ((args.command == "import" || args.command == "oauth2") && word[0] != '-') args.inputs.push_back(word);
         else throw UsageError("unexpected argument '" + word + "'");
     }
     if (args.command.empty()) throw UsageError("no command given");
@@ -108,6 +112,10 @@ Arguments parseArguments(int argc, char** argv) {
         if (args.inputs.size() < 2) throw UsageError("import " + args.inputs[0] + " needs a FILE");
         if (args.inputs[0] == "fetchmailrc" && args.inputs.size() != 2)
             throw UsageError("import fetchmailrc takes one FILE");
+    } else if (args.command == "oauth2") {
+        if (args.inputs != std::vector<std::string>{"authorize"}) throw UsageError("oauth2 needs authorize");
+        if (args.configPath.empty() || args.accounts.size() != 1)
+            throw UsageError("oauth2 authorize needs -c FILE and one --account NAME");
     } else if (args.command != "help" && args.command != "version") {
         if (args.command != "run" && args.command != "validate" && args.command != "status" &&
             args.command != "check")
@@ -514,6 +522,7 @@ int main(int argc, char** argv) {
         }
         if (args.command == "status") return statusCommand(config, args);
         if (args.command == "check") return checkCommand(config, args);
+        if (args.command == "oauth2") return mc::app::oauth2AuthorizeCommand(config, args.accounts.front());
         warnAboutPlaintext(config);
         return runCommand(config, args);
     } catch (const UsageError& e) {

@@ -211,7 +211,10 @@ Pop3Options pop3Options(const config::AccountSettings& account, std::chrono::mil
     options.connect = sourceConnectOptions(account, timeout);
     options.tls = account.endpoint.tls;
     options.username = account.username;
-    options.password = accountPassword(account);
+    auto login = sourceLogin(account, timeout);
+    options.password = std::move(login.secret);
+    options.oauth2 = login.oauth2;
+    options.credentialRefused = std::move(login.refused);
     options.auth = account.auth;
     options.maxMessageBytes = bodyCap(account);
     return options;

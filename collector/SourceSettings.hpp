@@ -2,6 +2,7 @@
 // What every source session (POP3, IMAP, IDLE) takes from an account's settings.
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "config/Config.hpp"
@@ -13,5 +14,15 @@ namespace mc::collector {
 net::ConnectOptions sourceConnectOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout);
 // The account's password, resolved now; errors name the account, never the secret.
 std::string accountPassword(const config::AccountSettings& account);
+
+// What a session logs in with: the password, or an OAuth2 access token (oauth2 set; `refused`
+// drops the cached token when the server turns it down, so the next login gets a fresh one).
+struct SourceLogin {
+    std::string secret;
+    bool oauth2 = false;
+    std::function<void()> refused;
+};
+// Resolved now; TIMEOUT bounds a token refresh. Errors name the account, never the secret.
+SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::milliseconds timeout);
 
 }  // namespace mc::collector

@@ -69,6 +69,7 @@ struct AccountSettings {
     std::string oauth2ClientSecretFile;
     std::string oauth2RefreshTokenFile;
     std::string oauth2TokenUrl;
+    std::string oauth2DeviceUrl;  // device authorization endpoint (RFC 8628) for `oauth2 authorize`
     std::string oauth2TokenCommand;
     std::vector<std::string> folders{"INBOX"};
     bool keep = true;

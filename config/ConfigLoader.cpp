@@ -418,6 +418,7 @@ void readOAuth2(const TableReader& reader, AccountSettings& account, const Conte
     account.oauth2ClientSecretFile = pathValue(reader, "oauth2_client_secret_file", context);
     account.oauth2RefreshTokenFile = pathValue(reader, "oauth2_refresh_token_file", context);
     account.oauth2TokenUrl = reader.string("oauth2_token_url").value_or("");
+    account.oauth2DeviceUrl = reader.string("oauth2_device_url").value_or("");
     account.oauth2TokenCommand = reader.string("oauth2_token_command").value_or("");
 }
 
@@ -492,6 +493,7 @@ AccountSettings readAccount(const toml::table& table, std::size_t index, Context
                         "oauth2_client_secret_file",
                         "oauth2_refresh_token_file",
                         "oauth2_token_url",
+                        "oauth2_device_url",
                         "oauth2_token_command",
                         "folders",
                         "keep",

@@ -178,7 +178,11 @@ void ImapSession::open() {
 void ImapSession::authenticate() {
     using config::AuthMethod;
     AuthMethod method = options_.auth;
-    if (method == AuthMethod::Auto) method = hasCapability("AUTH=PLAIN") ? AuthMethod::Plain : AuthMethod::Login;
+    if (method == AuthMethod::Auto && options_.oauth2)
+        method = !hasCapability("AUTH=XOAUTH2") && hasCapability("AUTH=OAUTHBEARER") ? AuthMethod::OAuthBearer
+                                                                                     : AuthMethod::XOAuth2;
+    else if (method == AuthMethod::Auto)
+        method = hasCapability("AUTH=PLAIN") ? AuthMethod::Plain : AuthMethod::Login;
     ImapResponse response;
     switch (method) {
         case AuthMethod::Plain: {
@@ -206,11 +210,54 @@ void ImapSession::authenticate() {
             break;
         case AuthMethod::XOAuth2:
         case AuthMethod::OAuthBearer:
-            throw ImapError("OAuth2 authentication is not available yet");
+            response = authenticateOAuth(method == AuthMethod::OAuthBearer);
+            break;
     }
     if (response.status != ImapStatus::Ok)
         throw ImapError("authentication refused: " + describe(response), true);
     if (!(response.code && response.code->is("CAPABILITY"))) refreshCapabilities();
+}
+
+ImapResponse ImapSession::authenticateOAuth(bool oauthBearer) {
+    const std::string mechanism = oauthBearer ? "OAUTHBEARER" : "XOAUTH2";
+    const std::string initial =
+        oauthBearer ? proto::saslOAuthBearer(options_.username, options_.connect.host, options_.connect.port,
+                                             options_.password)
+                    : proto::saslXoauth2(options_.username, options_.password);
+    bool initialSent = hasCapability("SASL-IR");  // RFC 4959
+    std::string tag = send("AUTHENTICATE " + mechanism + (initialSent ? " " + initial : ""));
+    std::optional<proto::OAuthErrorChallenge> error;
+    bool errorChallenge = false;
+    for (;;) {
+        ImapResponse response = readResponse();
+        if (response.isTagged(tag)) {
+            if (response.status == ImapStatus::Ok) {
+                if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
+                return response;
+            }
+            if (options_.credentialRefused) options_.credentialRefused();
+            std::string why = describe(response);
+            if (errorChallenge)
+                why = "the server rejected the access token (" + proto::describeOAuthError(error) + "): " + why;
+            throw ImapError("authentication (AUTHENTICATE " + mechanism + ") refused: " + why, true);
+        }
+        if (response.isTagged()) fail("reply with an unknown tag from the server");
+        if (!response.isContinuation()) {
+            noteUntagged(response);
+            continue;
+        }
+        if (!initialSent) {  // the empty challenge that asks for the initial response
+            channel_->send(initial + "\r\n");
+            initialSent = true;
+        } else if (!errorChallenge) {
+            // An error challenge (RFC 7628 3.2.2): acknowledge it; the server then answers NO.
+            error = proto::parseOAuthErrorChallenge(response.text);
+            errorChallenge = true;
+            channel_->send(proto::oauthErrorAcknowledgement(oauthBearer) + "\r\n");
+        } else {
+            channel_->send("*\r\n");  // a server that keeps challenging: cancel (RFC 3501 6.2.2)
+        }
+    }
 }
 
 std::vector<ImapFolder> ImapSession::listFolders() {
@@ -484,7 +531,10 @@ ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::
     options.connect = sourceConnectOptions(account, timeout);
     options.tls = account.endpoint.tls;
     options.username = account.username;
-    options.password = accountPassword(account);
+    auto login = sourceLogin(account, timeout);
+    options.password = std::move(login.secret);
+    options.oauth2 = login.oauth2;
+    options.credentialRefused = std::move(login.refused);
     options.auth = account.auth;
     options.maxMessageBytes = maxMessageBytes;
     return options;

@@ -32,8 +32,12 @@ struct ImapOptions {
     net::ConnectOptions connect;
     config::TlsMode tls = config::TlsMode::Implicit;
     std::string username;
-    std::string password;
+    std::string password;  // or the OAuth2 access token when oauth2 is set
     config::AuthMethod auth = config::AuthMethod::Auto;
+    // Log in with an OAuth2 token (auth "auto" then picks XOAUTH2 or OAUTHBEARER, never a password
+    // mechanism); credentialRefused is called when the server turns the token down.
+    bool oauth2 = false;
+    std::function<void()> credentialRefused;
     std::size_t uidsPerFetch = 64;     // UIDs per UID FETCH BODY.PEEK[] command
     std::size_t fetchesInFlight = 4;   // such commands pipelined
     std::uint32_t listingChunk = 5000;  // sequence numbers per FETCH (UID RFC822.SIZE)
@@ -141,6 +145,7 @@ private:
     void noteUntagged(const proto::ImapResponse& response);
     void refreshCapabilities();
     void authenticate();
+    proto::ImapResponse authenticateOAuth(bool oauthBearer);
     std::string astring(const std::string& value);
 
     ImapOptions options_;

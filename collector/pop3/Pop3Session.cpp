@@ -12,6 +12,9 @@ namespace {
 
 constexpr std::size_t kMaxStatusLine = 8 * 1024;
 constexpr std::size_t kMaxListingEntries = 5'000'000;
+// RFC 5034 4: an AUTH command with its initial response must not exceed 255 octets (CRLF
+// included); a longer one (OAuth tokens often are) waits for the server's empty challenge.
+constexpr std::size_t kMaxAuthLine = 255;
 
 bool transientCode(const std::string& code) { return code == "IN-USE" || code == "SYS/TEMP"; }
 
@@ -90,7 +93,11 @@ void Pop3Session::authenticate() {
     for (const auto& line : capabilities_)
         if (proto::asciiUpperCopy(line.substr(0, line.find(' '))) == "SASL") sasl = " " + proto::asciiUpperCopy(line) + " ";
     AuthMethod method = options_.auth;
-    if (method == AuthMethod::Auto)
+    if (method == AuthMethod::Auto && options_.oauth2)
+        method = sasl.find(" XOAUTH2 ") == std::string::npos && sasl.find(" OAUTHBEARER ") != std::string::npos
+                     ? AuthMethod::OAuthBearer
+                     : AuthMethod::XOAuth2;
+    else if (method == AuthMethod::Auto)
         method = sasl.find(" PLAIN ") != std::string::npos ? AuthMethod::Plain : AuthMethod::Login;
     switch (method) {
         case AuthMethod::Plain:
@@ -109,7 +116,45 @@ void Pop3Session::authenticate() {
             return;
         case AuthMethod::XOAuth2:
         case AuthMethod::OAuthBearer:
-            throw Pop3Error("OAuth2 authentication is not available yet for POP3 accounts");
+            authenticateOAuth(method == AuthMethod::OAuthBearer);
+            return;
+    }
+}
+
+void Pop3Session::authenticateOAuth(bool oauthBearer) {
+    const std::string mechanism = oauthBearer ? "OAUTHBEARER" : "XOAUTH2";
+    const std::string context = "authentication (AUTH " + mechanism + ")";
+    const std::string initial =
+        oauthBearer ? proto::saslOAuthBearer(options_.username, options_.connect.host, options_.connect.port,
+                                             options_.password)
+                    : proto::saslXoauth2(options_.username, options_.password);
+    std::string command = "AUTH " + mechanism;
+    bool initialSent = command.size() + 1 + initial.size() + 2 <= kMaxAuthLine;
+    channel_->send(initialSent ? command + " " + initial + "\r\n" : command + "\r\n");
+    auto refused = [&](const std::string& why, bool transient) {
+        if (options_.credentialRefused && !transient) options_.credentialRefused();
+        return Pop3Error(context + " refused: " + why, transient, !transient);
+    };
+    for (;;) {
+        std::string line = channel_->readLine();
+        auto status = proto::parsePop3Status(line);
+        if (!status) throw Pop3Error("unexpected reply to " + context + ": " + net::printable(line));
+        if (!status->continuation) {  // "+ challenge" counts as ok in Pop3Status too
+            if (status->ok) return;
+            throw refused(net::printable(line), transientCode(status->code));
+        }
+        if (!initialSent) {  // the empty challenge that asks for the initial response
+            channel_->send(initial + "\r\n");
+            initialSent = true;
+            continue;
+        }
+        // An error challenge (RFC 7628 3.2.2): acknowledge it, then the server fails the exchange.
+        auto error = proto::parseOAuthErrorChallenge(status->text);
+        channel_->send(proto::oauthErrorAcknowledgement(oauthBearer) + "\r\n");
+        std::string final = channel_->readLine();
+        throw refused("the server rejected the access token (" + proto::describeOAuthError(error) +
+                          "): " + net::printable(final),
+                      false);
     }
 }
 

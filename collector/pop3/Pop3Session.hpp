@@ -38,8 +38,12 @@ struct Pop3Options {
     net::ConnectOptions connect;
     config::TlsMode tls = config::TlsMode::Implicit;
     std::string username;
-    std::string password;
+    std::string password;  // or the OAuth2 access token when oauth2 is set
     config::AuthMethod auth = config::AuthMethod::Auto;
+    // Log in with an OAuth2 token (auth "auto" then picks XOAUTH2 or OAUTHBEARER, never a password
+    // mechanism); credentialRefused is called when the server turns the token down.
+    bool oauth2 = false;
+    std::function<void()> credentialRefused;
     std::size_t pipelineDepth = 32;  // RETR/DELE commands in flight when the server pipelines
     // A body longer than this is a hostile or broken server (the listed size is checked first).
     std::uint64_t maxMessageBytes = 1ull << 32;
@@ -79,6 +83,7 @@ private:
     std::vector<std::string> readListing();
     void authenticate();
     void authenticateLogin();
+    void authenticateOAuth(bool oauthBearer);
     // Sends a SASL step and requires a "+ base64" challenge in reply.
     void expectChallenge(const std::string& command);
     void readBody(delivery::MessageBody& body);

@@ -97,6 +97,7 @@ oauth2_client_id = "client-id"
 oauth2_client_secret_file = "oauth/secret"
 oauth2_refresh_token_file = "/var/lib/mc/refresh"
 oauth2_token_url = "https://oauth2.googleapis.com/token"
+oauth2_device_url = "https://oauth2.googleapis.com/device/code"
 oauth2_token_command = ""
 folders = ["INBOX", "[Gmail]/Sent Mail"]
 max_message_size = 1000
@@ -166,6 +167,7 @@ TEST(ConfigLoader, FullConfigFillsEveryField) {
     EXPECT_EQ(imap.oauth2ClientSecretFile, "/etc/mc/oauth/secret");
     EXPECT_EQ(imap.oauth2RefreshTokenFile, "/var/lib/mc/refresh");
     EXPECT_EQ(imap.oauth2TokenUrl, "https://oauth2.googleapis.com/token");
+    EXPECT_EQ(imap.oauth2DeviceUrl, "https://oauth2.googleapis.com/device/code");
     EXPECT_EQ(imap.oauth2TokenCommand, "");
     EXPECT_EQ(imap.folders, (std::vector<std::string>{"INBOX", "[Gmail]/Sent Mail"}));
     EXPECT_EQ(imap.maxMessageSize, 1000u);

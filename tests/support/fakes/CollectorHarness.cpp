@@ -53,13 +53,13 @@ std::string CollectorHarness::writeConfig(const TargetConfig& target, const std:
     for (const auto& account : accounts) {
         toml << "[[account]]\n"
              << "name = " << tomlString(account.name) << "\n"
-             << "protocol = \"pop3\"\n"
+             << "protocol = " << tomlString(account.protocol) << "\n"
              << "host = " << tomlString(account.host) << "\n"
              << "port = " << account.port << "\n"
              << "tls = " << tomlString(account.tls) << "\n"
-             << "username = " << tomlString(account.username) << "\n"
-             << "password = " << tomlString(account.password) << "\n"
-             << "keep = " << (account.keep ? "true" : "false") << "\n"
+             << "username = " << tomlString(account.username) << "\n";
+        if (!account.password.empty()) toml << "password = " << tomlString(account.password) << "\n";
+        toml << "keep = " << (account.keep ? "true" : "false") << "\n"
              << "interval = \"1h\"\n";
         if (!account.caFile.empty()) toml << "ca_file = " << tomlString(account.caFile) << "\n";
         if (!account.fingerprint.empty()) toml << "tls_fingerprint = " << tomlString(account.fingerprint) << "\n";

@@ -20,7 +20,8 @@ struct AccountConfig {
     std::uint16_t port = 0;
     std::string tls = "none";  // none | implicit | starttls
     std::string username = "alice";
-    std::string password = "pop3-Secret-7Qx";
+    std::string password = "pop3-Secret-7Qx";  // empty: no password key
+    std::string protocol = "pop3";
     std::string caFile;
     std::string fingerprint;
     bool keep = true;

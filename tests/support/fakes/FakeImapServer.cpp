@@ -1,5 +1,7 @@
 #include "tests/support/fakes/FakeImapServer.hpp"
 
+#include "tests/support/fakes/FakeOAuth2Server.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -234,6 +236,20 @@ private:
             authenticated_ = args[0] == options_.user && args[1] == options_.password;
             return c_.send(authenticated_ ? tag + " OK [CAPABILITY " + capabilities() + "] Logged in\r\n"
                                           : tag + " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+        }
+        if (verb == "AUTHENTICATE" && !args.empty() && !options_.accessToken.empty() &&
+            (upper(args[0]) == "XOAUTH2" || upper(args[0]) == "OAUTHBEARER")) {
+            std::string initial = args.size() > 1 ? args[1] : "";
+            if (initial.empty()) {
+                if (!c_.send("+ \r\n")) return false;
+                auto response = c_.readLine();
+                if (!response) return false;
+                initial = *response;
+            }
+            authenticated_ = validOAuthResponse(base64Decode(initial), options_.user, options_.accessToken);
+            if (!authenticated_ && (!c_.send("+ " + oauthErrorChallenge() + "\r\n") || !c_.readLine())) return false;
+            return c_.send(authenticated_ ? tag + " OK [CAPABILITY " + capabilities() + "] Logged in\r\n"
+                                          : tag + " NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n");
         }
         if (verb == "AUTHENTICATE") {
             if (args.empty() || upper(args[0]) != "PLAIN")

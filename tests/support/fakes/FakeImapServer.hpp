@@ -58,6 +58,10 @@ struct FakeImapOptions {
 
     std::string user = "alice";
     std::string password = "imap-Secret-4Kp";
+    // When set, AUTHENTICATE XOAUTH2 and OAUTHBEARER log in with this access token (add
+    // AUTH=XOAUTH2 / SASL-IR to capabilities as wanted); a wrong one gets the error challenge,
+    // then NO.
+    std::string accessToken;
     // STARTTLS is added while TLS is not active (see offerStartTls).
     std::vector<std::string> capabilities = {"IMAP4rev1", "LITERAL+",    "UIDPLUS",   "MOVE",
                                              "IDLE",      "SPECIAL-USE", "AUTH=PLAIN"};

@@ -1,5 +1,7 @@
 #include "tests/support/fakes/FakePop3Server.hpp"
 
+#include "tests/support/fakes/FakeOAuth2Server.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -128,7 +130,19 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
         } else if (verb == "AUTH") {
             std::string mechanism = upper(arg.substr(0, arg.find(' ')));
             std::string initial = arg.find(' ') == std::string::npos ? "" : arg.substr(arg.find(' ') + 1);
-            if (mechanism != "PLAIN") {
+            if ((mechanism == "XOAUTH2" || mechanism == "OAUTHBEARER") && !options.accessToken.empty()) {
+                if (initial.empty()) {
+                    if (!c.send("+ \r\n")) return;
+                    auto response = c.readLine();
+                    if (!response) return;
+                    initial = *response;
+                }
+                authorized = validOAuthResponse(base64Decode(initial), options.user, options.accessToken);
+                if (!authorized) {
+                    if (!c.send("+ " + oauthErrorChallenge() + "\r\n") || !c.readLine()) return;
+                }
+                reply = authorized ? "+OK authenticated\r\n" : "-ERR [AUTH] invalid credentials\r\n";
+            } else if (mechanism != "PLAIN") {
                 reply = "-ERR unsupported mechanism\r\n";
             } else {
                 if (initial.empty()) {

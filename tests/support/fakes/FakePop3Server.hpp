@@ -41,6 +41,9 @@ struct FakePop3Options {
 
     std::string user = "alice";
     std::string password = "pop3-Secret-7Qx";
+    // When set, AUTH XOAUTH2 and AUTH OAUTHBEARER log in with this access token; a wrong one gets
+    // the error challenge (recorded: the client's answer is the line after it), then -ERR.
+    std::string accessToken;
 
     // CAPA lines (without the "+OK" line and the "."); "STLS" is added while TLS is not active
     // when tls == StartTls and offerStls is set.
