@@ -27,6 +27,7 @@
 #include "app/OAuth2Command.hpp"
 #include "app/ProgressBoard.hpp"
 #include "collector/AccountPoller.hpp"
+#include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
 #include "config/Importers.hpp"
@@ -54,6 +55,7 @@ usage:
   mailcollector oauth2 authorize -c FILE --account NAME
   mailcollector import fetchmailrc FILE > mailcollector.toml
   mailcollector import getmailrc FILE... > mailcollector.toml
+  mailcollector ledger migrate --from FILE.db --to postgresql://USER@HOST/DB
   mailcollector --help | --version
 
 run        polls every (or each named) account; with --once a single poll of each (in
@@ -68,6 +70,8 @@ oauth2     authorize: the one-time OAuth2 consent (device flow) that stores the 
            refresh token in its oauth2_refresh_token_file
 import     prints a configuration translated from a fetchmailrc, or from getmailrc files (one
            account each); what cannot be translated is a comment in it and a warning here
+ledger     migrate: copies a SQLite ledger (opened read-only) into a shared PostgreSQL one that
+           has no rows of its accounts yet
 
 exit codes: 0 all well, 1 some account failed, 2 bad usage or config, 3 the ledger failed
 )";
@@ -77,6 +81,7 @@ struct Arguments {
     std::string configPath;
     std::vector<std::string> accounts;
     std::vector<std::string> inputs;  // import: the format, then the files
+    std::string from, to;             // ledger migrate --from FILE --to URL
     bool once = false;
     bool json = false;
 };
@@ -102,6 +107,9 @@ Arguments parseArguments(int argc, char** argv) {
         else if (word == "--once") args.once = true;
         else if (word == "--json") args.json = true;
         else if (args.command.empty() && word[0] != '-') args.command = word;
+        else if (args.command == "ledger" && word == "--from") args.from = value("--from");
+        else if (args.command == "ledger" && word == "--to") args.to = value("--to");
+        else if (args.command == "ledger" && word == "migrate" && args.inputs.empty()) args.inputs.push_back(word);
         else if ((args.command == "import" || args.command == "oauth2") && word[0] != '-') args.inputs.push_back(word);
         else throw UsageError("unexpected argument '" + word + "'");
     }
@@ -116,6 +124,9 @@ Arguments parseArguments(int argc, char** argv) {
         if (args.inputs != std::vector<std::string>{"authorize"}) throw UsageError("oauth2 needs authorize");
         if (args.configPath.empty() || args.accounts.size() != 1)
             throw UsageError("oauth2 authorize needs -c FILE and one --account NAME");
+    } else if (args.command == "ledger") {
+        if (args.inputs.empty() || args.from.empty() || args.to.empty())
+            throw UsageError("ledger needs migrate --from FILE.db --to postgresql://...");
     } else if (args.command != "help" && args.command != "version") {
         if (args.command != "run" && args.command != "validate" && args.command != "status" &&
             args.command != "check")
@@ -235,7 +246,7 @@ void reloadConfig(mc::schedules::Service& service, const std::string& path, cons
         auto current = service.config();
         if (next->collector.ledger != current->collector.ledger)
             spdlog::warn("reload: a new ledger location takes a restart; still using {}",
-                         current->collector.ledger);
+                         mc::ledger::redactLocation(current->collector.ledger));
         if (next->collector.httpListen != current->collector.httpListen)
             spdlog::warn("reload: a new http_listen takes a restart; still listening on {}",
                          current->collector.httpListen.empty() ? "(off)" : current->collector.httpListen);
@@ -421,7 +432,8 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
             std::cout << (first ? "" : ",") << "\n  {\"account\":" << jsonString(account->name)
                       << ",\"last_poll\":" << record.lastPollAt << ",\"next_poll\":" << record.nextPollAt
                       << ",\"result\":" << jsonString(record.lastResult)
-                      << ",\"last_error\":" << jsonString(record.lastError) << ",\"seen\":" << record.seen
+                      << ",\"last_error\":" << jsonString(record.lastError)
+                      << ",\"held_by\":" << jsonString(record.leaseHolder) << ",\"seen\":" << record.seen
                       << ",\"delivered\":" << record.delivered << ",\"deleted\":" << record.deleted
                       << ",\"quarantined\":" << record.quarantined << ",\"skipped\":" << record.skipped
                       << ",\"pending\":" << record.pending << "}";
@@ -431,12 +443,31 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
                       << record.delivered << ", deleted " << record.deleted << ", quarantined "
                       << record.quarantined << ", skipped " << record.skipped << ", pending "
                       << record.pending << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";
+            if (!record.leaseHolder.empty()) std::cout << "  held by " << record.leaseHolder << "\n";
             if (!record.lastError.empty()) std::cout << "  last error: " << record.lastError << "\n";
         }
         first = false;
     }
     if (args.json) std::cout << "\n]\n";
     return kExitOk;
+}
+
+// Moves a single-machine ledger into a shared PostgreSQL one; the URL is printed redacted.
+int ledgerCommand(const Arguments& args) {
+    if (!mc::ledger::isPostgresLocation(args.to)) {
+        std::cerr << "mailcollector: ledger migrate: --to must be a postgresql:// URL\n";
+        return kExitUsage;
+    }
+    try {
+        const auto counts = mc::ledger::migrateLedger(args.from, args.to);
+        std::cout << "copied " << counts.accounts << " accounts and " << counts.messages << " messages ("
+                  << counts.pending << " pending, " << counts.quarantined << " quarantined) from " << args.from
+                  << " to " << mc::ledger::redactLocation(args.to) << "\n";
+        return kExitOk;
+    } catch (const mc::ledger::LedgerError& e) {
+        std::cerr << "mailcollector: ledger migrate: " << e.what() << "\n";
+        return kExitLedger;
+    }
 }
 
 std::string localLogin() {
@@ -505,6 +536,7 @@ int main(int argc, char** argv) {
         std::cout << "mailcollector " << MC_VERSION << "\n";
         return kExitOk;
     }
+    if (args.command == "ledger") return ledgerCommand(args);
     if (args.command == "import") return importCommand(args);
     mc::config::Config config;
     try {

@@ -18,6 +18,7 @@ struct PollReport {
     bool ledgerFailed = false;  // the ledger could not be written: nothing else is safe
     bool interrupted = false;   // ended early because the caller asked it to stop
     std::string error;          // why the poll failed or stopped early
+    std::string heldBy;         // not polled: another instance holds the account's lease
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
                   deleted = 0, duplicates = 0, bytes = 0;
     double seconds = 0;

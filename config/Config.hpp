@@ -43,6 +43,7 @@ struct CollectorSettings {
     std::string quarantineDir;       // absolute after loading
     std::string spoolDir;            // big messages are spooled here; default: <quarantineDir>/../spool
     std::chrono::seconds ioTimeout{120};  // a server silent this long on a read or write fails
+    std::chrono::seconds leaseTtl{120};   // shared ledgers: an account's lease outlives a dead holder this long
 };
 
 struct TargetSettings {

@@ -264,6 +264,7 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
     auto spool = nonEmptyString(reader, "spool_dir");
     if (spool) settings.spoolDir = resolvePath(*spool, context);
     settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1));
+    settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3));
 }
 
 CollectorSettings readCollector(const toml::node* node, const Context& context) {
@@ -274,7 +275,7 @@ CollectorSettings readCollector(const toml::node* node, const Context& context) 
         TableReader reader(
             asTable(*node, "collector", context), "collector", context.file,
             {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
-             "io_timeout"});
+             "io_timeout", "lease_ttl"});
         reader.rejectUnknownKeys();
         readCollectorTable(reader, settings, context);
     }

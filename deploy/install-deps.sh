@@ -6,10 +6,11 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
-  libpoco-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libtomlplusplus-dev libgtest-dev
+  libpoco-dev libsqlite3-dev sqlite3 libpq-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libgtest-dev
   openssl ca-certificates
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix
+  postgresql-15
 )
 [ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3)
 missing=()
@@ -17,7 +18,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-# Keep package scripts from starting the system's own dovecot/postfix.
+# Keep package scripts from starting the system's own dovecot/postfix/postgresql.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

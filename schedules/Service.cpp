@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "schedules/AccountLease.hpp"
 #include "schedules/AccountPlans.hpp"
 #include "schedules/Logging.hpp"
 
@@ -48,6 +49,10 @@ std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
 // Quiet polls (nothing happened) are debug in the service, where they repeat all day; `once`
 // reports every account.
 void logReport(const collector::PollReport& r, bool once, const std::string& next) {
+    if (!r.heldBy.empty()) {
+        spdlog::debug("account={} skipped: held by {}{}", r.account, r.heldBy, next);
+        return;
+    }
     const bool eventful = r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted;
     if (r.interrupted) {
         spdlog::warn("account={} poll {} (delivered={}){}", r.account, r.error, r.delivered, next);
@@ -71,6 +76,7 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
                  Metrics& metrics, PollFunction poll, ServiceOptions options)
     : ledger_(ledger),
+      leaseHolder_(makeLeaseHolder()),
       clock_(clock),
       metrics_(metrics),
       poll_(std::move(poll)),
@@ -227,7 +233,18 @@ void Service::work(std::shared_ptr<const config::Config> config, const config::A
     {
         ScopedLogAccount scope(account.name);
         try {
-            report = poll_(*config, account);
+            // Instances sharing a ledger poll an account one at a time (see AccountLease).
+            AccountLease lease(ledger_, account.name, leaseHolder_, config->collector.leaseTtl);
+            if (lease.granted()) {
+                report = poll_(*config, account);
+            } else {
+                report.ok = true;
+                report.heldBy = lease.holder();
+            }
+        } catch (const ledger::LedgerError& e) {
+            report = collector::PollReport{};
+            report.ledgerFailed = true;
+            report.error = std::string("ledger failure: ") + e.what();
         } catch (const std::exception& e) {
             report = collector::PollReport{};
             report.error = std::string("internal error: ") + e.what();

@@ -113,6 +113,7 @@ private:
     void stopWatchers();
 
     ledger::LedgerStore& ledger_;
+    const std::string leaseHolder_;  // this instance in shared ledgers' leases
     Clock& clock_;
     Metrics& metrics_;
     PollFunction poll_;

@@ -3,6 +3,7 @@
 // A row's life: Seen -> Delivered -> Deleted, or Seen -> Quarantined, or Skipped.
 // Every mark* call is durable when it returns (the pipeline deletes from the source only after it).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -46,6 +47,13 @@ struct AccountRecord {
     std::string lastResult;  // "ok", "failed", "partial"
     std::string lastError;
     std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
+    std::string leaseHolder;  // the instance polling it now (shared ledgers); empty: nobody
+};
+
+// Who may poll an account when several instances share one ledger.
+struct Lease {
+    bool granted = false;
+    std::string holder;  // granted: ours; refused: the instance holding it
 };
 
 class LedgerError : public std::runtime_error {
@@ -92,10 +100,31 @@ public:
     // A cheap durable write that changes no data: throws LedgerError when the ledger cannot be
     // written (read-only, disk full, I/O error). For health checks.
     virtual void probeWrite() {}
+
+    // Leases: an instance polls an account only while it holds the account's lease. A lease
+    // expires `ttl` after it was taken or last renewed, so when its holder dies another instance
+    // takes over. Stores used by one machine only (SQLite) grant every lease.
+    // takeLease grants the lease when it is free, expired or already `holder`'s.
+    virtual Lease takeLease(const std::string& account, const std::string& holder,
+                            std::chrono::milliseconds ttl) {
+        return Lease{true, holder};
+    }
+    // Extends `holder`'s lease by `ttl` from now; false when it is no longer held by `holder`.
+    virtual bool renewLease(const std::string& account, const std::string& holder,
+                            std::chrono::milliseconds ttl) {
+        return true;
+    }
+    // Gives the lease up if `holder` holds it.
+    virtual void releaseLease(const std::string& account, const std::string& holder) {}
 };
 
-// Opens (creating if needed, mode 0600, symlinks refused) the ledger at `location`: a SQLite file
-// path. Throws LedgerError when it cannot be opened, migrated or written.
+bool isPostgresLocation(const std::string& location);
+// The location with a password in a URL replaced by "***": what may be logged or shown.
+std::string redactLocation(const std::string& location);
+
+// Opens the ledger at `location`: a SQLite file path (created if needed, mode 0600, symlinks
+// refused) or a postgresql:// URL (schema created or migrated). Throws LedgerError when it
+// cannot be opened, migrated or written; its message never holds a password.
 std::unique_ptr<LedgerStore> openLedger(const std::string& location);
 
 }  // namespace mc::ledger

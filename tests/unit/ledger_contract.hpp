@@ -1,0 +1,393 @@
+#pragma once
+// The ledger contract: what every LedgerStore must do (rows, states, counters, accounts,
+// concurrency), as a typed test suite. Instantiated for SQLite in ledger_sqlite_store_test.cpp
+// (always) and for PostgreSQL in tests/integration/ledger_postgres_test.cpp (a private server).
+//
+// A backend type provides: static bool available() (false: every test is skipped); a default
+// constructor making an empty ledger; std::unique_ptr<LedgerStore> open() opening it (again);
+// void execute(const std::string& sql) running SQL valid for SQLite and PostgreSQL on it.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/ledger/LedgerStore.hpp"
+
+namespace mc::ledger::contract {
+
+template <typename Backend>
+class LedgerContractTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!Backend::available()) GTEST_SKIP() << "backend not available here";
+        backend_.emplace();
+    }
+    std::unique_ptr<LedgerStore> open() { return backend_->open(); }
+    void execute(const std::string& sql) { backend_->execute(sql); }
+
+    std::optional<Backend> backend_;
+};
+
+TYPED_TEST_SUITE_P(LedgerContractTest);
+
+inline MessageKey pop3Key(const std::string& uid, const std::string& account = "alice") {
+    return MessageKey{account, "", 0, uid};
+}
+
+inline MessageKey imapKey(const std::string& uid, std::uint64_t uidValidity = 7,
+                          const std::string& folder = "INBOX") {
+    return MessageKey{"bob", folder, uidValidity, uid};
+}
+
+inline std::optional<MessageRecord> find(LedgerStore& store, const MessageKey& key) {
+    for (MessageRecord& record : store.messages(key.account, key.folder, key.uidValidity)) {
+        if (record.key == key) return record;
+    }
+    return std::nullopt;
+}
+
+TYPED_TEST_P(LedgerContractTest, CreateAndReopenKeepsRows) {
+    {
+        auto store = this->open();
+        store->recordSeen(pop3Key("u1"), 100);
+        store->markDelivered(pop3Key("u2"), 0, "hash2", "<m2@example.org>");
+        store->recordSeen(imapKey("42"), 300);
+    }
+    auto store = this->open();
+    const auto rows = store->messages("alice", "", 0);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].key, pop3Key("u1"));
+    EXPECT_EQ(rows[0].size, 100u);
+    EXPECT_EQ(rows[0].state, MessageState::Seen);
+    EXPECT_GT(rows[0].firstSeenAt, 0);
+    EXPECT_EQ(rows[1].key, pop3Key("u2"));
+    EXPECT_EQ(rows[1].state, MessageState::Delivered);
+    EXPECT_EQ(rows[1].contentHash, "hash2");
+    EXPECT_EQ(rows[1].messageId, "<m2@example.org>");
+    EXPECT_GT(rows[1].deliveredAt, 0);
+
+    const auto imap = store->messages("bob", "INBOX", 7);
+    ASSERT_EQ(imap.size(), 1u);
+    EXPECT_EQ(imap[0].key, imapKey("42"));
+    EXPECT_TRUE(store->messages("bob", "INBOX", 8).empty());
+}
+
+TYPED_TEST_P(LedgerContractTest, RecordSeenWithSameSizeLeavesRowAlone) {
+    auto store = this->open();
+    store->recordSeen(pop3Key("u1"), 100);
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store->recordSeen(pop3Key("u1"), 100);
+    const auto row = find(*store, pop3Key("u1"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, MessageState::Delivered);
+    EXPECT_EQ(row->contentHash, "h");
+    EXPECT_EQ(store->messages("alice", "", 0).size(), 1u);
+}
+
+TYPED_TEST_P(LedgerContractTest, SizeChangeResetsToSeen) {
+    auto store = this->open();
+    store->recordSeen(pop3Key("u1"), 100);
+    store->recordFailure(pop3Key("u1"), 0, "target said 451");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+
+    store->recordSeen(pop3Key("u1"), 250);
+
+    const auto row = find(*store, pop3Key("u1"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, MessageState::Seen);
+    EXPECT_EQ(row->size, 250u);
+    EXPECT_EQ(row->contentHash, "");
+    EXPECT_EQ(row->messageId, "");
+    EXPECT_EQ(row->deliveredAt, 0);
+    EXPECT_EQ(row->attempts, 0);
+    EXPECT_EQ(row->lastError, "");
+}
+
+TYPED_TEST_P(LedgerContractTest, RecordSeenFillsInSizeOfRowCreatedByMark) {
+    // A row created by markDelivered has no size; learning it must not re-deliver the message.
+    auto store = this->open();
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store->recordSeen(pop3Key("u1"), 500);
+    const auto row = find(*store, pop3Key("u1"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, MessageState::Delivered);
+    EXPECT_EQ(row->size, 500u);
+}
+
+TYPED_TEST_P(LedgerContractTest, MarkCallsSetStatesAndReasons) {
+    auto store = this->open();
+    for (const char* uid : {"d", "q", "s", "x", "f"}) store->recordSeen(pop3Key(uid), 10);
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markQuarantined(pop3Key("q"), 0, "virus found");
+    store->markSkipped(pop3Key("s"), 0, "too big");
+    store->markDelivered(pop3Key("x"), 0, "hx", "");
+    store->markDeleted(pop3Key("x"));
+    store->recordFailure(pop3Key("f"), 0, "first");
+    store->recordFailure(pop3Key("f"), 0, "second");
+
+    EXPECT_EQ(find(*store, pop3Key("d"))->state, MessageState::Delivered);
+    const auto q = find(*store, pop3Key("q"));
+    EXPECT_EQ(q->state, MessageState::Quarantined);
+    EXPECT_EQ(q->lastError, "virus found");
+    const auto s = find(*store, pop3Key("s"));
+    EXPECT_EQ(s->state, MessageState::Skipped);
+    EXPECT_EQ(s->lastError, "too big");
+    const auto x = find(*store, pop3Key("x"));
+    EXPECT_EQ(x->state, MessageState::Deleted);
+    EXPECT_EQ(x->contentHash, "hx");
+    EXPECT_GT(x->deliveredAt, 0);
+    const auto f = find(*store, pop3Key("f"));
+    EXPECT_EQ(f->state, MessageState::Seen);
+    EXPECT_EQ(f->attempts, 2);
+    EXPECT_EQ(f->lastError, "second");
+}
+
+TYPED_TEST_P(LedgerContractTest, MarkCallsInsertAbsentRows) {
+    auto store = this->open();
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markQuarantined(pop3Key("q"), 0, "bad");
+    store->markSkipped(pop3Key("s"), 0, "big");
+    store->markDeleted(pop3Key("x"));
+    store->recordFailure(pop3Key("f"), 0, "oops");
+    EXPECT_EQ(find(*store, pop3Key("d"))->state, MessageState::Delivered);
+    EXPECT_EQ(find(*store, pop3Key("q"))->state, MessageState::Quarantined);
+    EXPECT_EQ(find(*store, pop3Key("s"))->state, MessageState::Skipped);
+    EXPECT_EQ(find(*store, pop3Key("x"))->state, MessageState::Deleted);
+    const auto f = find(*store, pop3Key("f"));
+    EXPECT_EQ(f->state, MessageState::Seen);
+    EXPECT_EQ(f->attempts, 1);
+    for (const MessageRecord& row : store->messages("alice", "", 0)) {
+        EXPECT_GT(row.firstSeenAt, 0) << row.key.uid;
+    }
+}
+
+TYPED_TEST_P(LedgerContractTest, AccountCountersFollowStates) {
+    auto store = this->open();
+    ASSERT_TRUE(store->registerAccount("alice"));
+    for (int i = 0; i < 8; ++i) store->recordSeen(pop3Key("u" + std::to_string(i)), 10);
+    store->markDelivered(pop3Key("u0"), 0, "h0", "");
+    store->markDelivered(pop3Key("u1"), 0, "h1", "");
+    store->markDelivered(pop3Key("u2"), 0, "h2", "");
+    store->markDeleted(pop3Key("u2"));
+    store->markQuarantined(pop3Key("u3"), 0, "r");
+    store->markSkipped(pop3Key("u4"), 0, "r");
+    store->recordSeen(pop3Key("other"), 1);  // same uid space, other account below
+    store->recordSeen(pop3Key("z", "carol"), 1);
+
+    const auto alice = store->account("alice");
+    ASSERT_TRUE(alice);
+    EXPECT_EQ(alice->name, "alice");
+    EXPECT_EQ(alice->seen, 9u);  // every row
+    EXPECT_EQ(alice->delivered, 2u);
+    EXPECT_EQ(alice->deleted, 1u);
+    EXPECT_EQ(alice->quarantined, 1u);
+    EXPECT_EQ(alice->skipped, 1u);
+    EXPECT_EQ(alice->pending, 4u);          // u5, u6, u7, other
+    EXPECT_FALSE(store->account("carol"));  // rows but never registered
+
+    ASSERT_TRUE(store->registerAccount("carol"));
+    const auto all = store->accounts();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].name, "alice");
+    EXPECT_EQ(all[0].delivered, 2u);
+    EXPECT_EQ(all[0].pending, 4u);
+    EXPECT_EQ(all[1].name, "carol");
+    EXPECT_EQ(all[1].seen, 1u);
+    EXPECT_EQ(all[1].pending, 1u);
+}
+
+TYPED_TEST_P(LedgerContractTest, ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox) {
+    auto store = this->open();
+    for (const char* uid : {"1", "2", "3", "4"}) store->recordSeen(imapKey(uid), 10);
+    store->markDelivered(imapKey("2"), 0, "h", "");
+    store->recordSeen(imapKey("1", 8), 10);          // other UIDVALIDITY
+    store->recordSeen(imapKey("1", 7, "Sent"), 10);  // other folder
+
+    store->forgetAbsent("bob", "INBOX", 7, {"1", "3", "99"});
+
+    std::vector<std::string> uids;
+    for (const auto& row : store->messages("bob", "INBOX", 7)) uids.push_back(row.key.uid);
+    EXPECT_EQ(uids, (std::vector<std::string>{"1", "3"}));
+    EXPECT_EQ(store->messages("bob", "INBOX", 8).size(), 1u);
+    EXPECT_EQ(store->messages("bob", "Sent", 7).size(), 1u);
+
+    store->forgetAbsent("bob", "INBOX", 7, {});
+    EXPECT_TRUE(store->messages("bob", "INBOX", 7).empty());
+}
+
+TYPED_TEST_P(LedgerContractTest, ForgetAbsentHandlesALargeMailbox) {
+    auto store = this->open();
+    // Fill in one statement; through the API every row would be its own durable transaction.
+    this->execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999) "
+        "INSERT INTO messages (account, folder, uid_validity, uid, state) "
+        "SELECT 'bob', 'INBOX', 7, CAST(i AS TEXT), 'seen' FROM n");
+    std::vector<std::string> present;
+    for (int i = 0; i < 100000; i += 2) present.push_back(std::to_string(i));
+
+    store->forgetAbsent("bob", "INBOX", 7, present);
+
+    const auto rows = store->messages("bob", "INBOX", 7);
+    ASSERT_EQ(rows.size(), 50000u);
+    EXPECT_TRUE(std::all_of(rows.begin(), rows.end(),
+                            [](const MessageRecord& r) { return std::stoi(r.key.uid) % 2 == 0; }));
+}
+
+TYPED_TEST_P(LedgerContractTest, MessagesInFolderSpansUidValidities) {
+    auto store = this->open();
+    store->recordSeen(imapKey("1", 7), 10);
+    store->recordSeen(imapKey("1", 9), 10);
+    store->recordSeen(imapKey("5", 9, "Sent"), 10);
+    const auto rows = store->messagesInFolder("bob", "INBOX");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].key.uidValidity, 7u);
+    EXPECT_EQ(rows[1].key.uidValidity, 9u);
+}
+
+TYPED_TEST_P(LedgerContractTest, LargeUidValidityAndSizeRoundTrip) {
+    auto store = this->open();
+    const MessageKey key{"bob", "INBOX", 0xFFFFFFFFu, "4294967295"};
+    store->recordSeen(key, 5'000'000'000ull);
+    const auto row = find(*store, key);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->size, 5'000'000'000ull);
+}
+
+TYPED_TEST_P(LedgerContractTest, RegisterAccountReportsCreationOnce) {
+    {
+        auto store = this->open();
+        EXPECT_TRUE(store->registerAccount("alice"));
+        EXPECT_FALSE(store->registerAccount("alice"));
+        const auto alice = store->account("alice");
+        ASSERT_TRUE(alice);
+        EXPECT_GT(alice->firstSeenAt, 0);
+        EXPECT_EQ(alice->lastPollAt, 0);
+    }
+    auto store = this->open();
+    EXPECT_FALSE(store->registerAccount("alice"));
+    EXPECT_TRUE(store->registerAccount("bob"));
+}
+
+TYPED_TEST_P(LedgerContractTest, RecordPollKeepsAccountsNewUntilRegistered) {
+    auto store = this->open();
+    store->registerAccount("alice");
+    store->recordPoll("alice", "failed", "connection refused");
+    auto alice = store->account("alice");
+    ASSERT_TRUE(alice);
+    EXPECT_GT(alice->lastPollAt, 0);
+    EXPECT_EQ(alice->lastResult, "failed");
+    EXPECT_EQ(alice->lastError, "connection refused");
+    store->recordPoll("alice", "ok", "");
+    alice = store->account("alice");
+    EXPECT_EQ(alice->lastResult, "ok");
+    EXPECT_EQ(alice->lastError, "");
+
+    // A poll that failed before listing is shown, yet the account still registers as new.
+    store->recordPoll("ghost", "failed", "x");
+    auto ghost = store->account("ghost");
+    ASSERT_TRUE(ghost);
+    EXPECT_EQ(ghost->lastResult, "failed");
+    EXPECT_EQ(ghost->firstSeenAt, 0);
+    EXPECT_TRUE(store->registerAccount("ghost"));
+    EXPECT_FALSE(store->registerAccount("ghost"));
+    EXPECT_GT(store->account("ghost")->firstSeenAt, 0);
+}
+
+TYPED_TEST_P(LedgerContractTest, ConcurrentMarkDeliveredKeepsEveryRow) {
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 500;
+    {
+        auto store = this->open();
+        std::vector<std::thread> workers;
+        for (int t = 0; t < kThreads; ++t) {
+            workers.emplace_back([&store, t] {
+                for (int i = 0; i < kPerThread; ++i) {
+                    const std::string uid = std::to_string(t) + "-" + std::to_string(i);
+                    store->markDelivered(pop3Key(uid), 0, "hash-" + uid, "<" + uid + "@x>");
+                    if (i % 50 == 0) store->messages("alice", "", 0);  // readers interleave
+                }
+            });
+        }
+        for (auto& worker : workers) worker.join();
+    }
+    auto store = this->open();
+    const auto rows = store->messages("alice", "", 0);
+    ASSERT_EQ(rows.size(), static_cast<std::size_t>(kThreads * kPerThread));
+    for (const MessageRecord& row : rows) {
+        EXPECT_EQ(row.state, MessageState::Delivered);
+        EXPECT_EQ(row.contentHash, "hash-" + row.key.uid);
+    }
+}
+
+TYPED_TEST_P(LedgerContractTest, FreeTextThatIsNotUtf8IsAccepted) {
+    // Message-IDs and server errors are whatever the other side sent; PostgreSQL text must be
+    // UTF-8 without NUL. Such values may be stored altered, never refused.
+    auto store = this->open();
+    const std::string messageId = std::string("<\xff\xfe") + '\0' + "bad@x>";
+    store->markDelivered(pop3Key("u1"), 10, "h", messageId);
+    store->recordFailure(pop3Key("u2"), 10, "server said \xc3(\x80");
+    store->recordPoll("alice", "failed", "\xed\xa0\x80 surrogate");
+    const auto u1 = find(*store, pop3Key("u1"));
+    ASSERT_TRUE(u1);
+    EXPECT_EQ(u1->state, MessageState::Delivered);
+    EXPECT_EQ(u1->messageId.substr(u1->messageId.size() - 6), "bad@x>");
+    EXPECT_EQ(find(*store, pop3Key("u2"))->attempts, 1);
+    EXPECT_EQ(store->account("alice")->lastResult, "failed");
+}
+
+TYPED_TEST_P(LedgerContractTest, AccountsAreListedInByteOrder) {
+    auto store = this->open();
+    for (const char* name : {"b", "B", "a", "_x", "Zed"}) store->registerAccount(name);
+    std::vector<std::string> names;
+    for (const auto& record : store->accounts()) names.push_back(record.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"B", "Zed", "_x", "a", "b"}));
+}
+
+TYPED_TEST_P(LedgerContractTest, RecordNextPollUpdatesExistingAccountsOnly) {
+    auto store = this->open();
+    store->registerAccount("alice");
+    store->recordNextPoll("alice", 1'900'000'000);
+    store->recordNextPoll("nobody", 1'900'000'000);
+    EXPECT_EQ(store->account("alice")->nextPollAt, 1'900'000'000);
+    EXPECT_FALSE(store->account("nobody"));
+    store->probeWrite();
+}
+
+TYPED_TEST_P(LedgerContractTest, KeysAreCaseAndSpaceExact) {
+    auto store = this->open();
+    store->recordSeen(MessageKey{"bob", "INBOX", 1, "a"}, 1);
+    store->recordSeen(MessageKey{"bob", "inbox", 1, "a"}, 1);
+    store->recordSeen(MessageKey{"bob", "INBOX", 1, "A"}, 1);
+    store->recordSeen(MessageKey{"bob", "Entw\xc3\xbcrfe/2019", 1, "a "}, 1);
+    EXPECT_EQ(store->messages("bob", "INBOX", 1).size(), 2u);
+    EXPECT_EQ(store->messages("bob", "inbox", 1).size(), 1u);
+    ASSERT_EQ(store->messagesInFolder("bob", "Entw\xc3\xbcrfe/2019").size(), 1u);
+    EXPECT_EQ(store->messagesInFolder("bob", "Entw\xc3\xbcrfe/2019")[0].key.uid, "a ");
+}
+
+REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest,
+                            CreateAndReopenKeepsRows,
+                            RecordSeenWithSameSizeLeavesRowAlone,
+                            SizeChangeResetsToSeen,
+                            RecordSeenFillsInSizeOfRowCreatedByMark,
+                            MarkCallsSetStatesAndReasons,
+                            MarkCallsInsertAbsentRows,
+                            AccountCountersFollowStates,
+                            ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox,
+                            ForgetAbsentHandlesALargeMailbox,
+                            MessagesInFolderSpansUidValidities,
+                            LargeUidValidityAndSizeRoundTrip,
+                            RegisterAccountReportsCreationOnce,
+                            RecordPollKeepsAccountsNewUntilRegistered,
+                            ConcurrentMarkDeliveredKeepsEveryRow,
+                            FreeTextThatIsNotUtf8IsAccepted,
+                            AccountsAreListedInByteOrder,
+                            RecordNextPollUpdatesExistingAccountsOnly,
+                            KeysAreCaseAndSpaceExact);
+
+}  // namespace mc::ledger::contract

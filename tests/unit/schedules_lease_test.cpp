@@ -1,0 +1,184 @@
+// Leases as the service uses them: an account whose lease another instance holds is not polled,
+// a granted lease is renewed while the poll runs and released when it ends.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "collector/ledger/LedgerStore.hpp"
+#include "schedules/AccountLease.hpp"
+#include "schedules/Clock.hpp"
+#include "schedules/Metrics.hpp"
+#include "schedules/Service.hpp"
+
+namespace mc::schedules {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A SQLite ledger whose leases are those of a shared ledger where "other:1:x" holds `held`.
+class LeasingLedger final : public ledger::LedgerStore {
+public:
+    LeasingLedger(std::unique_ptr<ledger::LedgerStore> inner, std::set<std::string> held)
+        : inner_(std::move(inner)), held_(std::move(held)) {}
+
+    std::vector<ledger::MessageRecord> messages(const std::string& a, const std::string& f, std::uint64_t v) override {
+        return inner_->messages(a, f, v);
+    }
+    std::vector<ledger::MessageRecord> messagesInFolder(const std::string& a, const std::string& f) override {
+        return inner_->messagesInFolder(a, f);
+    }
+    void recordSeen(const ledger::MessageKey& k, std::uint64_t s) override { inner_->recordSeen(k, s); }
+    void markDelivered(const ledger::MessageKey& k, std::uint64_t s, const std::string& h,
+                       const std::string& m) override {
+        inner_->markDelivered(k, s, h, m);
+    }
+    void markQuarantined(const ledger::MessageKey& k, std::uint64_t s, const std::string& r) override {
+        inner_->markQuarantined(k, s, r);
+    }
+    void markSkipped(const ledger::MessageKey& k, std::uint64_t s, const std::string& r) override {
+        inner_->markSkipped(k, s, r);
+    }
+    void markDeleted(const ledger::MessageKey& k) override { inner_->markDeleted(k); }
+    void recordFailure(const ledger::MessageKey& k, std::uint64_t s, const std::string& e) override {
+        inner_->recordFailure(k, s, e);
+    }
+    void forgetAbsent(const std::string& a, const std::string& f, std::uint64_t v,
+                      const std::vector<std::string>& p) override {
+        inner_->forgetAbsent(a, f, v, p);
+    }
+    std::optional<ledger::AccountRecord> account(const std::string& n) override { return inner_->account(n); }
+    std::vector<ledger::AccountRecord> accounts() override { return inner_->accounts(); }
+    bool registerAccount(const std::string& n) override { return inner_->registerAccount(n); }
+    void recordPoll(const std::string& n, const std::string& r, const std::string& e) override {
+        inner_->recordPoll(n, r, e);
+    }
+
+    ledger::Lease takeLease(const std::string& account, const std::string& holder,
+                            std::chrono::milliseconds) override {
+        std::lock_guard lock(mutex_);
+        if (held_.count(account)) return {false, "other:1:x"};
+        holders_[account] = holder;
+        return {true, holder};
+    }
+    bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds) override {
+        std::lock_guard lock(mutex_);
+        ++renewals_;
+        return holders_[account] == holder;
+    }
+    void releaseLease(const std::string& account, const std::string& holder) override {
+        std::lock_guard lock(mutex_);
+        if (holders_[account] == holder) holders_.erase(account);
+        released_.insert(account);
+    }
+
+    std::map<std::string, std::string> holders() {
+        std::lock_guard lock(mutex_);
+        return holders_;
+    }
+    std::set<std::string> released() {
+        std::lock_guard lock(mutex_);
+        return released_;
+    }
+    int renewals() {
+        std::lock_guard lock(mutex_);
+        return renewals_;
+    }
+
+private:
+    std::unique_ptr<ledger::LedgerStore> inner_;
+    std::set<std::string> held_;
+    std::mutex mutex_;
+    std::map<std::string, std::string> holders_;
+    std::set<std::string> released_;
+    int renewals_ = 0;
+};
+
+class LeaseTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/mc-lease-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+    std::unique_ptr<LeasingLedger> ledger(std::set<std::string> held) {
+        return std::make_unique<LeasingLedger>(ledger::openLedger((dir_ / "ledger.db").string()), std::move(held));
+    }
+    std::filesystem::path dir_;
+};
+
+TEST_F(LeaseTest, AccountHeldElsewhereIsSkippedAndOthersArePolledUnderTheirLease) {
+    auto store = ledger({"held"});
+    auto config = std::make_shared<config::Config>();
+    for (const char* name : {"free", "held"}) {
+        config::AccountSettings account;
+        account.name = name;
+        account.endpoint.host = "pop.example.net";
+        config->accounts.push_back(account);
+    }
+    std::mutex mutex;
+    std::vector<std::string> polled;
+    std::map<std::string, std::string> holderDuringPoll;
+    SystemClock clock;
+    Metrics metrics;
+    Service service(config, *store, clock, metrics,
+                    [&](const config::Config&, const config::AccountSettings& account) {
+                        std::lock_guard lock(mutex);
+                        polled.push_back(account.name);
+                        holderDuringPoll = store->holders();
+                        collector::PollReport report;
+                        report.ok = true;
+                        return report;
+                    },
+                    ServiceOptions{.once = true});
+    const ServiceResult result = service.run();
+    EXPECT_FALSE(result.anyFailed);
+    EXPECT_FALSE(result.ledgerFailed);
+    EXPECT_EQ(polled, std::vector<std::string>{"free"});
+    ASSERT_EQ(holderDuringPoll.count("free"), 1u);
+    EXPECT_NE(holderDuringPoll["free"].find(':'), std::string::npos);  // hostname:pid:random
+    EXPECT_TRUE(store->holders().empty());
+    EXPECT_EQ(store->released(), std::set<std::string>{"free"});
+}
+
+TEST_F(LeaseTest, AccountLeaseRenewsEveryThirdOfTheTtlAndReleases) {
+    auto store = ledger({});
+    {
+        AccountLease lease(*store, "alice", "me:1:a", 60ms);
+        EXPECT_TRUE(lease.granted());
+        EXPECT_EQ(lease.holder(), "me:1:a");
+        std::this_thread::sleep_for(200ms);
+        EXPECT_GE(store->renewals(), 4);
+        EXPECT_EQ(store->holders().count("alice"), 1u);
+    }
+    EXPECT_TRUE(store->holders().empty());
+    EXPECT_EQ(store->released(), std::set<std::string>{"alice"});
+}
+
+TEST_F(LeaseTest, RefusedLeaseNamesTheHolderAndIsNeitherRenewedNorReleased) {
+    auto store = ledger({"alice"});
+    {
+        AccountLease lease(*store, "alice", "me:1:a", 30ms);
+        EXPECT_FALSE(lease.granted());
+        EXPECT_EQ(lease.holder(), "other:1:x");
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(store->renewals(), 0);
+    EXPECT_TRUE(store->released().empty());
+}
+
+TEST(LeaseHolderTest, HoldersDifferPerInstance) {
+    const std::string a = makeLeaseHolder(), b = makeLeaseHolder();
+    EXPECT_NE(a, b);
+    EXPECT_NE(a.find(":" + std::to_string(::getpid()) + ":"), std::string::npos) << a;
+}
+
+}  // namespace
+}  // namespace mc::schedules
