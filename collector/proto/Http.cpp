@@ -140,9 +140,9 @@ HttpParse parseHttpResponse(std::string_view raw, bool closed, HttpResponse& out
         std::string_view rest = raw.substr(headEnd + 4);
         std::size_t lineEnd = head.find("\r\n");
         std::string_view statusLine = head.substr(0, lineEnd);
-        // "HTTP/1.x NNN reason"
+        // "HTTP/1.x NNN reason", NNN from 100 to 599 (RFC 9110 section 15)
         if (statusLine.size() < 12 || statusLine.substr(0, 7) != "HTTP/1." || statusLine[8] != ' ' ||
-            !isDigit(statusLine[9]) || !isDigit(statusLine[10]) || !isDigit(statusLine[11]) ||
+            statusLine[9] < '1' || statusLine[9] > '5' || !isDigit(statusLine[10]) || !isDigit(statusLine[11]) ||
             (statusLine.size() > 12 && statusLine[12] != ' '))
             return HttpParse::Malformed;
         HttpResponse response;

@@ -156,7 +156,8 @@ TEST(Http, BodyUntilCloseAndMalformedReplies) {
     EXPECT_EQ(parseHttpResponse("HTTP/1.0 200 OK\r\n\r\n{}", false, response), HttpParse::Incomplete);
     ASSERT_EQ(parseHttpResponse("HTTP/1.0 200 OK\r\n\r\n{}", true, response), HttpParse::Complete);
     EXPECT_EQ(response.body, "{}");
-    for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+    for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n",
+                            "HTTP/1.1 600 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
                             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
                             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
                             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
