@@ -317,10 +317,17 @@ void checkTargetCredentials(const TableReader& reader, const TargetSettings& tar
         reader.failHeader("recipient", "missing required key (smtp and lmtp targets need it)");
 }
 
+// Labels and the target folder become IMAP folder names (modified UTF-7 grows non-ASCII text up
+// to about 8/3, and a quoted name must fit IMAP's quoted-string limit): checked here, not found
+// out at the first delivery.
+constexpr std::size_t kMaxFolderNameBytes = 200;
+
 // `folder` is where an imap target APPENDs (smtp and lmtp ignore it); labels become folders there,
 // so subaddressing has no meaning for it.
 void checkImapTargetKeys(const TableReader& reader, const TargetSettings& target) {
     if (hasControl(target.folder)) reader.fail("folder", "must be free of control characters");
+    if (target.folder.size() > kMaxFolderNameBytes)
+        reader.fail("folder", "may have at most " + std::to_string(kMaxFolderNameBytes) + " bytes");
     if (target.protocol == TargetProtocol::Imap && target.labelDelivery == LabelDelivery::Subaddress)
         reader.fail("label_delivery",
                     "\"subaddress\" is for smtp and lmtp targets; an imap target files labels into folders");
@@ -390,9 +397,12 @@ void checkFolders(const TableReader& reader, const AccountSettings& account) {
 
 // Labels end up in a header or an address, so line breaks would let them inject headers.
 void checkLabels(const TableReader& reader, const std::vector<std::string>& labels) {
-    for (const auto& label : labels)
+    for (const auto& label : labels) {
         if (label.empty() || hasControl(label))
             reader.fail("labels", "labels must be non-empty and free of control characters");
+        if (label.size() > kMaxFolderNameBytes)
+            reader.fail("labels", "a label may have at most " + std::to_string(kMaxFolderNameBytes) + " bytes");
+    }
 }
 
 std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallback) {

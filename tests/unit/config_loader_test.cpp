@@ -640,6 +640,16 @@ TEST(ConfigErrors, LabelsCannotCarryLineBreaks) {
                 StartsWith(std::string(kPath) + ":9: account[0].labels: "));
 }
 
+TEST(ConfigErrors, LabelsAndTheTargetFolderFitAnImapFolderName) {
+    const std::string account = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
+    EXPECT_EQ(accountError(account + "labels = [\"" + std::string(200, 'x') + "\"]\n"), "");
+    EXPECT_EQ(accountError(account + "labels = [\"" + std::string(201, 'x') + "\"]\n"),
+              std::string(kPath) + ":9: account[0].labels: a label may have at most 200 bytes");
+    const std::string imap = "[target]\nprotocol = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
+    EXPECT_EQ(parseError(imap + "folder = \"" + std::string(201, 'f') + "\"\n"),
+              std::string(kPath) + ":6: target.folder: may have at most 200 bytes");
+}
+
 // ---- loadConfig: files and permissions -------------------------------------------------------
 
 class LoadConfigTest : public ::testing::Test {
