@@ -1,5 +1,7 @@
 #include "collector/ledger/LedgerMigration.hpp"
 
+#include "collector/ledger/MessageColumns.hpp"
+
 #include <sqlite3.h>
 
 #include <memory>
@@ -76,10 +78,7 @@ private:
 };
 
 MessageState parseState(const std::string& text) {
-    for (MessageState state : {MessageState::Seen, MessageState::Delivered, MessageState::Quarantined,
-                               MessageState::Skipped, MessageState::Deleted}) {
-        if (text == toString(state)) return state;
-    }
+    if (auto state = parseMessageState(text)) return *state;
     throw LedgerError("unknown message state '" + text + "' in the source ledger");
 }
 
@@ -114,25 +113,11 @@ ImportCounts migrateLedger(const std::string& sqlitePath, const std::string& pos
     PostgresLedgerStore target(postgresUrl);
     // In rowid order, so that the target keeps SQLite's order of rows within a mailbox.
     SqliteSource::Statement rows(source,
-                                 "SELECT account, folder, uid_validity, uid, size, state, content_hash, message_id,"
-                                 " first_seen_at, delivered_at, attempts, last_error, deleted_at"
-                                 " FROM messages ORDER BY rowid");
+                                 "SELECT " MC_LEDGER_MESSAGE_COLUMNS ", deleted_at FROM messages ORDER BY rowid");
     return target.importLedger(std::vector<std::string>(names.begin(), names.end()), accounts,
                                [&](StoredMessage& message) {
                                    if (!rows.step()) return false;
-                                   MessageRecord& r = message.record;
-                                   r.key.account = rows.text(0);
-                                   r.key.folder = rows.text(1);
-                                   r.key.uidValidity = static_cast<std::uint64_t>(rows.integer(2));
-                                   r.key.uid = rows.text(3);
-                                   r.size = static_cast<std::uint64_t>(rows.integer(4));
-                                   r.state = parseState(rows.text(5));
-                                   r.contentHash = rows.text(6);
-                                   r.messageId = rows.text(7);
-                                   r.firstSeenAt = rows.integer(8);
-                                   r.deliveredAt = rows.integer(9);
-                                   r.attempts = static_cast<int>(rows.integer(10));
-                                   r.lastError = rows.text(11);
+                                   message.record = messageFromColumns(rows, parseState(rows.text(5)));
                                    message.deletedAt = rows.integer(12);
                                    return true;
                                });

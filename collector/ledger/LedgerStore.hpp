@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mc::ledger {
@@ -16,6 +17,8 @@ namespace mc::ledger {
 enum class MessageState { Seen, Delivered, Quarantined, Skipped, Deleted };
 
 const char* toString(MessageState state);
+// The state named TEXT (as toString writes it); nullopt for anything else.
+std::optional<MessageState> parseMessageState(std::string_view text);
 
 // POP3: folder "" and uidValidity 0, uid = the UIDL. IMAP: folder name, UIDVALIDITY, UID as text.
 struct MessageKey {
@@ -49,6 +52,9 @@ struct AccountRecord {
     std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
     std::string leaseHolder;  // the instance polling it now (shared ledgers); empty: nobody
 };
+
+// Counts COUNT messages in STATE into RECORD's per-state counts (and `seen`).
+void addStateCount(AccountRecord& record, MessageState state, std::uint64_t count);
 
 // Who may poll an account when several instances share one ledger.
 struct Lease {

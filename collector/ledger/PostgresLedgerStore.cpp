@@ -256,23 +256,8 @@ std::vector<std::string> keyParams(const MessageKey& key) {
 }
 
 MessageState parseState(const std::string& text) {
-    for (MessageState state :
-         {MessageState::Seen, MessageState::Delivered, MessageState::Quarantined,
-          MessageState::Skipped, MessageState::Deleted}) {
-        if (text == toString(state)) return state;
-    }
+    if (auto state = parseMessageState(text)) return *state;
     throw PgFailure("unknown message state in the ledger", false);
-}
-
-void addCount(AccountRecord& record, const std::string& state, std::uint64_t count) {
-    record.seen += count;  // every row was seen once, whatever happened to it since
-    switch (parseState(state)) {
-        case MessageState::Seen: record.pending += count; break;
-        case MessageState::Delivered: record.delivered += count; break;
-        case MessageState::Quarantined: record.quarantined += count; break;
-        case MessageState::Skipped: record.skipped += count; break;
-        case MessageState::Deleted: record.deleted += count; break;
-    }
 }
 
 }  // namespace
@@ -562,7 +547,7 @@ std::optional<AccountRecord> PostgresLedgerStore::account(const std::string& nam
         AccountRecord record = row.account(0);
         Result counts = query(kSqlAccountCounts, {name});
         for (int i = 0; i < counts.rows(); ++i)
-            addCount(record, counts.text(i, 0), static_cast<std::uint64_t>(counts.integer(i, 1)));
+            addStateCount(record, parseState(counts.text(i, 0)), static_cast<std::uint64_t>(counts.integer(i, 1)));
         return record;
     });
 }
@@ -580,7 +565,7 @@ std::vector<AccountRecord> PostgresLedgerStore::accounts() {
         for (int i = 0; i < counts.rows(); ++i) {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(i, 0)); it != byName.end())
-                addCount(records[it->second], counts.text(i, 1), static_cast<std::uint64_t>(counts.integer(i, 2)));
+                addStateCount(records[it->second], parseState(counts.text(i, 1)), static_cast<std::uint64_t>(counts.integer(i, 2)));
         }
         return records;
     });

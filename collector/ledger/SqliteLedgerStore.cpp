@@ -1,5 +1,7 @@
 #include "collector/ledger/SqliteLedgerStore.hpp"
 
+#include "collector/ledger/MessageColumns.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -67,9 +69,7 @@ constexpr const char* kSqlSavepoint = "SAVEPOINT write";
 constexpr const char* kSqlRelease = "RELEASE write";
 constexpr const char* kSqlRollbackTo = "ROLLBACK TO write";
 
-#define MC_MESSAGE_COLUMNS                                                        \
-    "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
-    "first_seen_at, delivered_at, attempts, last_error"
+#define MC_MESSAGE_COLUMNS MC_LEDGER_MESSAGE_COLUMNS
 #define MC_MESSAGE_KEY "account = ?1 AND folder = ?2 AND uid_validity = ?3 AND uid = ?4"
 #define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
 // Size 0 from a caller means "unknown": it never overwrites a known size.
@@ -237,30 +237,11 @@ private:
 };
 
 MessageState parseState(const std::string& text) {
-    for (MessageState state :
-         {MessageState::Seen, MessageState::Delivered, MessageState::Quarantined,
-          MessageState::Skipped, MessageState::Deleted}) {
-        if (text == toString(state)) return state;
-    }
+    if (auto state = parseMessageState(text)) return *state;
     throw SqliteFailure("unknown message state in the ledger");
 }
 
-MessageRecord readMessage(const Statement& row) {
-    MessageRecord record;
-    record.key.account = row.text(0);
-    record.key.folder = row.text(1);
-    record.key.uidValidity = static_cast<std::uint64_t>(row.integer(2));
-    record.key.uid = row.text(3);
-    record.size = static_cast<std::uint64_t>(row.integer(4));
-    record.state = parseState(row.text(5));
-    record.contentHash = row.text(6);
-    record.messageId = row.text(7);
-    record.firstSeenAt = row.integer(8);
-    record.deliveredAt = row.integer(9);
-    record.attempts = static_cast<int>(row.integer(10));
-    record.lastError = row.text(11);
-    return record;
-}
+MessageRecord readMessage(const Statement& row) { return messageFromColumns(row, parseState(row.text(5))); }
 
 AccountRecord readAccount(const Statement& row) {
     AccountRecord record;
@@ -271,17 +252,6 @@ AccountRecord readAccount(const Statement& row) {
     record.lastError = row.text(4);
     record.nextPollAt = row.integer(5);
     return record;
-}
-
-void addCount(AccountRecord& record, const std::string& state, std::uint64_t count) {
-    record.seen += count;  // every row was seen once, whatever happened to it since
-    switch (parseState(state)) {
-        case MessageState::Seen: record.pending += count; break;
-        case MessageState::Delivered: record.delivered += count; break;
-        case MessageState::Quarantined: record.quarantined += count; break;
-        case MessageState::Skipped: record.skipped += count; break;
-        case MessageState::Deleted: record.deleted += count; break;
-    }
 }
 
 class FileDescriptor {
@@ -743,7 +713,7 @@ std::optional<AccountRecord> SqliteLedgerStore::account(const std::string& name)
         Statement counts(db_, statement(kSqlAccountCounts));
         counts.bind(1, name);
         while (counts.step()) {
-            addCount(record, counts.text(0), static_cast<std::uint64_t>(counts.integer(1)));
+            addStateCount(record, parseState(counts.text(0)), static_cast<std::uint64_t>(counts.integer(1)));
         }
         return record;
     } catch (const SqliteFailure& e) {
@@ -767,7 +737,7 @@ std::vector<AccountRecord> SqliteLedgerStore::accounts() {
         while (counts.step()) {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(0)); it != byName.end()) {
-                addCount(records[it->second], counts.text(1),
+                addStateCount(records[it->second], parseState(counts.text(1)),
                          static_cast<std::uint64_t>(counts.integer(2)));
             }
         }
