@@ -51,7 +51,10 @@ struct Plan {
 
 using BodyFactory = std::function<delivery::MessageBody()>;
 using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBody body)>;
-using Retriever = std::function<void(const std::vector<std::uint32_t>&, const BodyFactory&, const BodyHandler&)>;
+// A message the source answered with something that cannot be trusted: left pending, with why.
+using FailureHandler = std::function<void(std::uint32_t number, const std::string& why)>;
+using Retriever = std::function<void(const std::vector<std::uint32_t>&, const BodyFactory&, const BodyHandler&,
+                                     const FailureHandler&)>;
 
 MessageKey keyOf(const config::AccountSettings& account, const Mailbox& mailbox, const std::string& uid) {
     return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
@@ -180,6 +183,15 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
             bool accepted = pipeline.submit(std::move(job));
             if (control.progress) control.progress(++handled, numbers.size());
             return accepted && !control.stopRequested();
+        },
+        [&](std::uint32_t number, const std::string& why) {
+            auto found = byNumber.find(number);
+            if (found == byNumber.end()) return;
+            const SourceItem& item = *found->second;
+            spdlog::warn("account={} folder={} uid={} left pending: {}", account.name, net::printable(mailbox.folder),
+                         net::printable(item.uid), why);
+            ledger.recordFailure(keyOf(account, mailbox, item.uid), item.size, why);  // pending in `status`
+            ++report.untrusted;
         });
     pipeline.finish();
     if (handled < numbers.size() && control.stopRequested() && report.error.empty()) {
@@ -238,7 +250,9 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll, {}, report);
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
-        [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
+        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto&) {
+            session.retrieve(numbers, makeBody, handle);
+        },
         control, report);
 
     std::vector<std::uint32_t> marked;
@@ -321,7 +335,9 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                             validityChanged ? deliveredBefore : std::set<std::string>{}, report);
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
-        [&](const auto& numbers, const auto& makeBody, const auto& handle) { session.retrieve(numbers, makeBody, handle); },
+        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
+            session.retrieve(numbers, makeBody, handle, failed);
+        },
         control, report);
 
     if (deleting && !toDelete.empty() && !validityChanged && !report.ledgerFailed) {

@@ -21,6 +21,7 @@ struct PollReport {
     std::string heldBy;         // not polled: another instance holds the account's lease
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
                   deleted = 0, duplicates = 0, bytes = 0;
+    std::uint64_t untrusted = 0;  // not delivered: the source's answer for them did not add up
     double seconds = 0;
 };
 

@@ -120,7 +120,7 @@ void Metrics::recordPoll(const collector::PollReport& report, std::optional<std:
     s.messages["skipped"] += report.skipped;
     s.messages["deleted"] += report.deleted;
     s.bytes += report.bytes;
-    const char* result = !report.ok ? "failed" : report.deferred > 0 ? "partial" : "ok";
+    const char* result = !report.ok ? "failed" : report.deferred > 0 || report.untrusted > 0 ? "partial" : "ok";
     ++s.polls[result];
     if (!report.ok) ++s.errors[pollErrorKind(report)];
     if (pending) s.pending = *pending;

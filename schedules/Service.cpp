@@ -53,7 +53,8 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
         spdlog::debug("account={} skipped: held by {}{}", r.account, r.heldBy, next);
         return;
     }
-    const bool eventful = r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted;
+    const bool eventful =
+        r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted || r.untrusted;
     if (r.interrupted) {
         spdlog::warn("account={} poll {} (delivered={}){}", r.account, r.error, r.delivered, next);
         return;
@@ -66,9 +67,10 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
     const auto level = once || eventful ? spdlog::level::info : spdlog::level::debug;
     spdlog::log(level,
                 "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} "
-                "skipped={} deleted={} bytes={} seconds={:.2f}{}",
+                "skipped={} deleted={} bytes={} seconds={:.2f}{}{}",
                 r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted,
-                r.bytes, r.seconds, next);
+                r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
+                next);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include "collector/CrashPoints.hpp"
 #include "collector/SourceSettings.hpp"
@@ -53,6 +55,7 @@ ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {
     limits.streamThreshold = kStreamThreshold;
     limits.maxLiteralSize = options_.maxMessageBytes;
     limits.maxResponseSize = options_.maxResponseBytes;
+    limits.maxElements = kImapMaxResponseValues;
     parser_ = proto::ImapResponseParser(limits);
 }
 
@@ -75,6 +78,12 @@ ImapResponse ImapSession::readResponse() {
             if (error == ImapParseError::LiteralTooLarge || error == ImapParseError::SinkRejected)
                 fail("server announced a literal larger than the limit of " +
                      std::to_string(options_.maxMessageBytes) + " bytes (max_message_size plus a margin); refused");
+            if (error == ImapParseError::ResponseTooLarge)
+                fail("server response exceeds the limit of " + std::to_string(options_.maxResponseBytes) +
+                     " bytes held per response; refused");
+            if (error == ImapParseError::TooManyElements)
+                fail("server response exceeds the limit of " + std::to_string(kImapMaxResponseValues) +
+                     " values per response; refused");
             fail("malformed response from the server (" + std::string(proto::imapParseErrorName(error)) +
                  ")");
         }
@@ -99,7 +108,14 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
     if (auto caps = response.capabilities()) capabilities_ = *caps;
     if (auto exists = response.exists()) mailbox_.exists = *exists;
     if (auto recent = response.recent()) mailbox_.recent = *recent;
-    if (response.expunge() && mailbox_.exists > 0) --mailbox_.exists;
+    if (auto expunged = response.expunge()) {
+        if (mailbox_.exists > 0) --mailbox_.exists;
+        // Later sequence numbers move down by one (RFC 3501 7.4.1).
+        if (*expunged <= uidBySequence_.size()) {
+            uidBySequence_.erase(uidBySequence_.begin() + (*expunged - 1));
+            sizeBySequence_.erase(sizeBySequence_.begin() + (*expunged - 1));
+        }
+    }
     if (response.code) {
         if (response.code->is("UIDVALIDITY")) mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("UIDNEXT"))
@@ -115,9 +131,17 @@ std::string ImapSession::send(const std::string& command) {
     return tag;
 }
 
+void ImapSession::checkUntaggedBudget(std::size_t count, std::size_t expected) {
+    if (count > expected + kImapUntaggedSlack)
+        fail("server exceeded the limit of " + std::to_string(expected + kImapUntaggedSlack) +
+             " untagged responses to one command; refused");
+}
+
 ImapResponse ImapSession::run(const std::string& command,
-                              const std::function<void(const ImapResponse&)>& onUntagged) {
+                              const std::function<void(const ImapResponse&)>& onUntagged,
+                              std::size_t expectedUntagged) {
     std::string tag = send(command);
+    std::size_t untagged = 0;
     for (;;) {
         ImapResponse response = readResponse();
         if (response.isTagged(tag)) {
@@ -126,14 +150,16 @@ ImapResponse ImapSession::run(const std::string& command,
         }
         if (response.isTagged()) fail("reply with an unknown tag from the server");
         if (response.isContinuation()) fail("unexpected continuation request from the server");
+        checkUntaggedBudget(++untagged, expectedUntagged);
         noteUntagged(response);
         if (onUntagged) onUntagged(response);
     }
 }
 
 ImapResponse ImapSession::expectOk(const std::string& command, const std::string& what,
-                                   const std::function<void(const ImapResponse&)>& onUntagged) {
-    ImapResponse response = run(command, onUntagged);
+                                   const std::function<void(const ImapResponse&)>& onUntagged,
+                                   std::size_t expectedUntagged) {
+    ImapResponse response = run(command, onUntagged, expectedUntagged);
     if (response.status != ImapStatus::Ok) throw ImapError(what + " refused: " + describe(response));
     return response;
 }
@@ -262,21 +288,29 @@ ImapResponse ImapSession::authenticateOAuth(bool oauthBearer) {
 
 std::vector<ImapFolder> ImapSession::listFolders() {
     std::vector<ImapFolder> folders;
+    std::size_t listedBytes = 0;
     std::string command = hasCapability("SPECIAL-USE") ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
     expectOk(command, "LIST", [&](const ImapResponse& response) {
         auto entry = response.list();
         if (!entry) return;
+        listedBytes += entry->name.size() * 2 + sizeof(ImapFolder);
+        for (const auto& flag : entry->flags) listedBytes += flag.size() + sizeof(std::string);
+        if (folders.size() >= kImapMaxFolders || listedBytes > kImapMaxFolderListBytes)
+            fail("server LIST exceeds the limit of " + std::to_string(kImapMaxFolders) + " folders or " +
+                 std::to_string(kImapMaxFolderListBytes) + " bytes; refused");
         ImapFolder folder;
         folder.wireName = entry->name;
         folder.name = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
         folder.flags = entry->flags;
         folders.push_back(std::move(folder));
-    });
+    }, kImapMaxFolders);
     return folders;
 }
 
 ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     mailbox_ = ImapMailboxState{};
+    uidBySequence_.clear();
+    sizeBySequence_.clear();
     std::string wire = proto::modifiedUtf7Encode(name).value_or(name);
     ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + astring(wire));
     if (response.status != ImapStatus::Ok) {
@@ -290,19 +324,32 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
 }
 
 std::vector<ImapListing> ImapSession::listMessages() {
-    std::vector<ImapListing> listing;
     std::uint32_t total = mailbox_.exists;
+    if (total > kImapMaxFolderMessages)
+        throw ImapError("folder has " + std::to_string(total) + " messages, above the limit of " +
+                        std::to_string(kImapMaxFolderMessages) + " messages listed per folder");
+    std::vector<ImapListing> listing;
     listing.reserve(total);
+    // Indexed by sequence number - 1; 0 until that number's FETCH arrived. Responses for numbers
+    // not asked for, or a second one for the same number, are dropped: a server cannot grow this.
+    uidBySequence_.assign(total, 0);
+    sizeBySequence_.assign(total, 0);
     for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
         std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
         expectOk("FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)",
                  "FETCH",
                  [&](const ImapResponse& response) {
                      auto fetch = response.fetch();
-                     if (fetch && fetch->uid && fetch->rfc822Size)
-                         listing.push_back({*fetch->uid, *fetch->rfc822Size,
-                                            fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
-                 });
+                     if (!fetch || !fetch->uid || *fetch->uid == 0 || !fetch->rfc822Size) return;
+                     if (fetch->sequence < first || fetch->sequence > last ||
+                         fetch->sequence > uidBySequence_.size() || uidBySequence_[fetch->sequence - 1] != 0)
+                         return;
+                     uidBySequence_[fetch->sequence - 1] = *fetch->uid;
+                     sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
+                     listing.push_back({*fetch->uid, *fetch->rfc822Size,
+                                        fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
+                 },
+                 last - first + 1);
     }
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     listing.erase(std::unique(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
@@ -312,7 +359,8 @@ std::vector<ImapListing> ImapSession::listMessages() {
 
 namespace {
 
-// Streams big FETCH bodies straight into MessageBody objects, keyed by message number.
+// Streams big FETCH bodies into a MessageBody. Holds at most the body of the response being read:
+// the session takes it or drops it as soon as that response is complete.
 class BodySink final : public proto::ImapLiteralSink {
 public:
     BodySink(const ImapSession::BodyFactory& makeBody, std::uint64_t maxBytes) : makeBody_(makeBody), maxBytes_(maxBytes) {}
@@ -320,8 +368,11 @@ public:
         if (info.size > maxBytes_) return false;
         current_ = nullptr;
         if (info.messageNumber != 0 && info.key.rfind("BODY[]", 0) == 0) {
-            auto [it, inserted] = bodies_.insert_or_assign(info.messageNumber, makeBody_());
-            current_ = &it->second;
+            // A second body in one response is counted and not kept: which one is the message?
+            if (++bodies_ == 1) {
+                body_ = makeBody_();
+                current_ = &*body_;
+            }
         }
         return true;
     }
@@ -330,30 +381,46 @@ public:
         return true;
     }
     void end() override { current_ = nullptr; }
-    std::optional<delivery::MessageBody> take(std::uint32_t number) {
-        auto it = bodies_.find(number);
-        if (it == bodies_.end()) return std::nullopt;
-        delivery::MessageBody body = std::move(it->second);
-        bodies_.erase(it);
-        return body;
+    std::optional<delivery::MessageBody> take() { return std::exchange(body_, std::nullopt); }
+    std::size_t bodies() const { return bodies_; }
+    // Forgets the response's body (taken or not): called after every response.
+    void drop() {
+        body_.reset();
+        bodies_ = 0;
+        current_ = nullptr;
     }
 
 private:
     const ImapSession::BodyFactory& makeBody_;
     std::uint64_t maxBytes_;
-    std::map<std::uint32_t, delivery::MessageBody> bodies_;
+    std::optional<delivery::MessageBody> body_;
+    std::size_t bodies_ = 0;
     delivery::MessageBody* current_ = nullptr;
 };
 
 }  // namespace
 
 void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
-                           const BodyHandler& handle) {
+                           const BodyHandler& handle, const FailureHandler& failed) {
     std::vector<std::string> commands;
     for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
         std::vector<std::uint32_t> group(uids.begin() + i, uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
-        for (auto& set : proto::imapSequenceSet(group)) commands.push_back("UID FETCH " + set + " (UID BODY.PEEK[])");
+        for (auto& set : proto::imapSequenceSet(group))
+            commands.push_back("UID FETCH " + set + " (UID RFC822.SIZE BODY.PEEK[])");
     }
+    // What was asked for, and what has been answered: anything else is dropped, a second answer
+    // for the same UID is a lie.
+    std::vector<std::uint32_t> requested(uids);
+    std::sort(requested.begin(), requested.end());
+    std::vector<bool> answered(requested.size(), false);
+    auto indexOf = [&](std::uint32_t uid) -> std::optional<std::size_t> {
+        auto at = std::lower_bound(requested.begin(), requested.end(), uid);
+        if (at == requested.end() || *at != uid) return std::nullopt;
+        return static_cast<std::size_t>(at - requested.begin());
+    };
+    auto reject = [&](std::uint32_t uid, const std::string& why) {
+        if (failed) failed(uid, why);
+    };
     BodySink sink(makeBody, options_.maxMessageBytes);
     parser_.setLiteralSink(&sink);
     struct ResetSink {
@@ -363,36 +430,73 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
 
     std::deque<std::string> inFlight;
     std::size_t next = 0;
+    std::size_t untagged = 0;  // since the last tagged reply
+    std::uint64_t dropped = 0;
     bool stopped = false;
     try {
         while (next < commands.size() || !inFlight.empty()) {
             while (!stopped && next < commands.size() && inFlight.size() < options_.fetchesInFlight)
                 inFlight.push_back(send(commands[next++]));
             if (inFlight.empty()) break;
+            sink.drop();
             ImapResponse response = readResponse();
             if (response.isTagged()) {
                 if (!response.isTagged(inFlight.front()))
                     fail("reply with an unexpected tag from the server");
                 inFlight.pop_front();
+                untagged = 0;
                 if (response.status != ImapStatus::Ok)
                     throw ImapError("UID FETCH refused: " + describe(response));
                 continue;
             }
+            checkUntaggedBudget(++untagged, options_.fetchesInFlight * options_.uidsPerFetch);
             noteUntagged(response);
             auto fetch = response.fetch();
-            if (!fetch || !fetch->uid) continue;  // unsolicited flag updates and the like
+            if (!fetch) continue;  // EXISTS, alerts and the like
             const proto::ImapValue* value = fetch->body();
+            auto index = fetch->uid ? indexOf(*fetch->uid) : std::nullopt;
+            if (!index) {
+                // No UID, or one not asked for: nothing to deliver it as. Flag updates land here too.
+                if (value) ++dropped;
+                continue;
+            }
             if (!value || value->isNil()) continue;
+            std::uint32_t uid = *fetch->uid;
+            if (answered[*index]) {  // the first one was handled on its own merits
+                ++dropped;
+                continue;
+            }
+            answered[*index] = true;
+            if (sink.bodies() > 1) {
+                reject(uid, "server sent " + std::to_string(sink.bodies()) + " bodies in one FETCH response for UID " +
+                              std::to_string(uid) + "; not delivered");
+                continue;
+            }
+            std::uint64_t length = value->literal ? value->literalSize : value->text.size();
+            if (!uidBySequence_.empty()) {
+                std::uint32_t seq = fetch->sequence;
+                if (seq == 0 || seq > uidBySequence_.size() || uidBySequence_[seq - 1] != uid) {
+                    reject(uid, "server labelled message " + std::to_string(seq) + " as UID " + std::to_string(uid) +
+                                  ", which it listed under another number; not delivered");
+                    continue;
+                }
+                if (length != sizeBySequence_[seq - 1] || (fetch->rfc822Size && *fetch->rfc822Size != length)) {
+                    reject(uid, "server sent a body of " + std::to_string(length) + " bytes for UID " +
+                                  std::to_string(uid) + ", listed as " + std::to_string(sizeBySequence_[seq - 1]) +
+                                  " bytes; not delivered");
+                    continue;
+                }
+            }
             std::optional<delivery::MessageBody> body;
             if (value->streamed) {
-                body = sink.take(fetch->sequence);
+                body = sink.take();
             } else {
                 body = makeBody();
                 body->append(value->text);
             }
             if (!body || stopped) continue;
             body->finish();
-            if (!handle(*fetch->uid, std::move(*body))) stopped = true;
+            if (!handle(uid, std::move(*body))) stopped = true;
         }
     } catch (...) {
         // Replies to the pipelined commands still due would be read as replies to later ones.
@@ -402,6 +506,9 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
         }
         throw;
     }
+    if (dropped)
+        spdlog::warn("{}: server sent {} message bodies not asked for (no UID, or another UID); dropped",
+                     net::printable(options_.username), dropped);
 }
 
 bool ImapSession::canDelete() const { return hasCapability("UIDPLUS") || hasCapability("MOVE"); }
@@ -411,13 +518,15 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
     bool uidplus = hasCapability("UIDPLUS");
     bool move = hasCapability("MOVE") && !trashWireName.empty();
     if (!uidplus && !move) return false;
+    // Each may answer with a response per UID (FETCH flags, EXPUNGE).
+    const std::size_t perUid = uids.size();
     for (const auto& set : proto::imapSequenceSet(uids)) {
         if (uidplus) {
-            expectOk("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", "UID STORE");
+            expectOk("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", "UID STORE", {}, perUid);
             crashPoint("after-store");
-            expectOk("UID EXPUNGE " + set, "UID EXPUNGE");
+            expectOk("UID EXPUNGE " + set, "UID EXPUNGE", {}, perUid);
         } else {
-            expectOk("UID MOVE " + set + " " + astring(trashWireName), "UID MOVE");
+            expectOk("UID MOVE " + set + " " + astring(trashWireName), "UID MOVE", {}, perUid);
         }
     }
     return true;

@@ -28,6 +28,16 @@ private:
     bool authentication_;
 };
 
+// Budgets on what a server can make a session hold (README "Limits"). Over one, the account
+// fails with an error that names the limit.
+inline constexpr std::uint64_t kImapMaxResponseBytes = 8ull << 20;  // one response, as held
+inline constexpr std::size_t kImapMaxResponseValues = 100'000;      // values in one response
+inline constexpr std::uint32_t kImapMaxFolderMessages = 1'000'000;  // messages listed per folder
+inline constexpr std::size_t kImapMaxFolders = 50'000;              // folders in a LIST
+inline constexpr std::size_t kImapMaxFolderListBytes = 8u << 20;    // names and flags of a LIST
+// Untagged responses one command may draw beyond those it asks for (EXISTS, FLAGS, alerts...).
+inline constexpr std::size_t kImapUntaggedSlack = 10'000;
+
 struct ImapOptions {
     net::ConnectOptions connect;
     config::TlsMode tls = config::TlsMode::Implicit;
@@ -42,9 +52,10 @@ struct ImapOptions {
     std::size_t fetchesInFlight = 4;   // such commands pipelined
     std::uint32_t listingChunk = 5000;  // sequence numbers per FETCH (UID RFC822.SIZE)
     std::uint64_t maxMessageBytes = 1ull << 32;
-    // Bytes the parser may hold for one response (lines and inline literals). The default suits
-    // a poll; an IDLE connection, which never fetches a body, sets it small.
-    std::uint64_t maxResponseBytes = 256ull << 20;
+    // Bytes the parser may hold for one response (lines and inline literals; bodies above 64 KiB
+    // are streamed and do not count). An IDLE connection, which never fetches a body, sets it
+    // smaller.
+    std::uint64_t maxResponseBytes = kImapMaxResponseBytes;
 };
 
 struct ImapFolder {
@@ -105,9 +116,14 @@ public:
 
     using BodyFactory = std::function<delivery::MessageBody()>;
     using BodyHandler = std::function<bool(std::uint32_t uid, delivery::MessageBody body)>;
-    // UID FETCH BODY.PEEK[] pipelined; each body streamed into a MessageBody.
+    // A requested message whose response cannot be trusted (another UID's sequence number, a body
+    // of another size than listed, two bodies): it is not handed on; `why` says what was wrong.
+    using FailureHandler = std::function<void(std::uint32_t uid, const std::string& why)>;
+    // UID FETCH BODY.PEEK[] pipelined; each body streamed into a MessageBody. Responses for UIDs
+    // not requested, or without a UID, are dropped as they arrive. Bodies are checked against the
+    // last listMessages() of this folder: sequence number, UID and size must agree.
     void retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
-                  const BodyHandler& handle);
+                  const BodyHandler& handle, const FailureHandler& failed = {});
     // Removes exactly these UIDs: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE (UIDPLUS),
     // or UID MOVE to the Trash folder. Returns false (and does nothing) when the server offers
     // neither, since a bare EXPUNGE would also remove other clients' \Deleted mail.
@@ -138,10 +154,16 @@ private:
     // Sends a command with a fresh tag; returns the tag.
     std::string send(const std::string& command);
     // Sends and reads until its tagged reply; untagged responses go to `onUntagged`.
+    // `expectedUntagged`: how many untagged responses the command asks for (one per listed
+    // message, folder or expunged UID); kImapUntaggedSlack more are allowed, then it fails.
     proto::ImapResponse run(const std::string& command,
-                            const std::function<void(const proto::ImapResponse&)>& onUntagged = {});
+                            const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
+                            std::size_t expectedUntagged = 0);
     proto::ImapResponse expectOk(const std::string& command, const std::string& what,
-                                 const std::function<void(const proto::ImapResponse&)>& onUntagged = {});
+                                 const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
+                                 std::size_t expectedUntagged = 0);
+    // Fails the session when `count` untagged responses exceed what a command asked for.
+    void checkUntaggedBudget(std::size_t count, std::size_t expected);
     void noteUntagged(const proto::ImapResponse& response);
     void refreshCapabilities();
     void authenticate();
@@ -154,6 +176,10 @@ private:
     State state_ = State::Disconnected;
     std::vector<std::string> capabilities_;
     ImapMailboxState mailbox_;
+    // From the last listMessages(), to check FETCH bodies: UID and RFC822.SIZE by sequence number
+    // - 1, kept in step with EXPUNGE.
+    std::vector<std::uint32_t> uidBySequence_;
+    std::vector<std::uint64_t> sizeBySequence_;
     unsigned tagCounter_ = 0;
     bool broken_ = false;  // the connection cannot be used any more (see state())
 };

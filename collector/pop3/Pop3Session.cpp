@@ -11,7 +11,6 @@ namespace mc::collector {
 namespace {
 
 constexpr std::size_t kMaxStatusLine = 8 * 1024;
-constexpr std::size_t kMaxListingEntries = 5'000'000;
 // RFC 5034 4: an AUTH command with its initial response must not exceed 255 octets (CRLF
 // included); a longer one (OAuth tokens often are) waits for the server's empty challenge.
 constexpr std::size_t kMaxAuthLine = 255;
@@ -40,7 +39,8 @@ void Pop3Session::readCapabilities() {
     channel_->send("CAPA\r\n");
     auto status = proto::parsePop3Status(channel_->readLine());
     if (!status || !status->ok) return;  // CAPA is optional (RFC 2449); assume nothing
-    capabilities_ = readListing();
+    readListing("CAPA", kPop3MaxCapaLines, kPop3MaxCapaBytes,
+                [&](std::string& line) { capabilities_.push_back(std::move(line)); });
     pipelining_ = hasCapability("PIPELINING");
 }
 
@@ -52,15 +52,18 @@ bool Pop3Session::hasCapability(const std::string& name) const {
     return false;
 }
 
-std::vector<std::string> Pop3Session::readListing() {
-    std::vector<std::string> lines;
+void Pop3Session::readListing(const char* what, std::size_t maxLines, std::size_t maxBytes,
+                              const std::function<void(std::string& line)>& onLine) {
+    std::size_t lines = 0, bytes = 0;
     for (;;) {
         std::string line = channel_->readLine();
-        if (line == ".") return lines;
+        if (line == ".") return;
         if (!line.empty() && line[0] == '.') line.erase(0, 1);
-        if (lines.size() >= kMaxListingEntries)
-            throw Pop3Error("server listing has more than " + std::to_string(kMaxListingEntries) + " lines");
-        lines.push_back(std::move(line));
+        bytes += line.size() + 2;
+        if (++lines > maxLines || bytes > maxBytes)
+            throw Pop3Error(std::string("server ") + what + " listing exceeds the limit of " + std::to_string(maxLines) +
+                            " lines or " + std::to_string(maxBytes) + " bytes; refused");
+        onLine(line);
     }
 }
 
@@ -183,28 +186,43 @@ std::vector<Pop3Listing> Pop3Session::list() {
         if (pipelining_) channel_->readLine();
         throw Pop3Error("server does not support UIDL; without unique ids messages cannot be tracked");
     }
-    std::map<std::uint32_t, Pop3Listing> byNumber;
-    for (const auto& line : readListing()) {
-        auto entry = proto::parseUidlLine(line);
-        if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
-        byNumber[entry->number] = Pop3Listing{entry->number, entry->value, 0};
-    }
+    // Sorted vectors rather than maps: a listing of a million messages stays tens of MB.
+    std::vector<Pop3Listing> listing;
+    readListing("UIDL", kPop3MaxListingEntries, kPop3MaxListingEntries * (kPop3MaxUidlLength + 16),
+                [&](std::string& line) {
+                    auto space = line.find(' ');
+                    if (space != std::string::npos && line.size() - space - 1 > kPop3MaxUidlLength)
+                        throw Pop3Error("malformed UIDL line: a UIDL longer than the limit of " +
+                                        std::to_string(kPop3MaxUidlLength) + " characters (RFC 1939); refused");
+                    auto entry = proto::parseUidlLine(line);
+                    if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
+                    listing.push_back(Pop3Listing{entry->number, std::move(entry->value), 0});
+                });
     if (!pipelining_) channel_->send("LIST\r\n");
     auto listStatus = proto::parsePop3Status(channel_->readLine());
     if (!listStatus || !listStatus->ok) throw Pop3Error("LIST refused");
-    std::vector<Pop3Listing> listing;
-    std::map<std::uint32_t, std::uint64_t> sizes;
-    for (const auto& line : readListing()) {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> sizes;
+    readListing("LIST", kPop3MaxListingEntries, kPop3MaxListingEntries * 32, [&](std::string& line) {
         auto entry = proto::parseListLine(line);
         if (!entry) throw Pop3Error("malformed LIST line: " + net::printable(line));
-        sizes[entry->first] = entry->second;
+        sizes.push_back(*entry);
+    });
+    // A number listed twice: the last line counts, as it did with maps.
+    auto byNumber = [](const auto& a, const auto& b) { return a.first < b.first; };
+    std::stable_sort(sizes.begin(), sizes.end(), byNumber);
+    std::stable_sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+    std::size_t kept = 0;  // merged in place: no second copy of the listing
+    for (std::size_t i = 0; i < listing.size(); ++i) {
+        if (i + 1 < listing.size() && listing[i + 1].number == listing[i].number) continue;
+        auto size = std::upper_bound(sizes.begin(), sizes.end(), std::make_pair(listing[i].number, ~0ull),
+                                     [](const auto& a, const auto& b) { return a.first < b.first; });
+        if (size == sizes.begin() || std::prev(size)->first != listing[i].number)
+            continue;  // vanished between the two listings
+        listing[i].size = std::prev(size)->second;
+        if (kept != i) listing[kept] = std::move(listing[i]);
+        ++kept;
     }
-    for (auto& [number, item] : byNumber) {
-        auto size = sizes.find(number);
-        if (size == sizes.end()) continue;  // vanished between the two listings
-        item.size = size->second;
-        listing.push_back(item);
-    }
+    listing.resize(kept);
     return listing;
 }
 

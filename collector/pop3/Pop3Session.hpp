@@ -15,6 +15,13 @@
 
 namespace mc::collector {
 
+// Budgets on what a server can make a session hold (README "Limits"); over one, the account fails
+// with an error naming the limit.
+inline constexpr std::size_t kPop3MaxCapaLines = 1'000;
+inline constexpr std::size_t kPop3MaxCapaBytes = 64 * 1024;
+inline constexpr std::size_t kPop3MaxListingEntries = 1'000'000;  // UIDL and LIST lines
+inline constexpr std::size_t kPop3MaxUidlLength = 70;             // RFC 1939 7
+
 struct Pop3Listing {
     std::uint32_t number = 0;
     std::string uidl;
@@ -80,7 +87,10 @@ private:
     void expectOk(const std::string& command, const char* context, bool authentication = false);
     void readCapabilities();
     bool hasCapability(const std::string& name) const;
-    std::vector<std::string> readListing();
+    // Reads a multi-line listing up to its "." line, passing each line (dot-unstuffed) on.
+    // Throws Pop3Error naming the limit after `maxLines` lines or `maxBytes` bytes.
+    void readListing(const char* what, std::size_t maxLines, std::size_t maxBytes,
+                     const std::function<void(std::string& line)>& onLine);
     void authenticate();
     void authenticateLogin();
     void authenticateOAuth(bool oauthBearer);

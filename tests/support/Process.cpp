@@ -188,11 +188,11 @@ void fillStatus(ProcessResult& result, int status) {
     }
 }
 
-// Polls waitpid until PID ends or DEADLINE passes; true if it ended (STATUS set).
-bool waitUntil(pid_t pid, Clock::time_point deadline, int& status) {
+// Polls wait4 until PID ends or DEADLINE passes; true if it ended (STATUS and USAGE set).
+bool waitUntil(pid_t pid, Clock::time_point deadline, int& status, struct rusage& usage) {
     auto pause = std::chrono::microseconds(500);
     for (;;) {
-        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
         if (done == pid) return true;
         if (done < 0 && errno != EINTR) throw sysError("waitpid");
         if (Clock::now() >= deadline) return false;
@@ -228,7 +228,8 @@ ProcessResult runProcess(const ProcessSpec& spec, std::chrono::seconds timeout) 
     try {
         pid_t pid = spawn(spec, outFd, errFd);
         int status = 0;
-        if (!waitUntil(pid, Clock::now() + timeout, status)) {
+        struct rusage usage {};
+        if (!waitUntil(pid, Clock::now() + timeout, status, usage)) {
             ::kill(-pid, SIGKILL);
             ::kill(pid, SIGKILL);
             while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -236,6 +237,7 @@ ProcessResult runProcess(const ProcessSpec& spec, std::chrono::seconds timeout) 
             result.timedOut = true;
         }
         fillStatus(result, status);
+        result.peakRssKb = usage.ru_maxrss;
     } catch (...) {
         ::close(outFd);
         ::close(errFd);
@@ -301,7 +303,8 @@ void BackgroundProcess::sendSignalToGroup(int sig) {
 std::optional<ProcessResult> BackgroundProcess::wait(std::chrono::milliseconds timeout) {
     if (!ended_) {
         int status = 0;
-        if (!waitUntil(pid_, Clock::now() + timeout, status)) return std::nullopt;
+        struct rusage usage {};
+        if (!waitUntil(pid_, Clock::now() + timeout, status, usage)) return std::nullopt;
         ended_ = true;
         status_ = status;
     }

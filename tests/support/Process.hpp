@@ -25,6 +25,8 @@ struct ProcessResult {
     bool timedOut = false;  // killed (SIGKILL to its process group) because the timeout passed
     std::string out;        // everything written to stdout
     std::string err;        // everything written to stderr
+    // runProcess: the program's peak resident set (ru_maxrss, KiB); 0 when killed on timeout.
+    long peakRssKb = 0;
 
     bool ok() const { return exitCode == 0 && !timedOut; }
     // "exit 1" / "killed by signal 9" / "timed out", then both streams: for assertion messages.

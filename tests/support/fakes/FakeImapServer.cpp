@@ -207,6 +207,8 @@ private:
             verb += " " + upper(args[0]);
             args.erase(args.begin());
         }
+        if (auto generated = options_.generatedReplies.find(verb); generated != options_.generatedReplies.end())
+            return generated->second(c_, tag);
         if (auto raw = override(verb, tag)) {
             if (!c_.send(*raw)) return false;
             if (verb == "STARTTLS" && raw->find(" OK") != std::string::npos)

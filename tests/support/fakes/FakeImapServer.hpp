@@ -13,6 +13,7 @@
 // sent is recorded by the ScriptedServer (server()).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ struct FakeImapOptions {
     // "UID EXPUNGE", "UID MOVE", "EXPUNGE", "CLOSE", "NOOP", "IDLE", "LOGOUT". After a STARTTLS
     // override containing " OK" the server still starts TLS.
     std::map<std::string, std::string> replies;
+    // Replies written while they are generated (volumes too large to build in memory), by command
+    // as for `replies`; called with the command's tag, the function sends everything, CRLF
+    // included, and returns false to end the session. Takes precedence over `replies`.
+    std::map<std::string, std::function<bool(ScriptedConnection&, const std::string& tag)>> generatedReplies;
 };
 
 class FakeImapServer {

@@ -88,6 +88,10 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
         std::string verb = upper(line->substr(0, line->find(' ')));
         std::string arg = line->find(' ') == std::string::npos ? "" : line->substr(line->find(' ') + 1);
 
+        if (auto generated = options.generatedReplies.find(verb); generated != options.generatedReplies.end()) {
+            if (!generated->second(c)) return;
+            continue;
+        }
         if (auto raw = override(verb)) {
             if (!c.send(*raw)) return;
             if (verb == "STLS" && raw->rfind("+OK", 0) == 0) {

@@ -10,6 +10,7 @@
 // PASS or AUTH line and no password byte sequence was ever received.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,6 +56,10 @@ struct FakePop3Options {
     // "GREETING", "CAPA", "STLS", "USER", "PASS", "AUTH", "STAT", "UIDL", "LIST", "RETR",
     // "DELE", "QUIT". After an STLS override starting with "+OK" the server still starts TLS.
     std::map<std::string, std::string> replies;
+    // Replies written while they are generated (volumes too large to build in memory), by verb as
+    // for `replies`; the function sends everything, CRLF included, and returns false to end the
+    // session. Takes precedence over `replies`.
+    std::map<std::string, std::function<bool(ScriptedConnection&)>> generatedReplies;
 };
 
 class FakePop3Server {
