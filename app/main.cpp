@@ -61,7 +61,9 @@ usage:
 run        polls every (or each named) account; with --once a single poll of each (in
            parallel up to max_parallel), then exits; without it, runs as a service: polls each
            account on its interval until SIGTERM/SIGINT; SIGHUP reloads the config, SIGUSR1
-           polls every account now; /metrics, /healthz and POST /poll/NAME on http_listen
+           polls every account now; /metrics, /healthz and POST /poll/NAME on http_listen.
+           Processes sharing a ledger poll each account one at a time: an account another
+           process is polling is skipped ("skipped: held by HOST:PID:...")
 check      connects to every (or each named) account and the target, negotiates TLS,
            authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only

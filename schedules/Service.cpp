@@ -50,7 +50,9 @@ std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
 // reports every account.
 void logReport(const collector::PollReport& r, bool once, const std::string& next) {
     if (!r.heldBy.empty()) {
-        spdlog::debug("account={} skipped: held by {}{}", r.account, r.heldBy, next);
+        // `once` was asked for this account now: say why it did nothing.
+        spdlog::log(once ? spdlog::level::info : spdlog::level::debug, "account={} skipped: held by {}{}",
+                    r.account, r.heldBy, next);
         return;
     }
     const bool eventful =

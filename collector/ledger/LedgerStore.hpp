@@ -109,7 +109,7 @@ public:
 
     // Leases: an instance polls an account only while it holds the account's lease. A lease
     // expires `ttl` after it was taken or last renewed, so when its holder dies another instance
-    // takes over. Stores used by one machine only (SQLite) grant every lease.
+    // takes over. The defaults (a store no other process can open) grant every lease.
     // takeLease grants the lease when it is free, expired or already `holder`'s.
     virtual Lease takeLease(const std::string& account, const std::string& holder,
                             std::chrono::milliseconds ttl) {

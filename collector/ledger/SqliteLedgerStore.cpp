@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 
 namespace mc::ledger {
@@ -19,7 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kBusyTimeoutMs = 5000;
+// How long a write waits for another process's transaction (each is short, but an fsync on a
+// busy disk may take seconds) before it fails the poll as a ledger failure.
+constexpr int kBusyTimeoutMs = 30000;
 constexpr mode_t kFileMode = 0600;
 constexpr mode_t kDirectoryMode = 0700;
 
@@ -56,6 +62,16 @@ CREATE TABLE accounts (
     // Version 2: when the service plans to poll each account next (shown by `status`).
     R"sql(
 ALTER TABLE accounts ADD COLUMN next_poll_at INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // Version 3: account leases, so that processes sharing the file poll each account one at a
+    // time. expires_at is unix milliseconds; process identifies the holder on this machine.
+    R"sql(
+CREATE TABLE leases (
+    account TEXT PRIMARY KEY NOT NULL,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    process TEXT NOT NULL DEFAULT ''
+);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -114,12 +130,13 @@ constexpr const char* kSqlMailboxUids =
     "SELECT uid FROM messages WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3";
 constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
 
-constexpr const char* kSqlAccount =
-    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at"
-    " FROM accounts WHERE name = ?1";
-constexpr const char* kSqlAccounts =
-    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at"
-    " FROM accounts ORDER BY name";
+// Leases shown by status are the unexpired ones (?1: now, unix milliseconds).
+#define MC_ACCOUNT_SELECT                                                                  \
+    "SELECT a.name, a.first_seen_at, a.last_poll_at, a.last_result, a.last_error,"         \
+    " a.next_poll_at, COALESCE(l.holder, '') FROM accounts a LEFT JOIN leases l"           \
+    " ON l.account = a.name AND l.expires_at > ?1"
+constexpr const char* kSqlAccount = MC_ACCOUNT_SELECT " WHERE a.name = ?2";
+constexpr const char* kSqlAccounts = MC_ACCOUNT_SELECT " ORDER BY a.name";
 constexpr const char* kSqlAccountCounts =
     "SELECT state, COUNT(*) FROM messages WHERE account = ?1 GROUP BY state";
 constexpr const char* kSqlAllCounts =
@@ -136,9 +153,18 @@ constexpr const char* kSqlRecordPoll =
 constexpr const char* kSqlRecordNextPoll =
     "UPDATE accounts SET next_poll_at = ?2 WHERE name = ?1";
 
+constexpr const char* kSqlLease = "SELECT holder, expires_at, process FROM leases WHERE account = ?1";
+constexpr const char* kSqlTakeLease =
+    "INSERT INTO leases (account, holder, expires_at, process) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (account) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,"
+    " process = excluded.process";
+constexpr const char* kSqlRenewLease = "UPDATE leases SET expires_at = ?3 WHERE account = ?1 AND holder = ?2";
+constexpr const char* kSqlReleaseLease = "DELETE FROM leases WHERE account = ?1 AND holder = ?2";
+
 #undef MC_MESSAGE_COLUMNS
 #undef MC_MESSAGE_KEY
 #undef MC_ON_KEY_CONFLICT
+#undef MC_ACCOUNT_SELECT
 // clang-format on
 
 // A failed SQLite call, carrying only SQLite's own message (never row contents). The public
@@ -167,8 +193,13 @@ std::string describeFailure(sqlite3* db, int rc) {
 
 class SqliteFailure : public std::runtime_error {
 public:
-    SqliteFailure(sqlite3* db, int rc) : std::runtime_error(describeFailure(db, rc)) {}
+    SqliteFailure(sqlite3* db, int rc) : std::runtime_error(describeFailure(db, rc)), code_(rc) {}
     explicit SqliteFailure(const std::string& message) : std::runtime_error(message) {}
+    // SQLite's (extended) result code; SQLITE_ERROR for our own failures.
+    int code() const { return code_; }
+
+private:
+    int code_ = SQLITE_ERROR;
 };
 
 LedgerError operationError(const char* operation, const std::string& detail) {
@@ -251,7 +282,91 @@ AccountRecord readAccount(const Statement& row) {
     record.lastResult = row.text(3);
     record.lastError = row.text(4);
     record.nextPollAt = row.integer(5);
+    record.leaseHolder = row.text(6);
     return record;
+}
+
+std::int64_t unixMilliseconds() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// The first line of a small file, "" when it cannot be read.
+std::string firstLine(const char* path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// What /proc says of a process: its start time (field 22 of /proc/PID/stat, clock ticks since
+// boot) while it runs; ended when it is gone or a zombie (state Z or X) waiting for its parent;
+// unknown when /proc does not tell (not mounted, or hidden by hidepid).
+struct ProcessState {
+    enum { Running, Ended, Unknown } kind = Unknown;
+    std::string startTime;
+};
+
+ProcessState processState(const std::string& pid) {
+    const int fd = ::open(("/proc/" + pid + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? ProcessState{ProcessState::Ended, {}} : ProcessState{};
+    char buffer[1024];
+    const ssize_t length = ::read(fd, buffer, sizeof buffer);
+    ::close(fd);
+    if (length <= 0) return {};
+    const std::string stat(buffer, static_cast<std::size_t>(length));
+    // The command name (field 2) may hold spaces and parentheses: field 3 starts after the last ')'.
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) return {};
+    std::istringstream fields(stat.substr(close + 1));
+    std::string field;
+    for (int index = 3; index <= 22 && fields >> field; ++index) {
+        if (index == 3 && (field == "Z" || field == "X")) return {ProcessState::Ended, {}};
+        if (index == 22) return {ProcessState::Running, field};
+    }
+    return {};
+}
+
+// This kernel's boot and pid namespace, "" when they cannot be known (no /proc, or a /proc of
+// another pid namespace): two processes with the same value see each other's pids in /proc.
+std::string pidNamespace() {
+    char link[64] = {};
+    const ssize_t length = ::readlink("/proc/self/ns/pid", link, sizeof link - 1);
+    const std::string bootId = firstLine("/proc/sys/kernel/random/boot_id");
+    char self[32] = {};
+    const ssize_t selfLength = ::readlink("/proc/self", self, sizeof self - 1);
+    if (length <= 0 || bootId.empty() || selfLength <= 0 ||
+        std::string(self, static_cast<std::size_t>(selfLength)) != std::to_string(::getpid())) {
+        return {};
+    }
+    // With hidepid=2 other users' processes look ended: then we cannot tell, and say so. Pid 1
+    // is another user's process unless we are root (who sees everything) or pid 1 ourselves.
+    if (processState("1").kind != ProcessState::Running) return {};
+    return bootId + "/" + std::string(link, static_cast<std::size_t>(length));
+}
+
+// How a lease records its holder process: "NAMESPACE PID STARTTIME". A pid alone could be reused
+// by another process; pid and start time within one boot and pid namespace cannot.
+std::string currentProcessIdentity() {
+    const std::string ns = pidNamespace();
+    const std::string pid = std::to_string(::getpid());
+    const ProcessState self = processState(pid);
+    if (ns.empty() || self.kind != ProcessState::Running) return {};
+    return ns + " " + pid + " " + self.startTime;
+}
+
+// True only when `identity` (see currentProcessIdentity) names a process of our boot and pid
+// namespace that no longer runs: then its leases can be taken at once, without waiting for them
+// to expire. Anything we cannot be sure of counts as alive.
+bool holderProcessEnded(const std::string& identity, const std::string& ours) {
+    std::istringstream fields(identity), ourFields(ours);
+    std::string ns, pid, started, ourNs;
+    if (!(fields >> ns >> pid >> started) || !(ourFields >> ourNs) || ns != ourNs) return false;
+    if (pid.find_first_not_of("0123456789") != std::string::npos) return false;
+    const ProcessState holder = processState(pid);
+    if (holder.kind == ProcessState::Running) return holder.startTime != started;  // pid reused
+    return holder.kind == ProcessState::Ended;
 }
 
 class FileDescriptor {
@@ -308,31 +423,30 @@ void ensureDirectory(const fs::path& dir) {
     if (!parent.empty()) syncDirectory(parent);
 }
 
-// Opens `path` without following symlinks, refuses anything but a regular file and strips
+// Checks `path` without following symlinks: refuses anything but a regular file and strips
 // group/other permissions; with `create`, a missing file is created with exactly 0600.
 // Returns false when the file does not exist and `create` is false.
+// An existing file is only looked at through an O_PATH descriptor: closing an ordinary one drops
+// every POSIX lock this process holds on the file, and SQLite's locks on -shm are such locks.
+// Without them another process re-initialises the shared memory under our mapping (SIGBUS).
 bool secureFile(const std::string& path, bool create) {
-    int fd = -1;
     bool created = false;
     if (create) {
-        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
-        created = fd >= 0;
+        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
         if (const int error = errno; fd < 0 && error != EEXIST) {
             throw LedgerError("cannot create ledger file " + path + ": " + errnoText(error));
         }
-    }
-    if (fd < 0) {
-        // O_NONBLOCK: a FIFO planted at the path must not hang us before fstat rejects it.
-        fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0) {
-            const int error = errno;
-            if (error == ENOENT && !create) return false;
-            if (error == ELOOP) {
-                throw LedgerError("ledger file " + path +
-                                  " is a symbolic link; refusing to open it");
-            }
-            throw LedgerError("cannot open ledger file " + path + ": " + errnoText(error));
+        if (fd >= 0) {
+            ::close(fd);  // a file this call created: nobody holds locks on it yet
+            created = true;
         }
+    }
+    // O_PATH | O_NOFOLLOW opens a symlink itself, so fstat below sees and refuses it.
+    const int fd = ::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        const int error = errno;
+        if (error == ENOENT && !create) return false;
+        throw LedgerError("cannot open ledger file " + path + ": " + errnoText(error));
     }
     FileDescriptor guard(fd);
     struct stat st {};
@@ -340,12 +454,17 @@ bool secureFile(const std::string& path, bool create) {
         const int error = errno;
         throw LedgerError("cannot stat ledger file " + path + ": " + errnoText(error));
     }
+    if (S_ISLNK(st.st_mode)) {
+        throw LedgerError("ledger file " + path + " is a symbolic link; refusing to open it");
+    }
     if (!S_ISREG(st.st_mode)) {
         throw LedgerError("ledger file " + path + " is not a regular file");
     }
     // A new file gets exactly 0600 whatever the umask; an existing one loses group/other bits.
+    // fchmod does not take O_PATH descriptors; the /proc link reaches the very file we checked.
     const mode_t wanted = created ? kFileMode : (st.st_mode & 0700);
-    if ((st.st_mode & 07777) != wanted && ::fchmod(fd, wanted) != 0) {
+    if ((st.st_mode & 07777) != wanted &&
+        ::chmod(("/proc/self/fd/" + std::to_string(fd)).c_str(), wanted) != 0) {
         const int error = errno;
         throw LedgerError("cannot restrict the permissions of ledger file " + path + ": " +
                           errnoText(error));
@@ -375,6 +494,7 @@ SqliteLedgerStore::SqliteLedgerStore(const std::string& path) {
     const fs::path absolute = fs::absolute(fs::path(path), error);
     if (error) throw LedgerError("ledger path " + path + ": " + error.message());
     path_ = absolute.lexically_normal().string();
+    processIdentity_ = currentProcessIdentity();
     try {
         open();
     } catch (...) {
@@ -415,13 +535,7 @@ void SqliteLedgerStore::open() {
     }
     try {
         sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-        {
-            Statement walMode(db_, statement("PRAGMA journal_mode = WAL"));
-            const std::string mode = walMode.step() ? walMode.text(0) : std::string();
-            if (mode != "wal") {
-                throw SqliteFailure("cannot enable WAL journal mode (got '" + mode + "')");
-            }
-        }
+        enableWal();
         execute("PRAGMA synchronous = FULL");
         migrate();
     } catch (const SqliteFailure& e) {
@@ -429,6 +543,24 @@ void SqliteLedgerStore::open() {
     }
     secureFile(path_ + "-wal", false);
     secureFile(path_ + "-shm", false);
+}
+
+void SqliteLedgerStore::enableWal() {
+    // Turning a new (rollback-mode) file into WAL takes locks that SQLite does not wait for with
+    // the busy handler: two processes opening a fresh ledger together made one fail with
+    // "database is locked". Once the file is in WAL mode (persistent) this is a no-op.
+    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+    for (;;) {
+        try {
+            Statement walMode(db_, statement("PRAGMA journal_mode = WAL"));
+            const std::string mode = walMode.step() ? walMode.text(0) : std::string();
+            if (mode != "wal") throw SqliteFailure("cannot enable WAL journal mode (got '" + mode + "')");
+            return;
+        } catch (const SqliteFailure& e) {
+            if ((e.code() & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= giveUp) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 void SqliteLedgerStore::migrate() {
@@ -706,7 +838,7 @@ std::optional<AccountRecord> SqliteLedgerStore::account(const std::string& name)
         AccountRecord record;
         {
             Statement query(db_, statement(kSqlAccount));
-            query.bind(1, name);
+            query.bind(1, unixMilliseconds()).bind(2, name);
             if (!query.step()) return std::nullopt;
             record = readAccount(query);
         }
@@ -728,6 +860,7 @@ std::vector<AccountRecord> SqliteLedgerStore::accounts() {
         std::unordered_map<std::string, std::size_t> byName;
         {
             Statement query(db_, statement(kSqlAccounts));
+            query.bind(1, unixMilliseconds());
             while (query.step()) {
                 records.push_back(readAccount(query));
                 byName.emplace(records.back().name, records.size() - 1);
@@ -785,6 +918,54 @@ void SqliteLedgerStore::probeWrite() {
     // append and fsync) that changes no data. Static, so the statement cache key stays valid.
     static const std::string probe = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
     write("probeWrite", [&] { execute(probe.c_str()); });
+}
+
+Lease SqliteLedgerStore::takeLease(const std::string& account, const std::string& holder,
+                                   std::chrono::milliseconds ttl) {
+    Lease lease{true, holder};
+    // One write transaction (BEGIN IMMEDIATE): no other process can take it between our look at
+    // the current holder and our insert.
+    write("takeLease", [&] {
+        lease = Lease{true, holder};
+        const std::int64_t now = unixMilliseconds();
+        {
+            Statement current(db_, statement(kSqlLease));
+            current.bind(1, account);
+            if (current.step()) {
+                const std::string currentHolder = current.text(0);
+                const bool free = currentHolder == holder || current.integer(1) <= now ||
+                                  holderProcessEnded(current.text(2), processIdentity_);
+                if (!free) lease = Lease{false, currentHolder};
+            }
+        }
+        if (!lease.granted) return;
+        Statement(db_, statement(kSqlTakeLease))
+            .bind(1, account)
+            .bind(2, holder)
+            .bind(3, now + ttl.count())
+            .bind(4, processIdentity_)
+            .run();
+    });
+    return lease;
+}
+
+bool SqliteLedgerStore::renewLease(const std::string& account, const std::string& holder,
+                                   std::chrono::milliseconds ttl) {
+    bool renewed = false;
+    write("renewLease", [&] {
+        Statement(db_, statement(kSqlRenewLease))
+            .bind(1, account)
+            .bind(2, holder)
+            .bind(3, unixMilliseconds() + ttl.count())
+            .run();
+        renewed = sqlite3_changes(db_) == 1;
+    });
+    return renewed;
+}
+
+void SqliteLedgerStore::releaseLease(const std::string& account, const std::string& holder) {
+    write("releaseLease",
+          [&] { Statement(db_, statement(kSqlReleaseLease)).bind(1, account).bind(2, holder).run(); });
 }
 
 void SqliteLedgerStore::executeForTesting(const std::string& sql) {

@@ -1,7 +1,9 @@
 #pragma once
 // The SQLite ledger: one WAL-mode database file (0600), written with synchronous=FULL so a mark*
 // call is on disk when it returns. Safe to share between threads; concurrent writers are
-// group-committed (one fsync for everyone who queued while the previous commit ran).
+// group-committed (one fsync for everyone who queued while the previous commit ran). Several
+// processes may share the file: each write is a BEGIN IMMEDIATE transaction that waits for the
+// others, and account leases (times from this machine's clock) keep one poller per account.
 
 #include <condition_variable>
 #include <functional>
@@ -49,6 +51,14 @@ public:
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
     void probeWrite() override;
 
+    // A lease whose holder process has ended (same machine, same pid namespace: checked by pid
+    // and start time) is free at once; one of an unknown process is free when it expires.
+    Lease takeLease(const std::string& account, const std::string& holder,
+                    std::chrono::milliseconds ttl) override;
+    bool renewLease(const std::string& account, const std::string& holder,
+                    std::chrono::milliseconds ttl) override;
+    void releaseLease(const std::string& account, const std::string& holder) override;
+
     // The absolute path of the database file.
     const std::string& path() const { return path_; }
 
@@ -60,6 +70,7 @@ private:
     struct PendingWrite;
 
     void open();
+    void enableWal();
     void migrate();
     // Both below require dbMutex_ to be held.
     sqlite3_stmt* statement(const char* sql);
@@ -72,6 +83,7 @@ private:
                      const std::string& reason);
 
     std::string path_;
+    std::string processIdentity_;  // this process in the leases it takes; "" when unknown
     sqlite3* db_ = nullptr;
     std::mutex dbMutex_;  // guards db_ and statements_; held for a whole read or commit
     std::unordered_map<const char*, sqlite3_stmt*> statements_;  // keyed by the SQL constant

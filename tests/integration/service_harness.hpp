@@ -132,6 +132,7 @@ struct Account {
     std::string user;
     std::string password;
     std::string extra;  // more TOML lines
+    std::string protocol = "pop3";  // or "imap" (Dovecot's INBOX)
 };
 
 class ServiceFixture : public ::testing::Test {
@@ -162,8 +163,9 @@ protected:
     std::string accountToml(const Account& account) {
         const auto passwordFile = work_.writeFile("secrets/" + account.name, account.password + "\n", 0600);
         return "[[account]]\nname = \"" + account.name +
-               "\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
-               std::to_string(dovecot_.pop3sPort()) + "\nca_file = \"" + dovecot_.caFile() +
+               "\"\nprotocol = \"" + account.protocol + "\"\nhost = \"localhost\"\nport = " +
+               std::to_string(account.protocol == "imap" ? dovecot_.imapsPort() : dovecot_.pop3sPort()) +
+               "\nca_file = \"" + dovecot_.caFile() +
                "\"\nusername = \"" + account.user + "\"\npassword_file = \"" + passwordFile.string() +
                "\"\ninterval = \"1h\"\n" + account.extra + "\n";
     }

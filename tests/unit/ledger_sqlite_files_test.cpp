@@ -1,8 +1,10 @@
 // The SQLite ledger's file handling, schema versioning and error reporting.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -127,6 +129,43 @@ TEST_F(LedgerFilesTest, SymlinkedWalIsRefused) {
     ASSERT_EQ(::symlink(elsewhere.c_str(), (path_ + "-wal").c_str()), 0);
     EXPECT_NE(ledgerErrorOf([&] { openLedger(path_); }).find("symbolic link"), std::string::npos);
     EXPECT_FALSE(fs::exists(elsewhere));
+}
+
+// Whether another process would find a read lock on byte `offset` of `path` (F_GETLK from a
+// forked child: a process never sees its own POSIX locks as conflicts).
+bool lockedForOthers(const std::string& path, off_t offset) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        struct flock probe {};
+        probe.l_type = F_WRLCK;
+        probe.l_whence = SEEK_SET;
+        probe.l_start = offset;
+        probe.l_len = 1;
+        if (fd < 0 || ::fcntl(fd, F_GETLK, &probe) != 0) ::_exit(2);
+        ::_exit(probe.l_type == F_UNLCK ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+TEST_F(LedgerFilesTest, OpeningKeepsSqliteLocksOnTheSharedMemory) {
+    // SQLite's unix VFS holds a read lock on byte 128 of -shm (its "DMS" byte) while it uses the
+    // shared memory; a process opening the file without finding it locked re-initialises -shm,
+    // which is a SIGBUS for every process that has it mapped. Closing any descriptor of ours on
+    // the file would drop that lock: neither opening the ledger nor opening it again may.
+    constexpr off_t kDmsByte = 128;
+    auto first = openLedger(path_);
+    first->recordSeen(key("u1"), 10);
+    EXPECT_TRUE(lockedForOthers(path_ + "-shm", kDmsByte));
+    auto second = openLedger(path_);
+    second->recordSeen(key("u2"), 10);
+    EXPECT_TRUE(lockedForOthers(path_ + "-shm", kDmsByte));
+    second.reset();
+    first->recordSeen(key("u3"), 10);
+    EXPECT_TRUE(lockedForOthers(path_ + "-shm", kDmsByte));
 }
 
 TEST_F(LedgerFilesTest, NonFilesAreRefused) {

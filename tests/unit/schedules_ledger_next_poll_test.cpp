@@ -55,7 +55,7 @@ PRAGMA user_version = 1;
 
 TEST_F(LedgerNextPollTest, Version1LedgersAreMigratedKeepingTheirRows) {
     createVersion1Ledger();
-    EXPECT_EQ(SqliteLedgerStore::schemaVersion(), 2);
+    EXPECT_GE(SqliteLedgerStore::schemaVersion(), 2);  // later versions migrate through 2
     SqliteLedgerStore store(path_);
     auto old = store.account("old");
     ASSERT_TRUE(old);
