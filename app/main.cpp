@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "app/OAuth2Command.hpp"
+#include "app/PollCommand.hpp"
 #include "app/ProgressBoard.hpp"
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerMigration.hpp"
@@ -49,6 +50,7 @@ const char* kUsage = R"(mailcollector - collect mail from many POP3 and IMAP acc
 
 usage:
   mailcollector run -c FILE [--once] [--account NAME]...
+  mailcollector poll -c FILE [NAME]...
   mailcollector check -c FILE [--account NAME]...
   mailcollector validate -c FILE
   mailcollector status -c FILE [--json]
@@ -64,6 +66,8 @@ run        polls every (or each named) account; with --once a single poll of eac
            polls every account now; /metrics, /healthz and POST /poll/NAME on http_listen.
            Processes sharing a ledger poll each account one at a time: an account another
            process is polling is skipped ("skipped: held by HOST:PID:...")
+poll       asks the running service (on the config's http_listen) to poll every (or each named)
+           account now, waits for those polls and prints their results as run --once does
 check      connects to every (or each named) account and the target, negotiates TLS,
            authenticates and lists, delivers nothing; prints a verdict per account
 validate   checks the configuration only
@@ -113,6 +117,7 @@ Arguments parseArguments(int argc, char** argv) {
         else if (args.command == "ledger" && word == "--to") args.to = value("--to");
         else if (args.command == "ledger" && word == "migrate" && args.inputs.empty()) args.inputs.push_back(word);
         else if ((args.command == "import" || args.command == "oauth2") && word[0] != '-') args.inputs.push_back(word);
+        else if (args.command == "poll" && word[0] != '-') args.accounts.push_back(word);
         else throw UsageError("unexpected argument '" + word + "'");
     }
     if (args.command.empty()) throw UsageError("no command given");
@@ -131,7 +136,7 @@ Arguments parseArguments(int argc, char** argv) {
             throw UsageError("ledger needs migrate --from FILE.db --to postgresql://...");
     } else if (args.command != "help" && args.command != "version") {
         if (args.command != "run" && args.command != "validate" && args.command != "status" &&
-            args.command != "check")
+            args.command != "check" && args.command != "poll")
             throw UsageError("unknown command '" + args.command + "'");
         if (args.configPath.empty()) throw UsageError(args.command + " needs -c FILE");
     }
@@ -557,6 +562,7 @@ int main(int argc, char** argv) {
         if (args.command == "status") return statusCommand(config, args);
         if (args.command == "check") return checkCommand(config, args);
         if (args.command == "oauth2") return mc::app::oauth2AuthorizeCommand(config, args.accounts.front());
+        if (args.command == "poll") return mc::app::pollCommand(config, args.accounts);
         warnAboutPlaintext(config);
         return runCommand(config, args);
     } catch (const UsageError& e) {

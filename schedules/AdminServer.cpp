@@ -1,130 +1,533 @@
 #include "schedules/AdminServer.hpp"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/ServerSocket.h>
+#include <Poco/Exception.h>
 #include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <map>
+#include <optional>
 #include <stdexcept>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "collector/proto/Http.hpp"
 
 namespace mc::schedules {
 namespace {
 
-using Poco::Net::HTTPResponse;
-using Poco::Net::HTTPServerRequest;
-using Poco::Net::HTTPServerResponse;
-
-constexpr int kMaxThreads = 4;
-constexpr int kMaxQueued = 64;
-constexpr long kRequestTimeoutSeconds = 10;
+using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr const char* kPollPrefix = "/poll/";
+constexpr int kListenBacklog = 128;
+constexpr int kAcceptsPerTurn = 64;  // then the connections already open get their turn
 
-void reply(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& body,
-           const std::string& contentType = "text/plain; charset=utf-8") {
-    response.setStatus(status);
-    response.setContentType(contentType);
-    response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.set("Cache-Control", "no-store");
-    response.send() << body;
-}
-
-class AdminHandler final : public Poco::Net::HTTPRequestHandler {
-public:
-    AdminHandler(Service& service, Metrics& metrics, LedgerHealth& health)
-        : service_(service), metrics_(metrics), health_(health) {}
-
-    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-        try {
-            route(request, response);
-        } catch (const std::exception& e) {
-            spdlog::warn("admin http: {} {} failed: {}", request.getMethod(), request.getURI(), e.what());
-        }
-    }
-
-private:
-    void route(HTTPServerRequest& request, HTTPServerResponse& response) {
-        std::string path = request.getURI();
-        path = path.substr(0, path.find('?'));
-        const std::string& method = request.getMethod();
-        const bool get = method == "GET" || method == "HEAD";
-        if (path == "/metrics" || path == "/healthz") {
-            if (!get) return methodNotAllowed(response, "GET, HEAD");
-            if (path == "/metrics")
-                return reply(response, HTTPResponse::HTTP_OK, metrics_.render(),
-                             "text/plain; version=0.0.4; charset=utf-8");
-            return healthz(response);
-        }
-        if (path == "/poll" || path.rfind(kPollPrefix, 0) == 0) {
-            if (method != "POST") return methodNotAllowed(response, "POST");
-            return poll(path, response);
-        }
-        reply(response, HTTPResponse::HTTP_NOT_FOUND,
-              "not found; try /metrics, /healthz or POST /poll/<account>\n");
-    }
-
-    void healthz(HTTPServerResponse& response) {
-        const ServiceState state = service_.state();
-        if (state != ServiceState::Running)
-            return reply(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
-                         std::string("service ") + toString(state) + "\n");
-        if (std::string problem = health_.check(); !problem.empty())
-            return reply(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
-                         "ledger not writable: " + problem + "\n");
-        reply(response, HTTPResponse::HTTP_OK, "ok\n");
-    }
-
-    void poll(const std::string& path, HTTPServerResponse& response) {
-        const bool all = path == "/poll" || path == kPollPrefix;
-        const std::string account = all ? std::string() : path.substr(std::string(kPollPrefix).size());
-        const PollRequest result = all ? service_.pollAllNow() : service_.pollNow(account);
-        switch (result) {
-            case PollRequest::Accepted:
-                if (all)
-                    spdlog::info("poll of every account requested over http");
-                else
-                    spdlog::info("account={} poll requested over http", account);
-                return reply(response, HTTPResponse::HTTP_ACCEPTED,
-                             all ? "polling every account\n" : "polling " + account + "\n");
-            case PollRequest::UnknownAccount:
-                // Not echoed: the path is whatever the client sent.
-                return reply(response, HTTPResponse::HTTP_NOT_FOUND, "no such account\n");
-            case PollRequest::NotRunning:
-                return reply(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "service is stopping\n");
-        }
-    }
-
-    static void methodNotAllowed(HTTPServerResponse& response, const char* allowed) {
-        response.set("Allow", allowed);
-        reply(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, std::string("use ") + allowed + "\n");
-    }
-
-    Service& service_;
-    Metrics& metrics_;
-    LedgerHealth& health_;
+struct Reply {
+    Reply(int status, std::string body, std::string contentType = "text/plain; charset=utf-8")
+        : status(status), body(std::move(body)), contentType(std::move(contentType)) {}
+    int status;
+    std::string body;
+    std::string contentType;
+    std::string allow;  // 405: the methods the resource takes
 };
 
-class AdminHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+std::string render(const Reply& reply, bool head) {
+    std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " + proto::httpReasonPhrase(reply.status) +
+                      "\r\nContent-Type: " + reply.contentType +
+                      "\r\nContent-Length: " + std::to_string(reply.body.size()) +
+                      "\r\nCache-Control: no-store\r\nConnection: close\r\nServer: mailcollector\r\n";
+    if (!reply.allow.empty()) out += "Allow: " + reply.allow + "\r\n";
+    out += "\r\n";
+    if (!head) out += reply.body;
+    return out;
+}
+
+// An account name as the config allows them, so that it can be echoed; anything else is not.
+bool isAccountName(const std::string& name) {
+    return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+           });
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out.empty() ? "(none)" : out;
+}
+
+const char* resultWord(const collector::PollReport& report) {
+    if (report.ledgerFailed) return "ledger-failed";
+    return report.ok ? "ok" : "failed";
+}
+
+class FileDescriptor {
 public:
-    AdminHandlerFactory(Service& service, Metrics& metrics, LedgerHealth& health)
-        : service_(service), metrics_(metrics), health_(health) {}
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-        return new AdminHandler(service_, metrics_, health_);
+    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+    ~FileDescriptor() { reset(); }
+    FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+        reset(std::exchange(other.fd_, -1));
+        return *this;
+    }
+    int get() const { return fd_; }
+    void reset(int fd = -1) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
     }
 
 private:
-    Service& service_;
-    Metrics& metrics_;
-    LedgerHealth& health_;
+    int fd_;
 };
 
 }  // namespace
+
+class AdminServer::Impl {
+public:
+    Impl(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health, AdminLimits limits)
+        : service_(service), metrics_(metrics), health_(health), limits_(limits) {
+        listenOn(listen);
+        wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+        if (wake_.get() < 0) throw std::runtime_error("cannot listen on " + listen + ": eventfd failed");
+        for (int i = 0; i < std::max(1, limits_.workers); ++i) workers_.emplace_back([this] { work(); });
+        loop_ = std::thread([this] { loop(); });
+    }
+    ~Impl() { stop(); }
+
+    std::uint16_t port() const { return port_; }
+
+    void stop() {
+        if (stopped_.exchange(true)) return;
+        // Waiting polls first: they answer with what has finished, then the loop sends it.
+        cancelled_ = true;
+        service_.wakeWaiters();
+        {
+            std::lock_guard lock(waitersMutex_);
+            for (auto& waiter : waiters_) waiter.thread.join();
+            waiters_.clear();
+        }
+        {
+            std::lock_guard lock(jobsMutex_);
+            stopping_ = true;
+        }
+        jobsChanged_.notify_all();
+        for (auto& worker : workers_) worker.join();
+        wakeLoop();
+        loop_.join();
+    }
+
+private:
+    enum class Phase { Reading, Working, Writing };
+    struct Connection {
+        FileDescriptor fd;
+        Phase phase = Phase::Reading;
+        std::string in;
+        std::string out;
+        std::size_t written = 0;
+        SteadyTime deadline;
+    };
+    struct Job {
+        std::uint64_t connection;
+        proto::HttpRequest request;
+    };
+    struct Waiter {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+
+    void listenOn(const std::string& listen) {
+        try {
+            const Poco::Net::SocketAddress address(listen);
+            listener_.reset(::socket(address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET,
+                                     SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            if (listener_.get() < 0) throw std::runtime_error(std::strerror(errno));
+            // SO_REUSEADDR for quick restarts, never SO_REUSEPORT: a second instance must fail to
+            // listen, not share the port.
+            const int on = 1;
+            ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+            if (::bind(listener_.get(), address.addr(), address.length()) != 0 ||
+                ::listen(listener_.get(), kListenBacklog) != 0)
+                throw std::runtime_error(std::strerror(errno));
+            sockaddr_storage bound{};
+            socklen_t length = sizeof bound;
+            ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
+            port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        } catch (const Poco::Exception& e) {
+            throw std::runtime_error("cannot listen on " + listen + ": " + e.displayText());
+        } catch (const std::runtime_error& e) {
+            throw std::runtime_error("cannot listen on " + listen + ": " + e.what());
+        }
+    }
+
+    void wakeLoop() {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto written = ::write(wake_.get(), &one, sizeof one);
+    }
+
+    // Hands a reply to the loop, which sends it.
+    void post(std::uint64_t connection, std::string bytes) {
+        {
+            std::lock_guard lock(repliesMutex_);
+            replies_.emplace_back(connection, std::move(bytes));
+        }
+        wakeLoop();
+    }
+
+    // --- the loop: all socket I/O, never blocking -------------------------------------------
+
+    void loop() {
+        SteadyTime acceptPausedUntil{};
+        std::vector<pollfd> fds;
+        std::vector<std::uint64_t> ids;
+        for (;;) {
+            const SteadyTime now = std::chrono::steady_clock::now();
+            fds.clear();
+            ids.clear();
+            fds.push_back({wake_.get(), POLLIN, 0});
+            const bool accepting = now >= acceptPausedUntil;
+            fds.push_back({accepting ? listener_.get() : -1, POLLIN, 0});
+            std::optional<SteadyTime> nextDeadline;
+            if (!accepting) nextDeadline = acceptPausedUntil;
+            for (auto& [id, connection] : connections_) {
+                if (connection.phase == Phase::Working) continue;
+                fds.push_back({connection.fd.get(), short(connection.phase == Phase::Reading ? POLLIN : POLLOUT), 0});
+                ids.push_back(id);
+                if (!nextDeadline || connection.deadline < *nextDeadline) nextDeadline = connection.deadline;
+            }
+            int timeout = -1;
+            if (nextDeadline) {
+                const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*nextDeadline - now).count();
+                timeout = static_cast<int>(std::clamp<long long>(wait, 0, 60'000));
+            }
+            if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
+                spdlog::error("admin http: poll failed: {}", std::strerror(errno));
+                break;
+            }
+            if (fds[0].revents & POLLIN) {
+                std::uint64_t count = 0;
+                [[maybe_unused]] const auto read = ::read(wake_.get(), &count, sizeof count);
+            }
+            takeReplies();
+            if (stopped_ && workersDone()) break;
+            for (std::size_t i = 0; i < ids.size(); ++i) {
+                const short events = fds[i + 2].revents;
+                if (events == 0) continue;
+                auto it = connections_.find(ids[i]);
+                if (it == connections_.end()) continue;
+                if (it->second.phase == Phase::Reading)
+                    readFrom(it->first, it->second);
+                else if (it->second.phase == Phase::Writing)
+                    writeTo(it->first, it->second);
+            }
+            if (fds[1].revents & POLLIN) acceptPausedUntil = acceptNew();
+            expire();
+        }
+        // Last replies (waiting polls answered at stop) get one try; then everything closes.
+        takeReplies();
+        connections_.clear();
+        listener_.reset();
+    }
+
+    bool workersDone() {
+        std::lock_guard lock(jobsMutex_);
+        return stopping_;
+    }
+
+    // Accepts what is waiting; returns until when to stop accepting (out of descriptors).
+    SteadyTime acceptNew() {
+        for (int i = 0; i < kAcceptsPerTurn; ++i) {
+            const int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE) {
+                    // Out of descriptors: make room from the slow end, else wait a little.
+                    if (!evictOldestReading()) return std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+                    continue;
+                }
+                return {};  // EAGAIN, or an error of that one connection
+            }
+            if (static_cast<int>(connections_.size()) >= limits_.maxConnections && !evictOldestReading()) {
+                ::close(fd);  // every connection is being answered: this one must wait its turn
+                continue;
+            }
+            Connection connection;
+            connection.fd.reset(fd);
+            connection.deadline = std::chrono::steady_clock::now() + limits_.requestDeadline;
+            connections_.emplace(nextId_++, std::move(connection));
+        }
+        return {};
+    }
+
+    // The connection that has been sending its request the longest makes room for a new one.
+    bool evictOldestReading() {
+        for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+            if (it->second.phase != Phase::Reading) continue;
+            connections_.erase(it);
+            return true;
+        }
+        return false;
+    }
+
+    void readFrom(std::uint64_t id, Connection& connection) {
+        char buffer[4096];
+        bool ended = false;  // the client has sent all it will (a request may still be whole)
+        for (;;) {
+            const ssize_t got = ::recv(connection.fd.get(), buffer, sizeof buffer, 0);
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            if (got <= 0) {
+                ended = true;
+                break;
+            }
+            connection.in.append(buffer, static_cast<std::size_t>(got));
+            if (connection.in.size() > limits_.maxRequestBytes) {
+                return answer(connection, Reply{431, "request too large\n"}, false);
+            }
+        }
+        proto::HttpRequest request;
+        switch (proto::parseHttpRequest(connection.in, request)) {
+            case proto::HttpParse::Incomplete:
+                if (ended) connections_.erase(id);
+                return;
+            case proto::HttpParse::Malformed:
+                return answer(connection, Reply{400, "malformed request\n"}, false);
+            case proto::HttpParse::Complete:
+                break;
+        }
+        connection.phase = Phase::Working;
+        connection.in.clear();
+        {
+            std::lock_guard lock(jobsMutex_);
+            jobs_.push_back(Job{id, std::move(request)});
+        }
+        jobsChanged_.notify_one();
+    }
+
+    void answer(Connection& connection, const Reply& reply, bool head) {
+        connection.phase = Phase::Writing;
+        connection.out = render(reply, head);
+        connection.written = 0;
+        connection.deadline = std::chrono::steady_clock::now() + limits_.requestDeadline;
+    }
+
+    void writeTo(std::uint64_t id, Connection& connection) {
+        while (connection.written < connection.out.size()) {
+            const ssize_t sent = ::send(connection.fd.get(), connection.out.data() + connection.written,
+                                        connection.out.size() - connection.written, MSG_NOSIGNAL);
+            if (sent < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                break;
+            }
+            connection.written += static_cast<std::size_t>(sent);
+        }
+        connections_.erase(id);
+    }
+
+    void takeReplies() {
+        std::vector<std::pair<std::uint64_t, std::string>> replies;
+        {
+            std::lock_guard lock(repliesMutex_);
+            replies.swap(replies_);
+        }
+        for (auto& [id, bytes] : replies) {
+            auto it = connections_.find(id);
+            if (it == connections_.end()) continue;
+            it->second.phase = Phase::Writing;
+            it->second.out = std::move(bytes);
+            it->second.written = 0;
+            it->second.deadline = std::chrono::steady_clock::now() + limits_.requestDeadline;
+            writeTo(id, it->second);
+        }
+    }
+
+    // A request that has not arrived whole, or a reply not taken, within the deadline: the
+    // connection ends (with 408 when the client is still sending, if its socket takes it).
+    void expire() {
+        const SteadyTime now = std::chrono::steady_clock::now();
+        for (auto it = connections_.begin(); it != connections_.end();) {
+            Connection& connection = it->second;
+            if (connection.phase == Phase::Working || now < connection.deadline) {
+                ++it;
+                continue;
+            }
+            if (connection.phase == Phase::Reading) {
+                const std::string timeout = render(Reply{408, "request not received in time\n"}, false);
+                [[maybe_unused]] const auto sent =
+                    ::send(connection.fd.get(), timeout.data(), timeout.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
+            it = connections_.erase(it);
+        }
+    }
+
+    // --- workers: compute replies -----------------------------------------------------------
+
+    void work() {
+        for (;;) {
+            Job job;
+            {
+                std::unique_lock lock(jobsMutex_);
+                jobsChanged_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+                if (stopping_) return;
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            const bool head = job.request.method == "HEAD";
+            try {
+                if (auto reply = route(job.connection, job.request)) post(job.connection, render(*reply, head));
+            } catch (const std::exception& e) {
+                spdlog::warn("admin http: {} request failed: {}", job.request.method, e.what());
+                post(job.connection, render(Reply{500, "internal error\n"}, head));
+            }
+        }
+    }
+
+    // The reply, or nullopt when a waiting poll answers later.
+    std::optional<Reply> route(std::uint64_t connection, const proto::HttpRequest& request) {
+        const std::string& path = request.path;
+        const std::string& method = request.method;
+        const bool get = method == "GET" || method == "HEAD";
+        if (path == "/metrics" || path == "/healthz") {
+            if (!get) return methodNotAllowed("GET, HEAD");
+            if (path == "/metrics")
+                return Reply{200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8"};
+            return healthz();
+        }
+        if (path == "/poll" || path.rfind(kPollPrefix, 0) == 0) {
+            if (method != "POST") return methodNotAllowed("POST");
+            return poll(connection, request);
+        }
+        return Reply{404, "not found; try /metrics, /healthz or POST /poll/<account>\n"};
+    }
+
+    Reply healthz() {
+        const ServiceState state = service_.state();
+        if (state != ServiceState::Running) return Reply{503, std::string("service ") + toString(state) + "\n"};
+        if (std::string problem = health_.check(); !problem.empty())
+            return Reply{503, "ledger not writable: " + problem + "\n"};
+        return Reply{200, "ok\n"};
+    }
+
+    std::optional<Reply> poll(std::uint64_t connection, const proto::HttpRequest& request) {
+        const bool all = request.path == "/poll" || request.path == kPollPrefix;
+        std::vector<std::string> names;
+        if (!all) names.push_back(request.path.substr(std::string(kPollPrefix).size()));
+        bool wait = false;
+        for (const auto& [key, value] : request.query) {
+            if (key == "wait") wait = value != "0";
+            if (key == "account") names.push_back(value);
+        }
+        if (!wait) {
+            const PollRequest result = all ? service_.pollAllNow() : service_.pollNow(names.front());
+            switch (result) {
+                case PollRequest::Accepted:
+                    if (all)
+                        spdlog::info("poll of every account requested over http");
+                    else
+                        spdlog::info("account={} poll requested over http", names.front());
+                    return Reply{202, all ? "polling every account\n" : "polling " + names.front() + "\n"};
+                case PollRequest::UnknownAccount:
+                    // Not echoed: the path is whatever the client sent.
+                    return Reply{404, "no such account\n"};
+                case PollRequest::NotRunning:
+                    return Reply{503, "service is stopping\n"};
+            }
+        }
+        return waitingPoll(connection, names);
+    }
+
+    std::optional<Reply> waitingPoll(std::uint64_t connection, const std::vector<std::string>& names) {
+        std::lock_guard lock(waitersMutex_);
+        if (stopped_) return Reply{503, "service is stopping\n"};  // stop() joins no waiter started now
+        // Finished waiters are joined here, so that their number stays bounded.
+        for (auto it = waiters_.begin(); it != waiters_.end();) {
+            if (!*it->done) {
+                ++it;
+                continue;
+            }
+            it->thread.join();
+            it = waiters_.erase(it);
+        }
+        if (static_cast<int>(waiters_.size()) >= limits_.maxWaitingPolls)
+            return Reply{503, "too many poll requests waiting; try again when they have finished\n"};
+        PollTicket ticket;
+        switch (service_.requestPolls(names, ticket)) {
+            case PollRequest::Accepted:
+                break;
+            case PollRequest::UnknownAccount: {
+                std::string unknown;
+                for (const auto& name : names) {
+                    const auto known = service_.accountNames();
+                    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+                    unknown = isAccountName(name) ? "no account named '" + name + "'" : "no such account";
+                    break;
+                }
+                return Reply{404, unknown + "; the service's accounts: " + joined(service_.accountNames()) + "\n"};
+            }
+            case PollRequest::NotRunning:
+                return Reply{503, "service is stopping\n"};
+        }
+        std::vector<std::string> polled;
+        for (const auto& [name, before] : ticket.accounts) polled.push_back(name);
+        spdlog::info("poll of {} requested over http (waiting for the results)", joined(polled));
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        waiters_.push_back(Waiter{std::thread([this, connection, ticket, done] {
+                                      std::string body;
+                                      for (const auto& report : service_.waitForPolls(ticket, cancelled_))
+                                          body += std::string(resultWord(report)) + "\t" + describePoll(report) + "\n";
+                                      post(connection, render(Reply{200, body}, false));
+                                      *done = true;
+                                  }),
+                                  done});
+        return std::nullopt;
+    }
+
+    static Reply methodNotAllowed(const char* allowed) {
+        Reply reply{405, std::string("use ") + allowed + "\n"};
+        reply.allow = allowed;
+        return reply;
+    }
+
+    Service& service_;
+    Metrics& metrics_;
+    LedgerHealth& health_;
+    const AdminLimits limits_;
+    FileDescriptor listener_;
+    FileDescriptor wake_;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stopped_{false};
+    std::atomic<bool> cancelled_{false};
+
+    // Owned by the loop thread.
+    std::map<std::uint64_t, Connection> connections_;  // by id: oldest first
+    std::uint64_t nextId_ = 1;
+
+    std::mutex jobsMutex_;  // guards jobs_ and stopping_
+    std::condition_variable jobsChanged_;
+    std::deque<Job> jobs_;
+    bool stopping_ = false;
+
+    std::mutex repliesMutex_;
+    std::vector<std::pair<std::uint64_t, std::string>> replies_;
+
+    std::mutex waitersMutex_;
+    std::list<Waiter> waiters_;
+
+    std::vector<std::thread> workers_;
+    std::thread loop_;
+};
 
 LedgerHealth::LedgerHealth(ledger::LedgerStore& ledger, Clock& clock, Duration interval)
     : ledger_(ledger), clock_(clock), interval_(interval) {}
@@ -145,38 +548,14 @@ std::string LedgerHealth::check() {
     return problem_;
 }
 
-AdminServer::AdminServer(const std::string& listen, Service& service, Metrics& metrics,
-                         LedgerHealth& health) {
-    try {
-        Poco::Net::ServerSocket socket;
-        // SO_REUSEADDR for quick restarts, but not SO_REUSEPORT (Poco's two-argument bind sets
-        // both): a second instance must fail to listen, not share the port.
-        socket.bind(Poco::Net::SocketAddress(listen), /*reuseAddress=*/true, /*reusePort=*/false);
-        socket.listen(64);
-        port_ = socket.address().port();
-        Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-        params->setMaxThreads(kMaxThreads);
-        params->setMaxQueued(kMaxQueued);
-        params->setTimeout(Poco::Timespan(kRequestTimeoutSeconds, 0));
-        params->setKeepAliveTimeout(Poco::Timespan(kRequestTimeoutSeconds, 0));
-        params->setServerName("mailcollector");
-        threads_ = std::make_unique<Poco::ThreadPool>(1, kMaxThreads);
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new AdminHandlerFactory(service, metrics, health),
-                                                          *threads_, socket, params);
-        server_->start();
-        running_ = true;
-    } catch (const Poco::Exception& e) {
-        throw std::runtime_error("cannot listen on " + listen + ": " + e.displayText());
-    }
-}
+AdminServer::AdminServer(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health,
+                         AdminLimits limits)
+    : impl_(std::make_unique<Impl>(listen, service, metrics, health, limits)) {}
 
 AdminServer::~AdminServer() { stop(); }
 
-void AdminServer::stop() {
-    if (!running_) return;
-    running_ = false;
-    server_->stopAll(true);
-    threads_->joinAll();
-}
+std::uint16_t AdminServer::port() const { return impl_->port(); }
+
+void AdminServer::stop() { impl_->stop(); }
 
 }  // namespace mc::schedules

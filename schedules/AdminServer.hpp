@@ -2,9 +2,19 @@
 // The admin HTTP endpoint on [collector] http_listen (loopback by default):
 //   GET  /metrics          Prometheus text format
 //   GET  /healthz          200 "ok" while the service runs and the ledger takes a write, else 503
-//   POST /poll             poll every account now (like SIGUSR1)
+//   POST /poll             poll every account now (like SIGUSR1): 202 at once
 //   POST /poll/<account>   poll one account now: 202, or 404 for an unknown account
+//   POST /poll?wait=1[&account=NAME]...  poll every (or each named) account now, wait for the
+//                          polls to end, and answer 200 with one line per account:
+//                          "ok|failed|ledger-failed<TAB>account=NAME poll ..." (what `mailcollector
+//                          poll` prints); 404 naming the known accounts for an unknown one
 // Anyone who can reach it can trigger polls: keep it on loopback or behind a firewall.
+//
+// Slow or many clients cannot make it stop answering: one thread multiplexes every connection
+// and never waits for a client; a request must arrive whole within requestDeadline (trickled
+// bytes do not extend it); when maxConnections are open, the oldest one still sending its request
+// is closed for the newcomer. Replies are computed by `workers` threads (a ledger probe may take an
+// fsync), waiting polls by a thread each (at most maxWaitingPolls). One request per connection.
 
 #include <cstdint>
 #include <memory>
@@ -15,13 +25,6 @@
 #include "schedules/Clock.hpp"
 #include "schedules/Metrics.hpp"
 #include "schedules/Service.hpp"
-
-namespace Poco {
-class ThreadPool;
-namespace Net {
-class HTTPServer;
-}
-}  // namespace Poco
 
 namespace mc::schedules {
 
@@ -43,24 +46,32 @@ private:
     std::string problem_;
 };
 
+struct AdminLimits {
+    std::chrono::milliseconds requestDeadline{5000};  // to receive a whole request, and to send its reply
+    int maxConnections = 256;
+    int workers = 2;
+    int maxWaitingPolls = 16;
+    std::size_t maxRequestBytes = 16 * 1024;  // request line, header fields and body
+};
+
 class AdminServer {
 public:
     // Listens on `listen` ("HOST:PORT"; port 0 picks a free one). Throws std::runtime_error when
     // it cannot.
-    AdminServer(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health);
+    AdminServer(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health,
+                AdminLimits limits = {});
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
 
-    std::uint16_t port() const { return port_; }
-    // Stops accepting and ends open connections. Idempotent.
+    std::uint16_t port() const;
+    // Stops accepting and ends open connections (waiting polls are answered with what has
+    // finished). Idempotent.
     void stop();
 
 private:
-    std::unique_ptr<Poco::ThreadPool> threads_;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
-    std::uint16_t port_ = 0;
-    bool running_ = false;
+    class Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace mc::schedules

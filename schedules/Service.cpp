@@ -49,33 +49,33 @@ std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
 // Quiet polls (nothing happened) are debug in the service, where they repeat all day; `once`
 // reports every account.
 void logReport(const collector::PollReport& r, bool once, const std::string& next) {
+    const std::string text = describePoll(r) + next;
     if (!r.heldBy.empty()) {
         // `once` was asked for this account now: say why it did nothing.
-        spdlog::log(once ? spdlog::level::info : spdlog::level::debug, "account={} skipped: held by {}{}",
-                    r.account, r.heldBy, next);
+        spdlog::log(once ? spdlog::level::info : spdlog::level::debug, "{}", text);
         return;
     }
+    if (r.interrupted) return spdlog::warn("{}", text);
+    if (!r.ok) return spdlog::error("{}", text);
     const bool eventful =
         r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted || r.untrusted;
-    if (r.interrupted) {
-        spdlog::warn("account={} poll {} (delivered={}){}", r.account, r.error, r.delivered, next);
-        return;
-    }
-    if (!r.ok) {
-        spdlog::error("account={} poll failed: {} (delivered={} before stopping){}", r.account, r.error,
-                      r.delivered, next);
-        return;
-    }
-    const auto level = once || eventful ? spdlog::level::info : spdlog::level::debug;
-    spdlog::log(level,
-                "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} "
-                "skipped={} deleted={} bytes={} seconds={:.2f}{}{}",
-                r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted,
-                r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
-                next);
+    spdlog::log(once || eventful ? spdlog::level::info : spdlog::level::debug, "{}", text);
 }
 
 }  // namespace
+
+std::string describePoll(const collector::PollReport& r) {
+    if (!r.heldBy.empty()) return fmt::format("account={} skipped: held by {}", r.account, r.heldBy);
+    if (r.interrupted) return fmt::format("account={} poll {} (delivered={})", r.account, r.error, r.delivered);
+    if (!r.ok)
+        return fmt::format("account={} poll failed: {} (delivered={} before stopping)", r.account, r.error,
+                           r.delivered);
+    return fmt::format(
+        "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} "
+        "bytes={} seconds={:.2f}{}",
+        r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.bytes,
+        r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "");
+}
 
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
                  Metrics& metrics, PollFunction poll, ServiceOptions options)
@@ -226,12 +226,14 @@ void Service::start(const std::string& name) {
         scheduler_.complete(name, PollOutcome{}, clock_.now());
         return;
     }
-    workers_.emplace(
-        worker, std::thread([this, config = config_, account, worker] { work(config, *account, worker); }));
+    const std::uint64_t pollNumber = ++history_[name].started;
+    workers_.emplace(worker, std::thread([this, config = config_, account, worker, pollNumber] {
+                         work(config, *account, worker, pollNumber);
+                     }));
 }
 
 void Service::work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
-                   std::uint64_t worker) {
+                   std::uint64_t worker, std::uint64_t pollNumber) {
     collector::PollReport report;
     std::optional<std::uint64_t> pending;
     {
@@ -262,16 +264,19 @@ void Service::work(std::shared_ptr<const config::Config> config, const config::A
             }
         }
     }
-    finish(account.name, report, pending, worker);
+    finish(account.name, report, pending, worker, pollNumber);
 }
 
 void Service::finish(const std::string& name, const collector::PollReport& report,
-                     std::optional<std::uint64_t> pending, std::uint64_t worker) {
+                     std::optional<std::uint64_t> pending, std::uint64_t worker, std::uint64_t pollNumber) {
     std::optional<TimePoint> next;
     TimePoint now;
     {
         std::lock_guard lock(mutex_);
         now = clock_.now();
+        PollHistory& history = history_[name];
+        history.finished = pollNumber;
+        history.lastReport = report;
         if (!report.ok) result_.anyFailed = true;
         if (report.ledgerFailed && !result_.ledgerFailed) {
             result_.ledgerFailed = true;
@@ -347,6 +352,73 @@ PollRequest Service::pollAllNow() {
     scheduler_.pollAllNow(clock_.now());
     changed_.notify_all();
     return PollRequest::Accepted;
+}
+
+PollRequest Service::requestPolls(const std::vector<std::string>& names, PollTicket& ticket) {
+    std::lock_guard lock(mutex_);
+    if (state_ != ServiceState::Running && state_ != ServiceState::Starting) return PollRequest::NotRunning;
+    std::vector<std::string> wanted = names;
+    if (wanted.empty())
+        for (const auto& view : scheduler_.accounts()) wanted.push_back(view.name);
+    for (const auto& name : wanted) {
+        const auto view = scheduler_.account(name);
+        if (!view || view->removed) return PollRequest::UnknownAccount;
+    }
+    ticket.accounts.clear();
+    for (const auto& name : wanted) {
+        scheduler_.pollNow(name, clock_.now());
+        ticket.accounts.emplace_back(name, history_[name].started);
+    }
+    changed_.notify_all();
+    return PollRequest::Accepted;
+}
+
+std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticket,
+                                                         const std::atomic<bool>& cancelled) {
+    auto notPolled = [](const std::string& name, const std::string& why) {
+        collector::PollReport report;
+        report.account = name;
+        report.error = why;
+        return report;
+    };
+    std::unique_lock lock(mutex_);
+    std::vector<std::optional<collector::PollReport>> reports(ticket.accounts.size());
+    for (;;) {
+        bool waiting = false;
+        for (std::size_t i = 0; i < ticket.accounts.size(); ++i) {
+            if (reports[i]) continue;
+            const auto& [name, before] = ticket.accounts[i];
+            const PollHistory& history = history_[name];
+            const auto view = scheduler_.account(name);
+            if (history.finished > before)
+                reports[i] = history.lastReport;
+            else if (!view)
+                reports[i] = notPolled(name, "not polled: removed from the configuration");
+            else if (view->state != AccountState::Running && !scheduler_.dispatching())
+                reports[i] = notPolled(name, "not polled: the service is stopping");
+            else
+                waiting = true;
+        }
+        if (!waiting || cancelled) break;
+        changed_.wait(lock);
+    }
+    std::vector<collector::PollReport> result;
+    for (std::size_t i = 0; i < reports.size(); ++i)
+        result.push_back(reports[i] ? *reports[i]
+                                    : notPolled(ticket.accounts[i].first, "not polled: the request was cancelled"));
+    return result;
+}
+
+void Service::wakeWaiters() {
+    std::lock_guard lock(mutex_);
+    changed_.notify_all();
+}
+
+std::vector<std::string> Service::accountNames() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    for (const auto& view : scheduler_.accounts()) names.push_back(view.name);
+    return names;
 }
 
 ServiceState Service::state() const {

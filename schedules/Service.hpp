@@ -10,6 +10,7 @@
 // Thread-safe: run() blocks in one thread; the other methods may be called from any thread
 // (signal handling thread, HTTP threads).
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,17 @@ const char* toString(ServiceState state);
 
 enum class PollRequest { Accepted, UnknownAccount, NotRunning };
 
+// What a caller of requestPolls waits for: each account, and how many of its polls had started
+// when the caller asked (waitForPolls waits for a poll that started later).
+struct PollTicket {
+    std::vector<std::pair<std::string, std::uint64_t>> accounts;
+};
+
+// The words a poll's result is told in, the same in the service's log, `run --once` and
+// `mailcollector poll`: "account=NAME poll ok: listed=...", "... poll failed: ...", "... skipped:
+// held by HOLDER".
+std::string describePoll(const collector::PollReport& report);
+
 class Service {
 public:
     Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
@@ -93,6 +105,17 @@ public:
 
     PollRequest pollNow(const std::string& account);
     PollRequest pollAllNow();
+    // pollNow for each of `names` (every account when empty), remembering what to wait for in
+    // `ticket`. UnknownAccount (nothing polled) when a name is not an account of the service.
+    PollRequest requestPolls(const std::vector<std::string>& names, PollTicket& ticket);
+    // Waits until each account of `ticket` finished a poll it asked for, and returns their reports
+    // in ticket order. An account that will not be polled (removed by a reload, or the service
+    // stopping) gets a failed report saying so. Returns early, with what has finished, once
+    // `cancelled` is set and wakeWaiters() was called.
+    std::vector<collector::PollReport> waitForPolls(const PollTicket& ticket, const std::atomic<bool>& cancelled);
+    void wakeWaiters();
+    // The service's account names, in config order.
+    std::vector<std::string> accountNames() const;
 
     ServiceState state() const;
     std::shared_ptr<const config::Config> config() const;
@@ -102,9 +125,9 @@ public:
 private:
     void start(const std::string& name);  // mutex_ held
     void work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
-              std::uint64_t worker);
+              std::uint64_t worker, std::uint64_t pollNumber);
     void finish(const std::string& name, const collector::PollReport& report,
-                std::optional<std::uint64_t> pending, std::uint64_t worker);
+                std::optional<std::uint64_t> pending, std::uint64_t worker, std::uint64_t pollNumber);
     std::vector<AccountPlan> initialPlans(const config::Config& config);
     void joinExited(std::unique_lock<std::mutex>& lock);
     // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a
@@ -128,6 +151,14 @@ private:
     std::uint64_t nextWorker_ = 0;
     std::unordered_map<std::uint64_t, std::thread> workers_;
     std::vector<std::uint64_t> exited_;  // workers whose thread is about to end: to join
+
+    // Per account, for waitForPolls: polls started (the last one's number) and the last finished.
+    struct PollHistory {
+        std::uint64_t started = 0;
+        std::uint64_t finished = 0;  // the number of the last poll that finished
+        collector::PollReport lastReport;
+    };
+    std::map<std::string, PollHistory> history_;
 
     struct Watched {
         std::string fingerprint;

@@ -2,6 +2,8 @@
 
 #include "collector/proto/AsciiText.hpp"
 
+#include <algorithm>
+
 namespace mc::proto {
 namespace {
 
@@ -180,6 +182,133 @@ HttpParse parseHttpResponse(std::string_view raw, bool closed, HttpResponse& out
         }
         out = std::move(response);
         return HttpParse::Complete;
+    }
+}
+
+namespace {
+
+int hexDigit(char c) {
+    if (isDigit(c)) return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// %XX becomes its byte ('+' stays: this is a URL, not a form body); nullopt for a broken escape.
+std::optional<std::string> percentDecode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        if (i + 2 >= text.size()) return std::nullopt;
+        const int high = hexDigit(text[i + 1]), low = hexDigit(text[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
+// The next line of TEXT from POS (CRLF or LF ends it); nullopt when no line end has arrived.
+std::optional<std::string_view> nextLine(std::string_view text, std::size_t& pos) {
+    const std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) return std::nullopt;
+    std::string_view line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = end + 1;
+    return line;
+}
+
+bool isTokenChar(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || isDigit(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+HttpParse parseHttpRequest(std::string_view raw, HttpRequest& out) {
+    std::size_t pos = 0;
+    // RFC 9112 section 2.2: empty lines before the request line are ignored.
+    std::optional<std::string_view> requestLine;
+    while ((requestLine = nextLine(raw, pos)) && requestLine->empty()) {
+    }
+    if (!requestLine) return HttpParse::Incomplete;
+    // "METHOD TARGET HTTP/1.x"
+    const std::size_t space1 = requestLine->find(' ');
+    const std::size_t space2 = space1 == std::string_view::npos ? space1 : requestLine->find(' ', space1 + 1);
+    if (space2 == std::string_view::npos) return HttpParse::Malformed;
+    const std::string_view method = requestLine->substr(0, space1);
+    const std::string_view target = requestLine->substr(space1 + 1, space2 - space1 - 1);
+    const std::string_view version = requestLine->substr(space2 + 1);
+    if (method.empty() || !std::all_of(method.begin(), method.end(), isTokenChar)) return HttpParse::Malformed;
+    if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || !isDigit(version[7])) return HttpParse::Malformed;
+    if (target.empty() || target[0] != '/') return HttpParse::Malformed;
+
+    HttpRequest request;
+    request.method = std::string(method);
+    const std::size_t question = target.find('?');
+    auto path = percentDecode(target.substr(0, question));
+    if (!path) return HttpParse::Malformed;
+    request.path = std::move(*path);
+    if (question != std::string_view::npos) {
+        std::string_view query = target.substr(question + 1);
+        while (!query.empty()) {
+            const std::size_t amp = query.find('&');
+            const std::string_view item = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+            if (item.empty()) continue;
+            const std::size_t equals = item.find('=');
+            auto name = percentDecode(item.substr(0, equals));
+            auto value = percentDecode(equals == std::string_view::npos ? std::string_view() : item.substr(equals + 1));
+            if (!name || !value) return HttpParse::Malformed;
+            request.query.emplace_back(std::move(*name), std::move(*value));
+        }
+    }
+    for (;;) {
+        auto line = nextLine(raw, pos);
+        if (!line) return HttpParse::Incomplete;
+        if (line->empty()) break;
+        const std::size_t colon = line->find(':');
+        if (colon == std::string_view::npos || colon == 0) return HttpParse::Malformed;
+        const std::string_view name = line->substr(0, colon);
+        if (!std::all_of(name.begin(), name.end(), isTokenChar)) return HttpParse::Malformed;
+        request.headers[lowerCopy(name)] = std::string(trim(line->substr(colon + 1)));
+    }
+    if (request.headers.count("transfer-encoding")) return HttpParse::Malformed;
+    if (auto length = request.headers.find("content-length"); length != request.headers.end()) {
+        auto size = decimal(length->second);
+        if (!size) return HttpParse::Malformed;
+        if (raw.size() - pos < *size) return HttpParse::Incomplete;
+        request.body = std::string(raw.substr(pos, *size));
+    }
+    out = std::move(request);
+    return HttpParse::Complete;
+}
+
+const char* httpReasonPhrase(int status) {
+    switch (status) {
+        case 200: return "OK";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 400: return "Bad Request";
+        case 401: return "Unauthorized";
+        case 403: return "Forbidden";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 408: return "Request Timeout";
+        case 409: return "Conflict";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 429: return "Too Many Requests";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Unknown";
     }
 }
 

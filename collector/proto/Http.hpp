@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP/1.1 this program speaks (RFC 9112): one form POST per connection to an OAuth2 token or
-// device endpoint, and its reply. Pure: building the request and parsing the reply.
+// device endpoint, and its reply; and the admin endpoint's side: requests and their replies'
+// reason phrases. Pure: building and parsing, no sockets.
 
 #include <cstdint>
 #include <map>
@@ -38,5 +39,21 @@ enum class HttpParse { Complete, Incomplete, Malformed };
 // body without Content-Length or chunked coding then ends there). Handles Content-Length and
 // chunked transfer coding (trailers skipped); skips 1xx interim responses. OUT is set on Complete.
 HttpParse parseHttpResponse(std::string_view raw, bool closed, HttpResponse& out);
+
+struct HttpRequest {
+    std::string method;
+    std::string path;   // the target up to '?', percent-decoded
+    FormFields query;   // the target's query, split at '&' and '=', percent-decoded
+    std::map<std::string, std::string> headers;  // names lower-cased; a repeated header: the last
+    std::string body;
+};
+
+// Parses RAW, a request received so far (request line, header fields, and a Content-Length body;
+// a line may end in CRLF or LF). Transfer codings and targets that are not origin-form
+// ("/path?query") are Malformed. OUT is set on Complete.
+HttpParse parseHttpRequest(std::string_view raw, HttpRequest& out);
+
+// RFC 9110's reason phrase for STATUS ("Not Found" for 404); "Unknown" for codes we never send.
+const char* httpReasonPhrase(int status);
 
 }  // namespace mc::proto

@@ -5,8 +5,13 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -166,6 +171,144 @@ TEST_F(AdminServerTest, PostPollTriggersOneAccountOrAll) {
 
     service_->requestStop();
     EXPECT_EQ(request("POST", "/poll/bob").status, 503);
+}
+
+// A raw client socket, for what an HTTP library would not send: partial, slow or bad requests.
+class RawClient {
+public:
+    explicit RawClient(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        timeval timeout{10, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    }
+    ~RawClient() { ::close(fd_); }
+    bool connected() const { return connected_; }
+    bool send(const std::string& bytes) {
+        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    }
+    bool readable(std::chrono::milliseconds wait) {
+        pollfd ready{fd_, POLLIN, 0};
+        return ::poll(&ready, 1, static_cast<int>(wait.count())) == 1;
+    }
+    // Everything until the server closes the connection (or 10 s pass).
+    std::string receiveAll() {
+        std::string out;
+        char buffer[4096];
+        for (;;) {
+            const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (got <= 0) return out;
+            out.append(buffer, static_cast<std::size_t>(got));
+        }
+    }
+
+private:
+    int fd_ = -1;
+    bool connected_ = false;
+};
+
+std::string statusLine(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+std::string roundTrip(std::uint16_t port, const std::string& request) {
+    RawClient client(port);
+    EXPECT_TRUE(client.connected());
+    client.send(request);
+    return client.receiveAll();
+}
+
+TEST_F(AdminServerTest, RepliesCarryTheirOwnReasonPhrases) {
+    run();
+    const auto port = server_->port();
+    EXPECT_EQ(statusLine(roundTrip(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), "HTTP/1.1 200 OK");
+    EXPECT_EQ(statusLine(roundTrip(port, "GET /nowhere HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+    const std::string notAllowed = roundTrip(port, "DELETE /metrics HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(statusLine(notAllowed), "HTTP/1.1 405 Method Not Allowed");
+    EXPECT_NE(notAllowed.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << notAllowed;
+    EXPECT_EQ(statusLine(roundTrip(port, "POST /poll/bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n")),
+              "HTTP/1.1 202 Accepted");
+    EXPECT_EQ(statusLine(roundTrip(port, "hello there\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(statusLine(roundTrip(port, "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n")),
+              "HTTP/1.1 431 Request Header Fields Too Large");
+    const std::string head = roundTrip(port, "HEAD /healthz HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(statusLine(head), "HTTP/1.1 200 OK");
+    EXPECT_NE(head.find("Content-Length: 3\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << "no body after HEAD";
+    service_->requestStop();
+    EXPECT_EQ(statusLine(roundTrip(port, "GET /healthz HTTP/1.0\r\n\r\n")), "HTTP/1.1 503 Service Unavailable");
+}
+
+TEST_F(AdminServerTest, HealthzAnswersWhileSlowAndIdleClientsHangOn) {
+    run();
+    const auto port = server_->port();
+    // Slowloris: a byte every 100 ms, never finishing the request; and a crowd of idle
+    // connections, more than the server keeps open.
+    std::atomic<bool> attacking{true};
+    std::vector<std::thread> slow;
+    for (int i = 0; i < 8; ++i)
+        slow.emplace_back([&, port] {
+            while (attacking) {
+                RawClient client(port);
+                const std::string request = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+                for (std::size_t sent = 0; attacking && client.send(request.substr(sent % request.size(), 1)); ++sent)
+                    std::this_thread::sleep_for(100ms);
+            }
+        });
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 400; ++i) idle.push_back(std::make_unique<RawClient>(port));
+    // Each answer is prompt: well under the client's 10 s timeout, whatever the others do.
+    for (int i = 0; i < 20; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        auto health = request("GET", "/healthz");
+        EXPECT_EQ(health.status, 200) << "request " << i;
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "request " << i;
+        EXPECT_EQ(request("GET", "/metrics").status, 200) << "request " << i;
+    }
+    attacking = false;
+    for (auto& thread : slow) thread.join();
+}
+
+TEST_F(AdminServerTest, ARequestMustArriveWithinItsDeadlineWhateverItTrickles) {
+    server_.reset();
+    AdminLimits limits;
+    limits.requestDeadline = 500ms;
+    server_ = std::make_unique<AdminServer>("127.0.0.1:0", *service_, metrics_, *health_, limits);
+    RawClient client(server_->port());
+    const auto started = std::chrono::steady_clock::now();
+    // One byte every 100 ms would renew a per-read timeout forever; the deadline is per request.
+    for (int i = 0; i < 100 && client.send("G"); ++i)
+        if (client.readable(100ms)) break;  // the server answered: stop before it resets us
+    const std::string reply = client.receiveAll();
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(statusLine(reply), "HTTP/1.1 408 Request Timeout");
+    // Generous: the deadline is 0.5 s; the trickle would have gone on for 10 s.
+    EXPECT_LT(took, 8s);
+}
+
+TEST_F(AdminServerTest, WaitingPollAnswersWithEachResult) {
+    run();
+    const auto port = server_->port();
+    const std::string one = roundTrip(port, "POST /poll?wait=1&account=bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(statusLine(one), "HTTP/1.1 200 OK");
+    EXPECT_NE(one.find("\r\n\r\nok\taccount=bob poll ok: listed=0 fetched=0 delivered=2 "), std::string::npos) << one;
+    EXPECT_EQ(polls_[1], 2);
+    EXPECT_EQ(polls_[0], 1);
+
+    const std::string all = roundTrip(port, "POST /poll?wait=1 HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_NE(all.find("ok\taccount=alice poll ok: "), std::string::npos) << all;
+    EXPECT_NE(all.find("ok\taccount=bob poll ok: "), std::string::npos) << all;
+    EXPECT_EQ(polls_[0], 2);
+    EXPECT_EQ(polls_[1], 3);
+
+    const std::string unknown =
+        roundTrip(port, "POST /poll?wait=1&account=bob&account=carol HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(statusLine(unknown), "HTTP/1.1 404 Not Found");
+    EXPECT_NE(unknown.find("no account named 'carol'; the service's accounts: alice, bob\n"), std::string::npos)
+        << unknown;
+    EXPECT_EQ(polls_[1], 3) << "nothing is polled when a name is unknown";
 }
 
 TEST(AdminServerListenTest, RefusesAnAddressInUse) {
