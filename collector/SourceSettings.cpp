@@ -23,4 +23,15 @@ SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::mil
     return {oauth2::accessToken(account, timeout), true, [account] { oauth2::forgetAccessToken(account); }};
 }
 
+std::optional<proto::SaslMechanism> configuredSasl(config::AuthMethod method) {
+    switch (method) {
+        case config::AuthMethod::Auto: return std::nullopt;
+        case config::AuthMethod::Plain: return proto::SaslMechanism::Plain;
+        case config::AuthMethod::Login: return proto::SaslMechanism::Login;
+        case config::AuthMethod::XOAuth2: return proto::SaslMechanism::XOAuth2;
+        case config::AuthMethod::OAuthBearer: return proto::SaslMechanism::OAuthBearer;
+    }
+    return std::nullopt;
+}
+
 }  // namespace mc::collector

@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "collector/proto/Sasl.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
 
@@ -24,5 +26,8 @@ struct SourceLogin {
 };
 // Resolved now; TIMEOUT bounds a token refresh. Errors name the account, never the secret.
 SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::milliseconds timeout);
+
+// The account's `auth` as a SASL mechanism; nullopt for "auto" (proto::chooseSaslMechanism picks).
+std::optional<proto::SaslMechanism> configuredSasl(config::AuthMethod method);
 
 }  // namespace mc::collector

@@ -16,6 +16,7 @@
 #include "collector/proto/ModifiedUtf7.hpp"
 #include "collector/proto/Sasl.hpp"
 #include "delivery/ImapAppend.hpp"
+#include "net/ImapConnection.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::delivery {
@@ -29,6 +30,7 @@ using proto::ImapStatus;
 // the final dot, it gets five times the command timeout.
 constexpr int kAppendTimeoutFactor = 5;
 constexpr std::size_t kSendBuffer = 256 * 1024;
+constexpr std::size_t kMaxListedFolders = 50'000;  // LIST responses expected when looking for \All
 constexpr const char* kGmailAllMail = "[Gmail]/All Mail";  // when LIST names no \All folder
 
 // "NO [OVERQUOTA] Quota exceeded", printable.
@@ -69,16 +71,30 @@ public:
     ~ImapTarget() override { close(); }
 
     void open() override {
-        if (channel_) return;
-        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_)));
-        parser_ = proto::ImapResponseParser(parserLimits());
-        capabilities_.clear();
+        if (connection_) return;
+        net::ImapConnectionOptions options;
+        options.connect = targetConnectOptions(settings_, timeout_);
+        options.tls = settings_.endpoint.tls == TlsMode::Implicit   ? net::ImapTls::Implicit
+                      : settings_.endpoint.tls == TlsMode::StartTls ? net::ImapTls::StartTls
+                                                                    : net::ImapTls::None;
+        options.limits = parserLimits();
+        options.peer = "IMAP target";
+        options.tagPrefix = "M";
+        options.allowPreauth = false;
+        connection_ = std::make_unique<net::ImapConnection>(std::move(options));
         selected_.reset();
         allMail_.reset();
         try {
-            handshake();
+            connection_->open();
+            authenticate();
+        } catch (const net::ImapError& e) {
+            // Garbage or a dropped exchange is a transport failure; a refusal is the target's.
+            bool broken = connection_->broken();
+            connection_.reset();
+            if (broken) throw net::TransportError(net::TransportErrorKind::Protocol, e.what());
+            throw TargetError(e.what());
         } catch (...) {
-            channel_.reset();
+            connection_.reset();
             throw;
         }
     }
@@ -88,26 +104,28 @@ public:
         try {
             return appendEverywhere(message);
         } catch (const net::TransportError& e) {
-            channel_.reset();
+            connection_.reset();
+            return {DeliveryOutcome::Deferred, 0, e.what(), true, {}};
+        } catch (const net::ImapError& e) {  // garbage, BYE, a reply out of step
+            connection_.reset();
             return {DeliveryOutcome::Deferred, 0, e.what(), true, {}};
         } catch (...) {
             // E.g. the spool file failed to read mid-literal: the server still waits for the
             // literal's remaining bytes, so nothing more may be sent on this connection.
-            channel_.reset();
+            connection_.reset();
             throw;
         }
     }
 
     void close() override {
-        if (!channel_) return;
+        if (!connection_) return;
         try {
-            channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
-            loggingOut_ = true;
+            connection_->transport().setTimeout(std::chrono::milliseconds(5'000));
+            connection_->expectBye(true);
             command("LOGOUT");
         } catch (...) {
         }
-        loggingOut_ = false;
-        channel_.reset();
+        connection_.reset();
     }
 
 private:
@@ -118,104 +136,26 @@ private:
         return limits;
     }
 
-    bool has(std::string_view capability) const { return proto::hasImapCapability(capabilities_, capability); }
+    bool has(std::string_view capability) const { return connection_->hasCapability(capability); }
 
-    // The next response. A BYE (except after LOGOUT) or garbage ends the connection: thrown as
-    // TransportError, which deliver() turns into a deferral.
-    ImapResponse readResponse() {
-        for (;;) {
-            std::string_view chunk = channel_->peekChunk();
-            auto progress = parser_.feed(chunk);
-            channel_->consume(progress.consumed);
-            if (progress.status == proto::ImapResponseParser::Status::Error)
-                throw net::TransportError(net::TransportErrorKind::Protocol,
-                                          "malformed response from the IMAP target (" +
-                                              std::string(proto::imapParseErrorName(parser_.error())) + ")");
-            if (progress.status != proto::ImapResponseParser::Status::Complete) continue;
-            ImapResponse response = parser_.take();
-            if (response.isBye() && !loggingOut_)
-                throw net::TransportError(net::TransportErrorKind::Closed,
-                                          "the IMAP target closed the connection: " + net::printable(response.text));
-            if (auto caps = response.capabilities(); caps && !response.isTagged()) capabilities_ = *caps;
-            return response;
-        }
-    }
+    std::string sendCommand(const std::string& line) { return connection_->send(line); }
 
-    std::string sendCommand(const std::string& line) {
-        std::string tag = "M" + std::to_string(++tagCounter_);
-        channel_->send(tag + " " + line + "\r\n");
-        return tag;
-    }
-
-    // Reads up to the tagged reply to `tag`; untagged data is noted (CAPABILITY) and skipped. With
-    // `onContinuation`, a "+" calls it (once the caller has sent what the server waits for, the
-    // reading goes on); without, a "+" is a protocol error.
+    // Reads up to the tagged reply to `tag`. With `onContinuation`, a "+" calls it (once the caller
+    // has sent what the server waits for, the reading goes on); without, a "+" is a protocol error.
     ImapResponse awaitTagged(const std::string& tag, const std::function<void()>& onContinuation = {}) {
-        for (;;) {
-            ImapResponse response = readResponse();
-            if (response.isTagged(tag)) {
-                if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
-                return response;
-            }
-            if (response.isTagged())
-                throw net::TransportError(net::TransportErrorKind::Protocol, "reply with an unknown tag from the IMAP target");
-            if (response.isContinuation()) {
-                if (!onContinuation)
-                    throw net::TransportError(net::TransportErrorKind::Protocol,
-                                              "unexpected continuation request from the IMAP target");
-                onContinuation();
-            }
-        }
+        if (!onContinuation) return connection_->awaitTagged(tag);
+        return connection_->awaitTagged(tag, {}, [&](const ImapResponse&) { onContinuation(); });
     }
 
-    ImapResponse command(const std::string& line) { return awaitTagged(sendCommand(line)); }
-
-    void handshake() {
-        ImapResponse greeting = readResponse();
-        if (greeting.status == ImapStatus::Preauth)
-            throw TargetError("IMAP target greeted with PREAUTH; a login is required (and PREAUTH would skip STARTTLS)");
-        if (greeting.status != ImapStatus::Ok || !greeting.isUntagged())
-            throw TargetError("IMAP target greeting refused: " + describe(greeting));
-        if (greeting.code && greeting.code->is("CAPABILITY")) capabilities_ = greeting.code->atoms();
-        else command("CAPABILITY");
-        if (settings_.endpoint.tls == TlsMode::StartTls) {
-            if (!has("STARTTLS")) throw TargetError("IMAP target does not offer STARTTLS, which the config requires");
-            ImapResponse reply = command("STARTTLS");
-            if (reply.status != ImapStatus::Ok) throw TargetError("IMAP target refused STARTTLS: " + describe(reply));
-            channel_->startTls();
-            capabilities_.clear();
-            command("CAPABILITY");  // capabilities before TLS may have been forged
-        }
-        authenticate();
-    }
+    ImapResponse command(const std::string& line) { return connection_->run(line); }
 
     void authenticate() {
-        ImapResponse reply;
-        if (has("AUTH=PLAIN")) {
-            std::string initial = proto::saslPlain(settings_.username, password_);
-            if (has("SASL-IR")) {
-                reply = command("AUTHENTICATE PLAIN " + initial);
-            } else {
-                bool sent = false;
-                reply = awaitTagged(sendCommand("AUTHENTICATE PLAIN"), [&] {
-                    // A second challenge would be a server out of step: cancel the exchange.
-                    channel_->send(sent ? "*\r\n" : initial + "\r\n");
-                    sent = true;
-                });
-            }
-        } else {
-            if (has("LOGINDISABLED")) throw TargetError("IMAP target disabled LOGIN and offers no AUTH=PLAIN");
-            auto user = proto::imapQuote(settings_.username);
-            auto password = proto::imapQuote(password_);
-            if (!user || user->literal || !password || password->literal)
-                throw TargetError("the target username or password cannot be sent as a quoted IMAP string");
-            reply = command("LOGIN " + user->token + " " + password->token);
-        }
-        if (reply.status != ImapStatus::Ok) {
-            channel_.reset();
+        auto mechanism = proto::chooseSaslMechanism(std::nullopt, false, [&](std::string_view name) {
+            return connection_->offersSasl(name);
+        });
+        ImapResponse reply = connection_->authenticate(mechanism, settings_.username, password_);
+        if (reply.status != ImapStatus::Ok)
             throw TargetError("IMAP target refused the credentials: " + describe(reply));
-        }
-        if (!(reply.code && reply.code->is("CAPABILITY"))) command("CAPABILITY");
     }
 
     proto::ImapLiteralMode literalMode() const {
@@ -236,9 +176,9 @@ private:
         std::string literal = appendLiteral(size, literalMode());
         bool synchronizing = literal.back() == '}' && literal[literal.size() - 2] != '+';
         auto sendLiteral = [&] {
-            encodeMessage(message, [&](const std::string& bytes) { channel_->send(bytes); });
-            channel_->send("\r\n");
-            channel_->transport().setTimeout(timeout_ * kAppendTimeoutFactor);
+            encodeMessage(message, [&](const std::string& bytes) { connection_->sendRaw(bytes); });
+            connection_->sendRaw("\r\n");
+            connection_->transport().setTimeout(timeout_ * kAppendTimeoutFactor);
         };
         std::string tag = sendCommand("APPEND " + mailbox(folder) + " " + literal);
         if (!synchronizing) sendLiteral();
@@ -248,7 +188,7 @@ private:
             sendLiteral();
             sent = true;
         });
-        channel_->transport().setTimeout(timeout_);
+        connection_->transport().setTimeout(timeout_);
         // An OK before the server had the message cannot mean it stored it (a NO may come first).
         if (!sent && reply.status == ImapStatus::Ok)
             throw net::TransportError(net::TransportErrorKind::Protocol,
@@ -273,18 +213,16 @@ private:
     const std::string& gmailAllMail() {
         if (allMail_) return *allMail_;
         std::string found;
-        std::string tag = sendCommand("LIST \"\" \"*\"");
-        for (;;) {
-            ImapResponse response = readResponse();
-            if (response.isTagged(tag)) break;
-            if (response.isTagged() || response.isContinuation())
-                throw net::TransportError(net::TransportErrorKind::Protocol, "unexpected reply to LIST from the IMAP target");
-            auto entry = response.list();
-            if (!entry || !found.empty()) continue;
-            for (const auto& flag : entry->flags)
-                if (proto::equalsNoCase(flag, "\\All"))
-                    found = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
-        }
+        connection_->run(
+            "LIST \"\" \"*\"",
+            [&](const ImapResponse& response) {
+                auto entry = response.list();
+                if (!entry || !found.empty()) return;
+                for (const auto& flag : entry->flags)
+                    if (proto::equalsNoCase(flag, "\\All"))
+                        found = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
+            },
+            kMaxListedFolders);
         allMail_ = found.empty() ? kGmailAllMail : found;
         return *allMail_;
     }
@@ -349,7 +287,7 @@ private:
             case ImapReplyKind::TryCreate:
             case ImapReplyKind::Permanent:
                 result.outcome = DeliveryOutcome::Rejected;
-                if (reply.status == ImapStatus::Bad) channel_.reset();  // maybe out of step
+                if (reply.status == ImapStatus::Bad) connection_.reset();  // maybe out of step
                 break;
         }
         return result;
@@ -358,11 +296,7 @@ private:
     config::TargetSettings settings_;
     std::string password_;
     std::chrono::milliseconds timeout_;
-    std::unique_ptr<net::LineChannel> channel_;
-    proto::ImapResponseParser parser_;
-    std::vector<std::string> capabilities_;
-    std::uint64_t tagCounter_ = 0;
-    bool loggingOut_ = false;
+    std::unique_ptr<net::ImapConnection> connection_;
     std::optional<std::string> selected_;  // Gmail: the folder selected for UID STORE
     std::optional<std::string> allMail_;   // Gmail: the \All folder's name
 };

@@ -50,62 +50,33 @@ int ImapFolder::trashRank() const {
     return 0;
 }
 
-ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {
-    proto::ImapParserLimits limits;
-    limits.streamThreshold = kStreamThreshold;
-    limits.maxLiteralSize = options_.maxMessageBytes;
-    limits.maxResponseSize = options_.maxResponseBytes;
-    limits.maxElements = kImapMaxResponseValues;
-    parser_ = proto::ImapResponseParser(limits);
-}
+ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {}
 
 ImapSession::~ImapSession() = default;
 
-bool ImapSession::hasCapability(const std::string& name) const {
-    return proto::hasImapCapability(capabilities_, name);
+net::ImapConnection& ImapSession::connection() {
+    if (!connection_) throw ImapError("the connection to the server is no longer usable");
+    return *connection_;
 }
 
-ImapResponse ImapSession::readResponse() {
-    for (;;) {
-        if (parser_.hasResponse()) return parser_.take();
-        std::string_view chunk = channel_->peekChunk();
-        auto progress = parser_.feed(chunk);
-        channel_->consume(progress.consumed);
-        if (progress.status == proto::ImapResponseParser::Status::Error) {
-            auto error = parser_.error();
-            // The sink refuses a body above the cap before any byte of it is held.
-            using proto::ImapParseError;
-            if (error == ImapParseError::LiteralTooLarge || error == ImapParseError::SinkRejected)
-                fail("server announced a literal larger than the limit of " +
-                     std::to_string(options_.maxMessageBytes) + " bytes (max_message_size plus a margin); refused");
-            if (error == ImapParseError::ResponseTooLarge)
-                fail("server response exceeds the limit of " + std::to_string(options_.maxResponseBytes) +
-                     " bytes held per response; refused");
-            if (error == ImapParseError::TooManyElements)
-                fail("server response exceeds the limit of " + std::to_string(kImapMaxResponseValues) +
-                     " values per response; refused");
-            fail("malformed response from the server (" + std::string(proto::imapParseErrorName(error)) +
-                 ")");
-        }
-        if (progress.status == proto::ImapResponseParser::Status::Complete) {
-            ImapResponse response = parser_.take();
-            if (response.isBye() && state_ != State::LoggedOut)
-                fail("server closed the connection: " + describe(response));
-            return response;
-        }
-    }
+bool ImapSession::hasCapability(const std::string& name) const {
+    return connection_ && connection_->hasCapability(name);
 }
+
+const std::vector<std::string>& ImapSession::capabilities() const {
+    static const std::vector<std::string> kNone;
+    return connection_ ? connection_->capabilities() : kNone;
+}
+
+ImapResponse ImapSession::readResponse() { return connection().readResponse(); }
 
 void ImapSession::fail(const std::string& what) {
-    // After BYE, a parse failure or a reply out of order, what comes next cannot be trusted to
-    // belong to the next command.
-    broken_ = true;
     state_ = State::LoggedOut;
-    throw ImapError(what);
+    connection().fail(what);
 }
 
 void ImapSession::noteUntagged(const ImapResponse& response) {
-    if (auto caps = response.capabilities()) capabilities_ = *caps;
+    connection().noteCapabilities(response);
     if (auto exists = response.exists()) mailbox_.exists = *exists;
     if (auto recent = response.recent()) mailbox_.recent = *recent;
     if (auto expunged = response.expunge()) {
@@ -124,36 +95,18 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
     }
 }
 
-std::string ImapSession::send(const std::string& command) {
-    if (broken_ || !channel_) throw ImapError("the connection to the server is no longer usable");
-    std::string tag = "A" + std::to_string(++tagCounter_);
-    channel_->send(tag + " " + command + "\r\n");
-    return tag;
-}
-
-void ImapSession::checkUntaggedBudget(std::size_t count, std::size_t expected) {
-    if (count > expected + kImapUntaggedSlack)
-        fail("server exceeded the limit of " + std::to_string(expected + kImapUntaggedSlack) +
-             " untagged responses to one command; refused");
-}
+std::string ImapSession::send(const std::string& command) { return connection().send(command); }
 
 ImapResponse ImapSession::run(const std::string& command,
                               const std::function<void(const ImapResponse&)>& onUntagged,
                               std::size_t expectedUntagged) {
-    std::string tag = send(command);
-    std::size_t untagged = 0;
-    for (;;) {
-        ImapResponse response = readResponse();
-        if (response.isTagged(tag)) {
-            if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
-            return response;
-        }
-        if (response.isTagged()) fail("reply with an unknown tag from the server");
-        if (response.isContinuation()) fail("unexpected continuation request from the server");
-        checkUntaggedBudget(++untagged, expectedUntagged);
-        noteUntagged(response);
-        if (onUntagged) onUntagged(response);
-    }
+    return connection().run(
+        command,
+        [&](const ImapResponse& response) {
+            noteUntagged(response);
+            if (onUntagged) onUntagged(response);
+        },
+        expectedUntagged);
 }
 
 ImapResponse ImapSession::expectOk(const std::string& command, const std::string& what,
@@ -164,126 +117,42 @@ ImapResponse ImapSession::expectOk(const std::string& command, const std::string
     return response;
 }
 
-void ImapSession::refreshCapabilities() { expectOk("CAPABILITY", "CAPABILITY"); }
-
-std::string ImapSession::astring(const std::string& value) {
-    // Only used for names and credentials that fit a quoted string; others are refused rather
-    // than sent as literals (which would need a continuation round trip).
-    auto quoted = proto::imapQuote(value, proto::ImapLiteralMode::Synchronizing);
-    if (!quoted || quoted->literal) throw ImapError("a name or credential cannot be sent as a quoted IMAP string");
-    return quoted->token;
-}
-
 void ImapSession::open() {
-    auto connectOptions = options_.connect;
-    connectOptions.implicitTls = options_.tls == config::TlsMode::Implicit;
-    channel_ = std::make_unique<net::LineChannel>(net::connect(connectOptions));
+    net::ImapConnectionOptions connectionOptions;
+    connectionOptions.connect = options_.connect;
+    connectionOptions.tls = options_.tls == config::TlsMode::Implicit   ? net::ImapTls::Implicit
+                            : options_.tls == config::TlsMode::StartTls ? net::ImapTls::StartTls
+                                                                        : net::ImapTls::None;
+    connectionOptions.limits.streamThreshold = kStreamThreshold;
+    connectionOptions.limits.maxLiteralSize = options_.maxMessageBytes;
+    connectionOptions.limits.maxResponseSize = options_.maxResponseBytes;
+    connectionOptions.limits.maxElements = kImapMaxResponseValues;
+    connectionOptions.literalLimitNote = " (max_message_size plus a margin)";
+    connection_ = std::make_unique<net::ImapConnection>(std::move(connectionOptions));
     state_ = State::NotAuthenticated;
-    ImapResponse greeting = readResponse();
-    if (greeting.status == ImapStatus::Preauth) {
-        // A PREAUTH greeting skips STARTTLS: the classic downgrade. Refused when TLS is required.
-        if (options_.tls == config::TlsMode::StartTls)
-            throw ImapError("server greeted with PREAUTH, which would skip the required STARTTLS");
-        state_ = State::Authenticated;
-    } else if (greeting.status != ImapStatus::Ok) {
-        throw ImapError("unexpected greeting: " + describe(greeting));
-    }
-    if (greeting.code && greeting.code->is("CAPABILITY")) capabilities_ = greeting.code->atoms();
-    else refreshCapabilities();
-    if (options_.tls == config::TlsMode::StartTls) {
-        if (!hasCapability("STARTTLS")) throw ImapError("server does not offer STARTTLS, which the config requires");
-        expectOk("STARTTLS", "STARTTLS");
-        channel_->startTls();
-        capabilities_.clear();
-        refreshCapabilities();  // capabilities before TLS may have been forged
-    }
-    if (state_ == State::NotAuthenticated) authenticate();
+    bool preauth = connection_->open();
+    if (!preauth) authenticate();
     state_ = State::Authenticated;
 }
 
 void ImapSession::authenticate() {
-    using config::AuthMethod;
-    AuthMethod method = options_.auth;
-    if (method == AuthMethod::Auto && options_.oauth2)
-        method = !hasCapability("AUTH=XOAUTH2") && hasCapability("AUTH=OAUTHBEARER") ? AuthMethod::OAuthBearer
-                                                                                     : AuthMethod::XOAuth2;
-    else if (method == AuthMethod::Auto)
-        method = hasCapability("AUTH=PLAIN") ? AuthMethod::Plain : AuthMethod::Login;
-    ImapResponse response;
-    switch (method) {
-        case AuthMethod::Plain: {
-            std::string initial = proto::saslPlain(options_.username, options_.password);
-            if (hasCapability("SASL-IR")) {
-                response = run("AUTHENTICATE PLAIN " + initial);
-            } else {
-                std::string tag = send("AUTHENTICATE PLAIN");
-                for (;;) {
-                    response = readResponse();
-                    if (response.isContinuation()) {
-                        channel_->send(initial + "\r\n");
-                        continue;
-                    }
-                    if (response.isTagged(tag)) break;
-                    noteUntagged(response);
-                }
-            }
-            break;
-        }
-        case AuthMethod::Login:
-        case AuthMethod::Auto:
-            if (hasCapability("LOGINDISABLED")) throw ImapError("server disabled LOGIN and offers no AUTH=PLAIN");
-            response = run("LOGIN " + astring(options_.username) + " " + astring(options_.password));
-            break;
-        case AuthMethod::XOAuth2:
-        case AuthMethod::OAuthBearer:
-            response = authenticateOAuth(method == AuthMethod::OAuthBearer);
-            break;
+    using proto::SaslMechanism;
+    net::ImapConnection& imap = connection();
+    SaslMechanism mechanism = proto::chooseSaslMechanism(configuredSasl(options_.auth), options_.oauth2,
+                                                         [&](std::string_view name) { return imap.offersSasl(name); });
+    std::string oauthError;
+    ImapResponse response = imap.authenticate(mechanism, options_.username, options_.password, &oauthError,
+                                              [&](const ImapResponse& untagged) { noteUntagged(untagged); });
+    if (response.status == ImapStatus::Ok) return;
+    if (mechanism == SaslMechanism::XOAuth2 || mechanism == SaslMechanism::OAuthBearer) {
+        if (options_.credentialRefused) options_.credentialRefused();
+        std::string why = describe(response);
+        if (!oauthError.empty()) why = "the server rejected the access token (" + oauthError + "): " + why;
+        throw ImapError(std::string("authentication (AUTHENTICATE ") +
+                            (mechanism == SaslMechanism::OAuthBearer ? "OAUTHBEARER" : "XOAUTH2") + ") refused: " + why,
+                        true);
     }
-    if (response.status != ImapStatus::Ok)
-        throw ImapError("authentication refused: " + describe(response), true);
-    if (!(response.code && response.code->is("CAPABILITY"))) refreshCapabilities();
-}
-
-ImapResponse ImapSession::authenticateOAuth(bool oauthBearer) {
-    const std::string mechanism = oauthBearer ? "OAUTHBEARER" : "XOAUTH2";
-    const std::string initial =
-        oauthBearer ? proto::saslOAuthBearer(options_.username, options_.connect.host, options_.connect.port,
-                                             options_.password)
-                    : proto::saslXoauth2(options_.username, options_.password);
-    bool initialSent = hasCapability("SASL-IR");  // RFC 4959
-    std::string tag = send("AUTHENTICATE " + mechanism + (initialSent ? " " + initial : ""));
-    std::optional<proto::OAuthErrorChallenge> error;
-    bool errorChallenge = false;
-    for (;;) {
-        ImapResponse response = readResponse();
-        if (response.isTagged(tag)) {
-            if (response.status == ImapStatus::Ok) {
-                if (response.code && response.code->is("CAPABILITY")) capabilities_ = response.code->atoms();
-                return response;
-            }
-            if (options_.credentialRefused) options_.credentialRefused();
-            std::string why = describe(response);
-            if (errorChallenge)
-                why = "the server rejected the access token (" + proto::describeOAuthError(error) + "): " + why;
-            throw ImapError("authentication (AUTHENTICATE " + mechanism + ") refused: " + why, true);
-        }
-        if (response.isTagged()) fail("reply with an unknown tag from the server");
-        if (!response.isContinuation()) {
-            noteUntagged(response);
-            continue;
-        }
-        if (!initialSent) {  // the empty challenge that asks for the initial response
-            channel_->send(initial + "\r\n");
-            initialSent = true;
-        } else if (!errorChallenge) {
-            // An error challenge (RFC 7628 3.2.2): acknowledge it; the server then answers NO.
-            error = proto::parseOAuthErrorChallenge(response.text);
-            errorChallenge = true;
-            channel_->send(proto::oauthErrorAcknowledgement(oauthBearer) + "\r\n");
-        } else {
-            channel_->send("*\r\n");  // a server that keeps challenging: cancel (RFC 3501 6.2.2)
-        }
-    }
+    throw ImapError("authentication refused: " + describe(response), true);
 }
 
 std::vector<ImapFolder> ImapSession::listFolders() {
@@ -312,7 +181,7 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     uidBySequence_.clear();
     sizeBySequence_.clear();
     std::string wire = proto::modifiedUtf7Encode(name).value_or(name);
-    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + astring(wire));
+    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire));
     if (response.status != ImapStatus::Ok) {
         state_ = State::Authenticated;
         throw ImapError("cannot open folder '" + net::printable(name) + "': " + describe(response));
@@ -422,11 +291,11 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
         if (failed) failed(uid, why);
     };
     BodySink sink(makeBody, options_.maxMessageBytes);
-    parser_.setLiteralSink(&sink);
+    connection().parser().setLiteralSink(&sink);
     struct ResetSink {
         proto::ImapResponseParser& parser;
         ~ResetSink() { parser.setLiteralSink(nullptr); }
-    } resetSink{parser_};
+    } resetSink{connection().parser()};
 
     std::deque<std::string> inFlight;
     std::size_t next = 0;
@@ -449,7 +318,7 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
                     throw ImapError("UID FETCH refused: " + describe(response));
                 continue;
             }
-            checkUntaggedBudget(++untagged, options_.fetchesInFlight * options_.uidsPerFetch);
+            connection().checkUntaggedBudget(++untagged, options_.fetchesInFlight * options_.uidsPerFetch);
             noteUntagged(response);
             auto fetch = response.fetch();
             if (!fetch) continue;  // EXISTS, alerts and the like
@@ -500,8 +369,8 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
         }
     } catch (...) {
         // Replies to the pipelined commands still due would be read as replies to later ones.
-        if (!inFlight.empty()) {
-            broken_ = true;
+        if (!inFlight.empty() && connection_) {
+            connection_->markBroken();
             state_ = State::LoggedOut;
         }
         throw;
@@ -526,24 +395,25 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
             crashPoint("after-store");
             expectOk("UID EXPUNGE " + set, "UID EXPUNGE", {}, perUid);
         } else {
-            expectOk("UID MOVE " + set + " " + astring(trashWireName), "UID MOVE", {}, perUid);
+            expectOk("UID MOVE " + set + " " + net::imapQuoted(trashWireName), "UID MOVE", {}, perUid);
         }
     }
     return true;
 }
 
 void ImapSession::logout() {
-    if (!channel_) return;
-    if (!broken_ && state_ != State::LoggedOut) {
+    if (!connection_) return;
+    if (!connection_->broken() && connection_->connected() && state_ != State::LoggedOut) {
         state_ = State::LoggedOut;
         try {
-            channel_->transport().setTimeout(std::chrono::milliseconds(5'000));
+            connection_->transport().setTimeout(std::chrono::milliseconds(5'000));
+            connection_->expectBye(true);
             run("LOGOUT");
         } catch (const std::exception&) {
         }
     }
     state_ = State::LoggedOut;
-    channel_.reset();
+    connection_.reset();
 }
 
 ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& onUntagged,
@@ -555,7 +425,7 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
         noteUntagged(response);
         return !onUntagged || onUntagged(response);
     };
-    net::Transport& transport = channel_->transport();
+    net::Transport& transport = connection().transport();
     const auto normalTimeout = transport.timeout();
     struct RestoreTimeout {
         net::Transport& transport;
@@ -613,7 +483,7 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
             }
         }
         transport.setTimeout(normalTimeout);
-        channel_->send("DONE\r\n");
+        connection().sendRaw("DONE\r\n");
         for (;;) {
             ImapResponse response = readResponse();
             if (response.isTagged(tag)) {
@@ -628,7 +498,7 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
         throw;
     } catch (...) {
         // A transport failure or a throwing handler: the server may still be in IDLE.
-        broken_ = true;
+        if (connection_) connection_->markBroken();
         state_ = State::LoggedOut;
         throw;
     }

@@ -14,19 +14,13 @@
 #include "collector/proto/ImapParser.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
+#include "net/ImapConnection.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::collector {
 
-class ImapError : public std::runtime_error {
-public:
-    ImapError(const std::string& what, bool authentication = false)
-        : std::runtime_error(what), authentication_(authentication) {}
-    bool authentication() const { return authentication_; }
-
-private:
-    bool authentication_;
-};
+// Failures of the exchange come from the shared connection layer (net/ImapConnection).
+using ImapError = net::ImapError;
 
 // Budgets on what a server can make a session hold (README "Limits"). Over one, the account
 // fails with an error that names the limit.
@@ -35,8 +29,6 @@ inline constexpr std::size_t kImapMaxResponseValues = 100'000;      // values in
 inline constexpr std::uint32_t kImapMaxFolderMessages = 1'000'000;  // messages listed per folder
 inline constexpr std::size_t kImapMaxFolders = 50'000;              // folders in a LIST
 inline constexpr std::size_t kImapMaxFolderListBytes = 8u << 20;    // names and flags of a LIST
-// Untagged responses one command may draw beyond those it asks for (EXISTS, FLAGS, alerts...).
-inline constexpr std::size_t kImapUntaggedSlack = 10'000;
 
 struct ImapOptions {
     net::ConnectOptions connect;
@@ -143,12 +135,13 @@ public:
 
     // LoggedOut also after a failure that leaves the connection unusable (BYE, a malformed or
     // out-of-order response, a refused pipelined command): nothing more can be sent on it.
-    State state() const { return state_; }
-    const std::vector<std::string>& capabilities() const { return capabilities_; }
+    State state() const { return connection_ && connection_->broken() ? State::LoggedOut : state_; }
+    const std::vector<std::string>& capabilities() const;
     bool hasCapability(const std::string& name) const;
 
 private:
     proto::ImapResponse readResponse();
+    net::ImapConnection& connection();
     // Marks the connection unusable and throws ImapError(what).
     [[noreturn]] void fail(const std::string& what);
     // Sends a command with a fresh tag; returns the tag.
@@ -162,26 +155,17 @@ private:
     proto::ImapResponse expectOk(const std::string& command, const std::string& what,
                                  const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
                                  std::size_t expectedUntagged = 0);
-    // Fails the session when `count` untagged responses exceed what a command asked for.
-    void checkUntaggedBudget(std::size_t count, std::size_t expected);
     void noteUntagged(const proto::ImapResponse& response);
-    void refreshCapabilities();
     void authenticate();
-    proto::ImapResponse authenticateOAuth(bool oauthBearer);
-    std::string astring(const std::string& value);
 
     ImapOptions options_;
-    std::unique_ptr<net::LineChannel> channel_;
-    proto::ImapResponseParser parser_;
+    std::unique_ptr<net::ImapConnection> connection_;
     State state_ = State::Disconnected;
-    std::vector<std::string> capabilities_;
     ImapMailboxState mailbox_;
     // From the last listMessages(), to check FETCH bodies: UID and RFC822.SIZE by sequence number
     // - 1, kept in step with EXPUNGE.
     std::vector<std::uint32_t> uidBySequence_;
     std::vector<std::uint64_t> sizeBySequence_;
-    unsigned tagCounter_ = 0;
-    bool broken_ = false;  // the connection cannot be used any more (see state())
 };
 
 // Session options for an account: endpoint, TLS policy, credentials (the password secret is

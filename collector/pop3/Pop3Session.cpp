@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "collector/SourceSettings.hpp"
 #include "collector/proto/AsciiText.hpp"
 #include "collector/proto/Pop3Reply.hpp"
 #include "collector/proto/Sasl.hpp"
@@ -91,35 +92,29 @@ void Pop3Session::open() {
 }
 
 void Pop3Session::authenticate() {
-    using config::AuthMethod;
     std::string sasl;
     for (const auto& line : capabilities_)
         if (proto::asciiUpperCopy(line.substr(0, line.find(' '))) == "SASL") sasl = " " + proto::asciiUpperCopy(line) + " ";
-    AuthMethod method = options_.auth;
-    if (method == AuthMethod::Auto && options_.oauth2)
-        method = sasl.find(" XOAUTH2 ") == std::string::npos && sasl.find(" OAUTHBEARER ") != std::string::npos
-                     ? AuthMethod::OAuthBearer
-                     : AuthMethod::XOAuth2;
-    else if (method == AuthMethod::Auto)
-        method = sasl.find(" PLAIN ") != std::string::npos ? AuthMethod::Plain : AuthMethod::Login;
-    switch (method) {
-        case AuthMethod::Plain:
+    using proto::SaslMechanism;
+    auto offered = [&](std::string_view name) { return sasl.find(" " + std::string(name) + " ") != std::string::npos; };
+    const SaslMechanism mechanism = proto::chooseSaslMechanism(configuredSasl(options_.auth), options_.oauth2, offered);
+    switch (mechanism) {
+        case SaslMechanism::Plain:
             expectOk("AUTH PLAIN " + proto::saslPlain(options_.username, options_.password),
                      "authentication (AUTH PLAIN)", true);
             return;
-        case AuthMethod::Login:
-            if (sasl.find(" LOGIN ") != std::string::npos) {
+        case SaslMechanism::Login:
+            if (offered("LOGIN")) {
                 authenticateLogin();
                 return;
             }
-            [[fallthrough]];  // USER/PASS (RFC 1939) is "login" for servers without SASL LOGIN
-        case AuthMethod::Auto:
+            // USER/PASS (RFC 1939) is "login" for servers without SASL LOGIN
             expectOk("USER " + options_.username, "USER", true);
             expectOk("PASS " + options_.password, "authentication (USER/PASS)", true);
             return;
-        case AuthMethod::XOAuth2:
-        case AuthMethod::OAuthBearer:
-            authenticateOAuth(method == AuthMethod::OAuthBearer);
+        case SaslMechanism::XOAuth2:
+        case SaslMechanism::OAuthBearer:
+            authenticateOAuth(mechanism == SaslMechanism::OAuthBearer);
             return;
     }
 }

@@ -7,6 +7,13 @@
 
 namespace mc::proto {
 
+SaslMechanism chooseSaslMechanism(std::optional<SaslMechanism> configured, bool oauth2,
+                                  const std::function<bool(std::string_view mechanism)>& offered) {
+    if (configured) return *configured;
+    if (oauth2) return !offered("XOAUTH2") && offered("OAUTHBEARER") ? SaslMechanism::OAuthBearer : SaslMechanism::XOAuth2;
+    return offered("PLAIN") ? SaslMechanism::Plain : SaslMechanism::Login;
+}
+
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

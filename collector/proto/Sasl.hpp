@@ -3,11 +3,20 @@
 // RFC 7628), and the OAuth error challenge servers send when they refuse a token. Pure.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace mc::proto {
+
+// How a client logs in. Login: POP3 USER/PASS (or SASL LOGIN when offered), the IMAP LOGIN command.
+enum class SaslMechanism { Plain, Login, XOAuth2, OAuthBearer };
+// One choice for POP3, the IMAP source and the IMAP target: the configured mechanism when there is
+// one; else, with an OAuth2 token, XOAUTH2 unless the server offers only OAUTHBEARER; else PLAIN
+// when offered, otherwise Login. `offered` tells whether the server announces a SASL mechanism.
+SaslMechanism chooseSaslMechanism(std::optional<SaslMechanism> configured, bool oauth2,
+                                  const std::function<bool(std::string_view mechanism)>& offered);
 
 std::string base64Encode(std::string_view bytes);
 // Strict: nullopt on characters outside the alphabet, bad padding or length.

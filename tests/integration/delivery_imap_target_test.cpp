@@ -510,5 +510,23 @@ TEST_F(ImapTargetSessionTest, StartTlsResponseInjectionIsRefusedBeforeLogin) {
     EXPECT_FALSE(server.sawLine("M2")) << server.transcript();
 }
 
+// The target speaks through the same IMAP connection layer as the source, budgets included: a
+// reply drowned in untagged responses is not trusted, the message stays pending on the source.
+TEST_F(ImapTargetTest, UntaggedFloodBeforeTheAppendReplyIsNotTrustedAndDeletesNothing) {
+    dovecot_.seed("alice", "INBOX", "Subject: flooded\n\nx\n");
+    std::string flood;
+    for (int i = 0; i < 20'000; ++i) flood += "* OK still storing\r\n";
+    FakeImapTargetOptions options;
+    options.appendReplies = {flood + "{tag} OK [APPENDUID 1 1] done\r\n"};
+    FakeImapTarget fake(options);
+    auto config = writeConfig(fakeTarget(fake), {{"alice", "keep = false"}});
+
+    auto result = run(config);
+
+    EXPECT_NE(result.err.find("untagged responses to one command"), std::string::npos) << result.describe();
+    EXPECT_EQ(dovecot_.messages("alice").size(), 1u);
+    EXPECT_NE(status(config).out.find("\"pending\":1"), std::string::npos) << status(config).out;
+}
+
 }  // namespace
 }  // namespace mc::testing

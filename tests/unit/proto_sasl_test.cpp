@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <vector>
 #include <string>
 
 #include "collector/proto/Sasl.hpp"
@@ -74,6 +76,27 @@ TEST(Sasl, Xoauth2DocumentedExample) {
               "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbG"
               "NrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
     EXPECT_EQ(base64Decode(saslXoauth2("u", "t")), "user=u\001auth=Bearer t\001\001"s);
+}
+
+// The one mechanism choice of POP3, the IMAP source and the IMAP target.
+TEST(SaslChoice, ConfiguredWinsElsePlainWhenOfferedElseLogin) {
+    auto offering = [](std::vector<std::string> names) {
+        return [names](std::string_view name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+    };
+    EXPECT_EQ(chooseSaslMechanism(SaslMechanism::Login, false, offering({"PLAIN"})), SaslMechanism::Login);
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, false, offering({"PLAIN", "LOGIN"})), SaslMechanism::Plain);
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, false, offering({"LOGIN"})), SaslMechanism::Login);
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, false, offering({})), SaslMechanism::Login);
+}
+
+TEST(SaslChoice, OAuth2TokenPrefersXoauth2UnlessOnlyOauthbearerIsOffered) {
+    auto offering = [](std::vector<std::string> names) {
+        return [names](std::string_view name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+    };
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, true, offering({"PLAIN", "XOAUTH2", "OAUTHBEARER"})),
+              SaslMechanism::XOAuth2);
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, true, offering({"PLAIN", "OAUTHBEARER"})), SaslMechanism::OAuthBearer);
+    EXPECT_EQ(chooseSaslMechanism(std::nullopt, true, offering({"PLAIN"})), SaslMechanism::XOAuth2);
 }
 
 }  // namespace
