@@ -205,6 +205,7 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     report.quarantined += counts.quarantined;
     report.duplicates += counts.duplicates;
     report.bytes += counts.bytes;
+    report.loneCrs += counts.loneCrs;
     if (pipeline.ledgerFailed()) report.ledgerFailed = true;
     if (!pipeline.fatalError().empty()) report.error = pipeline.fatalError();
     if (!account.keep)

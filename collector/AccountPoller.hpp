@@ -22,6 +22,7 @@ struct PollReport {
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
                   deleted = 0, duplicates = 0, bytes = 0;
     std::uint64_t untrusted = 0;  // not delivered: the source's answer for them did not add up
+    std::uint64_t loneCrs = 0;  // lone CRs the delivered messages had, each sent as a space
     double seconds = 0;
 };
 

@@ -176,6 +176,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             std::lock_guard lock(mutex_);
             ++counts_.delivered;
             counts_.bytes += job.body.size();
+            counts_.loneCrs += job.body.loneCrs();
             delivered_.push_back(job.number);
             return;
         }

@@ -32,6 +32,7 @@ struct DeliveryJob {
 
 struct DeliveryCounts {
     std::uint64_t delivered = 0, deferred = 0, quarantined = 0, duplicates = 0, bytes = 0;
+    std::uint64_t loneCrs = 0;  // lone CRs sent as spaces in the delivered messages
 };
 
 class DeliveryPipeline {

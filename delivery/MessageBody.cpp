@@ -50,6 +50,7 @@ MessageBody::MessageBody(MessageBody&& other) noexcept
       memory_(std::move(other.memory_)),
       spoolFd_(other.spoolFd_),
       size_(other.size_),
+      crlf_(other.crlf_),
       hash_(std::move(other.hash_)),
       sha256_(std::move(other.sha256_)) {
     other.spoolFd_ = -1;
@@ -63,6 +64,7 @@ MessageBody& MessageBody::operator=(MessageBody&& other) noexcept {
         memory_ = std::move(other.memory_);
         spoolFd_ = other.spoolFd_;
         size_ = other.size_;
+        crlf_ = other.crlf_;
         hash_ = std::move(other.hash_);
         sha256_ = std::move(other.sha256_);
         other.spoolFd_ = -1;
@@ -88,12 +90,14 @@ void MessageBody::spill() {
 void MessageBody::append(std::string_view bytes) {
     EVP_DigestUpdate(hash_->context, bytes.data(), bytes.size());
     size_ += bytes.size();
+    crlf_.add(bytes);
     if (spoolFd_ < 0 && memory_.size() + bytes.size() > memoryLimit_) spill();
     if (spoolFd_ >= 0) writeAll(spoolFd_, bytes, "cannot write the spool file");
     else memory_.append(bytes);
 }
 
 void MessageBody::finish() {
+    crlf_.finish();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_DigestFinal_ex(hash_->context, digest, &length);

@@ -1,12 +1,15 @@
 #pragma once
 // One fetched message's bytes: in memory while small, in an unlinked spool file once it grows
-// past a threshold, so a 50 MB message never sits in RAM. Also computes the content hash.
+// past a threshold, so a 50 MB message never sits in RAM. Also computes the content hash, and
+// measures the message as targets receive it (see proto/MessageEncoder).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "collector/proto/MessageEncoder.hpp"
 
 namespace mc::delivery {
 
@@ -23,6 +26,10 @@ public:
     void finish();
 
     std::uint64_t size() const { return size_; }
+    // After finish(): the size with CRLF line ends, as an APPEND literal or SMTP SIZE= counts it,
+    // and how many lone CRs the targets' encoder replaces with a space.
+    std::uint64_t crlfSize() const { return crlf_.size(); }
+    std::uint64_t loneCrs() const { return crlf_.loneCrs(); }
     bool spooled() const { return spoolFd_ >= 0; }
     const std::string& sha256() const { return sha256_; }
     // The first bytes (up to `n`), enough for the header block.
@@ -39,6 +46,7 @@ private:
     std::string memory_;
     int spoolFd_ = -1;
     std::uint64_t size_ = 0;
+    proto::CrlfSizeCounter crlf_;
     struct HashState;
     std::unique_ptr<HashState> hash_;
     std::string sha256_;

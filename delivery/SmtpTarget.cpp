@@ -150,7 +150,7 @@ private:
     std::string mailFrom(const std::string& sender, const OutgoingMessage& message) const {
         std::string line = "MAIL FROM:<" + sender + ">";
         if (extensions_.has("SIZE"))
-            line += " SIZE=" + std::to_string(message.body->size() + message.headerPrefix.size());
+            line += " SIZE=" + std::to_string(message.body->crlfSize() + message.headerPrefix.size());
         if (extensions_.has("8BITMIME")) line += " BODY=8BITMIME";
         return line;
     }

@@ -9,7 +9,7 @@ packages=(
   libpoco-dev libsqlite3-dev sqlite3 libpq-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libgtest-dev
   openssl ca-certificates
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
-  postfix
+  postfix             # smtp-sink, and full private instances as SMTP target (tests/support/PostfixServer)
   postgresql-15
 )
 [ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3)

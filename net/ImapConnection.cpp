@@ -203,8 +203,8 @@ ImapResponse ImapConnection::authenticate(proto::SaslMechanism mechanism, const 
     return reply;
 }
 
-std::string imapQuoted(const std::string& value) {
-    auto quoted = proto::imapQuote(value, proto::ImapLiteralMode::Synchronizing);
+std::string imapQuoted(const std::string& value, bool utf8) {
+    auto quoted = proto::imapQuote(value, proto::ImapLiteralMode::Synchronizing, utf8);
     if (!quoted || quoted->literal) throw ImapError("a name or credential cannot be sent as a quoted IMAP string");
     return quoted->token;
 }

@@ -115,7 +115,8 @@ private:
 };
 
 // A string as an IMAP quoted string; ImapError when it needs a literal (credentials and names
-// that do are refused rather than sent with a continuation round trip).
-std::string imapQuoted(const std::string& value);
+// that do are refused rather than sent with a continuation round trip). `utf8`: UTF8=ACCEPT is
+// enabled, so UTF-8 may be quoted (RFC 6855).
+std::string imapQuoted(const std::string& value, bool utf8 = false);
 
 }  // namespace mc::net

@@ -72,9 +72,9 @@ std::string describePoll(const collector::PollReport& r) {
                            r.delivered);
     return fmt::format(
         "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} "
-        "bytes={} seconds={:.2f}{}",
-        r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.bytes,
-        r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "");
+        "lone_crs={} bytes={} seconds={:.2f}{}",
+        r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs,
+        r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "");
 }
 
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,

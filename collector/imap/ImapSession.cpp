@@ -133,6 +133,17 @@ void ImapSession::open() {
     bool preauth = connection_->open();
     if (!preauth) authenticate();
     state_ = State::Authenticated;
+    if (hasCapability("UTF8=ACCEPT")) enableUtf8();
+}
+
+void ImapSession::enableUtf8() {
+    // RFC 6855: a server in UTF-8 mode sends 8-bit headers as stored rather than downgrading
+    // them. Mailbox names are then UTF-8 on the wire, not modified UTF-7. A refusal is harmless.
+    run("ENABLE UTF8=ACCEPT", [&](const ImapResponse& response) {
+        if (response.keyword() != "ENABLED") return;
+        for (const auto& value : response.data)
+            if (value.isAtom("UTF8=ACCEPT")) utf8Mode_ = true;
+    });
 }
 
 void ImapSession::authenticate() {
@@ -169,7 +180,7 @@ std::vector<ImapFolder> ImapSession::listFolders() {
                  std::to_string(kImapMaxFolderListBytes) + " bytes; refused");
         ImapFolder folder;
         folder.wireName = entry->name;
-        folder.name = proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
+        folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
         folder.flags = entry->flags;
         folders.push_back(std::move(folder));
     }, kImapMaxFolders);
@@ -180,8 +191,9 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     mailbox_ = ImapMailboxState{};
     uidBySequence_.clear();
     sizeBySequence_.clear();
-    std::string wire = proto::modifiedUtf7Encode(name).value_or(name);
-    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire));
+    std::string wire = utf8Mode_ ? name : proto::modifiedUtf7Encode(name).value_or(name);
+    ImapResponse response =
+        run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire, utf8Mode_));
     if (response.status != ImapStatus::Ok) {
         state_ = State::Authenticated;
         throw ImapError("cannot open folder '" + net::printable(name) + "': " + describe(response));
@@ -395,7 +407,8 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
             crashPoint("after-store");
             expectOk("UID EXPUNGE " + set, "UID EXPUNGE", {}, perUid);
         } else {
-            expectOk("UID MOVE " + set + " " + net::imapQuoted(trashWireName), "UID MOVE", {}, perUid);
+            expectOk("UID MOVE " + set + " " + net::imapQuoted(trashWireName, utf8Mode_), "UID MOVE", {},
+                     perUid);
         }
     }
     return true;

@@ -51,7 +51,7 @@ struct ImapOptions {
 };
 
 struct ImapFolder {
-    std::string wireName;  // as the server names it (modified UTF-7)
+    std::string wireName;  // as the server names it (modified UTF-7, or UTF-8 in UTF-8 mode)
     std::string name;      // UTF-8, for the config, logs and the ledger
     std::vector<std::string> flags;
     bool selectable() const;
@@ -138,6 +138,8 @@ public:
     State state() const { return connection_ && connection_->broken() ? State::LoggedOut : state_; }
     const std::vector<std::string>& capabilities() const;
     bool hasCapability(const std::string& name) const;
+    // The server enabled UTF8=ACCEPT (RFC 6855): 8-bit headers as stored, UTF-8 mailbox names.
+    bool utf8Mode() const { return utf8Mode_; }
 
 private:
     proto::ImapResponse readResponse();
@@ -156,6 +158,7 @@ private:
                                  const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
                                  std::size_t expectedUntagged = 0);
     void noteUntagged(const proto::ImapResponse& response);
+    void enableUtf8();
     void authenticate();
 
     ImapOptions options_;
@@ -166,6 +169,7 @@ private:
     // - 1, kept in step with EXPUNGE.
     std::vector<std::uint32_t> uidBySequence_;
     std::vector<std::uint64_t> sizeBySequence_;
+    bool utf8Mode_ = false;
 };
 
 // Session options for an account: endpoint, TLS policy, credentials (the password secret is

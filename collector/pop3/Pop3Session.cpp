@@ -87,8 +87,20 @@ void Pop3Session::open() {
         channel_->startTls();
         readCapabilities();  // capabilities before TLS may have been forged
     }
+    // RFC 6856: in UTF-8 mode the server sends 8-bit headers as stored; otherwise it may
+    // downgrade them (Courier does). The RFC sends UTF8 before authentication; a server that
+    // refuses it there is asked once more after login. A refusal is not an error.
+    const bool offersUtf8 = hasCapability("UTF8");
+    utf8Mode_ = offersUtf8 && enableUtf8();
     authenticate();
     state_ = State::Transaction;
+    if (offersUtf8 && !utf8Mode_) utf8Mode_ = enableUtf8();
+}
+
+bool Pop3Session::enableUtf8() {
+    channel_->send("UTF8\r\n");
+    auto status = proto::parsePop3Status(channel_->readLine());
+    return status && status->ok && !status->continuation;
 }
 
 void Pop3Session::authenticate() {

@@ -81,11 +81,15 @@ public:
 
     State state() const { return state_; }
     bool pipelining() const { return pipelining_; }
+    // The server agreed to UTF-8 mode (RFC 6856 UTF8), so it does not downgrade 8-bit headers.
+    bool utf8Mode() const { return utf8Mode_; }
     const std::vector<std::string>& capabilities() const { return capabilities_; }
 
 private:
     void expectOk(const std::string& command, const char* context, bool authentication = false);
     void readCapabilities();
+    // Sends UTF8; true when the server accepted it.
+    bool enableUtf8();
     bool hasCapability(const std::string& name) const;
     // Reads a multi-line listing up to its "." line, passing each line (dot-unstuffed) on.
     // Throws Pop3Error naming the limit after `maxLines` lines or `maxBytes` bytes.
@@ -106,6 +110,7 @@ private:
     State state_ = State::Disconnected;
     std::vector<std::string> capabilities_;
     bool pipelining_ = false;
+    bool utf8Mode_ = false;
 };
 
 }  // namespace mc::collector

@@ -1,11 +1,14 @@
-// Fuzzes the SMTP dot-stuffing encoder and the POP3 decoder together: decoding what was encoded
-// gives the message with CRLF line endings (plus a final CRLF), in any chunking on both sides.
+// Fuzzes the SMTP dot-stuffing encoder and the POP3 decoder together, in any chunking on both
+// sides: decoding what was encoded gives the message with every line end (LF, CRs before LF) made
+// CRLF and every lone CR a space (plus a final CRLF), as the byte-by-byte model says; the number
+// of lines never changes (no header split or joined), and the size counter agrees.
 
 #include <string>
 
 #include "collector/proto/MessageEncoder.hpp"
 #include "collector/proto/Pop3Reply.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
+#include "tests/unit/proto_line_end_model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto input = mc::fuzz::splitInput(data, size);
@@ -37,10 +40,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MC_FUZZ_CHECK(decoder.done());
     MC_FUZZ_CHECK(consumed == encodedSize);
 
-    std::string expected = mc::proto::normalizeLineEndings(message);
-    if (!message.empty() && message.back() != '\n' && message.back() != '\r') {
-        expected += "\r\n";
+    const auto model = mc::proto::testing::lineEndModel(message);
+    MC_FUZZ_CHECK(decoded == model.text);
+    std::size_t crlfs = 0;
+    for (std::size_t i = 0; i + 1 < decoded.size(); ++i) crlfs += decoded[i] == '\r' && decoded[i + 1] == '\n';
+    MC_FUZZ_CHECK(crlfs == mc::proto::testing::lineCount(message));
+    MC_FUZZ_CHECK(encoder.loneCrsReplaced() == model.loneCrs);
+
+    mc::proto::CrlfSizeCounter counter;
+    for (std::string_view piece : mc::fuzz::pieces(message, input.seed ^ 0x9e3779b9u)) {
+        counter.add(piece);
     }
-    MC_FUZZ_CHECK(decoded == expected);
+    counter.finish();
+    MC_FUZZ_CHECK(counter.size() == model.text.size());
+    MC_FUZZ_CHECK(counter.loneCrs() == model.loneCrs);
     return 0;
 }

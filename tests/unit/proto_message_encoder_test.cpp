@@ -50,22 +50,48 @@ TEST(DotStuffingEncoder, BareLfBecomesCrlf) {
     expectEncodes("\n", "\r\n.\r\n");
 }
 
-TEST(DotStuffingEncoder, BareCrBecomesCrlf) {
-    expectEncodes("a\rb\r", "a\r\nb\r\n.\r\n");
-    expectEncodes("\r", "\r\n.\r\n");
-    // CR, CRLF, LF: three line endings, not two.
-    expectEncodes("\r\r\n\n", "\r\n\r\n\r\n.\r\n");
-    // LF CR is two line endings.
-    expectEncodes("x\n\ry", "x\r\n\r\ny\r\n.\r\n");
+TEST(DotStuffingEncoder, LoneCrBecomesASpace) {
+    expectEncodes("a\rb\r", "a b \r\n.\r\n");
+    expectEncodes("\r", " \r\n.\r\n");
+    expectEncodes("\r\rx\r\r", "  x  \r\n.\r\n");
+    // CR before a character other than LF, then CRLF, then LF: one space, two line ends.
+    expectEncodes("\r \r\n\n", "  \r\n\r\n.\r\n");
+    // LF CR: one line end, then a lone CR.
+    expectEncodes("x\n\ry", "x\r\n y\r\n.\r\n");
 }
 
-TEST(DotStuffingEncoder, LeadingDotsAreDoubled) {
-    expectEncodes(".\r\n", "..\r\n.\r\n");
-    expectEncodes(".", "..\r\n.\r\n");
-    expectEncodes("..x\n.\n.", "...x\r\n..\r\n..\r\n.\r\n");
-    expectEncodes("a.b\r\n.c\r\nd.\r\n", "a.b\r\n..c\r\nd.\r\n.\r\n");
-    // A bare CR ends a line too, so the dot after it is at a line start.
-    expectEncodes("x\r.y", "x\r\n..y\r\n.\r\n");
+TEST(DotStuffingEncoder, RunOfCrsBeforeLfIsOneLineEnd) {
+    // Courier serves a Maildir file stored with CRLF as CR CR LF: no blank line may appear.
+    expectEncodes("From: a\r\r\nTo: b\r\r\n\r\r\nbody\r\r\n",
+                  "From: a\r\nTo: b\r\n\r\nbody\r\n.\r\n");
+    expectEncodes("a\r\r\r\r\nb", "a\r\nb\r\n.\r\n");
+    expectEncodes("\r\r\n", "\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, HeaderLinesAreNeverSplitOrJoined) {
+    // A lone CR inside a header used to become a line break: the header's rest became a line of
+    // its own (or, after a blank line, the body).
+    expectEncodes("Subject: one\rtwo\r\nX-A: 1\r\r\nX-B: 2\n\r\nbody\r",
+                  "Subject: one two\r\nX-A: 1\r\nX-B: 2\r\n\r\nbody \r\n.\r\n");
+    // A folded header stays folded, with its continuation line.
+    expectEncodes("Subject: a\r\r\n b\r\n\r\n", "Subject: a\r\n b\r\n\r\n.\r\n");
+}
+
+TEST(DotStuffingEncoder, LoneCrsAreCounted) {
+    const std::pair<std::string_view, std::uint64_t> cases[] = {
+        {"", 0}, {"a\r\nb\n", 0}, {"a\r\r\r\n", 0}, {"a\rb", 1}, {"\r\r", 2}, {"x\r\r.\r", 3},
+    };
+    for (const auto& [message, loneCrs] : cases) {
+        const auto all = chunkings(message);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            SCOPED_TRACE(std::string(message) + " chunking #" + std::to_string(i));
+            DotStuffingEncoder encoder;
+            std::string out;
+            for (std::string_view piece : all[i]) encoder.encode(piece, out);
+            encoder.finish(out);
+            EXPECT_EQ(encoder.loneCrsReplaced(), loneCrs);
+        }
+    }
 }
 
 TEST(DotStuffingEncoder, EightBitAndNulBytes) {
@@ -85,9 +111,10 @@ TEST(DotStuffingEncoder, CrAtChunkEndAndLfAtNextStartAreOneLineEnding) {
     encoder.encode("a\r", out);
     encoder.encode("", out);
     encoder.encode("\n.b\r", out);
+    encoder.encode("\r", out);
     encoder.encode("\r\n", out);
     encoder.finish(out);
-    EXPECT_EQ(out, "a\r\n..b\r\n\r\n.\r\n");
+    EXPECT_EQ(out, "a\r\n..b\r\n.\r\n");
 }
 
 TEST(DotStuffingEncoder, FinishResetsForTheNextMessage) {
@@ -98,7 +125,7 @@ TEST(DotStuffingEncoder, FinishResetsForTheNextMessage) {
     std::string second;
     encoder.encode("\n.y", second);
     encoder.finish(second);
-    EXPECT_EQ(first, "x\r\n.\r\n");
+    EXPECT_EQ(first, "x \r\n.\r\n");
     // The LF is not swallowed as the second half of the previous message's CR.
     EXPECT_EQ(second, "\r\n..y\r\n.\r\n");
 }
@@ -122,12 +149,12 @@ TEST(DotStuffingEncoder, AppendsToExistingOutput) {
     EXPECT_EQ(out, "DATA\r\nhi\r\n.\r\n");
 }
 
-TEST(NormalizeLineEndings, AllEndingsBecomeCrlfWithoutStuffing) {
+TEST(NormalizeLineEndings, LineEndsBecomeCrlfAndLoneCrsSpacesWithoutStuffing) {
     EXPECT_EQ(normalizeLineEndings(""), "");
     EXPECT_EQ(normalizeLineEndings("abc"), "abc");
-    EXPECT_EQ(normalizeLineEndings("a\nb\rc\r\nd"), "a\r\nb\r\nc\r\nd");
-    EXPECT_EQ(normalizeLineEndings("\r\r\n\n\r"), "\r\n\r\n\r\n\r\n");
-    EXPECT_EQ(normalizeLineEndings(".\n..\r."), ".\r\n..\r\n.");
+    EXPECT_EQ(normalizeLineEndings("a\nb\rc\r\nd"), "a\r\nb c\r\nd");
+    EXPECT_EQ(normalizeLineEndings("\r\r\n\n\r"), "\r\n\r\n ");
+    EXPECT_EQ(normalizeLineEndings(".\n..\r."), ".\r\n.. .");
     EXPECT_EQ(normalizeLineEndings("\0\xff\n"s), "\0\xff\r\n"s);
 }
 
@@ -136,10 +163,13 @@ TEST(NormalizeLineEndings, AllEndingsBecomeCrlfWithoutStuffing) {
 TEST(CrlfEncoder, NormalisesWithoutStuffingInEveryChunking) {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"", ""},
-        {"a\nb\rc\r\nd", "a\r\nb\r\nc\r\nd\r\n"},
+        {"a\nb\rc\r\nd", "a\r\nb c\r\nd\r\n"},
         {".\n..\r\n.", ".\r\n..\r\n.\r\n"},
         {"Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n"},
-        {"ends with cr\r", "ends with cr\r\n"},
+        {"Subject: x\r\r\n\r\r\nbody\r\r\n", "Subject: x\r\n\r\nbody\r\n"},
+        {"Subject: a\rb\r\n\r\n", "Subject: a b\r\n\r\n"},
+        {"ends with cr\r", "ends with cr \r\n"},
+        {std::string_view("\0\xff\x80\r\n", 5), std::string_view("\0\xff\x80\r\n", 5)},
     };
     for (const auto& [message, wire] : cases) {
         const auto all = chunkings(message);
@@ -147,9 +177,17 @@ TEST(CrlfEncoder, NormalisesWithoutStuffingInEveryChunking) {
             SCOPED_TRACE(std::string(message) + " chunking #" + std::to_string(i));
             CrlfEncoder encoder;
             std::string out;
-            for (std::string_view piece : all[i]) encoder.encode(piece, out);
+            CrlfSizeCounter counter;
+            for (std::string_view piece : all[i]) {
+                encoder.encode(piece, out);
+                counter.add(piece);
+            }
             encoder.finish(out);
+            counter.finish();
             EXPECT_EQ(out, wire);
+            // The counter measures exactly what the encoder sends (APPEND literal size, SIZE=).
+            EXPECT_EQ(counter.size(), out.size());
+            EXPECT_EQ(counter.loneCrs(), encoder.loneCrsReplaced());
         }
     }
 }
