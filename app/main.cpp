@@ -30,6 +30,7 @@
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/LedgerStore.hpp"
+#include "collector/proto/SafeText.hpp"
 #include "config/Config.hpp"
 #include "config/Importers.hpp"
 #include "schedules/AdminServer.hpp"
@@ -145,11 +146,11 @@ Arguments parseArguments(int argc, char** argv) {
 
 void setUpLogging(const mc::config::Config* config, std::shared_ptr<mc::app::ProgressBoard> board = {}) {
     std::shared_ptr<spdlog::logger> logger;
-    if (board)
-        logger =
-            std::make_shared<spdlog::logger>("mailcollector", std::make_shared<mc::app::ProgressSink>(board));
-    else
-        logger = spdlog::stderr_color_mt("mailcollector");
+    std::shared_ptr<spdlog::sinks::sink> sink;
+    if (board) sink = std::make_shared<mc::app::ProgressSink>(board);
+    else sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    logger = std::make_shared<spdlog::logger>("mailcollector",
+                                              std::make_shared<mc::schedules::RepeatLimitingSink>(sink));
     logger->set_formatter(mc::schedules::makeLogFormatter(config ? config->collector.logFormat : "text"));
     if (const char* level = std::getenv("MC_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
     logger->flush_on(spdlog::level::info);
@@ -387,18 +388,11 @@ std::string formatTime(std::int64_t seconds) {
     return buffer;
 }
 
-std::string jsonString(const std::string& text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        if (c == '"' || c == '\\') out += '\\', out += char(c);
-        else if (c < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-            out += escaped;
-        } else out += char(c);
-    }
-    return out + "\"";
-}
+// A JSON string for any bytes (server text from the ledger included): always valid UTF-8.
+std::string jsonString(const std::string& text) { return "\"" + mc::proto::jsonEscape(text) + "\""; }
+
+// Ledger text for the terminal: server-controlled bytes (escapes, CR LF) cannot reach it raw.
+std::string shown(const std::string& text) { return mc::proto::terminalEscape(text, 2000); }
 
 int checkCommand(const mc::config::Config& config, const Arguments& args) {
     int exitCode = kExitOk;
@@ -429,12 +423,19 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
         return kExitLedger;
     }
     auto accounts = selectAccounts(config, args.accounts);
-    if (args.json) std::cout << "[";
-    bool first = true;
+    // Everything is read before anything is printed: a ledger failing half-way prints nothing.
+    std::vector<mc::ledger::AccountRecord> records;
     for (const auto* account : accounts) {
         mc::ledger::AccountRecord record;
         record.name = account->name;
         if (auto stored = ledger->account(account->name)) record = *stored;
+        records.push_back(std::move(record));
+    }
+    if (args.json) std::cout << "[";
+    bool first = true;
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+        const auto* account = accounts[i];
+        const mc::ledger::AccountRecord& record = records[i];
         if (args.json) {
             std::cout << (first ? "" : ",") << "\n  {\"account\":" << jsonString(account->name)
                       << ",\"last_poll\":" << record.lastPollAt << ",\"next_poll\":" << record.nextPollAt
@@ -445,13 +446,13 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
                       << ",\"quarantined\":" << record.quarantined << ",\"skipped\":" << record.skipped
                       << ",\"pending\":" << record.pending << "}";
         } else {
-            std::cout << account->name << ": last poll " << formatTime(record.lastPollAt) << ", "
-                      << (record.lastResult.empty() ? "never polled" : record.lastResult) << "; delivered "
+            std::cout << shown(account->name) << ": last poll " << formatTime(record.lastPollAt) << ", "
+                      << (record.lastResult.empty() ? "never polled" : shown(record.lastResult)) << "; delivered "
                       << record.delivered << ", deleted " << record.deleted << ", quarantined "
                       << record.quarantined << ", skipped " << record.skipped << ", pending "
                       << record.pending << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";
-            if (!record.leaseHolder.empty()) std::cout << "  held by " << record.leaseHolder << "\n";
-            if (!record.lastError.empty()) std::cout << "  last error: " << record.lastError << "\n";
+            if (!record.leaseHolder.empty()) std::cout << "  held by " << shown(record.leaseHolder) << "\n";
+            if (!record.lastError.empty()) std::cout << "  last error: " << shown(record.lastError) << "\n";
         }
         first = false;
     }
@@ -568,5 +569,11 @@ int main(int argc, char** argv) {
     } catch (const UsageError& e) {
         std::cerr << "mailcollector: " << e.what() << "\n";
         return kExitUsage;
+    } catch (const mc::ledger::LedgerError& e) {
+        // A corrupted or unreadable ledger found after it opened (a damaged page): exit 3 in every
+        // command, never an abort.
+        std::cerr << "mailcollector: the ledger cannot be read or written: " << mc::proto::terminalEscape(e.what())
+                  << "\n";
+        return kExitLedger;
     }
 }

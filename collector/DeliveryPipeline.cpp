@@ -1,7 +1,9 @@
 #include "collector/DeliveryPipeline.hpp"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -195,11 +197,21 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         }
         case delivery::DeliveryOutcome::Rejected: {
             std::string directory = config_.collector.quarantineDir + "/" + safeFileComponent(account_.name);
-            std::filesystem::create_directories(directory);
-            ::chmod(directory.c_str(), 0700);
-            std::string path = directory + "/" + std::to_string(std::time(nullptr)) + "-" +
-                               safeFileComponent(job.key.uid) + "-" + job.body.sha256().substr(0, 12) + ".eml";
-            if (!std::filesystem::exists(path)) job.body.writeTo(path);
+            std::string name = std::to_string(std::time(nullptr)) + "-" + safeFileComponent(job.key.uid) + "-" +
+                               job.body.sha256().substr(0, 12) + ".eml";
+            std::string path = directory + "/" + name;
+            {
+                const int directoryFd = delivery::openDirectoryNoFollow(directory, true);
+                struct stat existing {};
+                try {
+                    if (::fstatat(directoryFd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) != 0)
+                        job.body.writeTo(directoryFd, name, path);
+                } catch (...) {
+                    ::close(directoryFd);
+                    throw;
+                }
+                ::close(directoryFd);
+            }
             ledger_.markQuarantined(job.key, job.listedSize, result.reply + " (copy: " + path + ")");
             spdlog::error("account={} uid={} rejected by the target ({}); quarantined in {}", account_.name,
                           net::printable(job.key.uid), result.reply, path);

@@ -38,6 +38,8 @@ struct Context {
     fs::path baseDir;  // relative paths in the file are relative to the file's directory
     int inlinePasswordLine = 0;
     std::string inlinePasswordKey;
+    int ledgerPasswordLine = 0;  // the ledger URL holds a password
+    std::string ledgerKey;
 };
 
 // ---- small value checks -------------------------------------------------------------------
@@ -50,6 +52,19 @@ std::string lowercase(std::string text) {
 
 bool isPostgresUrl(const std::string& value) {
     return value.rfind("postgresql://", 0) == 0 || value.rfind("postgres://", 0) == 0;
+}
+
+// "postgresql://user:SECRET@host/db" or "...?password=SECRET": a secret kept in the config file.
+bool urlHoldsPassword(const std::string& url) {
+    const std::size_t authority = url.find("://") + 3;
+    const std::size_t end = url.find_first_of("/?#", authority);
+    const std::string userInfo = url.substr(authority, end == std::string::npos ? std::string::npos : end - authority);
+    const std::size_t at = userInfo.rfind('@');
+    if (at != std::string::npos && userInfo.substr(0, at).find(':') != std::string::npos) return true;
+    const std::size_t query = url.find('?');
+    if (query == std::string::npos) return false;
+    const std::string parameters = "&" + lowercase(url.substr(query + 1));
+    return parameters.find("&password=") != std::string::npos;
 }
 
 bool isLoopbackAddress(const std::string& host) {
@@ -216,8 +231,12 @@ SecretSource readPassword(const TableReader& reader, Context& context) {
 
 // ---- [collector] --------------------------------------------------------------------------
 
-std::string readLedger(const TableReader& reader, const Context& context) {
+std::string readLedger(const TableReader& reader, Context& context) {
     std::string ledger = nonEmptyString(reader, "ledger").value_or(kDefaultLedger);
+    if (isPostgresUrl(ledger) && urlHoldsPassword(ledger)) {
+        context.ledgerPasswordLine = reader.line("ledger");
+        context.ledgerKey = reader.name("ledger");
+    }
     return isPostgresUrl(ledger) ? ledger : resolvePath(ledger, context);
 }
 
@@ -248,7 +267,7 @@ std::chrono::seconds readDuration(const TableReader& reader, const char* key,
 }
 
 void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
-                        const Context& context) {
+                        Context& context) {
     settings.ledger = readLedger(reader, context);
     settings.maxParallel = static_cast<int>(
         reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
@@ -267,7 +286,7 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
     settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3));
 }
 
-CollectorSettings readCollector(const toml::node* node, const Context& context) {
+CollectorSettings readCollector(const toml::node* node, Context& context) {
     CollectorSettings settings;
     settings.ledger = kDefaultLedger;
     settings.quarantineDir = kDefaultQuarantineDir;
@@ -659,6 +678,23 @@ Config loadConfig(const std::string& path) {
                "inline password in a file readable by group or others (mode " +
                    modeText(status.st_mode) + "); run chmod 600 " + path +
                    ", or use password_file or password_env instead");
+    if (context.ledgerPasswordLine != 0 && (status.st_mode & 044) != 0)
+        failAt(path, context.ledgerPasswordLine, context.ledgerKey,
+               "password inside the ledger URL in a file readable by group or others (mode " +
+                   modeText(status.st_mode) + "); run chmod 600 " + path +
+                   ", or leave the password out of the URL (PGPASSFILE, ~/.pgpass)");
+    // Whoever can edit a file that runs commands runs commands as this user; one holding
+    // secrets can redirect them to another server.
+    bool runsCommands = config.target.password.kind == SecretSource::Kind::Command;
+    for (const auto& account : config.accounts)
+        runsCommands = runsCommands || account.password.kind == SecretSource::Kind::Command ||
+                       !account.oauth2TokenCommand.empty();
+    const bool holdsSecrets = context.inlinePasswordLine != 0 || context.ledgerPasswordLine != 0;
+    if ((status.st_mode & 022) != 0 && (runsCommands || holdsSecrets))
+        failAt(path, 0, "",
+               std::string("writable by group or others (mode ") + modeText(status.st_mode) + ") and it " +
+                   (runsCommands ? "runs commands (password_command, oauth2_token_command)" : "holds passwords") +
+                   "; run chmod go-w " + path);
     return config;
 }
 

@@ -9,28 +9,12 @@
 #include <cstdio>
 #include <sstream>
 
+#include "collector/proto/SafeText.hpp"
 #include "config/Importers.hpp"
 
 namespace mc::config::importer {
 
 namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], 0 if there is none.
-std::size_t utf8Length(std::string_view text, std::size_t i) {
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    unsigned char lead = byte(i);
-    if (lead < 0x80) return 1;
-    std::size_t length = lead >= 0xF0 && lead <= 0xF4 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
-    if (length == 0 || lead > 0xF4 || i + length > text.size()) return 0;
-    for (std::size_t k = 1; k < length; ++k)
-        if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    unsigned char second = byte(i + 1);
-    if (lead == 0xE0 && second < 0xA0) return 0;  // overlong
-    if (lead == 0xED && second > 0x9F) return 0;  // surrogates
-    if (lead == 0xF0 && second < 0x90) return 0;  // overlong
-    if (lead == 0xF4 && second > 0x8F) return 0;  // beyond U+10FFFF
-    return length;
-}
 
 std::string unicodeEscape(unsigned value) {
     char escaped[8];
@@ -43,7 +27,7 @@ std::string escaped(std::string_view text, bool inString) {
     std::string out;
     for (std::size_t i = 0; i < text.size();) {
         unsigned char c = static_cast<unsigned char>(text[i]);
-        std::size_t length = utf8Length(text, i);
+        std::size_t length = proto::utf8SequenceLength(text, i);
         if (length == 0) {
             out += unicodeEscape(c);
             ++i;
@@ -149,15 +133,6 @@ std::string ImportResult::errorText() const {
 
 std::string tomlString(std::string_view text) {
     return "\"" + escaped(text, true) + "\"";
-}
-
-bool isValidUtf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        std::size_t length = utf8Length(text, i);
-        if (length == 0) return false;
-        i += length;
-    }
-    return true;
 }
 
 std::string accountName(const std::string& user, const std::string& host,

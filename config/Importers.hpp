@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "collector/proto/SafeText.hpp"
+
 namespace mc::config::importer {
 
 struct ImportOptions {
@@ -100,7 +102,7 @@ std::string renderToml(const ImportedConfig& config);
 // A TOML basic string with its quotes: \" \\ and control characters escaped; valid UTF-8 passes
 // through; a byte that is not valid UTF-8 is read as Latin-1 (\u00XX).
 std::string tomlString(std::string_view text);
-bool isValidUtf8(std::string_view text);
+using proto::isValidUtf8;
 // A name the config accepts (letters, digits, '.', '_', '-'), unique among `taken`.
 std::string accountName(const std::string& user, const std::string& host,
                         const std::vector<std::string>& taken);

@@ -87,7 +87,10 @@ std::string readSecretEnv(const std::string& variable, const std::string& what) 
 }
 
 // Starts /bin/sh -c COMMAND with stdout on a pipe and stdin on /dev/null; stderr is inherited so
-// that the command's own complaints reach the log. Returns the pid; `readEnd` gets the pipe.
+// that the command's own complaints reach the log. Every other descriptor is closed in the child,
+// CLOEXEC or not (sockets accepted by Poco are not): a command that leaves a process behind must
+// not keep the admin port, the ledger or a mail connection open. Returns the pid; `readEnd` gets
+// the pipe.
 pid_t spawnShell(const std::string& command, Fd& readEnd, const std::string& what) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) fail(what, "cannot create a pipe: " + errnoText(errno));
@@ -97,6 +100,7 @@ pid_t spawnShell(const std::string& command, Fd& readEnd, const std::string& wha
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
     pid_t pid = -1;
     int error =

@@ -73,9 +73,10 @@ MessageBody& MessageBody::operator=(MessageBody&& other) noexcept {
 }
 
 void MessageBody::spill() {
-    std::filesystem::create_directories(spoolDir_);
+    const int directoryFd = openDirectoryNoFollow(spoolDir_, false);
     // O_TMPFILE: the file has no name, so a crash leaves nothing behind.
-    spoolFd_ = ::open(spoolDir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    spoolFd_ = ::openat(directoryFd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    ::close(directoryFd);
     if (spoolFd_ < 0) {
         std::string pattern = spoolDir_ + "/message-XXXXXX";
         spoolFd_ = ::mkostemp(pattern.data(), O_CLOEXEC);
@@ -136,8 +137,10 @@ void MessageBody::forEachChunk(const std::function<void(std::string_view)>& sink
     }
 }
 
-void MessageBody::writeTo(const std::string& path) const {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+void MessageBody::writeTo(const std::string& path) const { writeTo(AT_FDCWD, path, path); }
+
+void MessageBody::writeTo(int directoryFd, const std::string& name, const std::string& path) const {
+    int fd = ::openat(directoryFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throwErrno("cannot create " + path);
     try {
         forEachChunk([&](std::string_view chunk) { writeAll(fd, chunk, "cannot write " + path); });
@@ -147,6 +150,29 @@ void MessageBody::writeTo(const std::string& path) const {
         throw;
     }
     ::close(fd);
+}
+
+int openDirectoryNoFollow(const std::string& path, bool makePrivate) {
+    std::filesystem::path directory = std::filesystem::path(path).lexically_normal();
+    if (directory.has_parent_path() && directory.filename().empty()) directory = directory.parent_path();
+    std::error_code ignored;
+    // The parents are the operator's choice (they may be links); only the last component, which
+    // this program creates and chmods, must be a real directory.
+    if (directory.has_parent_path()) std::filesystem::create_directories(directory.parent_path(), ignored);
+    if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) throwErrno("cannot create " + path);
+    int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct stat link {};
+        if (errno == ELOOP || (::lstat(directory.c_str(), &link) == 0 && S_ISLNK(link.st_mode)))
+            throw std::runtime_error(path + " is a symbolic link; refusing to follow it (make it a real directory)");
+        throwErrno("cannot open directory " + path);
+    }
+    struct stat status {};
+    if (makePrivate && ::fstat(fd, &status) == 0 && (status.st_mode & 07777) != 0700 && ::fchmod(fd, 0700) != 0) {
+        ::close(fd);
+        throwErrno("cannot chmod 700 " + path);
+    }
+    return fd;
 }
 
 }  // namespace mc::delivery

@@ -38,6 +38,8 @@ public:
     void forEachChunk(const std::function<void(std::string_view)>& sink) const;
     // Writes the message to `path` (mode 0600); throws std::runtime_error on failure.
     void writeTo(const std::string& path) const;
+    // The same, as NAME inside an open directory (no symbolic link is followed).
+    void writeTo(int directoryFd, const std::string& name, const std::string& shownPath) const;
 
 private:
     void spill();
@@ -51,5 +53,11 @@ private:
     std::unique_ptr<HashState> hash_;
     std::string sha256_;
 };
+
+// Opens directory PATH (created 0700 with its parents when missing) without following a symbolic
+// link at its last component: a link there is refused with an error saying so. With
+// `makePrivate` the directory is set to 0700 through the descriptor, so a link's target is never
+// chmod'ed. Returns the descriptor (CLOEXEC; the caller closes it); throws std::runtime_error.
+int openDirectoryNoFollow(const std::string& path, bool makePrivate);
 
 }  // namespace mc::delivery

@@ -1,6 +1,7 @@
 // Transport over Poco sockets. TLS contexts are cached per trust configuration: loading the
 // system store costs milliseconds, and an operator polls hundreds of accounts.
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -62,6 +63,15 @@ Poco::Net::Context::Ptr clientContext(const TlsPolicy& policy) {
     return context;
 }
 
+}  // namespace
+
+void setCloseOnExec(int fd) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+namespace {
+
 std::string normalizedFingerprint(const std::string& text) {
     std::string hex;
     for (char c : text)
@@ -89,6 +99,7 @@ public:
         try {
             Poco::Net::SocketAddress address(options.host, options.port);
             plain_.connect(address, toTimespan(options.timeout));
+            setCloseOnExec(plain_.impl()->sockfd());
             plain_.setNoDelay(true);
             applyTimeout();
         } catch (const Poco::TimeoutException&) {

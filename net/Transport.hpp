@@ -57,4 +57,7 @@ public:
 // fingerprint pin when set. Throws TransportError.
 std::unique_ptr<Transport> connect(const ConnectOptions& options);
 
+// Marks a descriptor close-on-exec, for sockets Poco creates without SOCK_CLOEXEC.
+void setCloseOnExec(int fd);
+
 }  // namespace mc::net

@@ -13,33 +13,6 @@ thread_local std::string currentAccount;
 
 constexpr std::string_view kAccountPrefix = "account=";
 
-// Length of the valid UTF-8 sequence at text[i], or 0 when it is not one (overlong forms,
-// surrogates and code points above U+10FFFF are invalid too).
-std::size_t utf8Length(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char c = byte(i);
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // range of the second byte
-    if (c >= 0xC2 && c <= 0xDF)
-        length = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        length = 3;
-        if (c == 0xE0) low = 0xA0;
-        if (c == 0xED) high = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        length = 4;
-        if (c == 0xF0) low = 0x90;
-        if (c == 0xF4) high = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) return 0;
-    if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-    for (std::size_t k = 2; k < length; ++k)
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    return length;
-}
-
 void append(spdlog::memory_buf_t& dest, std::string_view text) {
     dest.append(text.data(), text.data() + text.size());
 }
@@ -58,21 +31,12 @@ public:
     std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<AccountFlag>(); }
 };
 
-// The message with control characters shown as \xNN, so server text cannot break a line in two
-// or send terminal escapes.
+// The message with control characters and bytes that are not UTF-8 shown as \xNN, so server text
+// cannot break a line in two or send terminal escapes.
 class PrintableMessageFlag final : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-        for (std::size_t i = 0; i < msg.payload.size(); ++i) {
-            const auto c = static_cast<unsigned char>(msg.payload.data()[i]);
-            if (c < 0x20 || c == 0x7F) {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-                append(dest, escaped);
-            } else {
-                dest.push_back(static_cast<char>(c));
-            }
-        }
+        append(dest, proto::terminalEscape(std::string_view(msg.payload.data(), msg.payload.size())));
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<PrintableMessageFlag>();
@@ -81,40 +45,55 @@ public:
 
 }  // namespace
 
-std::string jsonEscape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 8);
-    for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
-                default:
-                    if (c < 0x20 || c == 0x7F) {
-                        char escaped[8];
-                        std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-                        out += escaped;
-                    } else {
-                        out += static_cast<char>(c);
-                    }
-            }
-            ++i;
+RepeatLimitingSink::RepeatLimitingSink(std::shared_ptr<spdlog::sinks::sink> sink) : sink_(std::move(sink)) {}
+
+RepeatLimitingSink::~RepeatLimitingSink() {
+    std::lock_guard lock(mutex_);
+    reportRepeats(spdlog::log_clock::now(), true);
+    sink_->flush();
+}
+
+void RepeatLimitingSink::sink_it_(const spdlog::details::log_msg& msg) {
+    // Bounded memory whatever is logged: past this many distinct recent messages, start over.
+    constexpr std::size_t kMaxTracked = 4096;
+    if (repeats_.size() >= kMaxTracked) reportRepeats(msg.time, true);
+    Repeats& entry = repeats_[std::string(msg.payload.data(), msg.payload.size())];
+    if (entry.shown > 0 && msg.time - entry.windowStart >= kWindow) {
+        reportRepeats(msg.time, false);
+        return sink_it_(msg);  // its entry was reported and removed: this starts a new window
+    }
+    if (entry.shown == 0) {
+        entry.windowStart = msg.time;
+        entry.level = msg.level;
+        entry.loggerName.assign(msg.logger_name.data(), msg.logger_name.size());
+    }
+    if (entry.shown < kShownRepeats) {
+        ++entry.shown;
+        sink_->log(msg);
+    } else {
+        ++entry.suppressed;
+    }
+}
+
+void RepeatLimitingSink::flush_() {
+    reportRepeats(spdlog::log_clock::now(), false);
+    sink_->flush();
+}
+
+void RepeatLimitingSink::reportRepeats(spdlog::log_clock::time_point now, bool all) {
+    for (auto it = repeats_.begin(); it != repeats_.end();) {
+        const Repeats& entry = it->second;
+        if (!all && now - entry.windowStart < kWindow) {
+            ++it;
             continue;
         }
-        const std::size_t length = utf8Length(text, i);
-        if (length == 0) {
-            out += "\\ufffd";
-            ++i;
-        } else {
-            out.append(text.substr(i, length));
-            i += length;
+        if (entry.suppressed > 0) {
+            const std::string text = it->first + " [repeated " + std::to_string(entry.suppressed) + " more times]";
+            spdlog::details::log_msg summary(entry.loggerName, entry.level, text);
+            sink_->log(summary);
         }
+        it = repeats_.erase(it);
     }
-    return out;
 }
 
 ScopedLogAccount::ScopedLogAccount(std::string account) : previous_(std::move(currentAccount)) {

@@ -5,16 +5,23 @@
 // Log calls always use constant format strings; server text only ever goes in as an argument.
 
 #include <spdlog/formatter.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
 
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "collector/proto/SafeText.hpp"
+
 namespace mc::schedules {
 
-// JSON string body for any bytes: quotes, backslashes and control characters escaped, invalid
-// UTF-8 replaced by U+FFFD, so every line parses whatever a server sent.
-std::string jsonEscape(std::string_view text);
+// JSON string body for any bytes (valid UTF-8 whatever a server sent): proto's one escaper.
+using proto::jsonEscape;
 
 // The account the current thread is polling, for log lines that do not name it themselves.
 class ScopedLogAccount {
@@ -44,6 +51,41 @@ std::unique_ptr<spdlog::formatter> makeTextLogFormatter();
 
 // "json" -> JsonLogFormatter, anything else -> the text formatter.
 std::unique_ptr<spdlog::formatter> makeLogFormatter(const std::string& format);
+
+// Passes log lines on to SINK, except that one same message (level and text) is passed at most
+// kShownRepeats times per minute; the rest are counted and reported as one line, "MESSAGE
+// [repeated N more times]", once the minute is over (at the next flush) or when this sink ends.
+// A server repeating a warning cannot fill the disk.
+class RepeatLimitingSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    static constexpr int kShownRepeats = 5;
+    static constexpr std::chrono::seconds kWindow{60};
+
+    explicit RepeatLimitingSink(std::shared_ptr<spdlog::sinks::sink> sink);
+    ~RepeatLimitingSink() override;
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override;
+    void flush_() override;
+    void set_pattern_(const std::string& pattern) override { sink_->set_pattern(pattern); }
+    void set_formatter_(std::unique_ptr<spdlog::formatter> formatter) override {
+        sink_->set_formatter(std::move(formatter));
+    }
+
+private:
+    struct Repeats {
+        spdlog::log_clock::time_point windowStart;
+        int shown = 0;
+        std::uint64_t suppressed = 0;
+        spdlog::level::level_enum level = spdlog::level::info;
+        std::string loggerName;
+    };
+    // Reports the suppressed repeats of entries whose window ended before NOW (all with `all`).
+    void reportRepeats(spdlog::log_clock::time_point now, bool all);
+
+    std::shared_ptr<spdlog::sinks::sink> sink_;
+    std::map<std::string, Repeats> repeats_;  // by message text
+};
 
 // Splits "account=NAME rest" into NAME and rest; false when the message has no such prefix.
 bool splitAccountPrefix(std::string_view message, std::string_view& account, std::string_view& rest);

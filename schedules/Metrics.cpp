@@ -1,5 +1,7 @@
 #include "schedules/Metrics.hpp"
 
+#include "collector/proto/SafeText.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <initializer_list>
@@ -16,19 +18,25 @@ bool contains(const std::string& text, std::initializer_list<const char*> needle
     return false;
 }
 
-// Label values: backslash, double quote and newline escaped (account names are restricted by
-// the config, error kinds are ours; this is defence in depth).
+// Label values: backslash, double quote and newline escaped, bytes that are not UTF-8 replaced
+// by U+FFFD (the format requires UTF-8). Account names are restricted by the config and error
+// kinds are ours: this is defence in depth.
 std::string label(const std::string& value) {
     std::string out;
-    for (char c : value) {
-        if (c == '\\')
+    for (std::size_t i = 0; i < value.size();) {
+        const std::size_t length = proto::utf8SequenceLength(value, i);
+        const char c = value[i];
+        if (length == 0)
+            out += "\xef\xbf\xbd";
+        else if (c == '\\')
             out += "\\\\";
         else if (c == '"')
             out += "\\\"";
         else if (c == '\n')
             out += "\\n";
         else
-            out += c;
+            out.append(value, i, length);
+        i += length == 0 ? 1 : length;
     }
     return out;
 }

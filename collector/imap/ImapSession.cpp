@@ -28,6 +28,9 @@ bool hasFlag(const std::vector<std::string>& flags, std::string_view flag) {
     return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return proto::equalsNoCase(f, flag); });
 }
 
+// A server may send [ALERT]s without end: the first few are shown, the rest only counted.
+constexpr std::uint64_t kLoggedAlerts = 5;
+
 std::string describe(const ImapResponse& response) { return net::printable(response.text); }
 
 }  // namespace
@@ -52,7 +55,10 @@ int ImapFolder::trashRank() const {
 
 ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {}
 
-ImapSession::~ImapSession() = default;
+ImapSession::~ImapSession() {
+    if (alerts_ > kLoggedAlerts)
+        spdlog::warn("server alerts for {}: {} more not logged", options_.username, alerts_ - kLoggedAlerts);
+}
 
 net::ImapConnection& ImapSession::connection() {
     if (!connection_) throw ImapError("the connection to the server is no longer usable");
@@ -91,7 +97,8 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
         if (response.code->is("UIDVALIDITY")) mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("UIDNEXT"))
             mailbox_.uidNext = static_cast<std::uint32_t>(response.code->number().value_or(0));
-        if (response.code->is("ALERT")) spdlog::warn("server alert for {}: {}", options_.username, describe(response));
+        if (response.code->is("ALERT") && ++alerts_ <= kLoggedAlerts)
+            spdlog::warn("server alert for {}: {}", options_.username, describe(response));
     }
 }
 

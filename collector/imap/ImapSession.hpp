@@ -170,6 +170,7 @@ private:
     std::vector<std::uint32_t> uidBySequence_;
     std::vector<std::uint64_t> sizeBySequence_;
     bool utf8Mode_ = false;
+    std::uint64_t alerts_ = 0;  // [ALERT]s seen; only the first few are logged (a server can flood them)
 };
 
 // Session options for an account: endpoint, TLS policy, credentials (the password secret is

@@ -210,14 +210,4 @@ std::optional<std::string> modifiedUtf7Encode(std::string_view utf8) {
     return out;
 }
 
-bool isValidUtf8(std::string_view text) {
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        if (!nextCodePoint(text, pos)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace mc::proto

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "collector/proto/SafeText.hpp"  // isValidUtf8
+
 namespace mc::proto {
 
 // Decodes a mailbox name as servers send it. Strict: nullopt unless the input is the one
@@ -18,8 +20,5 @@ std::optional<std::string> modifiedUtf7Decode(std::string_view encoded);
 // Encodes UTF-8 text; nullopt when it is not valid UTF-8 (overlong forms, surrogates, code
 // points above U+10FFFF, truncated sequences).
 std::optional<std::string> modifiedUtf7Encode(std::string_view utf8);
-
-// Strict UTF-8 validity (as above), shared with the IMAP command encoders.
-bool isValidUtf8(std::string_view text);
 
 }  // namespace mc::proto

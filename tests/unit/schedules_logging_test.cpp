@@ -177,3 +177,29 @@ TEST(SplitAccountPrefixTest, FindsOnlyALeadingAccountToken) {
 
 }  // namespace
 }  // namespace mc::schedules
+
+namespace mc::schedules {
+namespace {
+
+// The same message over and over: the first few lines, then one line with the count.
+TEST(RepeatLimitingSink, RepeatsBecomeACount) {
+    std::ostringstream out;
+    {
+        auto sink = std::make_shared<RepeatLimitingSink>(std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+        spdlog::logger logger("repeats", sink);
+        logger.set_pattern("%v");
+        for (int i = 0; i < 10'000; ++i) logger.warn("account=a server alert for a: over quota");
+        logger.warn("account=a something else");
+        logger.flush();
+    }
+    std::size_t lines = 0;
+    for (char c : out.str()) lines += c == '\n';
+    EXPECT_EQ(lines, static_cast<std::size_t>(RepeatLimitingSink::kShownRepeats) + 2) << out.str();
+    EXPECT_NE(out.str().find("account=a server alert for a: over quota [repeated 9995 more times]"),
+              std::string::npos)
+        << out.str();
+    EXPECT_NE(out.str().find("account=a something else\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mc::schedules
