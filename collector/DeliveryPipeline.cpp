@@ -12,6 +12,7 @@
 #include "collector/CrashPoints.hpp"
 #include "collector/proto/MessageHeaders.hpp"
 #include "delivery/MessageTarget.hpp"
+#include "delivery/TargetConnectionBudget.hpp"
 #include "delivery/TraceHeaders.hpp"
 #include "net/LineChannel.hpp"
 #include "net/Transport.hpp"
@@ -21,6 +22,14 @@ namespace {
 
 // A target that drops the connection this many times in a row is treated as down for this poll.
 constexpr int kMaxConsecutiveConnectionFailures = 3;
+// A busy target (too many connections) is asked again after this, doubling up to the maximum;
+// the waiting ends after io_timeout.
+constexpr std::chrono::milliseconds kBusyFirstBackoff{500};
+constexpr std::chrono::milliseconds kBusyMaxBackoff{15'000};
+// How often an idle connected worker checks whether another account waits for its slot.
+constexpr std::chrono::milliseconds kIdleCheck{200};
+// A target that turns a logged-in connection away as busy this often in a row stops the poll.
+constexpr int kMaxBusyAfterLogin = 3;
 
 std::string safeFileComponent(const std::string& text) {
     std::string out;
@@ -38,21 +47,26 @@ std::string subaddress(const std::string& recipient, const std::string& label) {
 
 }  // namespace
 
+// One worker's target connection and whether it holds a slot of the connection budget.
 class WorkerContext {
 public:
     std::unique_ptr<delivery::MessageTarget> target;
+    bool holdsSlot = false;
     int consecutiveConnectionFailures = 0;
+    int busyAfterLogin = 0;
 };
 
 DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
                                    ledger::LedgerStore& ledger, std::string sourceHost,
                                    std::size_t expectedJobs)
     : config_(config), account_(account), ledger_(ledger), sourceHost_(std::move(sourceHost)) {
-    std::size_t connections =
-        std::clamp<std::size_t>(expectedJobs, 1, std::max(1, config.target.connections));
+    std::size_t connections = std::clamp<std::size_t>(
+        expectedJobs, 1, std::max(1, std::min(config.target.connections, config.target.maxConnections)));
+    delivery::TargetConnectionBudget::processWide().setCapacity(config.target.maxConnections);
     capacity_ = connections * 4;
     if (!config.target.username.empty())
         targetPassword_ = config::resolveSecret(config.target.password, "target password");
+    activeWorkers_ = connections;
     for (std::size_t i = 0; i < connections; ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -86,14 +100,97 @@ void DeliveryPipeline::finish() {
         if (worker.joinable()) worker.join();
 }
 
-std::optional<DeliveryJob> DeliveryPipeline::next() {
+std::optional<DeliveryJob> DeliveryPipeline::next(WorkerContext& context) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stopped_ || closed_ || !queue_.empty(); });
-    if (stopped_ || queue_.empty()) return std::nullopt;
+    auto ready = [&] { return stopped_ || closed_ || !queue_.empty(); };
+    while (!ready()) {
+        if (!context.holdsSlot) {
+            changed_.wait(lock, ready);
+            break;
+        }
+        // Fetching is behind: a connection that waits idle while another account waits for a
+        // slot is given up (and made again when there is work and a slot).
+        if (changed_.wait_for(lock, kIdleCheck, ready)) break;
+        if (delivery::TargetConnectionBudget::processWide().contended()) {
+            lock.unlock();
+            disconnect(context);
+            lock.lock();
+        }
+    }
+    if (stopped_ || queue_.empty()) {
+        --activeWorkers_;
+        return std::nullopt;
+    }
     DeliveryJob job = std::move(queue_.front());
     queue_.pop_front();
     changed_.notify_all();
     return job;
+}
+
+bool DeliveryPipeline::retireInFavourOfSiblings(DeliveryJob& job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_ || activeWorkers_ < 2 || connectedWorkers_ == 0) return false;
+        --activeWorkers_;
+        queue_.push_front(std::move(job));
+    }
+    changed_.notify_all();
+    return true;
+}
+
+void DeliveryPipeline::handBack(DeliveryJob job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) return;  // not delivered: stays on the source, collected next time
+        queue_.push_front(std::move(job));
+    }
+    changed_.notify_all();
+}
+
+void DeliveryPipeline::disconnect(WorkerContext& context) {
+    if (context.target) {
+        context.target->close();
+        context.target.reset();
+        --connectedWorkers_;
+    }
+    if (context.holdsSlot) delivery::TargetConnectionBudget::processWide().release();
+    context.holdsSlot = false;
+}
+
+bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
+    auto& budget = delivery::TargetConnectionBudget::processWide();
+    auto stopped = [this] {
+        std::lock_guard lock(mutex_);
+        return stopped_;
+    };
+    const auto giveUpAt = std::chrono::steady_clock::now() + config_.collector.ioTimeout;
+    std::chrono::milliseconds backoff = kBusyFirstBackoff;
+    for (;;) {
+        if (!budget.acquire(stopped)) return false;
+        context.holdsSlot = true;
+        try {
+            context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout);
+            ++connectedWorkers_;
+            context.target->open();
+            return true;
+        } catch (const delivery::TargetBusyError& e) {
+            disconnect(context);
+            // A sibling is connected: the target allows fewer connections than we have workers,
+            // so this one ends and the others deliver its job.
+            if (retireInFavourOfSiblings(job)) {
+                spdlog::debug("account={} {}; one delivery connection fewer", account_.name, e.what());
+                return false;
+            }
+            if (std::chrono::steady_clock::now() + backoff > giveUpAt) throw;
+            spdlog::warn("account={} {}; connecting again in {} ms", account_.name, e.what(), backoff.count());
+            std::unique_lock lock(mutex_);
+            if (changed_.wait_for(lock, backoff, [&] { return stopped_; })) return false;
+            backoff = std::min(backoff * 2, kBusyMaxBackoff);
+        } catch (...) {
+            disconnect(context);
+            throw;
+        }
+    }
 }
 
 void DeliveryPipeline::stop(const std::string& why, bool ledgerFailure) {
@@ -119,11 +216,21 @@ void DeliveryPipeline::stopFor(const DeliveryJob& job, const std::string& why) {
 
 void DeliveryPipeline::work() {
     WorkerContext context;
-    while (auto job = next()) {
+    while (auto job = next(context)) {
         try {
+            if (!context.target && !connect(context, *job)) break;
             handle(context, *job);
+            context.busyAfterLogin = 0;
         } catch (const ledger::LedgerError& e) {
             stop(std::string("ledger failure: ") + e.what(), true);
+        } catch (const delivery::TargetBusyError& e) {
+            bool connected = context.target != nullptr;
+            disconnect(context);
+            if (connected && ++context.busyAfterLogin < kMaxBusyAfterLogin) {
+                handBack(std::move(*job));  // turned away after the login: connect again
+                continue;
+            }
+            stopFor(*job, e.what());
         } catch (const delivery::TargetError& e) {
             stopFor(*job, std::string("target unusable: ") + e.what());
         } catch (const net::TransportError& e) {
@@ -132,7 +239,7 @@ void DeliveryPipeline::work() {
             stopFor(*job, std::string("delivery failed: ") + e.what());
         }
     }
-    if (context.target) context.target->close();
+    disconnect(context);
 }
 
 void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
@@ -167,7 +274,6 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         message.envelopeFrom = config_.target.envelopeFrom;
     }
 
-    if (!context.target) context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout);
     delivery::DeliveryResult result = context.target->deliver(message);
     switch (result.outcome) {
         case delivery::DeliveryOutcome::Accepted: {
@@ -217,6 +323,8 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
                           net::printable(job.key.uid), result.reply, path);
             std::lock_guard lock(mutex_);
             ++counts_.quarantined;
+            if (firstRejection_.empty()) firstRejection_ = result.reply;
+            else if (firstRejection_ != result.reply) rejectionsDiffer_ = true;
             return;
         }
     }
@@ -230,6 +338,13 @@ std::vector<std::uint32_t> DeliveryPipeline::deliveredNumbers() const {
 DeliveryCounts DeliveryPipeline::counts() const {
     std::lock_guard lock(mutex_);
     return counts_;
+}
+
+std::string DeliveryPipeline::commonRejection() const {
+    std::lock_guard lock(mutex_);
+    bool allRefused = counts_.quarantined > 0 && counts_.delivered == 0 && counts_.deferred == 0 &&
+                      counts_.duplicates == 0 && !rejectionsDiffer_;
+    return allRefused ? firstRejection_ : std::string();
 }
 
 std::string DeliveryPipeline::fatalError() const {

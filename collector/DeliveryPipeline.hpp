@@ -1,7 +1,9 @@
 #pragma once
 // The delivery half of one account's poll: fetched messages go into a bounded queue and several
 // workers, each with its own target connection, deliver them and record the outcome in the
-// ledger. Fetching runs ahead of delivery; the queue bounds memory.
+// ledger. Fetching runs ahead of delivery; the queue bounds memory. Every connection takes a slot
+// of the process-wide TargetConnectionBudget ([target] max_connections); an idle one gives it up
+// when another account waits for a slot.
 
 #include <atomic>
 #include <condition_variable>
@@ -51,15 +53,27 @@ public:
     DeliveryCounts counts() const;
     // Why the pipeline stopped early (target unusable, ledger failure); empty when it did not.
     std::string fatalError() const;
+    // The reply with which the target refused every message handled, when it refused them all
+    // alike (a mistyped recipient, a missing folder); empty otherwise.
+    std::string commonRejection() const;
     bool ledgerFailed() const { return ledgerFailed_; }
 
 private:
     void work();
     void handle(class WorkerContext& context, DeliveryJob& job);
+    // Takes a budget slot and logs in to the target; false when the worker should end (the
+    // pipeline stopped, or the job was handed back to a connected sibling).
+    bool connect(WorkerContext& context, DeliveryJob& job);
+    void disconnect(WorkerContext& context);
+    // Puts a job back at the head of the queue (another worker takes it).
+    void handBack(DeliveryJob job);
+    // Hands the job to the other workers and ends this one, when another worker is still active
+    // and one is connected; false (job kept) otherwise.
+    bool retireInFavourOfSiblings(DeliveryJob& job);
     void stop(const std::string& why, bool ledgerFailure);
     // Stops the pipeline because `job` could not be delivered at all; records it as pending.
     void stopFor(const DeliveryJob& job, const std::string& why);
-    std::optional<DeliveryJob> next();
+    std::optional<DeliveryJob> next(WorkerContext& context);
 
     const config::Config& config_;
     const config::AccountSettings& account_;
@@ -77,6 +91,10 @@ private:
     std::atomic<bool> ledgerFailed_{false};
     std::vector<std::uint32_t> delivered_;
     DeliveryCounts counts_;
+    std::atomic<int> connectedWorkers_{0};
+    std::size_t activeWorkers_ = 0;  // workers that will still take jobs (guarded by mutex_)
+    std::string firstRejection_;  // the first refusal's reply
+    bool rejectionsDiffer_ = false;
     std::vector<std::thread> workers_;
 };
 

@@ -56,6 +56,9 @@ struct TargetSettings {
     std::string folder = "INBOX";
     LabelDelivery labelDelivery = LabelDelivery::Header;
     int connections = 4;  // parallel delivery connections per account being collected
+    // Connections (logins) to the target at once, across all accounts of the process: Dovecot
+    // allows 10 per user and IP, Gmail 15.
+    int maxConnections = 8;
 };
 
 struct AccountSettings {

@@ -373,6 +373,8 @@ void readTargetTable(const TableReader& reader, TargetSettings& target, Context&
             .value_or(target.labelDelivery);
     target.connections =
         static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
+    target.maxConnections =
+        static_cast<int>(reader.integerInRange("max_connections", 1, 256).value_or(target.maxConnections));
     checkTargetCredentials(reader, target);
     checkImapTargetKeys(reader, target);
     if (target.endpoint.port == 0) target.endpoint.port = defaultTargetPort(target);
@@ -384,7 +386,7 @@ TargetSettings readTarget(const toml::node* node, Context& context) {
         asTable(*node, "target", context), "target", context.file,
         {"protocol", "host", "port", "tls", "username", "password", "password_file", "password_env",
          "password_command", "recipient", "envelope_from", "folder", "label_delivery",
-         "connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
+         "connections", "max_connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
     reader.rejectUnknownKeys();
     TargetSettings target;
     readTargetTable(reader, target, context);

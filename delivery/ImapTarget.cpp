@@ -16,6 +16,7 @@
 #include "collector/proto/ModifiedUtf7.hpp"
 #include "collector/proto/Sasl.hpp"
 #include "delivery/ImapAppend.hpp"
+#include "delivery/TargetConnectionBudget.hpp"
 #include "net/ImapConnection.hpp"
 #include "net/LineChannel.hpp"
 
@@ -39,6 +40,14 @@ std::string describe(const ImapResponse& response) {
     if (response.code)
         text += " [" + response.code->name + (response.code->arguments.empty() ? "" : " " + response.code->arguments) + "]";
     return net::printable(text + " " + response.text);
+}
+
+// A refusal at login that means "not now" rather than "not you": RFC 5530's LIMIT and
+// UNAVAILABLE, or a text about too many connections (Dovecot: "NO [LIMIT] Maximum number of
+// connections from user+IP exceeded").
+bool isBusyReply(const ImapResponse& response) {
+    if (response.code && (response.code->is("LIMIT") || response.code->is("UNAVAILABLE"))) return true;
+    return soundsLikeTooManyConnections(response.text);
 }
 
 // Every byte of the literal: the trace lines, then the message with CRLF line endings.
@@ -88,11 +97,16 @@ public:
             connection_->open();
             authenticate();
         } catch (const net::ImapError& e) {
-            // Garbage or a dropped exchange is a transport failure; a refusal is the target's.
+            // Garbage or a dropped exchange is a transport failure; a refusal is the target's. A
+            // BYE before the login completed, or a "too many connections" greeting, is a server
+            // turning connections away for now.
             bool broken = connection_->broken();
             connection_.reset();
-            if (broken) throw net::TransportError(net::TransportErrorKind::Protocol, e.what());
-            throw TargetError(e.what());
+            std::string what = e.what();
+            if (what.find("closed the connection") != std::string::npos || soundsLikeTooManyConnections(what))
+                throw TargetBusyError("too many connections to the target: " + what);
+            if (broken) throw net::TransportError(net::TransportErrorKind::Protocol, what);
+            throw TargetError(what);
         } catch (...) {
             connection_.reset();
             throw;
@@ -112,6 +126,26 @@ public:
         } catch (...) {
             // E.g. the spool file failed to read mid-literal: the server still waits for the
             // literal's remaining bytes, so nothing more may be sent on this connection.
+            connection_.reset();
+            throw;
+        }
+    }
+
+    TargetProbe probe() override {
+        open();
+        std::string folder = "'" + net::printable(settings_.folder) + "'";
+        try {
+            ImapResponse reply = command("STATUS " + mailbox(settings_.folder) + " (MESSAGES)");
+            if (reply.status == ImapStatus::Ok) return {true, "folder " + folder + " can be opened"};
+            if (reply.status == ImapStatus::No && reply.code &&
+                (reply.code->is("NONEXISTENT") || reply.code->is("TRYCREATE")))
+                return {true, "folder " + folder + " does not exist yet; the first delivery creates it"};
+            return {false, "target refused STATUS of folder " + folder + ": " + describe(reply) +
+                               "; check [target] folder and the account's rights on it"};
+        } catch (const net::ImapError& e) {
+            connection_.reset();
+            throw net::TransportError(net::TransportErrorKind::Protocol, e.what());
+        } catch (const net::TransportError&) {
             connection_.reset();
             throw;
         }
@@ -154,6 +188,8 @@ private:
             return connection_->offersSasl(name);
         });
         ImapResponse reply = connection_->authenticate(mechanism, settings_.username, password_);
+        if (reply.status != ImapStatus::Ok && isBusyReply(reply))
+            throw TargetBusyError("too many connections to the target: " + describe(reply));
         if (reply.status != ImapStatus::Ok)
             throw TargetError("IMAP target refused the credentials: " + describe(reply));
     }

@@ -46,6 +46,21 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The target is there but takes no more connections now: IMAP NO [LIMIT] or [UNAVAILABLE], an
+// SMTP 421 or other 4xx before the first transaction, a BYE greeting, or a reply that reads "too
+// many connections". A transient state: wait and connect again. what() starts "too many
+// connections to the target: " and quotes the reply.
+class TargetBusyError : public TargetError {
+public:
+    using TargetError::TargetError;
+};
+
+// What `check` learns by trying a delivery without delivering.
+struct TargetProbe {
+    bool ok = false;
+    std::string detail;  // "recipient <me@example.org> accepted", or the refusal quoted with a hint
+};
+
 class MessageTarget {
 public:
     virtual ~MessageTarget() = default;
@@ -54,6 +69,10 @@ public:
     // Throws like open() when the target cannot be reached or trusted; failures of the message
     // itself (replies, a connection lost mid-transaction) are in the result.
     virtual DeliveryResult deliver(const OutgoingMessage& message) = 0;
+    // Tries what a delivery needs, delivering nothing: SMTP/LMTP MAIL FROM (the target's own
+    // address) and RCPT TO the recipient, then RSET; IMAP STATUS of the target folder. Connects
+    // first; throws like open().
+    virtual TargetProbe probe() = 0;
     // Ends the session politely (QUIT); never throws.
     virtual void close() = 0;
 };

@@ -10,6 +10,7 @@
 #include "collector/proto/SmtpReply.hpp"
 #include "delivery/ImapTarget.hpp"
 #include "delivery/MessageTarget.hpp"
+#include "delivery/TargetConnectionBudget.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::delivery {
@@ -64,6 +65,30 @@ public:
         }
     }
 
+    TargetProbe probe() override {
+        open();
+        try {
+            std::string sender = fallbackSender();
+            SmtpReply mail = command("MAIL FROM:<" + sender + ">");
+            if (!mail.positive()) {
+                endProbe();
+                return {false, "target refused MAIL FROM:<" + net::printable(sender) + ">: " + quote(mail) +
+                                   "; check [target] envelope_from and username"};
+            }
+            SmtpReply rcpt = command("RCPT TO:<" + settings_.recipient + ">");
+            endProbe();
+            std::string recipient = "<" + net::printable(settings_.recipient) + ">";
+            if (rcpt.positive()) return {true, "recipient " + recipient + " accepted"};
+            if (rcpt.transient())
+                return {false, "target deferred the recipient " + recipient + ": " + quote(rcpt) + "; try again later"};
+            return {false, "target refused the recipient " + recipient + ": " + quote(rcpt) +
+                               "; check [target] recipient (a mistyped address is refused like this)"};
+        } catch (const net::TransportError&) {
+            channel_.reset();
+            throw;
+        }
+    }
+
     void close() override {
         if (!channel_) return;
         try {
@@ -76,6 +101,12 @@ public:
     }
 
 private:
+    // RSET after a probe; a target that refuses it is left.
+    void endProbe() {
+        if (!channel_) return;
+        if (!command("RSET").positive()) channel_.reset();
+    }
+
     std::string fallbackSender() const {
         if (settings_.envelopeFrom != "original") return settings_.envelopeFrom;
         if (settings_.username.find('@') != std::string::npos) return settings_.username;
@@ -101,21 +132,34 @@ private:
         return readReply();
     }
 
+    static std::string quote(const SmtpReply& reply) {
+        return std::to_string(reply.code) + " " + net::printable(reply.text());
+    }
+
     [[noreturn]] void fail(const std::string& what, const SmtpReply& reply) {
-        std::string text = what + ": " + std::to_string(reply.code) + " " + net::printable(reply.text());
         channel_.reset();
-        throw TargetError(text);
+        throw TargetError(what + ": " + quote(reply));
+    }
+
+    // At the greeting, EHLO or AUTH a 4xx (421 above all) or a "too many connections" text says
+    // the target is full now, not that the settings are wrong: the caller waits and reconnects.
+    [[noreturn]] void failOrBusy(const std::string& what, const SmtpReply& reply) {
+        if (reply.transient() || soundsLikeTooManyConnections(reply.text())) {
+            channel_.reset();
+            throw TargetBusyError("too many connections to the target: " + quote(reply));
+        }
+        fail(what, reply);
     }
 
     void greetAndHello() {
         SmtpReply greeting = readReply();
-        if (greeting.code != 220) fail("target greeting refused", greeting);
+        if (greeting.code != 220) failOrBusy("target greeting refused", greeting);
         hello();
     }
 
     void hello() {
         SmtpReply reply = command(std::string(lmtp_ ? "LHLO" : "EHLO") + " " + localName());
-        if (reply.code != 250) fail(lmtp_ ? "LHLO refused" : "EHLO refused", reply);
+        if (reply.code != 250) failOrBusy(lmtp_ ? "LHLO refused" : "EHLO refused", reply);
         extensions_ = proto::parseEhloExtensions(reply);
     }
 
@@ -144,7 +188,7 @@ private:
         } else {
             throw TargetError("target offers neither AUTH PLAIN nor AUTH LOGIN");
         }
-        if (reply.code != 235) fail("target refused the credentials", reply);
+        if (reply.code != 235) failOrBusy("target refused the credentials", reply);
     }
 
     std::string mailFrom(const std::string& sender, const OutgoingMessage& message) const {

@@ -192,6 +192,44 @@ INSTANTIATE_TEST_SUITE_P(
                       TransientCase{"lmtp_421_at_mail", "MAIL", "421 4.3.2 going down", true}),
     [](const auto& info) { return info.param.name; });
 
+// ---- a target with too many connections: waited for, never a refusal ------------------------
+
+class HostileSmtpBusy : public HostileSmtp, public ::testing::WithParamInterface<TransientCase> {};
+
+TEST_P(HostileSmtpBusy, TooManyConnectionsIsWaitedForAndTheMessageDeliveredInTheSameRun) {
+    auto options = smtpOptions(GetParam().lmtp);
+    options.authMechanisms = "PLAIN";
+    options.user = kTargetUser;
+    options.password = kTargetPassword;
+    options.replies[GetParam().verb] = {GetParam().reply};
+    FakeSmtpTarget target(options);
+    FakePop3Server pop({}, {{message("m1")}});
+    auto config = targetFor(target);
+    config.username = kTargetUser;
+    config.password = kTargetPassword;
+    harness.writeConfig(config, {accountFor(pop, /*keep=*/false)});
+
+    auto result = harness.run();
+
+    EXPECT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_NE(result.err.find("too many connections to the target: " + GetParam().reply), std::string::npos)
+        << result.describe();
+    EXPECT_EQ(result.err.find("refused"), std::string::npos) << result.describe();
+    auto messages = target.messages();
+    ASSERT_EQ(messages.size(), 1u) << target.transcript();
+    EXPECT_EQ(withoutAddedLines(messages[0]), message("m1"));
+    EXPECT_EQ(pop.deleCount(), 1u) << pop.transcript();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Replies, HostileSmtpBusy,
+    ::testing::Values(TransientCase{"smtp_421_greeting", "GREETING", "421 4.7.0 Too many connections", false},
+                      TransientCase{"smtp_554_greeting_too_many", "GREETING",
+                                    "554 5.7.1 Too many concurrent SMTP connections", false},
+                      TransientCase{"lmtp_421_at_lhlo", "EHLO", "421 4.3.2 Service not available", true},
+                      TransientCase{"smtp_454_at_auth", "AUTH", "454 4.7.0 Temporary authentication failure", false}),
+    [](const auto& info) { return info.param.name; });
+
 // ---- permanent rejection: quarantined, never deleted --------------------------------------
 
 struct PermanentCase {

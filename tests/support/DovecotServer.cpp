@@ -92,11 +92,14 @@ bool startsWithNoCase(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
-DovecotServer::DovecotServer(CertKind cert) : dir_("mc-dovecot"), cert_(cert) {
+DovecotServer::DovecotServer(CertKind cert) : DovecotServer(cert, 500) {}
+
+DovecotServer::DovecotServer(CertKind cert, int maxUserIpConnections) : dir_("mc-dovecot"), cert_(cert) {
     const TestCa& ca = TestCa::shared();
     ProcessResult result =
         runProcess({script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from",
-                    ca.dir().string(), "--watch-pid", std::to_string(::getpid())},
+                    ca.dir().string(), "--watch-pid", std::to_string(::getpid()),
+                    "--max-userip-connections", std::to_string(maxUserIpConnections)},
                    {}, std::chrono::seconds(60));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));

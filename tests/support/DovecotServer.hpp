@@ -27,6 +27,9 @@ public:
     // Starts Dovecot presenting a server certificate of kind CERT (from TestCa::shared()).
     // Throws std::runtime_error with the script's output and the log tail if it cannot start.
     explicit DovecotServer(CertKind cert = CertKind::Valid);
+    // As above, allowing at most MAX_USERIP_CONNECTIONS logins per user and IP at once
+    // (mail_max_userip_connections; otherwise 500), as a real server limits them.
+    DovecotServer(CertKind cert, int maxUserIpConnections);
     ~DovecotServer();
     DovecotServer(const DovecotServer&) = delete;
     DovecotServer& operator=(const DovecotServer&) = delete;

@@ -64,6 +64,7 @@ envelope_from = "collector@example.org"
 folder = "Archive"
 label_delivery = "subaddress"
 connections = 2
+max_connections = 12
 ca_file = "ca.pem"
 tls_fingerprint = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"
 allow_plaintext = false
@@ -133,6 +134,7 @@ TEST(ConfigLoader, FullConfigFillsEveryField) {
     EXPECT_EQ(target.folder, "Archive");
     EXPECT_EQ(target.labelDelivery, LabelDelivery::Subaddress);
     EXPECT_EQ(target.connections, 2);
+    EXPECT_EQ(target.maxConnections, 12);
 
     ASSERT_EQ(config.accounts.size(), 2u);
     const AccountSettings& pop = config.accounts[0];
@@ -154,7 +156,7 @@ TEST(ConfigLoader, FullConfigFillsEveryField) {
     EXPECT_EQ(pop.maxMessageSize, 10u * 1024 * 1024);
     EXPECT_EQ(pop.interval, std::chrono::seconds(120));
     EXPECT_FALSE(pop.idle);
-    EXPECT_EQ(pop.line, 26);
+    EXPECT_EQ(pop.line, 27);
 
     const AccountSettings& imap = config.accounts[1];
     EXPECT_EQ(imap.name, "work.gmail_2");
@@ -173,7 +175,7 @@ TEST(ConfigLoader, FullConfigFillsEveryField) {
     EXPECT_EQ(imap.maxMessageSize, 1000u);
     EXPECT_EQ(imap.interval, std::chrono::seconds(45));
     EXPECT_EQ(imap.endpoint.caFile, "/etc/ssl/extra.pem");
-    EXPECT_EQ(imap.line, 44);
+    EXPECT_EQ(imap.line, 45);
 
     EXPECT_EQ(config.findAccount("work.gmail_2"), &config.accounts[1]);
     EXPECT_EQ(config.findAccount("nope"), nullptr);
@@ -203,6 +205,7 @@ password = "secret"
     EXPECT_EQ(config.target.folder, "INBOX");
     EXPECT_EQ(config.target.labelDelivery, LabelDelivery::Header);
     EXPECT_EQ(config.target.connections, 4);
+    EXPECT_EQ(config.target.maxConnections, 8);
 
     ASSERT_EQ(config.accounts.size(), 1u);
     const AccountSettings& account = config.accounts[0];
@@ -485,6 +488,8 @@ TEST(ConfigErrors, Ranges) {
                 StartsWith(std::string(kPath) + ":2: collector.max_parallel: "));
     EXPECT_THAT(parseError(std::string(kMinimal) + "connections = 33\n"),
                 StartsWith(std::string(kPath) + ":4: target.connections: "));
+    EXPECT_THAT(parseError(std::string(kMinimal) + "max_connections = 0\n"),
+                StartsWith(std::string(kPath) + ":4: target.max_connections: "));
     EXPECT_THAT(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                              "delete_after_days = -1\n"),
                 StartsWith(std::string(kPath) + ":9: account[0].delete_after_days: "));
