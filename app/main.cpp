@@ -28,11 +28,13 @@
 #include "app/PollCommand.hpp"
 #include "app/ProgressBoard.hpp"
 #include "collector/AccountPoller.hpp"
+#include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "collector/proto/SafeText.hpp"
 #include "config/Config.hpp"
 #include "config/Importers.hpp"
+#include "net/LineChannel.hpp"
 #include "schedules/AdminServer.hpp"
 #include "schedules/Clock.hpp"
 #include "schedules/Logging.hpp"
@@ -56,6 +58,8 @@ usage:
   mailcollector validate -c FILE
   mailcollector status -c FILE [--json]
   mailcollector oauth2 authorize -c FILE --account NAME
+  mailcollector quarantine list -c FILE [--account NAME] [--json]
+  mailcollector quarantine retry|drop -c FILE [--account NAME] [ID...]
   mailcollector import fetchmailrc FILE > mailcollector.toml
   mailcollector import getmailrc FILE... > mailcollector.toml
   mailcollector ledger migrate --from FILE.db --to postgresql://USER@HOST/DB
@@ -70,11 +74,17 @@ run        polls every (or each named) account; with --once a single poll of eac
 poll       asks the running service (on the config's http_listen) to poll every (or each named)
            account now, waits for those polls and prints their results as run --once does
 check      connects to every (or each named) account and the target, negotiates TLS,
-           authenticates and lists, delivers nothing; prints a verdict per account
+           authenticates and lists; tries the target with MAIL FROM + RCPT TO the recipient
+           (then RSET) or IMAP STATUS of the folder; delivers nothing; a verdict per account
 validate   checks the configuration only
 status     per account: last poll, result, message counts and last error, from the ledger
 oauth2     authorize: the one-time OAuth2 consent (device flow) that stores the account's
            refresh token in its oauth2_refresh_token_file
+quarantine what the target refused (5xx): list shows each message's ID, account, folder, UID,
+           date, size, From, Subject and the target's reply; retry makes them (all, the
+           account's, or those named by ID) pending again, so the next poll fetches them from
+           the source and delivers them; drop gives them up (kept on the source, never fetched
+           again) and removes their copies from quarantine_dir
 import     prints a configuration translated from a fetchmailrc, or from getmailrc files (one
            account each); what cannot be translated is a comment in it and a warning here
 ledger     migrate: copies a SQLite ledger (opened read-only) into a shared PostgreSQL one that
@@ -117,7 +127,9 @@ Arguments parseArguments(int argc, char** argv) {
         else if (args.command == "ledger" && word == "--from") args.from = value("--from");
         else if (args.command == "ledger" && word == "--to") args.to = value("--to");
         else if (args.command == "ledger" && word == "migrate" && args.inputs.empty()) args.inputs.push_back(word);
-        else if ((args.command == "import" || args.command == "oauth2") && word[0] != '-') args.inputs.push_back(word);
+        else if ((args.command == "import" || args.command == "oauth2" || args.command == "quarantine") &&
+                 word[0] != '-')
+            args.inputs.push_back(word);
         else if (args.command == "poll" && word[0] != '-') args.accounts.push_back(word);
         else throw UsageError("unexpected argument '" + word + "'");
     }
@@ -132,6 +144,12 @@ Arguments parseArguments(int argc, char** argv) {
         if (args.inputs != std::vector<std::string>{"authorize"}) throw UsageError("oauth2 needs authorize");
         if (args.configPath.empty() || args.accounts.size() != 1)
             throw UsageError("oauth2 authorize needs -c FILE and one --account NAME");
+    } else if (args.command == "quarantine") {
+        if (args.inputs.empty() || (args.inputs[0] != "list" && args.inputs[0] != "retry" && args.inputs[0] != "drop"))
+            throw UsageError("quarantine needs list, retry or drop");
+        if (args.inputs[0] == "list" && args.inputs.size() > 1) throw UsageError("quarantine list takes no IDs");
+        if (args.configPath.empty()) throw UsageError("quarantine needs -c FILE");
+        if (args.accounts.size() > 1) throw UsageError("quarantine takes at most one --account NAME");
     } else if (args.command == "ledger") {
         if (args.inputs.empty() || args.from.empty() || args.to.empty())
             throw UsageError("ledger needs migrate --from FILE.db --to postgresql://...");
@@ -460,6 +478,81 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
     return kExitOk;
 }
 
+void printQuarantined(const mc::collector::QuarantinedMessage& message) {
+    std::cout << message.id << "  " << message.key.account << "  "
+              << (message.key.folder.empty() ? std::string("-") : mc::net::printable(message.key.folder)) << "  uid "
+              << mc::net::printable(message.key.uid) << "  " << formatTime(message.quarantinedAt) << "  "
+              << message.size << " bytes\n";
+    if (!message.from.empty() || !message.subject.empty())
+        std::cout << "    From: " << mc::net::printable(message.from) << "  Subject: "
+                  << mc::net::printable(message.subject) << "\n";
+    std::cout << "    refused: " << message.reason << "\n";
+}
+
+// list, retry or drop what the target refused; the logic is mc::collector::Quarantine's.
+int quarantineCommand(const mc::config::Config& config, const Arguments& args) {
+    std::string account = args.accounts.empty() ? "" : args.accounts.front();
+    if (!account.empty() && !config.findAccount(account))
+        throw UsageError("no account named '" + account + "' in " + config.path);
+    std::unique_ptr<mc::ledger::LedgerStore> ledger;
+    try {
+        ledger = mc::ledger::openLedger(config.collector.ledger);
+    } catch (const mc::ledger::LedgerError& e) {
+        std::cerr << "cannot open the ledger: " << e.what() << "\n";
+        return kExitLedger;
+    }
+    mc::collector::Quarantine quarantine(*ledger, config.collector.quarantineDir);
+    const std::string& action = args.inputs[0];
+    std::vector<std::string> ids(args.inputs.begin() + 1, args.inputs.end());
+    try {
+        if (action == "list") {
+            auto messages = quarantine.list(account);
+            if (args.json) {
+                std::cout << "[";
+                for (std::size_t i = 0; i < messages.size(); ++i) {
+                    const auto& m = messages[i];
+                    std::cout << (i ? "," : "") << "\n  {\"id\":" << jsonString(m.id)
+                              << ",\"account\":" << jsonString(m.key.account)
+                              << ",\"folder\":\"" << mc::schedules::jsonEscape(m.key.folder)
+                              << "\",\"uid_validity\":" << m.key.uidValidity
+                              << ",\"uid\":\"" << mc::schedules::jsonEscape(m.key.uid)
+                              << "\",\"date\":" << m.quarantinedAt << ",\"size\":" << m.size
+                              << ",\"from\":\"" << mc::schedules::jsonEscape(m.from)
+                              << "\",\"subject\":\"" << mc::schedules::jsonEscape(m.subject)
+                              << "\",\"reason\":\"" << mc::schedules::jsonEscape(m.reason)
+                              << "\",\"copy\":\"" << mc::schedules::jsonEscape(m.copyPath) << "\"}";
+                }
+                std::cout << (messages.empty() ? "]\n" : "\n]\n");
+            } else if (messages.empty()) {
+                std::cout << "nothing is quarantined" << (account.empty() ? "" : " for " + account) << "\n";
+            } else {
+                for (const auto& message : messages) printQuarantined(message);
+                std::cout << messages.size() << " quarantined; after fixing the cause, 'mailcollector quarantine "
+                             "retry' makes them pending again\n";
+            }
+            return kExitOk;
+        }
+        auto done = action == "retry" ? quarantine.retry(account, ids) : quarantine.drop(account, ids);
+        for (const auto& message : done)
+            std::cout << (action == "retry" ? "pending again: " : "dropped: ") << message.id << "  "
+                      << message.key.account << "  uid " << mc::net::printable(message.key.uid) << "\n";
+        if (action == "retry")
+            std::cout << done.size() << " message(s) pending again; the next poll fetches them from the source and "
+                         "delivers them\n";
+        else
+            std::cout << done.size() << " message(s) dropped: left on the source, never fetched again\n";
+        return kExitOk;
+    } catch (const mc::collector::UnknownQuarantineIds& e) {
+        std::cerr << "mailcollector: quarantine " << action << ": " << e.what()
+                  << (account.empty() ? "" : " for " + account) << "; nothing changed ('quarantine list' shows the "
+                  << "IDs)\n";
+        return kExitUsage;
+    } catch (const mc::ledger::LedgerError& e) {
+        std::cerr << "mailcollector: quarantine " << action << ": " << e.what() << "\n";
+        return kExitLedger;
+    }
+}
+
 // Moves a single-machine ledger into a shared PostgreSQL one; the URL is printed redacted.
 int ledgerCommand(const Arguments& args) {
     if (!mc::ledger::isPostgresLocation(args.to)) {
@@ -562,6 +655,7 @@ int main(int argc, char** argv) {
         }
         if (args.command == "status") return statusCommand(config, args);
         if (args.command == "check") return checkCommand(config, args);
+        if (args.command == "quarantine") return quarantineCommand(config, args);
         if (args.command == "oauth2") return mc::app::oauth2AuthorizeCommand(config, args.accounts.front());
         if (args.command == "poll") return mc::app::pollCommand(config, args.accounts);
         warnAboutPlaintext(config);

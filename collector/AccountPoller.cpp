@@ -14,6 +14,7 @@
 #include "collector/DeliveryPipeline.hpp"
 #include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
+#include "collector/proto/AsciiText.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
@@ -150,6 +151,21 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
     return plan;
 }
 
+// What an operator most likely has to fix when the target refused every message alike.
+std::string refusalHint(const std::string& reply) {
+    std::string upper = proto::asciiUpperCopy(reply);
+    auto has = [&](const char* text) { return upper.find(text) != std::string::npos; };
+    if (reply.rfind("APPEND", 0) == 0 || reply.rfind("setting Gmail labels", 0) == 0)
+        return "check [target] folder, the account's labels and the target user's rights";
+    if (has(" 5.1.") || has("USER UNKNOWN") || has("NOT EXIST") || has("N'T EXIST") || has("RECIPIENT") ||
+        has("MAILBOX UNAVAILABLE"))
+        return "check [target] recipient";
+    if (has("552") || has(" 5.2.2") || has(" 5.3.4") || has("OVERQUOTA") || has("TOO BIG") || has("TOO LARGE"))
+        return "the target mailbox is full or refuses messages this big";
+    if (has(" 5.7.") || has("RELAY")) return "check [target] username, envelope_from and what the target allows";
+    return "check the [target] settings";
+}
+
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
 std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
@@ -208,6 +224,12 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     report.loneCrs += counts.loneCrs;
     if (pipeline.ledgerFailed()) report.ledgerFailed = true;
     if (!pipeline.fatalError().empty()) report.error = pipeline.fatalError();
+    if (auto refused = pipeline.commonRejection(); !refused.empty() && report.error.empty()) {
+        // Most likely the settings, not the mail: a failed poll, so that it is seen.
+        report.error = "target refused all " + std::to_string(counts.quarantined) + " messages with: " + refused +
+                       "; " + refusalHint(refused) + ", then run 'mailcollector quarantine retry --account " +
+                       account.name + "' to deliver them";
+    }
     if (!account.keep)
         for (auto number : pipeline.deliveredNumbers())
             if (!plan.ambiguous.count(number)) toDelete.push_back(number);
@@ -468,12 +490,13 @@ CheckReport checkTarget(const config::Config& config) {
             password = config::resolveSecret(config.target.password, "target password");
         auto target = delivery::makeTarget(config.target, password, config.collector.ioTimeout);
         target->open();
+        auto probe = target->probe();
         target->close();
-        report.ok = true;
+        report.ok = probe.ok;
         report.detail = config.target.endpoint.host + ":" + std::to_string(config.target.endpoint.port) +
                         " accepts connections" +
                         (config.target.endpoint.tls == config::TlsMode::None ? "" : " (TLS verified)") +
-                        (config.target.username.empty() ? "" : ", credentials accepted");
+                        (config.target.username.empty() ? "" : ", credentials accepted") + "; " + probe.detail;
     } catch (const std::exception& e) {
         report.detail = e.what();
     }

@@ -52,7 +52,8 @@ struct CheckReport {
 
 // Gmail's "verify" step: connect, negotiate TLS, authenticate and list; delivers nothing.
 CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account);
-// Connects to the target and authenticates; delivers nothing.
+// Connects to the target, authenticates and tries a delivery without delivering (SMTP/LMTP:
+// MAIL FROM, RCPT TO the recipient, RSET; IMAP: STATUS of the folder).
 CheckReport checkTarget(const config::Config& config);
 
 }  // namespace mc::collector

@@ -78,7 +78,9 @@ std::string pollErrorKind(const collector::PollReport& report) {
     const std::string& e = report.error;
     if (report.ledgerFailed || e.rfind("ledger failure", 0) == 0) return "ledger";
     if (report.interrupted) return "interrupted";
-    if (e.rfind("target ", 0) == 0 || e.rfind("delivery failed", 0) == 0) return "target";
+    if (e.rfind("target ", 0) == 0 || e.rfind("delivery failed", 0) == 0 ||
+        e.rfind("too many connections to the target", 0) == 0)
+        return "target";
     if (contains(e, {"timed out", "sent nothing for", "stalled for"})) return "timeout";
     if (contains(e, {"certificate", "TLS", "STLS", "tls_fingerprint"})) return "tls";
     if (contains(e, {"authentication", "USER refused", "OAuth2"})) return "auth";

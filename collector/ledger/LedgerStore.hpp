@@ -89,6 +89,14 @@ public:
     virtual void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) = 0;
     virtual void markDeleted(const MessageKey& key) = 0;
     virtual void recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) = 0;
+    // Quarantined rows of `account` (of every account when empty), by account, oldest first.
+    virtual std::vector<MessageRecord> quarantined(const std::string& account) = 0;
+    // A quarantined message becomes pending again (Seen, no attempts, no error): the next poll
+    // fetches and delivers it. False when the row is not quarantined (any more).
+    virtual bool requeueQuarantined(const MessageKey& key) = 0;
+    // A quarantined message is given up: Skipped with `reason`, never fetched or deleted. False
+    // when the row is not quarantined (any more).
+    virtual bool dropQuarantined(const MessageKey& key, const std::string& reason) = 0;
     // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
     virtual void forgetAbsent(const std::string& account, const std::string& folder,
                               std::uint64_t uidValidity, const std::vector<std::string>& present) = 0;

@@ -102,6 +102,16 @@ constexpr const char* kSqlRecordFailure =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, attempts, last_error,"
     " first_seen_at, size) VALUES ($1, $2, $3, $4, 'seen', 1, $5, $6, $7)" MC_ON_KEY_CONFLICT
     MC_KEEP_KNOWN_SIZE "attempts = messages.attempts + 1, last_error = excluded.last_error";
+// COLLATE "C": byte order, as SQLite sorts.
+constexpr const char* kSqlQuarantined =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE state = 'quarantined' AND ($1 = '' OR account = $1) ORDER BY account COLLATE \"C\", id";
+constexpr const char* kSqlRequeueQuarantined =
+    "UPDATE messages SET state = 'seen', attempts = 0, last_error = ''"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
+constexpr const char* kSqlDropQuarantined =
+    "UPDATE messages SET state = 'skipped', last_error = $5"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
 constexpr const char* kSqlMailboxUids =
     "SELECT uid FROM messages WHERE account = $1 AND folder = $2 AND uid_validity = $3";
 // Primary-key lookups of the given uids, in one statement however many there are.
@@ -516,6 +526,27 @@ void PostgresLedgerStore::recordFailure(const MessageKey& key, std::uint64_t siz
     auto params = keyParams(key);
     for (std::string value : {validText(error), number(now()), number(size)}) params.push_back(std::move(value));
     run("recordFailure", [&] { query(kSqlRecordFailure, params); });
+}
+
+std::vector<MessageRecord> PostgresLedgerStore::quarantined(const std::string& account) {
+    return run("quarantined", [&] {
+        Result rows = query(kSqlQuarantined, {account});
+        std::vector<MessageRecord> records;
+        records.reserve(static_cast<std::size_t>(rows.rows()));
+        for (int row = 0; row < rows.rows(); ++row) records.push_back(rows.message(row));
+        return records;
+    });
+}
+
+bool PostgresLedgerStore::requeueQuarantined(const MessageKey& key) {
+    const auto params = keyParams(key);
+    return run("requeueQuarantined", [&] { return query(kSqlRequeueQuarantined, params).changed() == 1; });
+}
+
+bool PostgresLedgerStore::dropQuarantined(const MessageKey& key, const std::string& reason) {
+    auto params = keyParams(key);
+    params.push_back(validText(reason));
+    return run("dropQuarantined", [&] { return query(kSqlDropQuarantined, params).changed() == 1; });
 }
 
 void PostgresLedgerStore::forgetAbsent(const std::string& account, const std::string& folder,

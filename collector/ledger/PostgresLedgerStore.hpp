@@ -51,6 +51,9 @@ public:
     void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
     void markDeleted(const MessageKey& key) override;
     void recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) override;
+    std::vector<MessageRecord> quarantined(const std::string& account) override;
+    bool requeueQuarantined(const MessageKey& key) override;
+    bool dropQuarantined(const MessageKey& key, const std::string& reason) override;
     void forgetAbsent(const std::string& account, const std::string& folder,
                       std::uint64_t uidValidity, const std::vector<std::string>& present) override;
     std::optional<AccountRecord> account(const std::string& name) override;

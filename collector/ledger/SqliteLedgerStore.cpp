@@ -126,6 +126,15 @@ constexpr const char* kSqlRecordFailure =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, attempts, last_error,"
     " first_seen_at, size) VALUES (?1, ?2, ?3, ?4, 'seen', 1, ?5, ?6, ?7)" MC_ON_KEY_CONFLICT
     MC_KEEP_KNOWN_SIZE "attempts = messages.attempts + 1, last_error = excluded.last_error";
+constexpr const char* kSqlQuarantined =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE state = 'quarantined' AND (?1 = '' OR account = ?1) ORDER BY account, rowid";
+constexpr const char* kSqlRequeueQuarantined =
+    "UPDATE messages SET state = 'seen', attempts = 0, last_error = ''"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
+constexpr const char* kSqlDropQuarantined =
+    "UPDATE messages SET state = 'skipped', last_error = ?5"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
 constexpr const char* kSqlMailboxUids =
     "SELECT uid FROM messages WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3";
 constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
@@ -805,6 +814,37 @@ void SqliteLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size,
             .bind(7, static_cast<std::int64_t>(size))
             .run();
     });
+}
+
+std::vector<MessageRecord> SqliteLedgerStore::quarantined(const std::string& account) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlQuarantined));
+        query.bind(1, account);
+        std::vector<MessageRecord> records;
+        while (query.step()) records.push_back(readMessage(query));
+        return records;
+    } catch (const SqliteFailure& e) {
+        throw operationError("quarantined", e.what());
+    }
+}
+
+bool SqliteLedgerStore::requeueQuarantined(const MessageKey& key) {
+    bool changed = false;
+    write("requeueQuarantined", [&] {
+        Statement(db_, statement(kSqlRequeueQuarantined)).bindKey(key).run();
+        changed = sqlite3_changes(db_) == 1;
+    });
+    return changed;
+}
+
+bool SqliteLedgerStore::dropQuarantined(const MessageKey& key, const std::string& reason) {
+    bool changed = false;
+    write("dropQuarantined", [&] {
+        Statement(db_, statement(kSqlDropQuarantined)).bindKey(key).bind(5, reason).run();
+        changed = sqlite3_changes(db_) == 1;
+    });
+    return changed;
 }
 
 void SqliteLedgerStore::forgetAbsent(const std::string& account, const std::string& folder,

@@ -370,6 +370,43 @@ TYPED_TEST_P(LedgerContractTest, KeysAreCaseAndSpaceExact) {
     EXPECT_EQ(store->messagesInFolder("bob", "Entw\xc3\xbcrfe/2019")[0].key.uid, "a ");
 }
 
+TYPED_TEST_P(LedgerContractTest, QuarantinedRowsAreListedRequeuedAndDropped) {
+    auto store = this->open();
+    store->markQuarantined(pop3Key("q1"), 10, "550 5.1.1 no such user");
+    store->markQuarantined(pop3Key("q2"), 20, "550 5.1.1 no such user");
+    store->markQuarantined(imapKey("7"), 30, "NO [CANNOT] no");
+    store->markDelivered(pop3Key("d"), 10, "hd", "");
+    store->recordFailure(pop3Key("q1"), 0, "counted");
+
+    auto all = store->quarantined("");
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0].key, pop3Key("q1"));
+    EXPECT_EQ(all[1].key, pop3Key("q2"));
+    EXPECT_EQ(all[2].key, imapKey("7"));
+    EXPECT_EQ(all[2].size, 30u);
+    ASSERT_EQ(store->quarantined("alice").size(), 2u);
+    EXPECT_TRUE(store->quarantined("nobody").empty());
+
+    EXPECT_TRUE(store->requeueQuarantined(pop3Key("q1")));
+    const auto q1 = find(*store, pop3Key("q1"));
+    EXPECT_EQ(q1->state, MessageState::Seen) << "pending: the next poll fetches it";
+    EXPECT_EQ(q1->attempts, 0);
+    EXPECT_EQ(q1->lastError, "");
+    EXPECT_EQ(q1->size, 10u);
+    EXPECT_FALSE(store->requeueQuarantined(pop3Key("q1"))) << "no longer quarantined";
+    EXPECT_FALSE(store->requeueQuarantined(pop3Key("d"))) << "a delivered row stays delivered";
+    EXPECT_EQ(find(*store, pop3Key("d"))->state, MessageState::Delivered);
+
+    EXPECT_TRUE(store->dropQuarantined(pop3Key("q2"), "dropped from quarantine"));
+    const auto q2 = find(*store, pop3Key("q2"));
+    EXPECT_EQ(q2->state, MessageState::Skipped);
+    EXPECT_EQ(q2->lastError, "dropped from quarantine");
+    EXPECT_FALSE(store->dropQuarantined(pop3Key("d"), "x"));
+    EXPECT_FALSE(store->dropQuarantined(pop3Key("absent"), "x"));
+    EXPECT_FALSE(find(*store, pop3Key("absent"))) << "nothing inserted";
+    ASSERT_EQ(store->quarantined("").size(), 1u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest,
                             CreateAndReopenKeepsRows,
                             RecordSeenWithSameSizeLeavesRowAlone,
@@ -388,6 +425,7 @@ REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest,
                             FreeTextThatIsNotUtf8IsAccepted,
                             AccountsAreListedInByteOrder,
                             RecordNextPollUpdatesExistingAccountsOnly,
-                            KeysAreCaseAndSpaceExact);
+                            KeysAreCaseAndSpaceExact,
+                            QuarantinedRowsAreListedRequeuedAndDropped);
 
 }  // namespace mc::ledger::contract

@@ -49,6 +49,11 @@ public:
     void recordFailure(const ledger::MessageKey& k, std::uint64_t s, const std::string& e) override {
         inner_->recordFailure(k, s, e);
     }
+    std::vector<ledger::MessageRecord> quarantined(const std::string& a) override { return inner_->quarantined(a); }
+    bool requeueQuarantined(const ledger::MessageKey& k) override { return inner_->requeueQuarantined(k); }
+    bool dropQuarantined(const ledger::MessageKey& k, const std::string& r) override {
+        return inner_->dropQuarantined(k, r);
+    }
     void forgetAbsent(const std::string& a, const std::string& f, std::uint64_t v,
                       const std::vector<std::string>& p) override {
         inner_->forgetAbsent(a, f, v, p);
