@@ -247,7 +247,9 @@ TEST_F(ImapTargetTest, RefusalWithoutCodeQuarantinesAndDeletesNothing) {
     auto config = writeConfig(fakeTarget(fake), {{"alice", "keep = false"}});
 
     auto result = run(config);
-    EXPECT_EQ(result.exitCode, 0) << result.describe();
+    // Every message of the poll refused alike: a failed poll that names the reply.
+    EXPECT_EQ(result.exitCode, 1) << result.describe();
+    EXPECT_NE(result.err.find("target refused all 1 messages with: "), std::string::npos) << result.err;
     EXPECT_NE(result.err.find("quarantined"), std::string::npos) << result.err;
     auto files = quarantined("alice-old");
     ASSERT_EQ(files.size(), 1u);

@@ -200,7 +200,9 @@ TEST_F(Pop3CollectTest, PermanentRejectionQuarantinesAndDeletesNothing) {
     SmtpSink refusing(SmtpSinkOptions{false, {"-f", "."}});  // 5xx after the data
     auto config = writeConfig(TargetSpec{"smtp", refusing.port(), "me@localhost", ""}, {alice("keep = false")});
     auto result = run(config);
-    EXPECT_EQ(result.exitCode, 0) << result.describe();
+    // Every message of the poll refused alike: a failed poll that names the reply.
+    EXPECT_EQ(result.exitCode, 1) << result.describe();
+    EXPECT_NE(result.err.find("target refused all 1 messages with: "), std::string::npos) << result.err;
     EXPECT_NE(result.err.find("quarantined"), std::string::npos) << result.err;
     EXPECT_EQ(dovecot_.messages("alice").size(), 1u) << "a rejected message is never deleted";
     auto quarantine = work_.path() / "quarantine" / "alice-old";
