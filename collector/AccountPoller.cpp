@@ -12,11 +12,13 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
+#include "collector/HeaderFingerprint.hpp"
 #include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "collector/proto/AsciiText.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
+#include "collector/proto/MessageHeaders.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::collector {
@@ -46,7 +48,9 @@ struct Plan {
     std::vector<SourceItem> fetch;
     // Per number: content not to resend. Shared, since a re-scan gives every message the same set.
     std::map<std::uint32_t, std::shared_ptr<const std::set<std::string>>> knownHashes;
-    std::vector<SourceItem> deleteEarlier;  // delivered in an earlier poll, due for deletion now
+    // Delivered in an earlier poll, due for deletion now, once verifyEarlier confirmed each one
+    // is still the message delivered; with its ledger row.
+    std::vector<std::pair<SourceItem, MessageRecord>> deleteEarlier;
     std::set<std::uint32_t> ambiguous;      // duplicate POP3 UIDLs: never deleted
 };
 
@@ -56,6 +60,9 @@ using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBo
 using FailureHandler = std::function<void(std::uint32_t number, const std::string& why)>;
 using Retriever = std::function<void(const std::vector<std::uint32_t>&, const BodyFactory&, const BodyHandler&,
                                      const FailureHandler&)>;
+// The header blocks of these messages by number (POP3 TOP n 0, IMAP BODY.PEEK[HEADER]); a message
+// the server gives no header for is absent.
+using HeaderFetcher = std::function<std::map<std::uint32_t, std::string>(const std::vector<std::uint32_t>&)>;
 
 MessageKey keyOf(const config::AccountSettings& account, const Mailbox& mailbox, const std::string& uid) {
     return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
@@ -134,7 +141,7 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
                 if (!tooBig) fetch(item, nullptr);
                 break;
             case MessageState::Delivered:
-                if (deletionDue(account, *record, now)) plan.deleteEarlier.push_back(item);
+                if (deletionDue(account, *record, now)) plan.deleteEarlier.emplace_back(item, *record);
                 break;
             case MessageState::Deleted:
                 // Deleted before, listed again: the server re-used the UID or kept the message.
@@ -166,6 +173,55 @@ std::string refusalHint(const std::string& reply) {
     return "check the [target] settings";
 }
 
+// A message delivered in an earlier session is deleted only when the server still lists the same
+// message under its UID: its header block hashes as recorded at delivery (rows from before the
+// hash was recorded: its Message-ID is the recorded one). UIDs reused for other messages (POP3
+// servers numbering by message number) would otherwise delete mail never fetched. Messages with
+// other headers are fetched as new ones (content delivered before is recognised by its hash and
+// not sent twice); those the server gives no header for are kept. Both are warned about once.
+void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbox, Plan& plan,
+                   const HeaderFetcher& fetchHeaders) {
+    if (plan.deleteEarlier.empty()) return;
+    std::vector<std::uint32_t> numbers;
+    for (const auto& [item, record] : plan.deleteEarlier) numbers.push_back(item.number);
+    const auto headers = fetchHeaders(numbers);
+    std::vector<std::pair<SourceItem, MessageRecord>> verified;
+    std::size_t different = 0, unverified = 0, unidentified = 0;
+    for (auto& [item, record] : plan.deleteEarlier) {
+        auto header = headers.find(item.number);
+        if (header == headers.end()) {
+            ++unverified;
+            continue;
+        }
+        bool same = !record.headerHash.empty()
+                        ? headerFingerprint(header->second) == record.headerHash
+                        : !record.messageId.empty() &&
+                              proto::findHeader(header->second, "Message-ID").value_or("") == record.messageId;
+        if (same) {
+            verified.emplace_back(std::move(item), std::move(record));
+            continue;
+        }
+        if (record.headerHash.empty() && record.messageId.empty()) ++unidentified;
+        else ++different;
+        plan.knownHashes[item.number] =
+            std::make_shared<const std::set<std::string>>(std::set<std::string>{record.contentHash});
+        plan.fetch.push_back(item);
+    }
+    plan.deleteEarlier = std::move(verified);
+    if (different)
+        spdlog::warn("account={} folder={} {} message(s) listed under a delivered UID have other headers than were "
+                     "delivered: not deleted; fetched as new messages",
+                     account.name, net::printable(mailbox.folder), different);
+    if (unidentified)
+        spdlog::info("account={} folder={} {} message(s) delivered before header hashes were recorded, without a "
+                     "Message-ID: fetched again, deleted only if their content is the one delivered",
+                     account.name, net::printable(mailbox.folder), unidentified);
+    if (unverified)
+        spdlog::warn("account={} folder={} {} message(s) due for deletion kept: the server did not send their "
+                     "headers to confirm they are the ones delivered",
+                     account.name, net::printable(mailbox.folder), unverified);
+}
+
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
 std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
@@ -173,7 +229,7 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
                                            const Retriever& retrieve, const PollControl& control,
                                            PollReport& report) {
     std::vector<std::uint32_t> toDelete;
-    for (const auto& item : plan.deleteEarlier) toDelete.push_back(item.number);
+    for (const auto& [item, record] : plan.deleteEarlier) toDelete.push_back(item.number);
     if (plan.fetch.empty()) return toDelete;
 
     std::unordered_map<std::uint32_t, const SourceItem*> byNumber;
@@ -271,10 +327,11 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     for (const auto& entry : listing) items.push_back({entry.number, entry.uidl, entry.size});
     Mailbox mailbox;
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll, {}, report);
+    verifyEarlier(account, mailbox, plan, [&](const auto& numbers) { return session.headers(numbers); });
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
-        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto&) {
-            session.retrieve(numbers, makeBody, handle);
+        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
+            session.retrieve(numbers, makeBody, handle, failed);
         },
         control, report);
 
@@ -356,6 +413,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                      account.name, net::printable(folder), state.uidValidity);
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll && !validityChanged,
                             validityChanged ? deliveredBefore : std::set<std::string>{}, report);
+    verifyEarlier(account, mailbox, plan, [&](const auto& uids) { return session.headers(uids); });
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
         [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {

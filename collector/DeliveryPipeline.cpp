@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "collector/CrashPoints.hpp"
+#include "collector/HeaderFingerprint.hpp"
 #include "collector/proto/MessageHeaders.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
@@ -246,9 +247,10 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     crashPoint("after-fetch");
     std::string head = job.body.head();
     std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
+    std::string headerHash = headerFingerprint(head);
     if (job.deliveredHashes && job.deliveredHashes->count(job.body.sha256())) {
         // The same content was delivered before (a repeated UIDL): record, do not send twice.
-        ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId);
+        ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
         std::lock_guard lock(mutex_);
         ++counts_.duplicates;
         delivered_.push_back(job.number);
@@ -278,7 +280,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     switch (result.outcome) {
         case delivery::DeliveryOutcome::Accepted: {
             crashPoint("after-accept");
-            ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId);
+            ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
             crashPoint("after-commit");
             context.consecutiveConnectionFailures = 0;
             std::lock_guard lock(mutex_);

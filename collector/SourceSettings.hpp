@@ -5,6 +5,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "collector/proto/Sasl.hpp"
 #include "config/Config.hpp"
@@ -29,5 +31,14 @@ SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::mil
 
 // The account's `auth` as a SASL mechanism; nullopt for "auto" (proto::chooseSaslMechanism picks).
 std::optional<proto::SaslMechanism> configuredSasl(config::AuthMethod method);
+
+// What an IMAP folder holds, for `folders = ["*"]` (which skips all but None) and for the Trash
+// that UID MOVE deletes into.
+enum class FolderRole { None, Trash, Junk, Drafts, Virtual };
+// By the folder's SPECIAL-USE flag (RFC 6154; \All and \Flagged are Virtual: copies of other
+// folders' mail), else by its last hierarchy component (DELIMITER from LIST; nullopt for a flat
+// namespace), so that Dovecot's "Trash", Cyrus's "INBOX/Trash" and Courier's "INBOX.Trash" are
+// alike: "Trash", "Deleted Items", "Junk E-mail", "Spam", "Drafts" and common localized names.
+FolderRole folderRole(const std::vector<std::string>& flags, std::string_view name, std::optional<char> delimiter);
 
 }  // namespace mc::collector

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "collector/CrashPoints.hpp"
@@ -37,20 +38,11 @@ std::string describe(const ImapResponse& response) { return net::printable(respo
 
 bool ImapFolder::selectable() const { return !hasFlag(flags, "\\Noselect") && !hasFlag(flags, "\\NonExistent"); }
 
-bool ImapFolder::excludedFromStar() const {
-    if (hasFlag(flags, "\\Trash") || hasFlag(flags, "\\Junk") || hasFlag(flags, "\\Drafts")) return true;
-    static const char* kCommonNames[] = {"Trash", "Junk", "Spam", "Drafts", "Deleted Messages", "Deleted Items"};
-    for (const char* common : kCommonNames)
-        if (proto::equalsNoCase(name, common)) return true;
-    return false;
-}
+bool ImapFolder::excludedFromStar() const { return folderRole(flags, name, delimiter) != FolderRole::None; }
 
 int ImapFolder::trashRank() const {
-    if (!selectable()) return 0;
-    if (hasFlag(flags, "\\Trash")) return 2;
-    for (const char* common : {"Trash", "Deleted Items", "Deleted Messages"})
-        if (proto::equalsNoCase(name, common)) return 1;
-    return 0;
+    if (!selectable() || folderRole(flags, name, delimiter) != FolderRole::Trash) return 0;
+    return hasFlag(flags, "\\Trash") ? 2 : 1;
 }
 
 ImapSession::ImapSession(ImapOptions options) : options_(std::move(options)) {}
@@ -189,6 +181,7 @@ std::vector<ImapFolder> ImapSession::listFolders() {
         folder.wireName = entry->name;
         folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
         folder.flags = entry->flags;
+        folder.delimiter = entry->delimiter;
         folders.push_back(std::move(folder));
     }, kImapMaxFolders);
     return folders;
@@ -397,6 +390,27 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
     if (dropped)
         spdlog::warn("{}: server sent {} message bodies not asked for (no UID, or another UID); dropped",
                      net::printable(options_.username), dropped);
+}
+
+std::map<std::uint32_t, std::string> ImapSession::headers(const std::vector<std::uint32_t>& uids) {
+    constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+    const std::set<std::uint32_t> requested(uids.begin(), uids.end());
+    std::map<std::uint32_t, std::string> found;
+    for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
+        std::vector<std::uint32_t> group(uids.begin() + i, uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
+        for (auto& set : proto::imapSequenceSet(group))
+            expectOk(
+                "UID FETCH " + set + " (UID BODY.PEEK[HEADER])", "UID FETCH",
+                [&](const ImapResponse& response) {
+                    auto fetch = response.fetch();
+                    // Only the first answer for a UID asked for counts.
+                    if (!fetch || !fetch->uid || !requested.count(*fetch->uid) || found.count(*fetch->uid)) return;
+                    const proto::ImapValue* value = fetch->item("BODY[HEADER]");
+                    if (value && !value->isNil()) found[*fetch->uid] = value->text.substr(0, kMaxHeaderBytes);
+                },
+                group.size());
+    }
+    return found;
 }
 
 bool ImapSession::canDelete() const { return hasCapability("UIDPLUS") || hasCapability("MOVE"); }

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,12 +56,12 @@ struct ImapFolder {
     std::string wireName;  // as the server names it (modified UTF-7, or UTF-8 in UTF-8 mode)
     std::string name;      // UTF-8, for the config, logs and the ledger
     std::vector<std::string> flags;
+    std::optional<char> delimiter;  // the hierarchy delimiter LIST gave; nullopt: flat
     bool selectable() const;
-    // \Trash, \Junk or \Drafts (RFC 6154), or a folder commonly named so when the server has no
-    // SPECIAL-USE flags.
+    // Trash, Junk, Drafts or a virtual folder (folderRole): not collected by "*".
     bool excludedFromStar() const;
-    // Where UID MOVE puts deleted mail: 2 for a \Trash folder (RFC 6154), 1 for one commonly
-    // named so ("Trash", "Deleted Items", "Deleted Messages"), 0 otherwise.
+    // Where UID MOVE puts deleted mail: 2 for a \Trash folder (RFC 6154), 1 for one whose last
+    // hierarchy component is commonly a trash's name ("Trash", "Deleted Items"), 0 otherwise.
     int trashRank() const;
 };
 
@@ -116,6 +118,9 @@ public:
     // last listMessages() of this folder: sequence number, UID and size must agree.
     void retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
                   const BodyHandler& handle, const FailureHandler& failed = {});
+    // UID FETCH (UID BODY.PEEK[HEADER]) in batches: the header blocks (at most 64 KiB each) of
+    // these UIDs, checked before a later session deletes them. UIDs not answered are absent.
+    std::map<std::uint32_t, std::string> headers(const std::vector<std::uint32_t>& uids);
     // Removes exactly these UIDs: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE (UIDPLUS),
     // or UID MOVE to the Trash folder. Returns false (and does nothing) when the server offers
     // neither, since a bare EXPUNGE would also remove other clients' \Deleted mail.

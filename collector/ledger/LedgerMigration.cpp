@@ -112,13 +112,16 @@ ImportCounts migrateLedger(const std::string& sqlitePath, const std::string& pos
     }
     PostgresLedgerStore target(postgresUrl);
     // In rowid order, so that the target keeps SQLite's order of rows within a mailbox.
-    SqliteSource::Statement rows(source,
-                                 "SELECT " MC_LEDGER_MESSAGE_COLUMNS ", deleted_at FROM messages ORDER BY rowid");
+    SqliteSource::Statement rows(
+        source, source.version() >= 4
+                    ? "SELECT " MC_LEDGER_MESSAGE_COLUMNS ", deleted_at FROM messages ORDER BY rowid"
+                    : "SELECT " MC_LEDGER_MESSAGE_COLUMNS_WITHOUT_HEADER_HASH
+                      ", deleted_at FROM messages ORDER BY rowid");
     return target.importLedger(std::vector<std::string>(names.begin(), names.end()), accounts,
                                [&](StoredMessage& message) {
                                    if (!rows.step()) return false;
                                    message.record = messageFromColumns(rows, parseState(rows.text(5)));
-                                   message.deletedAt = rows.integer(12);
+                                   message.deletedAt = rows.integer(13);
                                    return true;
                                });
 }

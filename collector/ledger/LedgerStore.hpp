@@ -35,6 +35,9 @@ struct MessageRecord {
     MessageState state = MessageState::Seen;
     std::string contentHash;  // sha256 hex of the message as fetched; empty until fetched
     std::string messageId;    // the Message-ID header, empty when absent
+    // sha256 hex of the header block as fetched (headerFingerprint): what a later session
+    // compares before deleting. Empty for rows delivered before schema version 3.
+    std::string headerHash;
     std::int64_t firstSeenAt = 0;  // unix seconds
     std::int64_t deliveredAt = 0;  // unix seconds, 0 when not delivered
     int attempts = 0;              // failed delivery attempts
@@ -84,7 +87,7 @@ public:
     // The mark*/recordFailure calls insert the row when absent. `size` is the size the source
     // listed; 0 means unknown and leaves a stored size alone.
     virtual void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
-                               const std::string& messageId) = 0;
+                               const std::string& messageId, const std::string& headerHash) = 0;
     virtual void markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) = 0;
     virtual void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) = 0;
     virtual void markDeleted(const MessageKey& key) = 0;

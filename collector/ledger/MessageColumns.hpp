@@ -10,9 +10,12 @@
 namespace mc::ledger {
 
 // A macro, so that queries can be put together from string literals at compile time.
-#define MC_LEDGER_MESSAGE_COLUMNS                                                 \
+#define MC_LEDGER_MESSAGE_COLUMNS_BEFORE_V4                                       \
     "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
     "first_seen_at, delivered_at, attempts, last_error"
+#define MC_LEDGER_MESSAGE_COLUMNS MC_LEDGER_MESSAGE_COLUMNS_BEFORE_V4 ", header_hash"
+// Ledgers older than schema version 4 have no header_hash: read as '' (unknown).
+#define MC_LEDGER_MESSAGE_COLUMNS_WITHOUT_HEADER_HASH MC_LEDGER_MESSAGE_COLUMNS_BEFORE_V4 ", ''"
 
 template <typename Row>
 MessageRecord messageFromColumns(const Row& row, MessageState state) {
@@ -29,6 +32,7 @@ MessageRecord messageFromColumns(const Row& row, MessageState state) {
     record.deliveredAt = row.integer(9);
     record.attempts = static_cast<int>(row.integer(10));
     record.lastError = row.text(11);
+    record.headerHash = row.text(12);
     return record;
 }
 

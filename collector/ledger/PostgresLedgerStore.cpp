@@ -51,6 +51,11 @@ CREATE TABLE leases (
     expires_at TIMESTAMPTZ NOT NULL
 );
 )sql",
+    // Version 2 (SQLite's version 4): the header block's hash, checked before a later session
+    // deletes the message.
+    R"sql(
+ALTER TABLE messages ADD COLUMN header_hash TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // pg_advisory_xact_lock key for schema changes: "mailcoll" in ASCII.
@@ -60,7 +65,7 @@ constexpr const char* kSqlSchemaLock = "SELECT pg_advisory_xact_lock(78096435571
 // clang-format off
 #define MC_MESSAGE_COLUMNS                                                        \
     "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
-    "first_seen_at, delivered_at, attempts, last_error"
+    "first_seen_at, delivered_at, attempts, last_error, header_hash"
 #define MC_MESSAGE_KEY "account = $1 AND folder = $2 AND uid_validity = $3 AND uid = $4"
 #define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
 // Size 0 from a caller means "unknown": it never overwrites a known size.
@@ -78,7 +83,7 @@ constexpr const char* kSqlFolder =
 constexpr const char* kSqlRecordSeen =
     "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
     " VALUES ($1, $2, $3, $4, $5, 'seen', $6)" MC_ON_KEY_CONFLICT
-    "size = excluded.size, state = 'seen', content_hash = '', message_id = '',"
+    "size = excluded.size, state = 'seen', content_hash = '', message_id = '', header_hash = '',"
     " first_seen_at = excluded.first_seen_at, delivered_at = 0, deleted_at = 0, attempts = 0,"
     " last_error = ''"
     " WHERE messages.size <> excluded.size AND messages.size <> 0";
@@ -86,10 +91,12 @@ constexpr const char* kSqlFillUnknownSize =
     "UPDATE messages SET size = $5 WHERE " MC_MESSAGE_KEY " AND size = 0";
 constexpr const char* kSqlMarkDelivered =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
-    " first_seen_at, delivered_at, size) VALUES ($1, $2, $3, $4, 'delivered', $5, $6, $7, $7, $8)"
+    " first_seen_at, delivered_at, size, header_hash)"
+    " VALUES ($1, $2, $3, $4, 'delivered', $5, $6, $7, $7, $8, $9)"
     MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
     "state = 'delivered', content_hash = excluded.content_hash,"
-    " message_id = excluded.message_id, delivered_at = excluded.delivered_at";
+    " message_id = excluded.message_id, delivered_at = excluded.delivered_at,"
+    " header_hash = excluded.header_hash";
 constexpr const char* kSqlMarkWithReason =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at,"
     " size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)" MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
@@ -306,6 +313,7 @@ public:
         record.firstSeenAt = integer(row, 8);
         record.deliveredAt = integer(row, 9);
         record.attempts = static_cast<int>(integer(row, 10));
+        record.headerHash = text(row, 12);
         record.lastError = text(row, 11);
         return record;
     }
@@ -493,9 +501,10 @@ void PostgresLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) 
 }
 
 void PostgresLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
-                                        const std::string& messageId) {
+                                        const std::string& messageId, const std::string& headerHash) {
     auto params = keyParams(key);
-    for (std::string value : {validText(contentHash), validText(messageId), number(now()), number(size)})
+    for (std::string value :
+         {validText(contentHash), validText(messageId), number(now()), number(size), validText(headerHash)})
         params.push_back(std::move(value));
     run("markDelivered", [&] { query(kSqlMarkDelivered, params); });
 }
@@ -704,7 +713,7 @@ void PostgresLedgerStore::copyMessages(const std::function<bool(StoredMessage&)>
              {r.key.account, r.key.folder, number(r.key.uidValidity), r.key.uid, number(r.size),
               std::string(toString(r.state)), validText(r.contentHash), validText(r.messageId),
               number(r.firstSeenAt), number(r.deliveredAt), std::to_string(r.attempts),
-              validText(r.lastError), number(message.deletedAt)}) {
+              validText(r.lastError), validText(r.headerHash), number(message.deletedAt)}) {
             appendCopyField(buffer, field);
             buffer += '\t';
         }

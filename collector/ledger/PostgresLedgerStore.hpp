@@ -46,7 +46,7 @@ public:
                                                 const std::string& folder) override;
     void recordSeen(const MessageKey& key, std::uint64_t size) override;
     void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
-                       const std::string& messageId) override;
+                       const std::string& messageId, const std::string& headerHash) override;
     void markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
     void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
     void markDeleted(const MessageKey& key) override;

@@ -73,6 +73,10 @@ CREATE TABLE leases (
     process TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // Version 4: the header block's hash, checked before a later session deletes the message.
+    R"sql(
+ALTER TABLE messages ADD COLUMN header_hash TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -102,7 +106,7 @@ constexpr const char* kSqlFolder =
 constexpr const char* kSqlRecordSeen =
     "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, 'seen', ?6)" MC_ON_KEY_CONFLICT
-    "size = excluded.size, state = 'seen', content_hash = '', message_id = '',"
+    "size = excluded.size, state = 'seen', content_hash = '', message_id = '', header_hash = '',"
     " first_seen_at = excluded.first_seen_at, delivered_at = 0, deleted_at = 0, attempts = 0,"
     " last_error = ''"
     " WHERE messages.size <> excluded.size AND messages.size <> 0";
@@ -110,10 +114,12 @@ constexpr const char* kSqlFillUnknownSize =
     "UPDATE messages SET size = ?5 WHERE " MC_MESSAGE_KEY " AND size = 0";
 constexpr const char* kSqlMarkDelivered =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
-    " first_seen_at, delivered_at, size) VALUES (?1, ?2, ?3, ?4, 'delivered', ?5, ?6, ?7, ?7, ?8)"
+    " first_seen_at, delivered_at, size, header_hash)"
+    " VALUES (?1, ?2, ?3, ?4, 'delivered', ?5, ?6, ?7, ?7, ?8, ?9)"
     MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
     "state = 'delivered', content_hash = excluded.content_hash,"
-    " message_id = excluded.message_id, delivered_at = excluded.delivered_at";
+    " message_id = excluded.message_id, delivered_at = excluded.delivered_at,"
+    " header_hash = excluded.header_hash";
 constexpr const char* kSqlMarkWithReason =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at,"
     " size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)" MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
@@ -760,7 +766,8 @@ void SqliteLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
 }
 
 void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size,
-                                      const std::string& contentHash, const std::string& messageId) {
+                                      const std::string& contentHash, const std::string& messageId,
+                                      const std::string& headerHash) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write("markDelivered", [&] {
         Statement(db_, statement(kSqlMarkDelivered))
@@ -769,6 +776,7 @@ void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size,
             .bind(6, messageId)
             .bind(7, now)
             .bind(8, static_cast<std::int64_t>(size))
+            .bind(9, headerHash)
             .run();
     });
 }

@@ -230,19 +230,26 @@ std::vector<Pop3Listing> Pop3Session::list() {
         ++kept;
     }
     listing.resize(kept);
+    listedSizes_ = std::move(sizes);
     return listing;
 }
 
-void Pop3Session::readBody(delivery::MessageBody& body) {
+Pop3Session::SentBody Pop3Session::readBody(delivery::MessageBody& body) {
     proto::DotStuffedBodyDecoder decoder;
     std::string decoded;
+    SentBody sent;
+    std::string lastTwo;
     for (;;) {
         std::string_view chunk = channel_->peekChunk();
         auto progress = decoder.feed(chunk, decoded);
         channel_->consume(progress.consumed);
+        sent.octets += decoded.size();
+        lastTwo += decoded.substr(decoded.size() - std::min<std::size_t>(2, decoded.size()));
+        if (lastTwo.size() > 2) lastTwo.erase(0, lastTwo.size() - 2);
+        sent.endsWithCrlf = lastTwo == "\r\n";
         body.append(decoded);
         decoded.clear();
-        if (progress.done) return;
+        if (progress.done) return sent;
         if (body.size() > options_.maxMessageBytes)
             throw Pop3Error("server sent a message of more than " + std::to_string(options_.maxMessageBytes) +
                             " bytes; stopped reading it");
@@ -265,23 +272,87 @@ void Pop3Session::pipeline(const std::vector<std::string>& commands,
     }
 }
 
+std::optional<std::uint64_t> Pop3Session::listedSize(std::uint32_t number) const {
+    // Sorted by number; of a number listed twice the last line counts, as in list().
+    auto size = std::upper_bound(listedSizes_.begin(), listedSizes_.end(), std::make_pair(number, ~0ull),
+                                 [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (size == listedSizes_.begin() || std::prev(size)->first != number) return std::nullopt;
+    return std::prev(size)->second;
+}
+
+bool Pop3Session::sizeAsListed(std::uint64_t listed, const SentBody& sent) {
+    if (sent.octets == listed) return true;
+    // A message not ending in CRLF gets one before the terminating "." (RFC 1939 3), which LIST
+    // does not count (Dovecot).
+    return sent.octets == listed + 2 && sent.endsWithCrlf;
+}
+
 void Pop3Session::retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
-                           const BodyHandler& handle) {
+                           const BodyHandler& handle, const FailureHandler& failed) {
     std::vector<std::string> commands;
     commands.reserve(numbers.size());
     for (auto number : numbers) commands.push_back("RETR " + std::to_string(number));
     bool stopped = false;
-    pipeline(commands, [&](std::size_t index) {
+    std::vector<std::uint32_t> again;  // bodies of another length than listed: fetched once more
+    auto fetchOne = [&](std::uint32_t number, bool lastTry) {
         std::string line = channel_->readLine();
         auto status = proto::parsePop3Status(line);
         if (!status) throw Pop3Error("unexpected reply to RETR: " + net::printable(line));
-        if (!status->ok) return !stopped;  // gone meanwhile (another client); stays pending
+        if (!status->ok) return;  // gone meanwhile (another client); stays pending
         delivery::MessageBody body = makeBody();
-        readBody(body);
+        SentBody sent = readBody(body);
         body.finish();
-        if (!stopped && !handle(numbers[index], std::move(body))) stopped = true;
+        if (stopped) return;
+        auto listed = listedSize(number);
+        if (listed && !sizeAsListed(*listed, sent)) {
+            if (!lastTry) again.push_back(number);
+            else if (failed)
+                failed(number, "server sent " + std::to_string(sent.octets) + " bytes, listed " +
+                                   std::to_string(*listed) + " (fetched twice); not delivered");
+            return;
+        }
+        if (!handle(number, std::move(body))) stopped = true;
+    };
+    pipeline(commands, [&](std::size_t index) {
+        fetchOne(numbers[index], false);
         return !stopped;
     });
+    for (auto number : again) {
+        if (stopped) break;
+        channel_->send("RETR " + std::to_string(number) + "\r\n");
+        fetchOne(number, true);
+    }
+}
+
+std::map<std::uint32_t, std::string> Pop3Session::headers(const std::vector<std::uint32_t>& numbers) {
+    constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+    std::vector<std::string> commands;
+    commands.reserve(numbers.size());
+    for (auto number : numbers) commands.push_back("TOP " + std::to_string(number) + " 0");
+    std::map<std::uint32_t, std::string> found;
+    pipeline(commands, [&](std::size_t index) {
+        std::string line = channel_->readLine();
+        auto status = proto::parsePop3Status(line);
+        if (!status) throw Pop3Error("unexpected reply to TOP: " + net::printable(line));
+        if (!status->ok) return true;
+        proto::DotStuffedBodyDecoder decoder;
+        std::string decoded, header;
+        std::uint64_t sent = 0;
+        for (;;) {
+            auto progress = decoder.feed(channel_->peekChunk(), decoded);
+            channel_->consume(progress.consumed);
+            sent += decoded.size();
+            header.append(decoded, 0, kMaxHeaderBytes - std::min(kMaxHeaderBytes, header.size()));
+            decoded.clear();
+            if (progress.done) break;
+            if (sent > options_.maxMessageBytes)
+                throw Pop3Error("server sent a TOP reply of more than " + std::to_string(options_.maxMessageBytes) +
+                                " bytes; stopped reading it");
+        }
+        found[numbers[index]] = std::move(header);
+        return true;
+    });
+    return found;
 }
 
 std::vector<std::uint32_t> Pop3Session::markDeleted(const std::vector<std::uint32_t>& numbers) {

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -71,9 +73,16 @@ public:
     using BodyFactory = std::function<delivery::MessageBody()>;
     // Called per retrieved message, in order; return false to stop after this one.
     using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBody body)>;
-    // RETRs the messages, pipelined when the server allows it, streaming each body.
+    // Called, with why, for a message that is not handed on because its body cannot be trusted.
+    using FailureHandler = std::function<void(std::uint32_t number, const std::string& why)>;
+    // RETRs the messages, pipelined when the server allows it, streaming each body. A body whose
+    // length differs from what LIST announced (a truncating or lying server) is not handed on: it
+    // is fetched once more, and if it differs again `failed` is told instead of `handle`.
     void retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
-                  const BodyHandler& handle);
+                  const BodyHandler& handle, const FailureHandler& failed = {});
+    // TOP n 0 for each number: the header blocks the server sent (at most 64 KiB each), by
+    // number. A message the server refuses TOP for is absent from the result.
+    std::map<std::uint32_t, std::string> headers(const std::vector<std::uint32_t>& numbers);
     // Marks messages deleted; returns the numbers the server accepted. They are removed at quit().
     std::vector<std::uint32_t> markDeleted(const std::vector<std::uint32_t>& numbers);
     // QUIT: true when the server confirmed (and so committed any deletions).
@@ -100,7 +109,15 @@ private:
     void authenticateOAuth(bool oauthBearer);
     // Sends a SASL step and requires a "+ base64" challenge in reply.
     void expectChallenge(const std::string& command);
-    void readBody(delivery::MessageBody& body);
+    // What the server sent for a body, dot-unstuffed (as LIST counts it), whatever BODY then
+    // makes of the bytes.
+    struct SentBody {
+        std::uint64_t octets = 0;
+        bool endsWithCrlf = false;
+    };
+    SentBody readBody(delivery::MessageBody& body);
+    std::optional<std::uint64_t> listedSize(std::uint32_t number) const;
+    static bool sizeAsListed(std::uint64_t listed, const SentBody& sent);
     // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
     void pipeline(const std::vector<std::string>& commands,
                   const std::function<bool(std::size_t index)>& onReply);
@@ -111,6 +128,7 @@ private:
     std::vector<std::string> capabilities_;
     bool pipelining_ = false;
     bool utf8Mode_ = false;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> listedSizes_;  // from list(): (number, size), sorted
 };
 
 }  // namespace mc::collector

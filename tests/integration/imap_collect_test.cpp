@@ -364,6 +364,23 @@ TEST_F(ImapCollectTest, KeepFalseRemovesExactlyTheDeliveredAndLeavesAnotherClien
     EXPECT_EQ(dovecot_.messages("alice", "INBOX").size(), 1u);
 }
 
+// Delivered with keep = true, then keep = false: the later session fetches the header blocks
+// (BODY.PEEK[HEADER]) of the delivered messages, finds them as recorded and deletes them.
+TEST_F(ImapCollectTest, LaterSessionDeletesDeliveredMessagesAfterCheckingTheirHeaders) {
+    for (const auto& message : trickyMessages()) dovecot_.seed("alice", "INBOX", message);
+    ASSERT_EQ(run(writeConfig({alice()})).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 4u);
+
+    auto account = alice();
+    account.keep = false;
+    auto result = run(writeConfig({account}));
+
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(dovecot_.messages("alice", "INBOX").size(), 0u) << result.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), 4u) << "verified by headers: nothing fetched or sent again";
+    EXPECT_EQ(result.err.find("other headers"), std::string::npos) << result.describe();
+}
+
 // Deletes Dovecot's UID list and indexes of a folder: Dovecot renumbers the messages under a
 // new UIDVALIDITY, as after the folder was deleted and re-created with the same messages.
 void renumber(const DovecotServer& dovecot, const std::string& user, const std::string& wireFolder) {

@@ -171,7 +171,7 @@ TEST_F(PostgresLedgerTest, ReconnectsOnceAfterTheConnectionDropped) {
     // What a server restart or an idle-connection reaper does to us.
     server().sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
                                  database + "' AND application_name = 'mailcollector'");
-    store.markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store.markDelivered(pop3Key("u1"), 0, "h", "<m@x>", "");
     EXPECT_EQ(contract::find(store, pop3Key("u1"))->state, MessageState::Delivered);
 }
 
@@ -193,7 +193,7 @@ TEST_F(PostgresLedgerTest, WriteFailuresAreLedgerErrors) {
     store.executeForTesting("ALTER DATABASE " + url_.substr(url_.rfind('/') + 1) +
                             " SET default_transaction_read_only = on");
     PostgresLedgerStore readOnly(url_);  // new sessions only
-    const std::string error = ledgerErrorOf([&] { readOnly.markDelivered(pop3Key("u1"), 1, "h", ""); });
+    const std::string error = ledgerErrorOf([&] { readOnly.markDelivered(pop3Key("u1"), 1, "h", "", ""); });
     EXPECT_NE(error.find("markDelivered failed"), std::string::npos) << error;
     EXPECT_NE(error.find("read-only"), std::string::npos) << error;
     EXPECT_THROW(readOnly.probeWrite(), LedgerError);
@@ -213,13 +213,13 @@ protected:
         store.registerAccount("bob");
         store.recordSeen(pop3Key("seen"), 10);
         store.recordFailure(pop3Key("seen"), 0, "451 try later");
-        store.markDelivered(pop3Key("delivered"), 20, "hash-d", "<d@x>");
-        store.markDelivered(pop3Key("deleted"), 30, "hash-x", "<x@x>");
+        store.markDelivered(pop3Key("delivered"), 20, "hash-d", "<d@x>", "header-hash-d");
+        store.markDelivered(pop3Key("deleted"), 30, "hash-x", "<x@x>", "");
         store.markDeleted(pop3Key("deleted"));
         store.markQuarantined(pop3Key("quarantined"), 40, "554 virus");
         store.markSkipped(pop3Key("skipped"), 50, "too big");
         store.recordSeen(imapKey("7"), 60);
-        store.markDelivered(imapKey("8"), 70, "tab\there\nnewline\\back", "<i@x>");
+        store.markDelivered(imapKey("8"), 70, "tab\there\nnewline\\back", "<i@x>", "");
         store.recordPoll("alice", "ok", "");
         store.recordNextPoll("alice", 1'900'000'000);
         store.recordPoll("bob", "failed", "connection refused");
@@ -252,6 +252,7 @@ TEST_F(LedgerImportTest, CopiesEveryRowAndState) {
             EXPECT_EQ(got[i].state, want[i].state);
             EXPECT_EQ(got[i].contentHash, want[i].contentHash);
             EXPECT_EQ(got[i].messageId, want[i].messageId);
+            EXPECT_EQ(got[i].headerHash, want[i].headerHash);
             EXPECT_EQ(got[i].firstSeenAt, want[i].firstSeenAt);
             EXPECT_EQ(got[i].deliveredAt, want[i].deliveredAt);
             EXPECT_EQ(got[i].attempts, want[i].attempts);

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/ledger/SqliteLedgerStore.hpp"
 #include "tests/support/DovecotServer.hpp"
 #include "tests/support/Process.hpp"
 #include "tests/support/SmtpSink.hpp"
@@ -175,6 +176,40 @@ TEST_F(Pop3CollectTest, KeepFalseEmptiesTheSourceAfterDelivery) {
     // The ledger forgets rows whose messages left the server; nothing is delivered again.
     ASSERT_EQ(run(config).exitCode, 0);
     EXPECT_EQ(dovecot_.messages("me").size(), 20u);
+}
+
+// Delivered with keep = true, then keep = false: a later session deletes the messages once TOP n 0
+// shows Dovecot still holds the ones delivered (the honest server is never refused).
+TEST_F(Pop3CollectTest, LaterSessionDeletesDeliveredMessagesAfterCheckingTheirHeaders) {
+    for (const auto& message : trickyMessages()) dovecot_.seed("alice", "INBOX", message);
+    ASSERT_EQ(run(writeConfig(lmtpTarget(), {alice()})).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 5u);
+    ASSERT_EQ(dovecot_.messages("alice").size(), 5u);
+
+    auto result = run(writeConfig(lmtpTarget(), {alice("keep = false")}));
+
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(dovecot_.messages("alice").size(), 0u) << result.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), 5u) << "verified by headers: nothing fetched or sent again";
+    EXPECT_EQ(result.err.find("other headers"), std::string::npos) << result.describe();
+    EXPECT_EQ(result.err.find("server sent"), std::string::npos) << result.describe();
+}
+
+// Rows from a ledger older than the header hash: deleted when the Message-ID matches; without
+// one, fetched again and deleted since its content is the one delivered (not sent twice).
+TEST_F(Pop3CollectTest, RowsWithoutHeaderHashAreVerifiedByMessageIdOrContent) {
+    dovecot_.seed("alice", "INBOX", "From: a@example.org\nSubject: with id\nMessage-ID: <v1@example.org>\n\nx\n");
+    dovecot_.seed("alice", "INBOX", "From: a@example.org\nSubject: without id\n\ny\n");
+    ASSERT_EQ(run(writeConfig(lmtpTarget(), {alice()})).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 2u);
+    ledger::SqliteLedgerStore((work_.path() / "ledger.db").string())
+        .executeForTesting("UPDATE messages SET header_hash = ''");
+
+    auto result = run(writeConfig(lmtpTarget(), {alice("keep = false")}));
+
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(dovecot_.messages("alice").size(), 0u) << result.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), 2u);
 }
 
 TEST_F(Pop3CollectTest, TransientTargetFailureKeepsMessagesPendingUntilTheNextRun) {

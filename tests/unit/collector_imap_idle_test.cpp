@@ -530,7 +530,7 @@ TEST(ImapIdleWatcher, StarWatchesEverySelectableFolderButTrashJunkAndDrafts) {
     FakeIdleOptions serverOptions;
     serverOptions.list = {
         "* LIST (\\HasNoChildren) \"/\" INBOX",           "* LIST (\\Noselect \\HasChildren) \"/\" Work",
-        "* LIST (\\HasNoChildren) \"/\" Work/2019",       "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"",
+        "* LIST (\\HasNoChildren) \"/\" Work/2019",       "* LIST (\\HasNoChildren) \"/\" \"B&APw-cher\"",
         "* LIST (\\HasNoChildren \\Trash) \"/\" Trash",   "* LIST (\\HasNoChildren) \"/\" Junk",
         "* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts",
     };
@@ -539,10 +539,10 @@ TEST(ImapIdleWatcher, StarWatchesEverySelectableFolderButTrashJunkAndDrafts) {
     ImapIdleWatcher watcher(configWith(account), account, {}, fastOptions());
     watcher.start();
     ASSERT_TRUE(watcher.waitUntilIdling(3, 10s));
-    EXPECT_EQ(watcher.folders(), (std::vector<std::string>{"INBOX", "Work/2019", "Entwürfe"}));
+    EXPECT_EQ(watcher.folders(), (std::vector<std::string>{"INBOX", "Work/2019", "Bücher"}));
     watcher.stop();
     EXPECT_EQ(server.count("EXAMINE"), 3u);
-    EXPECT_EQ(server.count("EXAMINE \"Entw&APw-rfe\""), 1u) << "folder names go out in modified UTF-7";
+    EXPECT_EQ(server.count("EXAMINE \"B&APw-cher\""), 1u) << "folder names go out in modified UTF-7";
     EXPECT_EQ(server.count("EXAMINE \"Trash\"") + server.count("EXAMINE \"Junk\"") +
                   server.count("EXAMINE \"Drafts\""),
               0u);

@@ -55,7 +55,7 @@ TYPED_TEST_P(LedgerContractTest, CreateAndReopenKeepsRows) {
     {
         auto store = this->open();
         store->recordSeen(pop3Key("u1"), 100);
-        store->markDelivered(pop3Key("u2"), 0, "hash2", "<m2@example.org>");
+        store->markDelivered(pop3Key("u2"), 0, "hash2", "<m2@example.org>", "");
         store->recordSeen(imapKey("42"), 300);
     }
     auto store = this->open();
@@ -80,12 +80,13 @@ TYPED_TEST_P(LedgerContractTest, CreateAndReopenKeepsRows) {
 TYPED_TEST_P(LedgerContractTest, RecordSeenWithSameSizeLeavesRowAlone) {
     auto store = this->open();
     store->recordSeen(pop3Key("u1"), 100);
-    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>", "header-h");
     store->recordSeen(pop3Key("u1"), 100);
     const auto row = find(*store, pop3Key("u1"));
     ASSERT_TRUE(row);
     EXPECT_EQ(row->state, MessageState::Delivered);
     EXPECT_EQ(row->contentHash, "h");
+    EXPECT_EQ(row->headerHash, "header-h");
     EXPECT_EQ(store->messages("alice", "", 0).size(), 1u);
 }
 
@@ -93,7 +94,7 @@ TYPED_TEST_P(LedgerContractTest, SizeChangeResetsToSeen) {
     auto store = this->open();
     store->recordSeen(pop3Key("u1"), 100);
     store->recordFailure(pop3Key("u1"), 0, "target said 451");
-    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>", "");
 
     store->recordSeen(pop3Key("u1"), 250);
 
@@ -111,7 +112,7 @@ TYPED_TEST_P(LedgerContractTest, SizeChangeResetsToSeen) {
 TYPED_TEST_P(LedgerContractTest, RecordSeenFillsInSizeOfRowCreatedByMark) {
     // A row created by markDelivered has no size; learning it must not re-deliver the message.
     auto store = this->open();
-    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>");
+    store->markDelivered(pop3Key("u1"), 0, "h", "<m@x>", "");
     store->recordSeen(pop3Key("u1"), 500);
     const auto row = find(*store, pop3Key("u1"));
     ASSERT_TRUE(row);
@@ -122,10 +123,10 @@ TYPED_TEST_P(LedgerContractTest, RecordSeenFillsInSizeOfRowCreatedByMark) {
 TYPED_TEST_P(LedgerContractTest, MarkCallsSetStatesAndReasons) {
     auto store = this->open();
     for (const char* uid : {"d", "q", "s", "x", "f"}) store->recordSeen(pop3Key(uid), 10);
-    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>", "");
     store->markQuarantined(pop3Key("q"), 0, "virus found");
     store->markSkipped(pop3Key("s"), 0, "too big");
-    store->markDelivered(pop3Key("x"), 0, "hx", "");
+    store->markDelivered(pop3Key("x"), 0, "hx", "", "");
     store->markDeleted(pop3Key("x"));
     store->recordFailure(pop3Key("f"), 0, "first");
     store->recordFailure(pop3Key("f"), 0, "second");
@@ -149,7 +150,7 @@ TYPED_TEST_P(LedgerContractTest, MarkCallsSetStatesAndReasons) {
 
 TYPED_TEST_P(LedgerContractTest, MarkCallsInsertAbsentRows) {
     auto store = this->open();
-    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>");
+    store->markDelivered(pop3Key("d"), 0, "hd", "<d@x>", "");
     store->markQuarantined(pop3Key("q"), 0, "bad");
     store->markSkipped(pop3Key("s"), 0, "big");
     store->markDeleted(pop3Key("x"));
@@ -170,9 +171,9 @@ TYPED_TEST_P(LedgerContractTest, AccountCountersFollowStates) {
     auto store = this->open();
     ASSERT_TRUE(store->registerAccount("alice"));
     for (int i = 0; i < 8; ++i) store->recordSeen(pop3Key("u" + std::to_string(i)), 10);
-    store->markDelivered(pop3Key("u0"), 0, "h0", "");
-    store->markDelivered(pop3Key("u1"), 0, "h1", "");
-    store->markDelivered(pop3Key("u2"), 0, "h2", "");
+    store->markDelivered(pop3Key("u0"), 0, "h0", "", "");
+    store->markDelivered(pop3Key("u1"), 0, "h1", "", "");
+    store->markDelivered(pop3Key("u2"), 0, "h2", "", "");
     store->markDeleted(pop3Key("u2"));
     store->markQuarantined(pop3Key("u3"), 0, "r");
     store->markSkipped(pop3Key("u4"), 0, "r");
@@ -204,7 +205,7 @@ TYPED_TEST_P(LedgerContractTest, AccountCountersFollowStates) {
 TYPED_TEST_P(LedgerContractTest, ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox) {
     auto store = this->open();
     for (const char* uid : {"1", "2", "3", "4"}) store->recordSeen(imapKey(uid), 10);
-    store->markDelivered(imapKey("2"), 0, "h", "");
+    store->markDelivered(imapKey("2"), 0, "h", "", "");
     store->recordSeen(imapKey("1", 8), 10);          // other UIDVALIDITY
     store->recordSeen(imapKey("1", 7, "Sent"), 10);  // other folder
 
@@ -308,7 +309,7 @@ TYPED_TEST_P(LedgerContractTest, ConcurrentMarkDeliveredKeepsEveryRow) {
             workers.emplace_back([&store, t] {
                 for (int i = 0; i < kPerThread; ++i) {
                     const std::string uid = std::to_string(t) + "-" + std::to_string(i);
-                    store->markDelivered(pop3Key(uid), 0, "hash-" + uid, "<" + uid + "@x>");
+                    store->markDelivered(pop3Key(uid), 0, "hash-" + uid, "<" + uid + "@x>", "");
                     if (i % 50 == 0) store->messages("alice", "", 0);  // readers interleave
                 }
             });
@@ -329,7 +330,7 @@ TYPED_TEST_P(LedgerContractTest, FreeTextThatIsNotUtf8IsAccepted) {
     // UTF-8 without NUL. Such values may be stored altered, never refused.
     auto store = this->open();
     const std::string messageId = std::string("<\xff\xfe") + '\0' + "bad@x>";
-    store->markDelivered(pop3Key("u1"), 10, "h", messageId);
+    store->markDelivered(pop3Key("u1"), 10, "h", messageId, "");
     store->recordFailure(pop3Key("u2"), 10, "server said \xc3(\x80");
     store->recordPoll("alice", "failed", "\xed\xa0\x80 surrogate");
     const auto u1 = find(*store, pop3Key("u1"));

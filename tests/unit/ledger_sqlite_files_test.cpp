@@ -81,7 +81,7 @@ TEST_F(LedgerFilesTest, FilesAreOwnerOnlyWhateverTheUmask) {
         const std::string path = (parent / "ledger.sqlite").string();
         ScopedUmask umask(mask);
         auto store = openLedger(path);
-        store->markDelivered(key("u1"), 0, "h", "<m@x>");
+        store->markDelivered(key("u1"), 0, "h", "<m@x>", "");
         EXPECT_EQ(modeOf(parent.string()), 0700u);
         EXPECT_EQ(modeOf(path), 0600u);
         EXPECT_EQ(modeOf(path + "-wal"), 0600u);
@@ -206,6 +206,23 @@ TEST_F(LedgerFilesTest, ReopeningKeepsTheSchemaVersion) {
     EXPECT_GE(SqliteLedgerStore::schemaVersion(), 1);
 }
 
+TEST_F(LedgerFilesTest, VersionThreeLedgerGainsAnEmptyHeaderHash) {
+    {
+        // A ledger as schema version 3 left it: no header_hash column.
+        SqliteLedgerStore store(path_);
+        store.markDelivered(key("old"), 10, "h", "<old@x>", "");
+        store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
+        store.executeForTesting("PRAGMA user_version = 3");
+    }
+    SqliteLedgerStore store(path_);
+    store.markDelivered(key("new"), 20, "h2", "<new@x>", "header-hash");
+    auto rows = store.messages("alice", "", 0);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].messageId, "<old@x>");
+    EXPECT_EQ(rows[0].headerHash, "");  // unknown: deletion falls back to the Message-ID
+    EXPECT_EQ(rows[1].headerHash, "header-hash");
+}
+
 TEST_F(LedgerFilesTest, ReadOnlyFileIsRefusedForNonRoot) {
     // Root ignores file modes; the test hooks below cover write failures in that case.
     if (::geteuid() == 0) GTEST_SKIP() << "running as root";
@@ -225,14 +242,14 @@ TEST_F(LedgerFilesTest, WriteRefusedBySqliteSurfacesFromMarkCalls) {
     EXPECT_NE(error.find("markQuarantined"), std::string::npos) << error;
     EXPECT_NE(error.find("readonly"), std::string::npos) << error;
     EXPECT_EQ(error.find("secret"), std::string::npos) << error;  // no message content
-    EXPECT_FALSE(ledgerErrorOf([&] { store.markDelivered(key("u1"), 0, "h", "<m@x>"); }).empty());
+    EXPECT_FALSE(ledgerErrorOf([&] { store.markDelivered(key("u1"), 0, "h", "<m@x>", ""); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.markDeleted(key("u1")); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.recordFailure(key("u1"), 0, "e"); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.forgetAbsent("alice", "", 0, {}); }).empty());
     EXPECT_FALSE(ledgerErrorOf([&] { store.registerAccount("alice"); }).empty());
 
     store.executeForTesting("PRAGMA query_only = 0");
-    store.markDelivered(key("u1"), 0, "h", "<m@x>");
+    store.markDelivered(key("u1"), 0, "h", "<m@x>", "");
     EXPECT_EQ(store.messages("alice", "", 0).at(0).state, MessageState::Delivered);
 }
 
@@ -249,7 +266,7 @@ TEST_F(LedgerFilesTest, DiskFullSurfacesAndNothingIsHalfWritten) {
     EXPECT_NE(error.find("full"), std::string::npos) << error;
 
     store.executeForTesting("PRAGMA max_page_count = 1000000000");
-    store.markDelivered(key("u1"), 0, "h", "<m@x>");
+    store.markDelivered(key("u1"), 0, "h", "<m@x>", "");
     for (const MessageRecord& row : store.messages("alice", "", 0)) {
         EXPECT_TRUE(row.key.uid == "u1" || row.lastError == big) << row.key.uid;
     }
@@ -266,7 +283,7 @@ TEST_F(LedgerFilesTest, ConcurrentWritersAllSeeTheFailure) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
                 try {
-                    store.markDelivered(key(std::to_string(t) + "-" + std::to_string(i)), 0, "h", "");
+                    store.markDelivered(key(std::to_string(t) + "-" + std::to_string(i)), 0, "h", "", "");
                 } catch (const LedgerError&) {
                     ++failures;
                 }
@@ -297,7 +314,7 @@ TEST_F(LedgerFilesTest, UnderDiskFullAReturnedWriteIsKeptAndAFailedOneIsNot) {
                         if (i % 3 == 0) {
                             store.markSkipped(k, 0, big);
                         } else {
-                            store.markDelivered(k, 0, "h", "");
+                            store.markDelivered(k, 0, "h", "", "");
                         }
                         committed[t][i] = true;
                     } catch (const LedgerError&) {
@@ -336,7 +353,7 @@ std::map<std::string, bool> writeConcurrently(LedgerStore& store) {
                     (i % 5 == 0 ? "poison-" : "") + std::to_string(t) + "-" + std::to_string(i);
                 bool ok = true;
                 try {
-                    store.markDelivered(key(uid), 0, "h", "");
+                    store.markDelivered(key(uid), 0, "h", "", "");
                 } catch (const LedgerError&) {
                     ok = false;
                 }
@@ -384,7 +401,7 @@ TEST_F(LedgerFilesTest, AWriteThatAbortsTheTransactionFailsItsWholeBatch) {
             }
         }
         // The store is still usable afterwards.
-        store.markDelivered(key("after"), 0, "h", "");
+        store.markDelivered(key("after"), 0, "h", "", "");
     }
     EXPECT_EQ(openLedger(path_)->messages("alice", "", 0).back().key.uid, "after");
 }

@@ -35,9 +35,9 @@ public:
         return inner_->messagesInFolder(a, f);
     }
     void recordSeen(const ledger::MessageKey& k, std::uint64_t s) override { inner_->recordSeen(k, s); }
-    void markDelivered(const ledger::MessageKey& k, std::uint64_t s, const std::string& h,
-                       const std::string& m) override {
-        inner_->markDelivered(k, s, h, m);
+    void markDelivered(const ledger::MessageKey& k, std::uint64_t s, const std::string& h, const std::string& m,
+                       const std::string& hh) override {
+        inner_->markDelivered(k, s, h, m, hh);
     }
     void markQuarantined(const ledger::MessageKey& k, std::uint64_t s, const std::string& r) override {
         inner_->markQuarantined(k, s, r);

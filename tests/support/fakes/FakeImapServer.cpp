@@ -291,7 +291,7 @@ private:
         {
             std::lock_guard lock(shared_.mutex);
             for (const auto& folder : shared_.folders)
-                reply += "* LIST (" + joined(folder.settings.listFlags) + ") \"/\" \"" +
+                reply += "* LIST (" + joined(folder.settings.listFlags) + ") \"" + options_.delimiter + "\" \"" +
                          folder.settings.name + "\"\r\n";
         }
         return c_.send(reply + tag + " OK LIST done\r\n");

@@ -67,6 +67,7 @@ struct FakeImapOptions {
     std::vector<std::string> capabilities = {"IMAP4rev1", "LITERAL+",    "UIDPLUS",   "MOVE",
                                              "IDLE",      "SPECIAL-USE", "AUTH=PLAIN"};
     bool preauth = false;  // greet with "* PREAUTH": the session starts authenticated
+    char delimiter = '/';  // the hierarchy delimiter LIST shows (Cyrus "/", Courier ".")
 
     // Raw replies (CRLF included) by command, sent instead of the normal reply; "{tag}" is
     // replaced by the command's tag. Keys: "GREETING", "CAPABILITY", "STARTTLS", "LOGIN",

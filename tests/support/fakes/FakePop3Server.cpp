@@ -168,7 +168,7 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
                     shared.deletedUidls.push_back(uidlOf(stored.message, visible[index]));
                 }
             }
-            c.send("+OK bye\r\n");
+            if (!options.loseQuitReply) c.send("+OK bye\r\n");
             c.close();
             return;
         } else if (verb == "NOOP") {
@@ -213,6 +213,21 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
                     reply += ".\r\n";
                 }
             }
+        } else if (verb == "TOP") {
+            // TOP n 0 only: the header block and the blank line after it.
+            auto index = numberArg(arg.substr(0, arg.find(' ')));
+            if (!index) {
+                reply = "-ERR no such message\r\n";
+            } else {
+                std::string content = message(*index).content;
+                auto crlf = content.find("\r\n\r\n"), lf = content.find("\n\n");
+                std::size_t end = std::min(crlf == std::string::npos ? content.size() : crlf + 4,
+                                           lf == std::string::npos ? content.size() : lf + 2);
+                std::string header = content.substr(0, end);
+                reply = "+OK\r\n" + dotStuff(header);
+                if (!header.empty() && header.back() != '\n') reply += "\r\n";
+                reply += ".\r\n";
+            }
         } else if (verb == "DELE") {
             auto index = numberArg(arg);
             if (!index) {
@@ -252,6 +267,11 @@ FakePop3Server::FakePop3Server(FakePop3Options options, std::vector<FakePop3Mess
 FakePop3Server::~FakePop3Server() { server_->stop(); }
 
 const FakePop3Options& FakePop3Server::options() const { return shared_->options; }
+
+void FakePop3Server::setOptions(FakePop3Options options) {
+    std::lock_guard lock(shared_->mutex);
+    shared_->options = std::move(options);
+}
 
 void FakePop3Server::addMessage(FakePop3Message message) {
     std::lock_guard lock(shared_->mutex);

@@ -1,6 +1,6 @@
 #pragma once
 // A fake POP3 server on a ScriptedServer: serves a list of messages (RFC 1939 USER/PASS, AUTH
-// PLAIN, CAPA, STLS, UIDL, LIST, STAT, RETR, DELE, RSET, NOOP, QUIT) with configurable
+// PLAIN, CAPA, STLS, UIDL, LIST, STAT, RETR, TOP, DELE, RSET, NOOP, QUIT) with configurable
 // capabilities, TLS mode and hostile behaviour: any reply can be replaced by raw bytes, and each
 // message can carry its own UIDL text, LIST size text and raw RETR reply.
 //
@@ -60,6 +60,8 @@ struct FakePop3Options {
     // for `replies`; the function sends everything, CRLF included, and returns false to end the
     // session. Takes precedence over `replies`.
     std::map<std::string, std::function<bool(ScriptedConnection&)>> generatedReplies;
+    // QUIT commits the deletions, but the connection closes before the "+OK" (a lost reply).
+    bool loseQuitReply = false;
 };
 
 class FakePop3Server {
@@ -75,6 +77,8 @@ public:
     const ScriptedServer& server() const { return *server_; }
 
     void addMessage(FakePop3Message message);
+    // Options for the sessions that start from now on.
+    void setOptions(FakePop3Options options);
     // Messages still on the server (not deleted by a committed QUIT).
     std::size_t remaining() const;
     // UIDLs whose deletion a QUIT committed, in order.
