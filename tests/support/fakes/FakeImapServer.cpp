@@ -357,6 +357,7 @@ private:
         std::string items = upper(args[1]);
         bool body = items.find("BODY") != std::string::npos || items.find("RFC822)") != std::string::npos;
         bool peek = items.find("BODY.PEEK") != std::string::npos;
+        bool header = items.find("BODY.PEEK[HEADER]") != std::string::npos;
         std::vector<std::uint32_t> uids;
         if (byUid) {
             std::uint32_t maxUid = view_.empty() ? 0 : *std::max_element(view_.begin(), view_.end());
@@ -378,12 +379,20 @@ private:
                 if (body && !peek && !readOnly_ && !hasFlag(stored->message.flags, "\\Seen"))
                     stored->message.flags.push_back("\\Seen");
                 message = stored->message;
-                runEvents = body && !stored->eventsDone;
+                runEvents = body && !header && !stored->eventsDone;
                 if (runEvents) stored->eventsDone = true;
             }
             std::string sequence = std::to_string(sequenceOf(uid));
             std::string response;
-            if (body) {
+            if (header) {
+                // BODY.PEEK[HEADER]: the header block and the blank line after it.
+                std::string content = message.content;
+                auto crlf = content.find("\r\n\r\n"), lf = content.find("\n\n");
+                std::size_t end = std::min(crlf == std::string::npos ? content.size() : crlf + 4,
+                                           lf == std::string::npos ? content.size() : lf + 2);
+                response = "* " + sequence + " FETCH (UID " + std::to_string(uid) + " BODY[HEADER] {" +
+                           std::to_string(end) + "}\r\n" + content.substr(0, end) + ")\r\n";
+            } else if (body) {
                 response = message.fetchReply.value_or(
                     "* " + sequence + " FETCH (UID " + std::to_string(uid) + " BODY[] {" +
                     std::to_string(message.content.size()) + "}\r\n" + message.content + ")\r\n");
@@ -392,7 +401,7 @@ private:
                            std::to_string(message.listedSize.value_or(message.content.size())) + " FLAGS (" +
                            joined(message.flags) + "))\r\n";
             }
-            if (!sendInPieces(response, body ? message.splitAt : std::vector<std::size_t>{}, message.pause))
+            if (!sendInPieces(response, body && !header ? message.splitAt : std::vector<std::size_t>{}, message.pause))
                 return false;
             if (runEvents && !events(message)) return false;
         }

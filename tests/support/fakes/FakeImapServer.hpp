@@ -9,7 +9,8 @@
 //
 // State lives across connections like a real mailbox: STORE, EXPUNGE and MOVE change it for
 // later sessions; addMessage() makes a session in IDLE (or at its next NOOP) see "* n EXISTS".
-// A UID FETCH of BODY[] without .PEEK sets \Seen, as a real server does. Everything the client
+// A UID FETCH of BODY[] without .PEEK sets \Seen, as a real server does; BODY.PEEK[HEADER] gets
+// the header block (the hostile settings apply to BODY[] only). Everything the client
 // sent is recorded by the ScriptedServer (server()).
 
 #include <cstdint>
