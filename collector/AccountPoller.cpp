@@ -60,9 +60,10 @@ using BodyHandler = std::function<bool(std::uint32_t number, delivery::MessageBo
 using FailureHandler = std::function<void(std::uint32_t number, const std::string& why)>;
 using Retriever = std::function<void(const std::vector<std::uint32_t>&, const BodyFactory&, const BodyHandler&,
                                      const FailureHandler&)>;
-// The header blocks of these messages by number (POP3 TOP n 0, IMAP BODY.PEEK[HEADER]); a message
-// the server gives no header for is absent.
-using HeaderFetcher = std::function<std::map<std::uint32_t, std::string>(const std::vector<std::uint32_t>&)>;
+// Fetches the header blocks of these messages (POP3 TOP n 0, IMAP BODY.PEEK[HEADER]), each handed
+// to the handler as it arrives; a message the server gives no header for is not.
+using HeaderHandler = std::function<void(std::uint32_t number, const std::string& header)>;
+using HeaderFetcher = std::function<void(const std::vector<std::uint32_t>&, const HeaderHandler&)>;
 
 MessageKey keyOf(const config::AccountSettings& account, const Mailbox& mailbox, const std::string& uid) {
     return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
@@ -182,22 +183,34 @@ std::string refusalHint(const std::string& reply) {
 void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbox, Plan& plan,
                    const HeaderFetcher& fetchHeaders) {
     if (plan.deleteEarlier.empty()) return;
+    enum class Verdict { NoHeader, Same, Other };
+    std::vector<Verdict> verdicts(plan.deleteEarlier.size(), Verdict::NoHeader);
+    std::unordered_map<std::uint32_t, std::size_t> indexOf;
     std::vector<std::uint32_t> numbers;
-    for (const auto& [item, record] : plan.deleteEarlier) numbers.push_back(item.number);
-    const auto headers = fetchHeaders(numbers);
+    for (std::size_t i = 0; i < plan.deleteEarlier.size(); ++i) {
+        indexOf[plan.deleteEarlier[i].first.number] = i;
+        numbers.push_back(plan.deleteEarlier[i].first.number);
+    }
+    // Judged as each header arrives, so that only a verdict per message is held.
+    fetchHeaders(numbers, [&](std::uint32_t number, const std::string& header) {
+        auto index = indexOf.find(number);
+        if (index == indexOf.end() || verdicts[index->second] != Verdict::NoHeader) return;
+        const MessageRecord& record = plan.deleteEarlier[index->second].second;
+        bool same = !record.headerHash.empty()
+                        ? headerFingerprint(header) == record.headerHash
+                        : !record.messageId.empty() &&
+                              proto::findHeader(header, "Message-ID").value_or("") == record.messageId;
+        verdicts[index->second] = same ? Verdict::Same : Verdict::Other;
+    });
     std::vector<std::pair<SourceItem, MessageRecord>> verified;
     std::size_t different = 0, unverified = 0, unidentified = 0;
-    for (auto& [item, record] : plan.deleteEarlier) {
-        auto header = headers.find(item.number);
-        if (header == headers.end()) {
+    for (std::size_t i = 0; i < plan.deleteEarlier.size(); ++i) {
+        auto& [item, record] = plan.deleteEarlier[i];
+        if (verdicts[i] == Verdict::NoHeader) {
             ++unverified;
             continue;
         }
-        bool same = !record.headerHash.empty()
-                        ? headerFingerprint(header->second) == record.headerHash
-                        : !record.messageId.empty() &&
-                              proto::findHeader(header->second, "Message-ID").value_or("") == record.messageId;
-        if (same) {
+        if (verdicts[i] == Verdict::Same) {
             verified.emplace_back(std::move(item), std::move(record));
             continue;
         }
@@ -327,7 +340,8 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     for (const auto& entry : listing) items.push_back({entry.number, entry.uidl, entry.size});
     Mailbox mailbox;
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll, {}, report);
-    verifyEarlier(account, mailbox, plan, [&](const auto& numbers) { return session.headers(numbers); });
+    verifyEarlier(account, mailbox, plan,
+                  [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
         [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
@@ -413,7 +427,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                      account.name, net::printable(folder), state.uidValidity);
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll && !validityChanged,
                             validityChanged ? deliveredBefore : std::set<std::string>{}, report);
-    verifyEarlier(account, mailbox, plan, [&](const auto& uids) { return session.headers(uids); });
+    verifyEarlier(account, mailbox, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
     auto toDelete = fetchAndDeliver(
         config, account, ledger, mailbox, plan,
         [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {

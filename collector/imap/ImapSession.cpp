@@ -392,25 +392,25 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
                      net::printable(options_.username), dropped);
 }
 
-std::map<std::uint32_t, std::string> ImapSession::headers(const std::vector<std::uint32_t>& uids) {
+void ImapSession::headers(const std::vector<std::uint32_t>& uids,
+                          const std::function<void(std::uint32_t uid, const std::string& header)>& handle) {
     constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-    const std::set<std::uint32_t> requested(uids.begin(), uids.end());
-    std::map<std::uint32_t, std::string> found;
+    std::set<std::uint32_t> unanswered(uids.begin(), uids.end());
     for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
-        std::vector<std::uint32_t> group(uids.begin() + i, uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
+        std::vector<std::uint32_t> group(uids.begin() + i,
+                                         uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
         for (auto& set : proto::imapSequenceSet(group))
             expectOk(
                 "UID FETCH " + set + " (UID BODY.PEEK[HEADER])", "UID FETCH",
                 [&](const ImapResponse& response) {
                     auto fetch = response.fetch();
                     // Only the first answer for a UID asked for counts.
-                    if (!fetch || !fetch->uid || !requested.count(*fetch->uid) || found.count(*fetch->uid)) return;
-                    const proto::ImapValue* value = fetch->item("BODY[HEADER]");
-                    if (value && !value->isNil()) found[*fetch->uid] = value->text.substr(0, kMaxHeaderBytes);
+                    const proto::ImapValue* value = fetch ? fetch->item("BODY[HEADER]") : nullptr;
+                    if (!value || value->isNil() || !fetch->uid || !unanswered.erase(*fetch->uid)) return;
+                    handle(*fetch->uid, value->text.substr(0, kMaxHeaderBytes));
                 },
                 group.size());
     }
-    return found;
 }
 
 bool ImapSession::canDelete() const { return hasCapability("UIDPLUS") || hasCapability("MOVE"); }

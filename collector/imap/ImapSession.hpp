@@ -118,9 +118,11 @@ public:
     // last listMessages() of this folder: sequence number, UID and size must agree.
     void retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
                   const BodyHandler& handle, const FailureHandler& failed = {});
-    // UID FETCH (UID BODY.PEEK[HEADER]) in batches: the header blocks (at most 64 KiB each) of
-    // these UIDs, checked before a later session deletes them. UIDs not answered are absent.
-    std::map<std::uint32_t, std::string> headers(const std::vector<std::uint32_t>& uids);
+    // UID FETCH (UID BODY.PEEK[HEADER]) in batches: each header block (its first 64 KiB) of
+    // these UIDs goes to `handle` as it arrives (the first answer per UID), to be checked before a
+    // later session deletes the message. UIDs not answered are skipped.
+    void headers(const std::vector<std::uint32_t>& uids,
+                 const std::function<void(std::uint32_t uid, const std::string& header)>& handle);
     // Removes exactly these UIDs: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE (UIDPLUS),
     // or UID MOVE to the Trash folder. Returns false (and does nothing) when the server offers
     // neither, since a bare EXPUNGE would also remove other clients' \Deleted mail.

@@ -324,12 +324,12 @@ void Pop3Session::retrieve(const std::vector<std::uint32_t>& numbers, const Body
     }
 }
 
-std::map<std::uint32_t, std::string> Pop3Session::headers(const std::vector<std::uint32_t>& numbers) {
+void Pop3Session::headers(const std::vector<std::uint32_t>& numbers,
+                          const std::function<void(std::uint32_t number, const std::string& header)>& handle) {
     constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
     std::vector<std::string> commands;
     commands.reserve(numbers.size());
     for (auto number : numbers) commands.push_back("TOP " + std::to_string(number) + " 0");
-    std::map<std::uint32_t, std::string> found;
     pipeline(commands, [&](std::size_t index) {
         std::string line = channel_->readLine();
         auto status = proto::parsePop3Status(line);
@@ -349,10 +349,9 @@ std::map<std::uint32_t, std::string> Pop3Session::headers(const std::vector<std:
                 throw Pop3Error("server sent a TOP reply of more than " + std::to_string(options_.maxMessageBytes) +
                                 " bytes; stopped reading it");
         }
-        found[numbers[index]] = std::move(header);
+        handle(numbers[index], header);
         return true;
     });
-    return found;
 }
 
 std::vector<std::uint32_t> Pop3Session::markDeleted(const std::vector<std::uint32_t>& numbers) {

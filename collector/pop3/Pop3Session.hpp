@@ -80,9 +80,10 @@ public:
     // is fetched once more, and if it differs again `failed` is told instead of `handle`.
     void retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
                   const BodyHandler& handle, const FailureHandler& failed = {});
-    // TOP n 0 for each number: the header blocks the server sent (at most 64 KiB each), by
-    // number. A message the server refuses TOP for is absent from the result.
-    std::map<std::uint32_t, std::string> headers(const std::vector<std::uint32_t>& numbers);
+    // TOP n 0 for each number, pipelined: each header block (its first 64 KiB) goes to `handle`
+    // as it arrives. A message the server refuses TOP for is skipped.
+    void headers(const std::vector<std::uint32_t>& numbers,
+                 const std::function<void(std::uint32_t number, const std::string& header)>& handle);
     // Marks messages deleted; returns the numbers the server accepted. They are removed at quit().
     std::vector<std::uint32_t> markDeleted(const std::vector<std::uint32_t>& numbers);
     // QUIT: true when the server confirmed (and so committed any deletions).
