@@ -376,7 +376,7 @@ TYPED_TEST_P(LedgerContractTest, QuarantinedRowsAreListedRequeuedAndDropped) {
     store->markQuarantined(pop3Key("q1"), 10, "550 5.1.1 no such user");
     store->markQuarantined(pop3Key("q2"), 20, "550 5.1.1 no such user");
     store->markQuarantined(imapKey("7"), 30, "NO [CANNOT] no");
-    store->markDelivered(pop3Key("d"), 10, "hd", "");
+    store->markDelivered(pop3Key("d"), 10, "hd", "", "");
     store->recordFailure(pop3Key("q1"), 0, "counted");
 
     auto all = store->quarantined("");
