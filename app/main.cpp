@@ -22,6 +22,9 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "app/OAuth2Command.hpp"
@@ -263,9 +266,64 @@ std::string joinNames(const std::vector<std::string>& names) {
     return out;
 }
 
+// Stops polls in flight: every one (SIGTERM), or one account's (a reload removed it). A stopped
+// poll fetches no further message, and io_timeout later every read and write of it is cut off,
+// whatever the servers do.
+class PollStops {
+public:
+    struct Handle {
+        std::atomic<bool> stop{false};
+        std::shared_ptr<mc::net::IoCutoff> cutoff;
+    };
+
+    std::shared_ptr<Handle> begin(const std::string& account) {
+        auto handle = std::make_shared<Handle>();
+        handle->cutoff = std::make_shared<mc::net::IoCutoff>(all_);
+        std::lock_guard lock(mutex_);
+        handle->stop = allStopped_;
+        running_.emplace(account, handle);
+        return handle;
+    }
+
+    void end(const std::string& account, const std::shared_ptr<Handle>& handle) {
+        std::lock_guard lock(mutex_);
+        auto [first, last] = running_.equal_range(account);
+        for (auto it = first; it != last; ++it)
+            if (it->second == handle) {
+                running_.erase(it);
+                return;
+            }
+    }
+
+    void stopAll(std::chrono::seconds grace) {
+        std::lock_guard lock(mutex_);
+        allStopped_ = true;
+        all_->cutAt(std::chrono::steady_clock::now() + grace);
+        for (auto& [account, handle] : running_) handle->stop = true;
+    }
+
+    // True when a poll of `account` was running.
+    bool stop(const std::string& account, std::chrono::seconds grace) {
+        std::lock_guard lock(mutex_);
+        auto [first, last] = running_.equal_range(account);
+        for (auto it = first; it != last; ++it) {
+            it->second->stop = true;
+            it->second->cutoff->cutAt(std::chrono::steady_clock::now() + grace);
+        }
+        return first != last;
+    }
+
+private:
+    std::mutex mutex_;
+    std::shared_ptr<mc::net::IoCutoff> all_ = std::make_shared<mc::net::IoCutoff>();
+    bool allStopped_ = false;
+    std::multimap<std::string, std::shared_ptr<Handle>> running_;
+};
+
 // SIGHUP: the new file replaces the config only when it is valid; what cannot change while
 // running (the ledger, the listen address) is reported and keeps its old value.
-void reloadConfig(mc::schedules::Service& service, const std::string& path, const Arguments& args) {
+void reloadConfig(mc::schedules::Service& service, PollStops& stops, const std::string& path,
+                  const Arguments& args) {
     notifySystemd("RELOADING=1");
     try {
         auto next = std::make_shared<const mc::config::Config>(mc::config::loadConfig(path));
@@ -285,6 +343,9 @@ void reloadConfig(mc::schedules::Service& service, const std::string& path, cons
         spdlog::info("reloaded {}: {} accounts; added: {}; removed: {}; changed: {}", path,
                      next->accounts.size(), joinNames(summary.added), joinNames(summary.removed),
                      joinNames(summary.changed));
+        for (const auto& name : summary.removed)
+            if (stops.stop(name, current->collector.ioTimeout))
+                spdlog::info("account={} removed: its poll in flight stops within io_timeout", name);
     } catch (const mc::config::ConfigError& e) {
         spdlog::error("reload failed, keeping the current configuration: {}", e.what());
     } catch (const std::exception& e) {
@@ -320,17 +381,20 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
     options.once = args.once;
     options.only = args.accounts;
     options.watchers = mc::schedules::imapIdleWatchers();
-    // Set on the first SIGTERM/SIGINT: polls in flight stop fetching and finish what they hold.
-    std::atomic<bool> stopping{false};
-    auto poll = [&ledger, board, &stopping](const mc::config::Config& current,
-                                            const mc::config::AccountSettings& account) {
+    // On the first SIGTERM/SIGINT polls in flight stop fetching and finish what they hold.
+    PollStops stops;
+    auto poll = [&ledger, board, &stops](const mc::config::Config& current,
+                                         const mc::config::AccountSettings& account) {
+        auto handle = stops.begin(account.name);
         mc::collector::PollControl control;
-        control.stop = &stopping;
+        control.stop = &handle->stop;
+        control.cutoff = handle->cutoff;
         if (board)
             control.progress = [&](std::uint64_t done, std::uint64_t total) {
                 board->update(account.name, done, total);
             };
         auto report = mc::collector::pollAccount(current, account, *ledger, control);
+        stops.end(account.name, handle);
         if (board) board->finished(account.name);
         return report;
     };
@@ -344,10 +408,11 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
             case SIGINT:
                 if (stopSignals++ == 0) {
                     spdlog::info("stopping: signal {} received; the {} polls in flight deliver and record what "
-                                 "they have fetched, then end (the same signal again quits at once)",
+                                 "they have fetched within io_timeout, then end (the same signal again quits at "
+                                 "once)",
                                  sig == SIGTERM ? "TERM" : "INT", service.pollsInFlight());
                     notifySystemd("STOPPING=1");
-                    stopping = true;
+                    stops.stopAll(service.config()->collector.ioTimeout);
                     service.requestStop();
                 } else {
                     // Safe at any point: nothing is deleted from a source before the ledger commit.
@@ -360,7 +425,7 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
                 if (args.once)
                     spdlog::info("SIGHUP ignored: run --once does not reload");
                 else
-                    reloadConfig(service, args.configPath, args);
+                    reloadConfig(service, stops, args.configPath, args);
                 break;
             case SIGUSR1:
                 if (args.once) break;

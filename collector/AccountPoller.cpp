@@ -252,7 +252,7 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
         numbers.push_back(item.number);
     }
     const std::string& spoolDir = config.collector.spoolDir;
-    DeliveryPipeline pipeline(config, account, ledger, account.endpoint.host, numbers.size());
+    DeliveryPipeline pipeline(config, account, ledger, account.endpoint.host, numbers.size(), control.cutoff);
     std::uint64_t handled = 0;
     retrieve(
         numbers, [&] { return delivery::MessageBody(spoolDir); },
@@ -305,6 +305,13 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     return toDelete;
 }
 
+std::string describeDuration(std::chrono::seconds duration) {
+    const auto s = duration.count();
+    if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+    if (s % 60 == 0) return std::to_string(s / 60) + "m";
+    return std::to_string(s) + "s";
+}
+
 // Room for a server's size estimate being a little off, not for an endless body.
 std::uint64_t bodyCap(const config::AccountSettings& account) {
     return account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
@@ -330,7 +337,9 @@ ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::mil
 
 void pollPop3(const config::Config& config, const config::AccountSettings& account,
               ledger::LedgerStore& ledger, const PollControl& control, PollReport& report) {
-    Pop3Session session(pop3Options(account, config.collector.ioTimeout));
+    Pop3Options options = pop3Options(account, config.collector.ioTimeout);
+    options.connect.cutoff = control.cutoff;
+    Pop3Session session(std::move(options));
     session.open();
     auto listing = session.list();
     report.listed = listing.size();
@@ -454,7 +463,9 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
               const PollControl& control, PollReport& report) {
-    ImapSession session(imapOptions(account, config.collector.ioTimeout));
+    ImapOptions options = imapOptions(account, config.collector.ioTimeout);
+    options.connect.cutoff = control.cutoff;
+    ImapSession session(std::move(options));
     session.open();
     bool wantsStar = imapFoldersNeedList(account);
     std::vector<ImapFolder> listed;
@@ -498,15 +509,36 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     PollReport report;
     report.account = account.name;
     auto started = std::chrono::steady_clock::now();
+    // At poll_timeout the poll stops fetching, like an interrupt; what it holds is delivered and
+    // recorded within io_timeout more, after which all its I/O is cut off.
+    const auto pollTimeout = account.pollTimeout.count() > 0 ? account.pollTimeout : config.collector.pollTimeout;
+    PollControl bounded = control;
+    bounded.deadline = started + pollTimeout;
+    auto cutoff = std::make_shared<net::IoCutoff>(control.cutoff);
+    cutoff->cutAt(*bounded.deadline + config.collector.ioTimeout);
+    bounded.cutoff = cutoff;
     try {
-        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, control, report);
-        else pollImap(config, account, ledger, control, report);
+        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, bounded, report);
+        else pollImap(config, account, ledger, bounded, report);
         report.ok = report.error.empty();
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
         report.error = std::string("ledger failure: ") + e.what();
     } catch (const std::exception& e) {
         report.error = e.what();
+    }
+    if (!report.ok && !report.ledgerFailed) {
+        if (control.stopRequested()) {
+            // Stopped by the caller, maybe cut off in the middle of an exchange.
+            if (!report.interrupted)
+                report.error = "interrupted: stopped in the middle of the poll (" + report.error +
+                               "); the rest is collected next time";
+            report.interrupted = true;
+        } else if (bounded.stopRequested()) {
+            report.interrupted = false;
+            report.error = "poll_timeout (" + describeDuration(pollTimeout) +
+                           ") reached; the rest is collected next time";
+        }
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {

@@ -3,12 +3,16 @@
 // fetch the new messages, deliver them, record, and only then clean up the source.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <functional>
 #include <string>
 
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
+#include "net/Transport.hpp"
 
 namespace mc::collector {
 
@@ -36,8 +40,15 @@ struct PollControl {
     // fetched are delivered and recorded, and delivered ones are cleaned up as usual. The poll
     // then ends with an "interrupted" error, so that the rest is collected next time.
     const std::atomic<bool>* stop = nullptr;
+    // Cut by the caller when it stops (io_timeout after `stop` is set): every read and write of the
+    // poll then fails at once, whatever the servers do. The poll cuts its own at its poll_timeout.
+    std::shared_ptr<const net::IoCutoff> cutoff;
+    // Set by pollAccount: at its poll_timeout the poll stops as if `stop` were set.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
 
-    bool stopRequested() const { return stop != nullptr && stop->load(); }
+    bool stopRequested() const {
+        return (stop != nullptr && stop->load()) || (deadline && std::chrono::steady_clock::now() >= *deadline);
+    }
 };
 
 // Never throws: every failure becomes part of the report, scoped to this account.

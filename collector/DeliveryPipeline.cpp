@@ -59,8 +59,9 @@ public:
 
 DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
                                    ledger::LedgerStore& ledger, std::string sourceHost,
-                                   std::size_t expectedJobs)
-    : config_(config), account_(account), ledger_(ledger), sourceHost_(std::move(sourceHost)) {
+                                   std::size_t expectedJobs, std::shared_ptr<const net::IoCutoff> cutoff)
+    : config_(config), account_(account), ledger_(ledger), sourceHost_(std::move(sourceHost)),
+      cutoff_(std::move(cutoff)) {
     std::size_t connections = std::clamp<std::size_t>(
         expectedJobs, 1, std::max(1, std::min(config.target.connections, config.target.maxConnections)));
     delivery::TargetConnectionBudget::processWide().setCapacity(config.target.maxConnections);
@@ -170,7 +171,7 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
         if (!budget.acquire(stopped)) return false;
         context.holdsSlot = true;
         try {
-            context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout);
+            context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout, cutoff_);
             ++connectedWorkers_;
             context.target->open();
             return true;

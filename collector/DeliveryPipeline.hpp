@@ -20,6 +20,7 @@
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
+#include "net/Transport.hpp"
 
 namespace mc::collector {
 
@@ -40,7 +41,8 @@ struct DeliveryCounts {
 class DeliveryPipeline {
 public:
     DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
-                     ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs);
+                     ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs,
+                     std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
     ~DeliveryPipeline();
 
     // Queues a message; blocks while the queue is full. False once the pipeline has stopped.
@@ -80,6 +82,7 @@ private:
     ledger::LedgerStore& ledger_;
     std::string sourceHost_;
     std::string targetPassword_;
+    std::shared_ptr<const net::IoCutoff> cutoff_;  // the poll's: target connections stop with it
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;

@@ -43,6 +43,7 @@ struct CollectorSettings {
     std::string quarantineDir;       // absolute after loading
     std::string spoolDir;            // big messages are spooled here; default: <quarantineDir>/../spool
     std::chrono::seconds ioTimeout{120};  // a server silent this long on a read or write fails
+    std::chrono::seconds pollTimeout{3600};  // a poll running this long stops (sized for a big first import)
     std::chrono::seconds leaseTtl{120};   // shared ledgers: an account's lease outlives a dead holder this long
 };
 
@@ -83,6 +84,7 @@ struct AccountSettings {
     bool archive = false;
     std::uint64_t maxMessageSize = 50ull * 1000 * 1000;
     std::chrono::seconds interval{300};
+    std::chrono::seconds pollTimeout{0};  // 0: [collector] poll_timeout
     bool idle = true;
     int line = 0;  // line of the [[account]] header, for messages
 };

@@ -284,6 +284,7 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
     if (spool) settings.spoolDir = resolvePath(*spool, context);
     settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1));
     settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3));
+    settings.pollTimeout = readDuration(reader, "poll_timeout", settings.pollTimeout, std::chrono::seconds(1));
 }
 
 CollectorSettings readCollector(const toml::node* node, Context& context) {
@@ -294,7 +295,7 @@ CollectorSettings readCollector(const toml::node* node, Context& context) {
         TableReader reader(
             asTable(*node, "collector", context), "collector", context.file,
             {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
-             "io_timeout", "lease_ttl"});
+             "io_timeout", "lease_ttl", "poll_timeout"});
         reader.rejectUnknownKeys();
         readCollectorTable(reader, settings, context);
     }
@@ -504,6 +505,7 @@ void readPolicy(const TableReader& reader, AccountSettings& account) {
     account.archive = reader.boolean("archive").value_or(account.archive);
     account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize);
     account.interval = readDuration(reader, "interval", account.interval, std::chrono::seconds(10));
+    account.pollTimeout = readDuration(reader, "poll_timeout", account.pollTimeout, std::chrono::seconds(1));
     account.idle = reader.boolean("idle").value_or(account.idle);
 }
 
@@ -535,6 +537,7 @@ AccountSettings readAccount(const toml::table& table, std::size_t index, Context
                         "archive",
                         "max_message_size",
                         "interval",
+                        "poll_timeout",
                         "idle",
                         "ca_file",
                         "tls_fingerprint",

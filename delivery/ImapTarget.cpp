@@ -74,15 +74,16 @@ void encodeMessage(const OutgoingMessage& message, Sink&& sink) {
 
 class ImapTarget final : public MessageTarget {
 public:
-    ImapTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout)
-        : settings_(settings), password_(std::move(password)), timeout_(timeout) {}
+    ImapTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout,
+               std::shared_ptr<const net::IoCutoff> cutoff)
+        : settings_(settings), password_(std::move(password)), timeout_(timeout), cutoff_(std::move(cutoff)) {}
 
     ~ImapTarget() override { close(); }
 
     void open() override {
         if (connection_) return;
         net::ImapConnectionOptions options;
-        options.connect = targetConnectOptions(settings_, timeout_);
+        options.connect = targetConnectOptions(settings_, timeout_, cutoff_);
         options.tls = settings_.endpoint.tls == TlsMode::Implicit   ? net::ImapTls::Implicit
                       : settings_.endpoint.tls == TlsMode::StartTls ? net::ImapTls::StartTls
                                                                     : net::ImapTls::None;
@@ -332,6 +333,7 @@ private:
     config::TargetSettings settings_;
     std::string password_;
     std::chrono::milliseconds timeout_;
+    std::shared_ptr<const net::IoCutoff> cutoff_;
     std::unique_ptr<net::ImapConnection> connection_;
     std::optional<std::string> selected_;  // Gmail: the folder selected for UID STORE
     std::optional<std::string> allMail_;   // Gmail: the \All folder's name
@@ -340,8 +342,9 @@ private:
 }  // namespace
 
 std::unique_ptr<MessageTarget> makeImapTarget(const config::TargetSettings& settings, std::string password,
-                                              std::chrono::milliseconds timeout) {
-    return std::make_unique<ImapTarget>(settings, std::move(password), timeout);
+                                              std::chrono::milliseconds timeout,
+                                              std::shared_ptr<const net::IoCutoff> cutoff) {
+    return std::make_unique<ImapTarget>(settings, std::move(password), timeout, std::move(cutoff));
 }
 
 }  // namespace mc::delivery

@@ -10,6 +10,7 @@
 namespace mc::delivery {
 
 std::unique_ptr<MessageTarget> makeImapTarget(const config::TargetSettings& settings, std::string password,
-                                              std::chrono::milliseconds timeout);
+                                              std::chrono::milliseconds timeout,
+                                              std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
 
 }  // namespace mc::delivery

@@ -77,12 +77,15 @@ public:
     virtual void close() = 0;
 };
 
-// Host, port, TLS mode, trust anchors, pin and timeout of the target's server.
-net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout);
+// Host, port, TLS mode, trust anchors, pin and timeout of the target's server; `cutoff` (optional)
+// ends its I/O when the poll that delivers must stop.
+net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout,
+                                         std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
 
 // SMTP, LMTP or IMAP (ImapTarget.cpp) according to the settings; `password` may be empty when no username is set.
 // `timeout` bounds every read and write (the final reply to DATA gets five times as long).
 std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
-                                          std::chrono::milliseconds timeout);
+                                          std::chrono::milliseconds timeout,
+                                          std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
 
 }  // namespace mc::delivery

@@ -29,15 +29,15 @@ bool isMalformedSenderReply(int code) { return code == 501 || code == 553 || cod
 class SmtpTarget final : public MessageTarget {
 public:
     SmtpTarget(const config::TargetSettings& settings, std::string password,
-               std::chrono::milliseconds timeout)
-        : settings_(settings), password_(std::move(password)), timeout_(timeout),
+               std::chrono::milliseconds timeout, std::shared_ptr<const net::IoCutoff> cutoff)
+        : settings_(settings), password_(std::move(password)), timeout_(timeout), cutoff_(std::move(cutoff)),
           lmtp_(settings.protocol == config::TargetProtocol::Lmtp) {}
 
     ~SmtpTarget() override { close(); }
 
     void open() override {
         if (channel_) return;
-        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_)),
+        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_, cutoff_)),
                                                       4096 + 16);
         try {
             handshake();
@@ -285,6 +285,7 @@ private:
     config::TargetSettings settings_;
     std::string password_;
     std::chrono::milliseconds timeout_;
+    std::shared_ptr<const net::IoCutoff> cutoff_;
     bool lmtp_;
     std::unique_ptr<net::LineChannel> channel_;
     proto::EhloExtensions extensions_;
@@ -293,7 +294,8 @@ private:
 
 }  // namespace
 
-net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout) {
+net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout,
+                                         std::shared_ptr<const net::IoCutoff> cutoff) {
     net::ConnectOptions options;
     options.host = settings.endpoint.host;
     options.port = settings.endpoint.port;
@@ -301,14 +303,16 @@ net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings,
     options.tls.caFile = settings.endpoint.caFile;
     options.tls.fingerprint = settings.endpoint.tlsFingerprint;
     options.timeout = timeout;
+    options.cutoff = std::move(cutoff);
     return options;
 }
 
 std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout,
+                                          std::shared_ptr<const net::IoCutoff> cutoff) {
     if (settings.protocol == config::TargetProtocol::Imap)
-        return makeImapTarget(settings, std::move(password), timeout);
-    return std::make_unique<SmtpTarget>(settings, std::move(password), timeout);
+        return makeImapTarget(settings, std::move(password), timeout, std::move(cutoff));
+    return std::make_unique<SmtpTarget>(settings, std::move(password), timeout, std::move(cutoff));
 }
 
 }  // namespace mc::delivery

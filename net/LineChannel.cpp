@@ -27,7 +27,10 @@ std::string_view LineChannel::peekChunk() {
     return buffer_.buffered();
 }
 
-void LineChannel::consume(std::size_t n) { buffer_.discard(n); }
+void LineChannel::consume(std::size_t n) {
+    buffer_.discard(n);
+    transport_->creditBulk(n);
+}
 
 void LineChannel::startTls() {
     if (buffer_.bufferedSize() != 0)

@@ -18,7 +18,8 @@ public:
     std::string readLine();
     // Whatever is buffered, or else at least one fresh chunk from the socket.
     std::string_view peekChunk();
-    // Marks `n` bytes of the last peekChunk() as used.
+    // Marks `n` bytes of the last peekChunk() as used. Bytes read this way are message content,
+    // which extends the exchange's deadline (Transport::creditBulk); readLine() bytes do not.
     void consume(std::size_t n);
     void send(std::string_view bytes) { transport_->send(bytes); }
     // Starts TLS. Bytes the server sent after its go-ahead and before the handshake would be read

@@ -14,11 +14,16 @@
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Exception.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <map>
 #include <tuple>
 #include <mutex>
+#include <thread>
+#include <unordered_map>
 
 #include "net/Transport.hpp"
 
@@ -93,6 +98,68 @@ std::string sha256Hex(const X509* certificate) {
     return hex;
 }
 
+// OpenSSL reads a TLS record, and the handshake, inside Poco in a loop that waits afresh for each
+// byte, so a peer trickling a record would outlast any socket timeout. This thread shuts down the
+// socket of a TLS read, write or handshake whose deadline has passed; the blocked call then fails.
+class TlsDeadlineWatchdog {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    static TlsDeadlineWatchdog& instance() {
+        // Never destroyed: its detached thread may outlive static destruction.
+        static auto* watchdog = new TlsDeadlineWatchdog;
+        return *watchdog;
+    }
+
+    void arm(const void* owner, int fd, Clock::time_point end) {
+        std::lock_guard lock(mutex_);
+        armed_[owner] = Armed{fd, end, false};
+        changed_.notify_one();
+    }
+
+    // True when the deadline passed and the socket was shut down.
+    bool disarm(const void* owner) {
+        std::lock_guard lock(mutex_);
+        auto it = armed_.find(owner);
+        if (it == armed_.end()) return false;
+        bool fired = it->second.fired;
+        armed_.erase(it);
+        return fired;
+    }
+
+private:
+    struct Armed {
+        int fd;
+        Clock::time_point end;
+        bool fired;
+    };
+
+    TlsDeadlineWatchdog() { std::thread([this] { run(); }).detach(); }
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            auto now = Clock::now();
+            std::optional<Clock::time_point> earliest;
+            for (auto& [owner, armed] : armed_) {
+                if (armed.fired) continue;
+                if (armed.end <= now) {
+                    ::shutdown(armed.fd, SHUT_RDWR);  // the fd stays open until disarm()
+                    armed.fired = true;
+                } else if (!earliest || armed.end < *earliest) {
+                    earliest = armed.end;
+                }
+            }
+            if (earliest) changed_.wait_until(lock, *earliest);
+            else changed_.wait(lock);
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::unordered_map<const void*, Armed> armed_;
+};
+
 class PocoTransport final : public Transport {
 public:
     PocoTransport(const ConnectOptions& options) : options_(options) {
@@ -101,7 +168,8 @@ public:
             plain_.connect(address, toTimespan(options.timeout));
             setCloseOnExec(plain_.impl()->sockfd());
             plain_.setNoDelay(true);
-            applyTimeout();
+            beginExchange();  // the greeting, or the TLS handshake and then the greeting
+            armTimeouts();
         } catch (const Poco::TimeoutException&) {
             throw TransportError(TransportErrorKind::Timeout, "connection to " + where() + " timed out");
         } catch (const Poco::Exception& e) {
@@ -114,40 +182,88 @@ public:
     ~PocoTransport() override { close(); }
 
     std::size_t receive(char* buffer, std::size_t size) override {
+        receivedLast_ = true;
+        const Limit limit = armTimeouts();
+        const std::string silence = where() + " sent nothing for " + seconds() + " s";
         int n = 0;
-        try {
-            n = socket().receiveBytes(buffer, static_cast<int>(std::min<std::size_t>(size, 1 << 20)));
-        } catch (const Poco::TimeoutException&) {
-            throw TransportError(TransportErrorKind::Timeout,
-                                 where() + " sent nothing for " + seconds() + " s");
-        } catch (const Poco::Exception& e) {
-            throw TransportError(TransportErrorKind::Closed,
-                                 "connection to " + where() + " failed: " + e.displayText());
+        {
+            TlsGuard guard(*this);
+            try {
+                n = socket().receiveBytes(buffer, static_cast<int>(std::min<std::size_t>(size, 1 << 20)));
+            } catch (const Poco::TimeoutException&) {
+                throw expired(limit, silence);
+            } catch (const Poco::Exception& e) {
+                if (guard.fired()) throw expired(limit, silence);
+                throw TransportError(TransportErrorKind::Closed,
+                                     "connection to " + where() + " failed: " + e.displayText());
+            }
+            if (n <= 0 && guard.fired()) throw expired(limit, silence);
         }
         if (n <= 0) throw TransportError(TransportErrorKind::Closed, where() + " closed the connection");
         return static_cast<std::size_t>(n);
     }
 
     void send(std::string_view bytes) override {
+        if (receivedLast_) beginExchange();
+        receivedLast_ = false;
+        Limit limit = Limit::Silence;
         try {
             while (!bytes.empty()) {
-                int n = socket().sendBytes(bytes.data(),
-                                           static_cast<int>(std::min<std::size_t>(bytes.size(), 1 << 20)));
+                std::size_t size = std::min<std::size_t>(bytes.size(), 1 << 20);
+                creditBulk(size);
+                limit = armTimeouts();
+                TlsGuard guard(*this);
+                int n = 0;
+                try {
+                    n = socket().sendBytes(bytes.data(), static_cast<int>(size));
+                } catch (const Poco::Exception&) {
+                    if (guard.fired()) throw Poco::TimeoutException();
+                    throw;
+                }
                 if (n <= 0) throw TransportError(TransportErrorKind::Closed, where() + " stopped reading");
                 bytes.remove_prefix(static_cast<std::size_t>(n));
             }
         } catch (const Poco::TimeoutException&) {
-            throw TransportError(TransportErrorKind::Timeout,
-                                 "sending to " + where() + " stalled for " + seconds() + " s");
+            throw expired(limit, "sending to " + where() + " stalled for " + seconds() + " s");
         } catch (const Poco::Exception& e) {
             throw TransportError(TransportErrorKind::Closed,
                                  "connection to " + where() + " failed: " + e.displayText());
         }
     }
 
+    void beginExchange() override {
+        exchangeStart_ = Clock::now();
+        credit_ = Clock::duration::zero();
+        exchangeBudget_.reset();
+    }
+
+    void beginExchange(std::chrono::milliseconds budget) override {
+        beginExchange();
+        exchangeBudget_ = budget;
+    }
+
+    void creditBulk(std::size_t bytes) override {
+        credit_ += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+            static_cast<double>(bytes) / static_cast<double>(kMinBulkBytesPerSecond)));
+    }
+
     void startTls() override {
         if (tls_) throw TransportError(TransportErrorKind::Protocol, "TLS is already active");
         auto context = clientContext(options_.tls);
+        if (!options_.implicitTls) beginExchange();  // the handshake, then the next command's exchange
+        receivedLast_ = true;
+        const Limit limit = armTimeouts();
+        TlsGuard guard(*this, true);
+        try {
+            handshake(context);
+        } catch (const TransportError&) {
+            if (guard.fired()) throw expired(limit, "TLS handshake with " + where() + " timed out");
+            throw;
+        }
+    }
+
+    // The TLS handshake and the checks of what it brought; every failure is a TransportError.
+    void handshake(const Poco::Net::Context::Ptr& context) {
         try {
             auto secure = Poco::Net::SecureStreamSocket::attach(plain_, options_.host, context);
             tls_ = std::make_unique<Poco::Net::SecureStreamSocket>(secure);
@@ -156,7 +272,7 @@ public:
             if (!tls_->havePeerCertificate())
                 throw TransportError(TransportErrorKind::Timeout,
                                      "TLS handshake with " + where() + " timed out after " + seconds() + " s");
-            applyTimeout();
+            appliedTimeout_ = std::chrono::milliseconds::zero();  // the new socket has its own
             if (!options_.tls.fingerprint.empty()) verifyPin();
         } catch (const TransportError&) {
             throw;
@@ -178,7 +294,7 @@ public:
 
     void setTimeout(std::chrono::milliseconds timeout) override {
         options_.timeout = timeout;
-        applyTimeout();
+        appliedTimeout_ = std::chrono::milliseconds::zero();  // applied by the next read or write
     }
     std::chrono::milliseconds timeout() const override { return options_.timeout; }
 
@@ -205,10 +321,72 @@ private:
                                      actual + ")");
     }
 
-    void applyTimeout() {
-        auto span = toTimespan(options_.timeout);
-        socket().setReceiveTimeout(span);
-        socket().setSendTimeout(span);
+    using Clock = std::chrono::steady_clock;
+    // What ends the next read or write if it times out.
+    enum class Limit { Silence, Exchange, Cutoff };
+
+    // Sets the socket's timeouts to what is left of the nearest limit: the silence allowed on one
+    // read or write, the exchange deadline, the cutoff. Throws when one has passed already.
+    // Arms the TLS watchdog for one call (always during the handshake) and tells whether it fired.
+    class TlsGuard {
+    public:
+        explicit TlsGuard(PocoTransport& transport, bool handshake = false)
+            : armed_(transport.tls_ != nullptr || handshake), transport_(transport) {
+            if (armed_)
+                TlsDeadlineWatchdog::instance().arm(&transport_, transport_.plain_.impl()->sockfd(),
+                                                    transport_.armedUntil_);
+        }
+        ~TlsGuard() { fired(); }
+        bool fired() {
+            if (armed_) fired_ = TlsDeadlineWatchdog::instance().disarm(&transport_) || fired_;
+            armed_ = false;
+            return fired_;
+        }
+
+    private:
+        bool armed_;
+        bool fired_ = false;
+        PocoTransport& transport_;
+    };
+
+    Limit armTimeouts() {
+        const auto now = Clock::now();
+        Limit hardLimit = Limit::Exchange;
+        armedUntil_ = exchangeStart_ + exchangeBudget_.value_or(options_.timeout) + credit_;
+        if (options_.cutoff)
+            if (auto at = options_.cutoff->at(); at && *at < armedUntil_) {
+                armedUntil_ = *at;
+                hardLimit = Limit::Cutoff;
+            }
+        Limit limit = Limit::Silence;
+        auto left = options_.timeout;
+        if (auto remaining = std::chrono::ceil<std::chrono::milliseconds>(armedUntil_ - now); remaining < left) {
+            left = remaining;
+            limit = hardLimit;
+        }
+        if (left <= std::chrono::milliseconds::zero())
+            throw expired(limit, where() + " sent nothing for " + seconds() + " s");
+        if (left != appliedTimeout_) {
+            auto span = toTimespan(left);
+            socket().setReceiveTimeout(span);
+            socket().setSendTimeout(span);
+            appliedTimeout_ = left;
+        }
+        return limit;
+    }
+
+    TransportError expired(Limit limit, const std::string& silence) const {
+        switch (limit) {
+            case Limit::Exchange:
+                return TransportError(TransportErrorKind::Timeout,
+                                      "exchange with " + where() + " timed out: no complete reply within io_timeout (" +
+                                          seconds() + " s) plus time for message content; data trickled or endless");
+            case Limit::Cutoff:
+                return TransportError(TransportErrorKind::Timeout,
+                                      "connection to " + where() + " cut off: the poll is stopping");
+            case Limit::Silence: break;
+        }
+        return TransportError(TransportErrorKind::Timeout, silence);
     }
 
     Poco::Net::StreamSocket& socket() { return tls_ ? *tls_ : plain_; }
@@ -218,9 +396,31 @@ private:
     ConnectOptions options_;
     Poco::Net::StreamSocket plain_;
     std::unique_ptr<Poco::Net::SecureStreamSocket> tls_;
+    Clock::time_point exchangeStart_ = Clock::now();
+    Clock::duration credit_{};
+    bool receivedLast_ = true;  // the next send starts a new exchange
+    std::chrono::milliseconds appliedTimeout_{0};
+    Clock::time_point armedUntil_{};  // the exchange deadline or the cutoff, whichever is first
+    // Set by beginExchange(budget); else the exchange may take the timeout, as it is when read.
+    std::optional<std::chrono::milliseconds> exchangeBudget_;
 };
 
 }  // namespace
+
+void IoCutoff::cutAt(Clock::time_point at) {
+    const auto wanted = at.time_since_epoch().count();
+    auto current = at_.load();
+    while (wanted < current && !at_.compare_exchange_weak(current, wanted)) {
+    }
+}
+
+std::optional<IoCutoff::Clock::time_point> IoCutoff::at() const {
+    std::optional<Clock::time_point> earliest;
+    if (auto own = at_.load(); own != kNone) earliest = Clock::time_point(Clock::duration(own));
+    if (parent_)
+        if (auto inherited = parent_->at(); inherited && (!earliest || *inherited < *earliest)) earliest = inherited;
+    return earliest;
+}
 
 std::unique_ptr<Transport> connect(const ConnectOptions& options) {
     return std::make_unique<PocoTransport>(options);

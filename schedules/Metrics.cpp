@@ -81,7 +81,7 @@ std::string pollErrorKind(const collector::PollReport& report) {
     if (e.rfind("target ", 0) == 0 || e.rfind("delivery failed", 0) == 0 ||
         e.rfind("too many connections to the target", 0) == 0)
         return "target";
-    if (contains(e, {"timed out", "sent nothing for", "stalled for"})) return "timeout";
+    if (contains(e, {"timed out", "sent nothing for", "stalled for", "poll_timeout"})) return "timeout";
     if (contains(e, {"certificate", "TLS", "STLS", "tls_fingerprint"})) return "tls";
     if (contains(e, {"authentication", "USER refused", "OAuth2"})) return "auth";
     if (contains(e, {"cannot connect", "closed the connection", "connection to", "stopped reading"}))

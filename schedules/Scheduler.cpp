@@ -102,10 +102,16 @@ std::vector<std::string> Scheduler::takeDue(TimePoint now) {
     for (auto& [name, entry] : entries_)
         if (entry.state == AccountState::Waiting && entry.dueAt <= now) due.push_back(&entry);
     std::sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) {
+        if (failing(*a) != failing(*b)) return !failing(*a);
         return a->dueAt != b->dueAt ? a->dueAt < b->dueAt : a->order < b->order;
     });
+    int failingRunning = runningFailing();
     for (Entry* entry : due) {
         if (running_ >= maxParallel_) break;
+        if (failing(*entry)) {
+            if (failingRunning >= failingSlots()) break;  // the rest of `due` fails too
+            ++failingRunning;
+        }
         entry->state = AccountState::Running;
         ++running_;
         started.push_back(entry->plan.name);
@@ -176,11 +182,20 @@ void Scheduler::pollAllNow(TimePoint now) {
 
 std::optional<TimePoint> Scheduler::nextWakeup() const {
     if (!dispatching_ || running_ >= maxParallel_) return std::nullopt;
+    // Failing accounts out of slots wait for a completion, not for a time.
+    const bool failingMayStart = runningFailing() < failingSlots();
     std::optional<TimePoint> earliest;
     for (const auto& [name, entry] : entries_)
-        if (entry.state == AccountState::Waiting && (!earliest || entry.dueAt < *earliest))
+        if (entry.state == AccountState::Waiting && (failingMayStart || !failing(entry)) &&
+            (!earliest || entry.dueAt < *earliest))
             earliest = entry.dueAt;
     return earliest;
+}
+
+int Scheduler::runningFailing() const {
+    return static_cast<int>(std::count_if(entries_.begin(), entries_.end(), [](const auto& item) {
+        return item.second.state == AccountState::Running && failing(item.second);
+    }));
 }
 
 bool Scheduler::finished() const {

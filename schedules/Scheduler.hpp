@@ -6,8 +6,11 @@
 //                                              \--(removed by a reload)--> gone on completion
 // next = interval after a clean poll; a short, growing retry after a poll that left messages
 // pending (4xx); exponential backoff up to a cap after failures; plus jitter on all of them.
-// At most maxParallel accounts are Running at any time.
+// At most maxParallel accounts are Running at any time. Accounts whose last poll failed (a server
+// that hangs, trickles or refuses) hold at most half of the slots (at least one), and due healthy
+// accounts are started before them, so bad accounts cannot starve the good ones.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -78,8 +81,9 @@ public:
     void setMaxParallel(int maxParallel);
     int maxParallel() const { return maxParallel_; }
 
-    // The accounts to start now, earliest due first, never more than the free slots; they are
-    // Running when this returns. Nothing once stopDispatching() was called.
+    // The accounts to start now, never more than the free slots: healthy ones first, then those
+    // whose last poll failed while they hold fewer than failingSlots(); each group earliest due
+    // first. They are Running when this returns. Nothing once stopDispatching() was called.
     std::vector<std::string> takeDue(TimePoint now);
     // Records the end of a poll started by takeDue; returns when the account is due next, or
     // nullopt when it has no next poll (removed meanwhile, or `once`).
@@ -97,6 +101,8 @@ public:
     void stopDispatching() { dispatching_ = false; }
     bool dispatching() const { return dispatching_; }
     int running() const { return running_; }
+    // How many slots accounts whose last poll failed may hold at once: half, at least one.
+    int failingSlots() const { return std::max(1, maxParallel_ / 2); }
     // `once`: every account polled and none running.
     bool finished() const;
 
@@ -122,6 +128,8 @@ private:
     };
 
     Duration withJitter(Duration delay);
+    static bool failing(const Entry& entry) { return entry.failures > 0; }
+    int runningFailing() const;
     AccountView view(const Entry& entry) const;
 
     SchedulePolicy policy_;

@@ -498,6 +498,7 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
             // is honoured within checkEvery. A response cut by it continues in the parser.
             auto left = std::chrono::ceil<std::chrono::milliseconds>(control.until - now);
             transport.setTimeout(std::max(std::chrono::milliseconds(1), std::min(control.checkEvery, left)));
+            transport.beginExchange(normalTimeout);  // waiting for news is not a reply that is late
             ImapResponse response;
             try {
                 response = readResponse();

@@ -195,6 +195,7 @@ password = "secret"
     EXPECT_EQ(config.collector.logFormat, "text");
     EXPECT_EQ(config.collector.quarantineDir, "/var/lib/mailcollector/quarantine");
     EXPECT_EQ(config.collector.spoolDir, "/var/lib/mailcollector/spool");
+    EXPECT_EQ(config.collector.pollTimeout, std::chrono::hours(1));
 
     EXPECT_EQ(config.target.protocol, TargetProtocol::Smtp);
     EXPECT_EQ(config.target.endpoint.tls, TlsMode::StartTls);
@@ -223,8 +224,22 @@ password = "secret"
     EXPECT_FALSE(account.archive);
     EXPECT_EQ(account.maxMessageSize, 50u * 1000 * 1000);
     EXPECT_EQ(account.interval, std::chrono::seconds(300));
+    EXPECT_EQ(account.pollTimeout, std::chrono::seconds(0)) << "0: the collector's poll_timeout";
     EXPECT_TRUE(account.idle);
     EXPECT_EQ(account.line, 4);
+}
+
+TEST(ConfigLoader, PollTimeoutForAllAccountsAndPerAccount) {
+    std::string text = "[collector]\npoll_timeout = \"3h\"\n" + std::string(kMinimal) + R"([[account]]
+name = "a"
+host = "pop.example.org"
+username = "u"
+password = "secret"
+poll_timeout = "20m"
+)";
+    Config config = parseConfig(text, kPath);
+    EXPECT_EQ(config.collector.pollTimeout, std::chrono::hours(3));
+    EXPECT_EQ(config.accounts.at(0).pollTimeout, std::chrono::minutes(20));
 }
 
 TEST(ConfigLoader, NoAccountsIsValid) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -95,7 +96,7 @@ TEST(SchedulerTest, BackoffDoublesAfterEachFailureUpToTheCapAndResetsOnSuccess) 
 
 TEST(SchedulerTest, BackoffOfShortAndLongIntervals) {
     SchedulePolicy policy = noJitter();
-    Scheduler scheduler(policy, 2, 1);
+    Scheduler scheduler(policy, 4, 1);  // two failing accounts may run at once
     scheduler.setAccounts({plan("short", 10s), plan("daily", 24h)}, kStart);
     TimePoint now = kStart;
     std::map<std::string, std::vector<Duration>> delays;
@@ -160,6 +161,94 @@ TEST(SchedulerTest, NeverRunsMoreThanMaxParallelAndServesEarliestDueFirst) {
     }
     EXPECT_EQ(polls.size(), 20u);
     for (const auto& [name, count] : polls) EXPECT_GT(count, 20) << name;
+}
+
+// Bad servers (hanging, trickling, refusing) fail their polls: such accounts hold at most half
+// of the slots, so a healthy account is polled on schedule however many bad ones are due.
+TEST(SchedulerTest, AccountsWhoseLastPollFailedHoldAtMostHalfTheSlots) {
+    Scheduler scheduler(noJitter(), 4, 1);
+    auto healthy = plan("good", 5min);
+    healthy.firstDelay = 2min;
+    scheduler.setAccounts({plan("bad1"), plan("bad2"), plan("bad3"), plan("bad4"), healthy}, kStart);
+    EXPECT_EQ(scheduler.takeDue(kStart), names({"bad1", "bad2", "bad3", "bad4"})) << "no failure known yet";
+    for (const char* name : {"bad1", "bad2", "bad3", "bad4"})
+        EXPECT_EQ(scheduler.complete(name, {false, false}, kStart + 5s), kStart + 5s + 1min);
+    EXPECT_EQ(scheduler.failingSlots(), 2);
+    EXPECT_EQ(scheduler.takeDue(kStart + 65s), names({"bad1", "bad2"})) << "two of four slots, no more";
+    EXPECT_EQ(scheduler.nextWakeup(), kStart + 2min) << "failing accounts wait for a slot, not a time";
+    EXPECT_TRUE(scheduler.takeDue(kStart + 90s).empty());
+    // bad1 and bad2 hang on; the healthy account keeps its schedule beside them.
+    EXPECT_EQ(scheduler.takeDue(kStart + 2min), names({"good"}));
+    EXPECT_EQ(scheduler.complete("good", {true, false}, kStart + 2min + 1s), kStart + 7min + 1s);
+    EXPECT_EQ(scheduler.takeDue(kStart + 7min + 1s), names({"good"}));
+    EXPECT_EQ(scheduler.running(), 3);
+    // A failing account that ends frees a failing slot for the next one.
+    scheduler.complete("bad1", {false, false}, kStart + 8min);
+    EXPECT_EQ(scheduler.takeDue(kStart + 8min), names({"bad3"}));
+}
+
+TEST(SchedulerTest, DueHealthyAccountsStartBeforeFailingOnesThatWereDueEarlier) {
+    Scheduler scheduler(noJitter(), 1, 1);
+    auto healthy = plan("good", 5min);
+    healthy.firstDelay = 30s;
+    scheduler.setAccounts({plan("bad", 5min), healthy}, kStart);
+    EXPECT_EQ(scheduler.takeDue(kStart), names({"bad"}));
+    EXPECT_EQ(scheduler.complete("bad", {false, false}, kStart + 40s), kStart + 100s);
+    EXPECT_EQ(scheduler.takeDue(kStart + 40s), names({"good"}));
+    scheduler.complete("good", {true, false}, kStart + 41s);
+    // Both due now (bad since 100 s, good since 341 s): the single slot goes to the healthy one.
+    scheduler.pollNow("good", kStart + 341s);
+    EXPECT_EQ(scheduler.takeDue(kStart + 400s), names({"good"}));
+    scheduler.complete("good", {true, false}, kStart + 401s);
+    EXPECT_EQ(scheduler.takeDue(kStart + 401s), names({"bad"})) << "with one slot a failing account still gets it";
+    scheduler.complete("bad", {true, false}, kStart + 402s);
+    EXPECT_EQ(scheduler.account("bad")->failures, 0);
+}
+
+// Many bad accounts and few slots over a long run: once each bad account has failed a poll (the
+// scheduler cannot know before), failing accounts never hold more than half of the slots, and
+// healthy accounts are never kept waiting for a slot.
+TEST(SchedulerTest, HealthyAccountsKeepTheirScheduleWhileBadOnesHoldSlots) {
+    Scheduler scheduler(noJitter(), 4, 1);
+    std::vector<AccountPlan> plans;
+    for (int i = 0; i < 2; ++i) plans.push_back(plan("good" + std::to_string(i), 1min));
+    for (int i = 0; i < 10; ++i) plans.push_back(plan("bad" + std::to_string(i), 1min));
+    scheduler.setAccounts(plans, kStart);
+    auto isBad = [](const std::string& name) { return name.rfind("bad", 0) == 0; };
+    std::map<std::string, TimePoint> ends;     // running -> when its poll ends
+    std::map<std::string, TimePoint> dueAt;    // healthy -> when it is due next
+    std::set<std::string> failedOnce;
+    TimePoint now = kStart;
+    Duration worstDelay{};
+    int healthyPollsMeasured = 0;
+    std::optional<TimePoint> allKnownSince;
+    for (int step = 0; step < 20000; ++step) {
+        now += 1s;
+        for (auto it = ends.begin(); it != ends.end();) {
+            if (it->second > now) {
+                ++it;
+                continue;
+            }
+            auto next = scheduler.complete(it->first, {!isBad(it->first), false}, now);
+            if (isBad(it->first)) failedOnce.insert(it->first);
+            else dueAt[it->first] = *next;
+            it = ends.erase(it);
+        }
+        if (failedOnce.size() == 10 && !allKnownSince) allKnownSince = now;
+        for (const auto& name : scheduler.takeDue(now)) {
+            if (allKnownSince && !isBad(name) && dueAt.count(name) && dueAt[name] >= *allKnownSince) {
+                worstDelay = std::max(worstDelay, now - dueAt[name]);
+                ++healthyPollsMeasured;
+            }
+            ends[name] = now + (isBad(name) ? Duration(10min) : Duration(2s));  // bad ones hang
+        }
+        int failingRunning = 0;
+        for (const auto& [name, end] : ends) failingRunning += isBad(name) && failedOnce.count(name) ? 1 : 0;
+        ASSERT_LE(failingRunning, scheduler.failingSlots());
+        ASSERT_LE(scheduler.running(), 4);
+    }
+    EXPECT_GT(healthyPollsMeasured, 400);
+    EXPECT_LE(worstDelay, 1s) << "a healthy account waited for a slot";
 }
 
 TEST(SchedulerTest, LoweringMaxParallelWaitsForRunningPollsToEnd) {
@@ -232,7 +321,8 @@ TEST(SchedulerTest, ReloadAddsRemovesAndChangesOnlyWhatChanged) {
     EXPECT_EQ(scheduler.account("slower")->interval, Duration(30min));
     EXPECT_EQ(scheduler.account("slower")->dueAt, reloadAt) << "1 failure: its 1 min retry is overdue";
     EXPECT_EQ(scheduler.account("new")->dueAt, reloadAt);
-    EXPECT_EQ(scheduler.takeDue(reloadAt), names({"keep", "edit", "slower", "new"}));
+    EXPECT_EQ(scheduler.takeDue(reloadAt), names({"edit", "new", "keep", "slower"}))
+        << "healthy accounts first, then those whose last poll failed";
 }
 
 TEST(SchedulerTest, IntervalChangeReschedulesFromTheLastPoll) {
