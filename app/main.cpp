@@ -519,10 +519,16 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
     for (std::size_t i = 0; i < accounts.size(); ++i) {
         const auto* account = accounts[i];
         const mc::ledger::AccountRecord& record = records[i];
+        const auto result = mc::collector::parsePollResult(record.lastResult);
+        std::string kind = result.failure ? std::string(mc::proto::failureKindName(*result.failure)) : "";
+        std::string retry =
+            result.failure ? std::string(mc::proto::retryClassName(mc::proto::retryClassOf(*result.failure))) : "";
         if (args.json) {
             std::cout << (first ? "" : ",") << "\n  {\"account\":" << jsonString(account->name)
                       << ",\"last_poll\":" << record.lastPollAt << ",\"next_poll\":" << record.nextPollAt
-                      << ",\"result\":" << jsonString(record.lastResult)
+                      << ",\"result\":" << jsonString(result.result)
+                      << ",\"failure_kind\":" << (kind.empty() ? "null" : jsonString(kind))
+                      << ",\"retry\":" << (retry.empty() ? "null" : jsonString(retry))
                       << ",\"last_error\":" << jsonString(record.lastError)
                       << ",\"held_by\":" << jsonString(record.leaseHolder) << ",\"seen\":" << record.seen
                       << ",\"delivered\":" << record.delivered << ",\"deleted\":" << record.deleted
@@ -530,7 +536,8 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
                       << ",\"pending\":" << record.pending << "}";
         } else {
             std::cout << shown(account->name) << ": last poll " << formatTime(record.lastPollAt) << ", "
-                      << (record.lastResult.empty() ? "never polled" : shown(record.lastResult)) << "; delivered "
+                      << (result.result.empty() ? "never polled" : shown(result.result))
+                      << (kind.empty() ? "" : " (" + kind + ", retry " + retry + ")") << "; delivered "
                       << record.delivered << ", deleted " << record.deleted << ", quarantined "
                       << record.quarantined << ", skipped " << record.skipped << ", pending "
                       << record.pending << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";

@@ -281,6 +281,7 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     pipeline.finish();
     if (handled < numbers.size() && control.stopRequested() && report.error.empty()) {
         report.interrupted = true;
+        report.failure = proto::FailureKind::Interrupted;
         report.error = "interrupted: stopping after " + std::to_string(handled) + " of " +
                        std::to_string(numbers.size()) + " messages; the rest is collected next time";
     }
@@ -292,12 +293,16 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     report.bytes += counts.bytes;
     report.loneCrs += counts.loneCrs;
     if (pipeline.ledgerFailed()) report.ledgerFailed = true;
-    if (!pipeline.fatalError().empty()) report.error = pipeline.fatalError();
+    if (!pipeline.fatalError().empty()) {
+        report.error = pipeline.fatalError();
+        report.failure = pipeline.fatalKind();
+    }
     if (auto refused = pipeline.commonRejection(); !refused.empty() && report.error.empty()) {
         // Most likely the settings, not the mail: a failed poll, so that it is seen.
         report.error = "target refused all " + std::to_string(counts.quarantined) + " messages with: " + refused +
                        "; " + refusalHint(refused) + ", then run 'mailcollector quarantine retry --account " +
                        account.name + "' to deliver them";
+        report.failure = proto::FailureKind::TargetPermanent;
     }
     if (!account.keep)
         for (auto number : pipeline.deliveredNumbers())
@@ -485,6 +490,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         const std::string& folder = folders[index];
         if (index > 0 && control.stopRequested()) {
             report.interrupted = true;
+            report.failure = proto::FailureKind::Interrupted;
             report.error = "interrupted: stopping before the remaining folders; they are collected next time";
             break;
         }
@@ -495,6 +501,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
             // A folder that cannot be opened fails alone; the others are still collected.
             spdlog::error("account={} folder={} failed: {}", account.name, net::printable(folder), e.what());
             failures.push_back(folder + ": " + e.what());
+            if (failures.size() == 1) report.failure = e.failureKind();
         }
         if (report.ledgerFailed || !report.error.empty()) break;
     }
@@ -503,6 +510,19 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
 }
 
 }  // namespace
+
+std::string pollResultText(const PollReport& report) {
+    if (report.ok) return report.deferred ? "partial" : "ok";
+    return "failed:" + std::string(proto::failureKindName(report.failure));
+}
+
+PollResultText parsePollResult(const std::string& text) {
+    PollResultText parsed;
+    const std::size_t colon = text.find(':');
+    parsed.result = text.substr(0, colon);
+    if (colon != std::string::npos) parsed.failure = proto::parseFailureKind(text.substr(colon + 1));
+    return parsed;
+}
 
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
                        ledger::LedgerStore& ledger, const PollControl& control) {
@@ -523,7 +543,11 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         report.ok = report.error.empty();
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
+        report.failure = proto::FailureKind::Ledger;
         report.error = std::string("ledger failure: ") + e.what();
+    } catch (const proto::Failure& e) {
+        report.failure = e.failureKind();
+        report.error = e.what();
     } catch (const std::exception& e) {
         report.error = e.what();
     }
@@ -534,8 +558,10 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
                 report.error = "interrupted: stopped in the middle of the poll (" + report.error +
                                "); the rest is collected next time";
             report.interrupted = true;
+            report.failure = proto::FailureKind::Interrupted;
         } else if (bounded.stopRequested()) {
             report.interrupted = false;
+            report.failure = proto::FailureKind::Timeout;
             report.error = "poll_timeout (" + describeDuration(pollTimeout) +
                            ") reached; the rest is collected next time";
         }
@@ -543,11 +569,11 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
         if (!report.ledgerFailed)
-            ledger.recordPoll(account.name, report.ok ? (report.deferred ? "partial" : "ok") : "failed",
-                              report.error);
+            ledger.recordPoll(account.name, pollResultText(report), report.error);
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
         report.ok = false;
+        report.failure = proto::FailureKind::Ledger;
         report.error = std::string("ledger failure: ") + e.what();
     }
     return report;

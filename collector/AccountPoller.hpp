@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "collector/ledger/LedgerStore.hpp"
+#include "collector/proto/Failure.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
 
@@ -22,6 +24,8 @@ struct PollReport {
     bool ledgerFailed = false;  // the ledger could not be written: nothing else is safe
     bool interrupted = false;   // ended early because the caller asked it to stop
     std::string error;          // why the poll failed or stopped early
+    // What kind of failure `error` is (when not empty), from the exception that raised it.
+    proto::FailureKind failure = proto::FailureKind::Protocol;
     std::string heldBy;         // not polled: another instance holds the account's lease
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
                   deleted = 0, duplicates = 0, bytes = 0;
@@ -50,6 +54,15 @@ struct PollControl {
         return (stop != nullptr && stop->load()) || (deadline && std::chrono::steady_clock::now() >= *deadline);
     }
 };
+
+// The poll's result as the ledger keeps it: "ok", "partial", or "failed:KIND" (KIND a
+// failureKindName), so that `status` shows the kind without reading error text.
+std::string pollResultText(const PollReport& report);
+struct PollResultText {
+    std::string result;                       // ok | partial | failed ("" never polled)
+    std::optional<proto::FailureKind> failure;  // for "failed:KIND"
+};
+PollResultText parsePollResult(const std::string& text);
 
 // Never throws: every failure becomes part of the report, scoped to this account.
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,

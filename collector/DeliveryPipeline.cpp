@@ -195,25 +195,28 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
     }
 }
 
-void DeliveryPipeline::stop(const std::string& why, bool ledgerFailure) {
+void DeliveryPipeline::stop(const std::string& why, proto::FailureKind kind) {
     {
         std::lock_guard lock(mutex_);
-        if (!stopped_) fatalError_ = why;
+        if (!stopped_) {
+            fatalError_ = why;
+            fatalKind_ = kind;
+        }
         stopped_ = true;
         queue_.clear();  // undelivered messages stay pending in the ledger and on the source
     }
-    if (ledgerFailure) ledgerFailed_ = true;
+    if (kind == proto::FailureKind::Ledger) ledgerFailed_ = true;
     changed_.notify_all();
 }
 
-void DeliveryPipeline::stopFor(const DeliveryJob& job, const std::string& why) {
+void DeliveryPipeline::stopFor(const DeliveryJob& job, const std::string& why, proto::FailureKind kind) {
     try {
         ledger_.recordFailure(job.key, job.listedSize, why);  // shows as pending in `status`
     } catch (const ledger::LedgerError& e) {
-        stop(std::string("ledger failure: ") + e.what(), true);
+        stop(std::string("ledger failure: ") + e.what(), proto::FailureKind::Ledger);
         return;
     }
-    stop(why, false);
+    stop(why, kind);
 }
 
 void DeliveryPipeline::work() {
@@ -224,7 +227,7 @@ void DeliveryPipeline::work() {
             handle(context, *job);
             context.busyAfterLogin = 0;
         } catch (const ledger::LedgerError& e) {
-            stop(std::string("ledger failure: ") + e.what(), true);
+            stop(std::string("ledger failure: ") + e.what(), proto::FailureKind::Ledger);
         } catch (const delivery::TargetBusyError& e) {
             bool connected = context.target != nullptr;
             disconnect(context);
@@ -232,13 +235,16 @@ void DeliveryPipeline::work() {
                 handBack(std::move(*job));  // turned away after the login: connect again
                 continue;
             }
-            stopFor(*job, e.what());
+            stopFor(*job, e.what(), e.failureKind());
         } catch (const delivery::TargetError& e) {
-            stopFor(*job, std::string("target unusable: ") + e.what());
+            stopFor(*job, std::string("target unusable: ") + e.what(), e.failureKind());
         } catch (const net::TransportError& e) {
-            stopFor(*job, std::string("target unreachable: ") + e.what());
+            // The target's network or TLS trouble is the target's: the source is fine.
+            stopFor(*job, std::string("target unreachable: ") + e.what(),
+                    e.failureKind() == proto::FailureKind::Tls ? proto::FailureKind::TargetPermanent
+                                                              : proto::FailureKind::TargetTransient);
         } catch (const std::exception& e) {
-            stopFor(*job, std::string("delivery failed: ") + e.what());
+            stopFor(*job, std::string("delivery failed: ") + e.what(), proto::FailureKind::TargetTransient);
         }
     }
     disconnect(context);
@@ -301,7 +307,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             }
             if (result.connectionLost &&
                 ++context.consecutiveConnectionFailures >= kMaxConsecutiveConnectionFailures)
-                stop("target keeps failing: " + result.reply, false);
+                stop("target keeps failing: " + result.reply, proto::FailureKind::TargetTransient);
             return;
         }
         case delivery::DeliveryOutcome::Rejected: {
@@ -353,6 +359,11 @@ std::string DeliveryPipeline::commonRejection() const {
 std::string DeliveryPipeline::fatalError() const {
     std::lock_guard lock(mutex_);
     return fatalError_;
+}
+
+proto::FailureKind DeliveryPipeline::fatalKind() const {
+    std::lock_guard lock(mutex_);
+    return fatalKind_;
 }
 
 }  // namespace mc::collector

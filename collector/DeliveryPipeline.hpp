@@ -58,6 +58,7 @@ public:
     // The reply with which the target refused every message handled, when it refused them all
     // alike (a mistyped recipient, a missing folder); empty otherwise.
     std::string commonRejection() const;
+    proto::FailureKind fatalKind() const;  // meaningful when fatalError() is not empty
     bool ledgerFailed() const { return ledgerFailed_; }
 
 private:
@@ -72,9 +73,9 @@ private:
     // Hands the job to the other workers and ends this one, when another worker is still active
     // and one is connected; false (job kept) otherwise.
     bool retireInFavourOfSiblings(DeliveryJob& job);
-    void stop(const std::string& why, bool ledgerFailure);
+    void stop(const std::string& why, proto::FailureKind kind);
     // Stops the pipeline because `job` could not be delivered at all; records it as pending.
-    void stopFor(const DeliveryJob& job, const std::string& why);
+    void stopFor(const DeliveryJob& job, const std::string& why, proto::FailureKind kind);
     std::optional<DeliveryJob> next(WorkerContext& context);
 
     const config::Config& config_;
@@ -91,6 +92,7 @@ private:
     bool closed_ = false;
     bool stopped_ = false;
     std::string fatalError_;
+    proto::FailureKind fatalKind_ = proto::FailureKind::TargetTransient;
     std::atomic<bool> ledgerFailed_{false};
     std::vector<std::uint32_t> delivered_;
     DeliveryCounts counts_;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "collector/proto/Failure.hpp"
+
 namespace mc::config {
 
 enum class SourceProtocol { Pop3, Imap };
@@ -100,9 +102,9 @@ struct Config {
 
 // Any problem with the configuration. what() reads "FILE:LINE: KEY: problem" (LINE omitted when
 // the problem has no place in the file, e.g. a missing file).
-class ConfigError : public std::runtime_error {
+class ConfigError : public proto::Failure {
 public:
-    using std::runtime_error::runtime_error;
+    explicit ConfigError(const std::string& what) : proto::Failure(proto::FailureKind::Config, what) {}
 };
 
 // Parses and validates the file; throws ConfigError naming file, line and key.

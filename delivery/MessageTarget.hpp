@@ -41,9 +41,12 @@ struct DeliveryResult {
 };
 
 // The target cannot be used at all (bad credentials, TLS refused, unreachable): stops the poll.
-class TargetError : public std::runtime_error {
+// Its kind: TargetPermanent unless the target said to try later (4xx): TargetTransient.
+class TargetError : public proto::Failure {
 public:
-    using std::runtime_error::runtime_error;
+    explicit TargetError(const std::string& what, bool transient = false)
+        : proto::Failure(transient ? proto::FailureKind::TargetTransient : proto::FailureKind::TargetPermanent,
+                         what) {}
 };
 
 // The target is there but takes no more connections now: IMAP NO [LIMIT] or [UNAVAILABLE], an
@@ -52,7 +55,7 @@ public:
 // connections to the target: " and quotes the reply.
 class TargetBusyError : public TargetError {
 public:
-    using TargetError::TargetError;
+    explicit TargetBusyError(const std::string& what) : TargetError(what, true) {}
 };
 
 // What `check` learns by trying a delivery without delivering.

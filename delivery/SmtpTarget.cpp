@@ -138,7 +138,7 @@ private:
 
     [[noreturn]] void fail(const std::string& what, const SmtpReply& reply) {
         channel_.reset();
-        throw TargetError(what + ": " + quote(reply));
+        throw TargetError(what + ": " + quote(reply), reply.transient());
     }
 
     // At the greeting, EHLO or AUTH a 4xx (421 above all) or a "too many connections" text says

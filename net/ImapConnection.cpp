@@ -59,13 +59,14 @@ ImapResponse ImapConnection::readResponse() {
                 case ImapParseError::LiteralTooLarge:
                 case ImapParseError::SinkRejected:  // the sink refuses a body above the cap
                     fail(options_.peer + " announced a literal larger than the limit of " +
-                         std::to_string(limits.maxLiteralSize) + " bytes" + options_.literalLimitNote + "; refused");
+                         std::to_string(limits.maxLiteralSize) + " bytes" + options_.literalLimitNote + "; refused",
+                         proto::FailureKind::Limit);
                 case ImapParseError::ResponseTooLarge:
                     fail(options_.peer + " response exceeds the limit of " + std::to_string(limits.maxResponseSize) +
-                         " bytes held per response; refused");
+                         " bytes held per response; refused", proto::FailureKind::Limit);
                 case ImapParseError::TooManyElements:
                     fail(options_.peer + " response exceeds the limit of " + std::to_string(limits.maxElements) +
-                         " values per response; refused");
+                         " values per response; refused", proto::FailureKind::Limit);
                 default:
                     fail("malformed response from the " + options_.peer + " (" +
                          std::string(proto::imapParseErrorName(parser_.error())) + ")");
@@ -80,11 +81,11 @@ ImapResponse ImapConnection::readResponse() {
     }
 }
 
-void ImapConnection::fail(const std::string& what) {
+void ImapConnection::fail(const std::string& what, proto::FailureKind kind) {
     // After BYE, a parse failure or a reply out of order, what comes next cannot be trusted to
     // belong to the next command.
     broken_ = true;
-    throw ImapError(what);
+    throw ImapError(kind, what);
 }
 
 std::string ImapConnection::send(const std::string& command) {
@@ -102,7 +103,7 @@ void ImapConnection::sendRaw(std::string_view bytes) {
 void ImapConnection::checkUntaggedBudget(std::size_t count, std::size_t expected) {
     if (count > expected + kImapUntaggedSlack)
         fail(options_.peer + " exceeded the limit of " + std::to_string(expected + kImapUntaggedSlack) +
-             " untagged responses to one command; refused");
+             " untagged responses to one command; refused", proto::FailureKind::Limit);
 }
 
 void ImapConnection::noteCapabilities(const ImapResponse& response) {

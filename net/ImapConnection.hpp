@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/proto/Failure.hpp"
 #include "collector/proto/ImapParser.hpp"
 #include "collector/proto/Sasl.hpp"
 #include "net/LineChannel.hpp"
@@ -22,10 +23,12 @@
 namespace mc::net {
 
 // `authentication`: the server refused the credentials.
-class ImapError : public std::runtime_error {
+class ImapError : public proto::Failure {
 public:
     ImapError(const std::string& what, bool authentication = false)
-        : std::runtime_error(what), authentication_(authentication) {}
+        : proto::Failure(authentication ? proto::FailureKind::Authentication : proto::FailureKind::Protocol, what),
+          authentication_(authentication) {}
+    ImapError(proto::FailureKind kind, const std::string& what) : proto::Failure(kind, what), authentication_(false) {}
     bool authentication() const { return authentication_; }
 
 private:
@@ -92,7 +95,7 @@ public:
     // Fails the untagged budget check for `count` responses to a command asking for `expected`.
     void checkUntaggedBudget(std::size_t count, std::size_t expected);
     // Marks the connection unusable and throws ImapError(what).
-    [[noreturn]] void fail(const std::string& what);
+    [[noreturn]] void fail(const std::string& what, proto::FailureKind kind = proto::FailureKind::Protocol);
     bool broken() const { return broken_; }
     void markBroken() { broken_ = true; }
     // A BYE is the expected end (LOGOUT), not a failure.

@@ -12,15 +12,27 @@
 #include <string>
 #include <string_view>
 
+#include "collector/proto/Failure.hpp"
+
 namespace mc::net {
 
 enum class TransportErrorKind { Connect, Timeout, Closed, Tls, Certificate, Protocol };
 
-class TransportError : public std::runtime_error {
+class TransportError : public proto::Failure {
 public:
     TransportError(TransportErrorKind kind, const std::string& what)
-        : std::runtime_error(what), kind_(kind) {}
+        : proto::Failure(failureKindOf(kind), what), kind_(kind) {}
     TransportErrorKind kind() const { return kind_; }
+
+    static proto::FailureKind failureKindOf(TransportErrorKind kind) {
+        switch (kind) {
+            case TransportErrorKind::Timeout: return proto::FailureKind::Timeout;
+            case TransportErrorKind::Tls:
+            case TransportErrorKind::Certificate: return proto::FailureKind::Tls;
+            case TransportErrorKind::Protocol: return proto::FailureKind::Protocol;
+            default: return proto::FailureKind::Network;
+        }
+    }
 
 private:
     TransportErrorKind kind_;

@@ -4,19 +4,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <initializer_list>
 
 namespace mc::schedules {
 namespace {
 
 constexpr const char* kOutcomes[] = {"delivered", "deferred", "quarantined", "skipped", "deleted"};
 constexpr const char* kResults[] = {"ok", "partial", "failed"};
-
-bool contains(const std::string& text, std::initializer_list<const char*> needles) {
-    for (const char* needle : needles)
-        if (text.find(needle) != std::string::npos) return true;
-    return false;
-}
 
 // Label values: backslash, double quote and newline escaped, bytes that are not UTF-8 replaced
 // by U+FFFD (the format requires UTF-8). Account names are restricted by the config and error
@@ -73,23 +66,9 @@ std::string accountLabel(const std::string& account) { return "account=\"" + lab
 }  // namespace
 
 std::string pollErrorKind(const collector::PollReport& report) {
-    // PollReport carries the error as text only; these match the phrases of the collector,
-    // transport and config layers (see net/PocoTransport.cpp, collector/pop3/Pop3Session.cpp).
-    const std::string& e = report.error;
-    if (report.ledgerFailed || e.rfind("ledger failure", 0) == 0) return "ledger";
+    if (report.ledgerFailed) return "ledger";
     if (report.interrupted) return "interrupted";
-    if (e.rfind("target ", 0) == 0 || e.rfind("delivery failed", 0) == 0 ||
-        e.rfind("too many connections to the target", 0) == 0)
-        return "target";
-    if (contains(e, {"timed out", "sent nothing for", "stalled for", "poll_timeout"})) return "timeout";
-    if (contains(e, {"certificate", "TLS", "STLS", "tls_fingerprint"})) return "tls";
-    if (contains(e, {"authentication", "USER refused", "OAuth2"})) return "auth";
-    if (contains(e, {"cannot connect", "closed the connection", "connection to", "stopped reading"}))
-        return "connect";
-    if (contains(e, {"password", "secret", "password_command", "password_file", "password_env"}))
-        return "config";
-    if (contains(e, {"not available yet", "not supported"})) return "unsupported";
-    return "protocol";
+    return std::string(proto::failureKindName(report.failure));
 }
 
 Metrics::Metrics() : durationCounts_(durationBuckets().size() + 1, 0) {}

@@ -13,8 +13,9 @@
 
 namespace mc::schedules {
 
-// Why a poll failed, as a small fixed set for a metric label: ledger, timeout, tls, auth,
-// connect, target, config, unsupported, protocol.
+// Why a poll failed, for the metric label: the report's failure kind (proto::failureKindName:
+// network, tls, authentication, protocol, limit, timeout, target-transient, target-permanent,
+// ledger, interrupted, config, unsupported).
 std::string pollErrorKind(const collector::PollReport& report);
 
 class Metrics {

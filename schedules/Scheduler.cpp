@@ -135,6 +135,7 @@ std::optional<TimePoint> Scheduler::complete(const std::string& name, const Poll
         entry.deferredStreak = outcome.deferred ? entry.deferredStreak + 1 : 0;
     } else {
         ++entry.failures;
+        entry.retry = outcome.retry;
         entry.deferredStreak = 0;
     }
     if (once_) {
@@ -224,7 +225,12 @@ Duration Scheduler::baseDelay(const AccountView& account) const {
     const Duration interval = account.interval;
     if (account.failures > 0) {
         const Duration base = std::min(interval, policy_.backoffBase);
-        return doubled(base, account.failures - 1, std::max(policy_.backoffCap, interval));
+        const Duration cap = std::max(policy_.backoffCap, interval);
+        if (account.retry == proto::RetryClass::Now) return base;
+        // Refused credentials or a bad certificate do not mend by themselves; a reload with new
+        // settings polls at once (see reload), anything else waits the longest backoff.
+        if (account.retry == proto::RetryClass::Never) return cap;
+        return doubled(base, account.failures - 1, cap);
     }
     if (account.deferredStreak > 0) {
         const Duration base = std::min(interval, policy_.deferredRetry);
@@ -249,6 +255,7 @@ AccountView Scheduler::view(const Entry& entry) const {
     view.state = entry.state;
     view.dueAt = entry.dueAt;
     view.failures = entry.failures;
+    view.retry = entry.retry;
     view.deferredStreak = entry.deferredStreak;
     view.pollAgain = entry.pollAgain;
     view.removed = entry.removed;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/proto/Failure.hpp"
 #include "schedules/Clock.hpp"
 
 namespace mc::schedules {
@@ -47,6 +48,9 @@ struct AccountPlan {
 struct PollOutcome {
     bool ok = false;        // the poll ran to its end
     bool deferred = false;  // messages were left pending by a transient target failure
+    // When it failed: Never (credentials, certificate, config) waits the longest backoff at once,
+    // Now (interrupted) retries after the shortest; Later doubles the backoff per failure.
+    proto::RetryClass retry = proto::RetryClass::Later;
 };
 
 enum class AccountState { Waiting, Running, Done };
@@ -58,6 +62,7 @@ struct AccountView {
     AccountState state = AccountState::Waiting;
     TimePoint dueAt{};       // Waiting: when it is due; otherwise meaningless
     int failures = 0;        // consecutive failed polls
+    proto::RetryClass retry = proto::RetryClass::Later;  // of the last failure
     int deferredStreak = 0;  // consecutive polls that left messages pending
     bool pollAgain = false;  // Running: poll again as soon as this poll ends
     bool removed = false;    // Running: removed by a reload, dropped when this poll ends
@@ -121,6 +126,7 @@ private:
         TimePoint dueAt{};
         TimePoint lastEnd{};  // end of the last poll; the first add time before any poll
         int failures = 0;
+        proto::RetryClass retry = proto::RetryClass::Later;
         int deferredStreak = 0;
         bool pollAgain = false;
         bool removed = false;

@@ -250,6 +250,7 @@ void Service::work(std::shared_ptr<const config::Config> config, const config::A
         } catch (const ledger::LedgerError& e) {
             report = collector::PollReport{};
             report.ledgerFailed = true;
+            report.failure = proto::FailureKind::Ledger;
             report.error = std::string("ledger failure: ") + e.what();
         } catch (const std::exception& e) {
             report = collector::PollReport{};
@@ -285,7 +286,8 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
                 state_ = ServiceState::Stopping;
             scheduler_.stopDispatching();
         }
-        next = scheduler_.complete(name, PollOutcome{report.ok, report.deferred > 0}, now);
+        next = scheduler_.complete(
+            name, PollOutcome{report.ok, report.deferred > 0, proto::retryClassOf(report.failure)}, now);
         if (!scheduler_.dispatching()) next.reset();  // stopping: there is no next poll
         if (auto view = scheduler_.account(name)) {
             metrics_.recordPoll(report, pending, unixSeconds(clock_.wallNow()));

@@ -68,9 +68,9 @@ const std::vector<std::string>& ImapSession::capabilities() const {
 
 ImapResponse ImapSession::readResponse() { return connection().readResponse(); }
 
-void ImapSession::fail(const std::string& what) {
+void ImapSession::fail(const std::string& what, proto::FailureKind kind) {
     state_ = State::LoggedOut;
-    connection().fail(what);
+    connection().fail(what, kind);
 }
 
 void ImapSession::noteUntagged(const ImapResponse& response) {
@@ -176,7 +176,7 @@ std::vector<ImapFolder> ImapSession::listFolders() {
         for (const auto& flag : entry->flags) listedBytes += flag.size() + sizeof(std::string);
         if (folders.size() >= kImapMaxFolders || listedBytes > kImapMaxFolderListBytes)
             fail("server LIST exceeds the limit of " + std::to_string(kImapMaxFolders) + " folders or " +
-                 std::to_string(kImapMaxFolderListBytes) + " bytes; refused");
+                 std::to_string(kImapMaxFolderListBytes) + " bytes; refused", proto::FailureKind::Limit);
         ImapFolder folder;
         folder.wireName = entry->name;
         folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
@@ -207,7 +207,7 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
 std::vector<ImapListing> ImapSession::listMessages() {
     std::uint32_t total = mailbox_.exists;
     if (total > kImapMaxFolderMessages)
-        throw ImapError("folder has " + std::to_string(total) + " messages, above the limit of " +
+        throw ImapError(proto::FailureKind::Limit, "folder has " + std::to_string(total) + " messages, above the limit of " +
                         std::to_string(kImapMaxFolderMessages) + " messages listed per folder");
     std::vector<ImapListing> listing;
     listing.reserve(total);

@@ -152,7 +152,7 @@ private:
     proto::ImapResponse readResponse();
     net::ImapConnection& connection();
     // Marks the connection unusable and throws ImapError(what).
-    [[noreturn]] void fail(const std::string& what);
+    [[noreturn]] void fail(const std::string& what, proto::FailureKind kind = proto::FailureKind::Protocol);
     // Sends a command with a fresh tag; returns the tag.
     std::string send(const std::string& command);
     // Sends and reads until its tagged reply; untagged responses go to `onUntagged`.

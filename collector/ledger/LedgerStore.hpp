@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/proto/Failure.hpp"
+
 namespace mc::ledger {
 
 enum class MessageState { Seen, Delivered, Quarantined, Skipped, Deleted };
@@ -50,7 +52,7 @@ struct AccountRecord {
     std::int64_t firstSeenAt = 0;  // 0: never polled
     std::int64_t lastPollAt = 0;
     std::int64_t nextPollAt = 0;  // unix seconds the service plans the next poll for; 0: unknown
-    std::string lastResult;  // "ok", "failed", "partial"
+    std::string lastResult;  // "ok", "partial", "failed:KIND" (see collector::pollResultText)
     std::string lastError;
     std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
     std::string leaseHolder;  // the instance polling it now (shared ledgers); empty: nobody
@@ -65,9 +67,9 @@ struct Lease {
     std::string holder;  // granted: ours; refused: the instance holding it
 };
 
-class LedgerError : public std::runtime_error {
+class LedgerError : public proto::Failure {
 public:
-    using std::runtime_error::runtime_error;
+    explicit LedgerError(const std::string& what) : proto::Failure(proto::FailureKind::Ledger, what) {}
 };
 
 class LedgerStore {

@@ -14,9 +14,10 @@
 
 namespace mc::collector::oauth2 {
 
-class OAuth2Error : public std::runtime_error {
+// The token cannot be had: the provider refused it or cannot be used as configured.
+class OAuth2Error : public proto::Failure {
 public:
-    using std::runtime_error::runtime_error;
+    explicit OAuth2Error(const std::string& what) : proto::Failure(proto::FailureKind::Authentication, what) {}
 };
 
 struct ProviderEndpoints {

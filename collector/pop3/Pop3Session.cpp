@@ -62,7 +62,7 @@ void Pop3Session::readListing(const char* what, std::size_t maxLines, std::size_
         if (!line.empty() && line[0] == '.') line.erase(0, 1);
         bytes += line.size() + 2;
         if (++lines > maxLines || bytes > maxBytes)
-            throw Pop3Error(std::string("server ") + what + " listing exceeds the limit of " + std::to_string(maxLines) +
+            throw Pop3Error(proto::FailureKind::Limit, std::string("server ") + what + " listing exceeds the limit of " + std::to_string(maxLines) +
                             " lines or " + std::to_string(maxBytes) + " bytes; refused");
         onLine(line);
     }
@@ -199,7 +199,7 @@ std::vector<Pop3Listing> Pop3Session::list() {
                 [&](std::string& line) {
                     auto space = line.find(' ');
                     if (space != std::string::npos && line.size() - space - 1 > kPop3MaxUidlLength)
-                        throw Pop3Error("malformed UIDL line: a UIDL longer than the limit of " +
+                        throw Pop3Error(proto::FailureKind::Limit, "malformed UIDL line: a UIDL longer than the limit of " +
                                         std::to_string(kPop3MaxUidlLength) + " characters (RFC 1939); refused");
                     auto entry = proto::parseUidlLine(line);
                     if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));

@@ -31,10 +31,13 @@ struct Pop3Listing {
 };
 
 // A POP3 protocol failure. `transient`: the server said try later ([IN-USE], [SYS/TEMP]).
-class Pop3Error : public std::runtime_error {
+class Pop3Error : public proto::Failure {
 public:
     Pop3Error(const std::string& what, bool transient = false, bool authentication = false)
-        : std::runtime_error(what), transient_(transient), authentication_(authentication) {}
+        : proto::Failure(authentication ? proto::FailureKind::Authentication : proto::FailureKind::Protocol, what),
+          transient_(transient), authentication_(authentication) {}
+    Pop3Error(proto::FailureKind kind, const std::string& what)
+        : proto::Failure(kind, what), transient_(false), authentication_(false) {}
     bool transient() const { return transient_; }
     bool authentication() const { return authentication_; }
 

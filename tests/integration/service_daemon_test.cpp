@@ -225,7 +225,7 @@ TEST_F(ServiceDaemonTest, AHangingServerDoesNotDelayTheOtherAccounts) {
         [&] { return polls("stuck") >= 1 && metrics()["mailcollector_polls_in_flight"] == 0; }, 30s))
         << daemon_->err();
     auto after = metrics();
-    EXPECT_EQ(sumMetric(after, "mailcollector_poll_errors_total", "account=\"stuck\",kind=\"connect\""),
+    EXPECT_EQ(sumMetric(after, "mailcollector_poll_errors_total", "account=\"stuck\",kind=\"network\""),
               sumMetric(after, "mailcollector_polls_total", "account=\"stuck\""));
     daemon_->sendSignal(SIGTERM);
     auto ended = daemon_->wait(30s);

@@ -94,6 +94,26 @@ TEST(SchedulerTest, BackoffDoublesAfterEachFailureUpToTheCapAndResetsOnSuccess) 
     EXPECT_EQ(scheduler.account("a")->failures, 0);
 }
 
+// The retry class of the failure: refused credentials wait the longest backoff at once, an
+// interrupted poll is retried after the shortest, the rest double.
+TEST(SchedulerTest, BackoffFollowsTheRetryClassOfTheFailure) {
+    SchedulePolicy policy = noJitter();
+    policy.backoffBase = 1min;
+    policy.backoffCap = 1h;
+    Scheduler scheduler(policy, 1, 1);
+    scheduler.setAccounts({plan("a", 5min)}, kStart);
+    TimePoint now = kStart;
+    auto failWith = [&](proto::RetryClass retry) {
+        scheduler.takeDue(now + 10h);
+        now += 10h;
+        return *scheduler.complete("a", {false, false, retry}, now) - now;
+    };
+    EXPECT_EQ(failWith(proto::RetryClass::Never), Duration(1h));
+    EXPECT_EQ(failWith(proto::RetryClass::Now), Duration(1min));
+    EXPECT_EQ(failWith(proto::RetryClass::Later), Duration(4min)) << "the third failure in a row";
+    EXPECT_EQ(scheduler.account("a")->failures, 3);
+}
+
 TEST(SchedulerTest, BackoffOfShortAndLongIntervals) {
     SchedulePolicy policy = noJitter();
     Scheduler scheduler(policy, 4, 1);  // two failing accounts may run at once

@@ -274,6 +274,7 @@ TEST_F(ServiceTest, PollNowAndPollAllNow) {
 TEST_F(ServiceTest, FailuresBackOffAndPendingMessagesAreRetriedSoon) {
     collector::PollReport failed;
     failed.error = "cannot connect to pop.example.net:995: Connection refused";
+    failed.failure = proto::FailureKind::Network;
     poller_.setResult("broken", failed);
     collector::PollReport deferred;
     deferred.ok = true;
@@ -298,7 +299,7 @@ TEST_F(ServiceTest, FailuresBackOffAndPendingMessagesAreRetriedSoon) {
     auto view = service_->accounts();
     EXPECT_EQ(view[0].failures, 3);
     const std::string metrics = metrics_.render();
-    EXPECT_NE(metrics.find("mailcollector_poll_errors_total{account=\"broken\",kind=\"connect\"} 3"),
+    EXPECT_NE(metrics.find("mailcollector_poll_errors_total{account=\"broken\",kind=\"network\"} 3"),
               std::string::npos)
         << metrics;
     EXPECT_NE(metrics.find("mailcollector_consecutive_failures{account=\"broken\"} 3"), std::string::npos);
