@@ -39,7 +39,6 @@ RetryClass retryClassOf(FailureKind kind) {
     switch (kind) {
         case FailureKind::Interrupted:
             return RetryClass::Now;
-        case FailureKind::Tls:
         case FailureKind::Authentication:
         case FailureKind::TargetPermanent:
         case FailureKind::Config:

@@ -26,8 +26,8 @@ enum class FailureKind {
     Unsupported,      // the server lacks something this program needs
 };
 
-// Now: try again at once; Later: back off and retry; Never: waits for a fix (credentials,
-// certificate, config), so it is retried only at the longest backoff.
+// Now: try again at once; Later: back off and retry (TLS too: certificates get renewed); Never:
+// waits for a fix (credentials, config), so it is retried only at the longest backoff.
 enum class RetryClass { Now, Later, Never };
 
 // "network", "tls", "authentication", "protocol", "limit", "timeout", "target-transient",

@@ -106,7 +106,7 @@ TEST(FailureKinds, TlsAuthenticationAndTargetRefusalAreReportedByKind) {
     ASSERT_EQ(objects.size(), 3u) << status.out;
     EXPECT_EQ(objects["badtls"]["result"], "failed");
     EXPECT_EQ(objects["badtls"]["failure_kind"], "tls") << status.out;
-    EXPECT_EQ(objects["badtls"]["retry"], "never") << status.out;
+    EXPECT_EQ(objects["badtls"]["retry"], "later") << status.out;
     EXPECT_EQ(objects["badauth"]["failure_kind"], "authentication") << status.out;
     EXPECT_EQ(objects["badtarget"]["failure_kind"], "target-permanent") << status.out;
     const ProcessResult text = harness.status();

@@ -25,14 +25,14 @@ TEST(FailureKind, RetryClasses) {
     EXPECT_EQ(retryClassOf(FailureKind::Timeout), RetryClass::Later);
     EXPECT_EQ(retryClassOf(FailureKind::TargetTransient), RetryClass::Later);
     EXPECT_EQ(retryClassOf(FailureKind::Authentication), RetryClass::Never);
-    EXPECT_EQ(retryClassOf(FailureKind::Tls), RetryClass::Never);
+    EXPECT_EQ(retryClassOf(FailureKind::Tls), RetryClass::Later);  // certificates get renewed
     EXPECT_EQ(retryClassOf(FailureKind::TargetPermanent), RetryClass::Never);
     EXPECT_EQ(retryClassOf(FailureKind::Config), RetryClass::Never);
     EXPECT_EQ(retryClassOf(FailureKind::Interrupted), RetryClass::Now);
     EXPECT_EQ(retryClassName(RetryClass::Never), "never");
     const Failure failure(FailureKind::Tls, "certificate refused");
     EXPECT_EQ(failure.failureKind(), FailureKind::Tls);
-    EXPECT_EQ(failure.retry(), RetryClass::Never);
+    EXPECT_EQ(failure.retry(), RetryClass::Later);
 }
 
 }  // namespace
