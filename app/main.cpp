@@ -497,14 +497,19 @@ std::string describeNextPoll(std::int64_t nextPollAt) {
     return formatTime(nextPollAt);
 }
 
-int statusCommand(const mc::config::Config& config, const Arguments& args) {
-    std::unique_ptr<mc::ledger::LedgerStore> ledger;
+// The ledger of `config`, or nullptr after saying on stderr why it cannot be opened (exit 3).
+std::unique_ptr<mc::ledger::LedgerStore> openLedgerOrSay(const mc::config::Config& config) {
     try {
-        ledger = mc::ledger::openLedger(config.collector.ledger);
+        return mc::ledger::openLedger(config.collector.ledger);
     } catch (const mc::ledger::LedgerError& e) {
         std::cerr << "cannot open the ledger: " << e.what() << "\n";
-        return kExitLedger;
+        return nullptr;
     }
+}
+
+int statusCommand(const mc::config::Config& config, const Arguments& args) {
+    auto ledger = openLedgerOrSay(config);
+    if (!ledger) return kExitLedger;
     auto accounts = selectAccounts(config, args.accounts);
     // Everything is read before anything is printed: a ledger failing half-way prints nothing.
     std::vector<mc::ledger::AccountRecord> records;
@@ -566,13 +571,8 @@ int quarantineCommand(const mc::config::Config& config, const Arguments& args) {
     std::string account = args.accounts.empty() ? "" : args.accounts.front();
     if (!account.empty() && !config.findAccount(account))
         throw UsageError("no account named '" + account + "' in " + config.path);
-    std::unique_ptr<mc::ledger::LedgerStore> ledger;
-    try {
-        ledger = mc::ledger::openLedger(config.collector.ledger);
-    } catch (const mc::ledger::LedgerError& e) {
-        std::cerr << "cannot open the ledger: " << e.what() << "\n";
-        return kExitLedger;
-    }
+    auto ledger = openLedgerOrSay(config);
+    if (!ledger) return kExitLedger;
     mc::collector::Quarantine quarantine(*ledger, config.collector.quarantineDir);
     const std::string& action = args.inputs[0];
     std::vector<std::string> ids(args.inputs.begin() + 1, args.inputs.end());

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 
+#include "collector/proto/UniqueFd.hpp"
 #include "config/Config.hpp"
 
 extern char** environ;
@@ -37,21 +38,7 @@ std::string errnoText(int error) {
 }
 
 // Closes a file descriptor when the scope ends, so that early throws do not leak it.
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() { reset(); }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_;
-};
+using Fd = proto::UniqueFd;
 
 void stripOneNewline(std::string& text) {
     if (text.size() >= 2 && text.compare(text.size() - 2, 2, "\r\n") == 0)

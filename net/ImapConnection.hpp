@@ -26,13 +26,9 @@ namespace mc::net {
 class ImapError : public proto::Failure {
 public:
     ImapError(const std::string& what, bool authentication = false)
-        : proto::Failure(authentication ? proto::FailureKind::Authentication : proto::FailureKind::Protocol, what),
-          authentication_(authentication) {}
-    ImapError(proto::FailureKind kind, const std::string& what) : proto::Failure(kind, what), authentication_(false) {}
-    bool authentication() const { return authentication_; }
-
-private:
-    bool authentication_;
+        : proto::Failure(authentication ? proto::FailureKind::Authentication : proto::FailureKind::Protocol, what) {}
+    ImapError(proto::FailureKind kind, const std::string& what) : proto::Failure(kind, what) {}
+    bool authentication() const { return failureKind() == proto::FailureKind::Authentication; }
 };
 
 // Untagged responses one command may draw beyond those it asks for (EXISTS, FLAGS, alerts...).

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "collector/proto/Http.hpp"
+#include "collector/proto/UniqueFd.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -73,24 +74,7 @@ const char* resultWord(const collector::PollReport& report) {
     return report.ok ? "ok" : "failed";
 }
 
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-    ~FileDescriptor() { reset(); }
-    FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-        reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_;
-};
+using FileDescriptor = proto::UniqueFd;
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "collector/ledger/SqliteLedgerStore.hpp"
 
 #include "collector/ledger/MessageColumns.hpp"
+#include "collector/proto/UniqueFd.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -384,19 +385,6 @@ bool holderProcessEnded(const std::string& identity, const std::string& ours) {
     return holder.kind == ProcessState::Ended;
 }
 
-class FileDescriptor {
-public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-
-private:
-    int fd_;
-};
-
 // Makes a new directory entry in `dir` durable; without it a crash could lose the new file.
 void syncDirectory(const fs::path& dir) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -463,7 +451,7 @@ bool secureFile(const std::string& path, bool create) {
         if (error == ENOENT && !create) return false;
         throw LedgerError("cannot open ledger file " + path + ": " + errnoText(error));
     }
-    FileDescriptor guard(fd);
+    proto::UniqueFd guard(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         const int error = errno;

@@ -35,15 +35,13 @@ class Pop3Error : public proto::Failure {
 public:
     Pop3Error(const std::string& what, bool transient = false, bool authentication = false)
         : proto::Failure(authentication ? proto::FailureKind::Authentication : proto::FailureKind::Protocol, what),
-          transient_(transient), authentication_(authentication) {}
-    Pop3Error(proto::FailureKind kind, const std::string& what)
-        : proto::Failure(kind, what), transient_(false), authentication_(false) {}
+          transient_(transient) {}
+    Pop3Error(proto::FailureKind kind, const std::string& what) : proto::Failure(kind, what), transient_(false) {}
     bool transient() const { return transient_; }
-    bool authentication() const { return authentication_; }
+    bool authentication() const { return failureKind() == proto::FailureKind::Authentication; }
 
 private:
     bool transient_;
-    bool authentication_;
 };
 
 struct Pop3Options {
