@@ -34,7 +34,7 @@
 #include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/LedgerStore.hpp"
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 #include "config/Config.hpp"
 #include "config/Importers.hpp"
 #include "net/LineChannel.hpp"

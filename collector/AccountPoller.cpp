@@ -15,10 +15,10 @@
 #include "collector/HeaderFingerprint.hpp"
 #include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
-#include "collector/proto/AsciiText.hpp"
+#include "proto/AsciiText.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
-#include "collector/proto/MessageHeaders.hpp"
+#include "proto/MessageHeaders.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::collector {

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "collector/ledger/LedgerStore.hpp"
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
 

@@ -11,7 +11,7 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/HeaderFingerprint.hpp"
-#include "collector/proto/MessageHeaders.hpp"
+#include "proto/MessageHeaders.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
 #include "delivery/TraceHeaders.hpp"

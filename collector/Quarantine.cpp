@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-#include "collector/proto/MessageHeaders.hpp"
+#include "proto/MessageHeaders.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::collector {

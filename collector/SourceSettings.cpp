@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "collector/oauth2/AccessTokens.hpp"
-#include "collector/proto/AsciiText.hpp"
+#include "proto/AsciiText.hpp"
 
 namespace mc::collector {
 

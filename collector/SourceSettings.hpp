@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/Sasl.hpp"
+#include "proto/Sasl.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 
 namespace mc::config {
 

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 #include "config/Importers.hpp"
 
 namespace mc::config::importer {

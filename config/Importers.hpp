@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 
 namespace mc::config::importer {
 

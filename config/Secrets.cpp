@@ -15,7 +15,7 @@
 #include <cstring>
 #include <string>
 
-#include "collector/proto/UniqueFd.hpp"
+#include "proto/UniqueFd.hpp"
 #include "config/Config.hpp"
 
 extern char** environ;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "collector/proto/AsciiText.hpp"
-#include "collector/proto/ModifiedUtf7.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/ModifiedUtf7.hpp"
 
 namespace mc::delivery {
 namespace {

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/ImapCommand.hpp"
-#include "collector/proto/ImapResponse.hpp"
+#include "proto/ImapCommand.hpp"
+#include "proto/ImapResponse.hpp"
 
 namespace mc::delivery {
 

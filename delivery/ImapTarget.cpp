@@ -10,11 +10,11 @@
 #include <functional>
 #include <optional>
 
-#include "collector/proto/AsciiText.hpp"
-#include "collector/proto/ImapParser.hpp"
-#include "collector/proto/MessageEncoder.hpp"
-#include "collector/proto/ModifiedUtf7.hpp"
-#include "collector/proto/Sasl.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/ImapParser.hpp"
+#include "proto/MessageEncoder.hpp"
+#include "proto/ModifiedUtf7.hpp"
+#include "proto/Sasl.hpp"
 #include "delivery/ImapAppend.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
 #include "net/ImapConnection.hpp"

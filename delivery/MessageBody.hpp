@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/proto/MessageEncoder.hpp"
+#include "proto/MessageEncoder.hpp"
 
 namespace mc::delivery {
 

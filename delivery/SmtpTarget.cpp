@@ -5,9 +5,9 @@
 
 #include <optional>
 
-#include "collector/proto/MessageEncoder.hpp"
-#include "collector/proto/Sasl.hpp"
-#include "collector/proto/SmtpReply.hpp"
+#include "proto/MessageEncoder.hpp"
+#include "proto/Sasl.hpp"
+#include "proto/SmtpReply.hpp"
 #include "delivery/ImapTarget.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"

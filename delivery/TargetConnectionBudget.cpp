@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "collector/proto/AsciiText.hpp"
+#include "proto/AsciiText.hpp"
 
 namespace mc::delivery {
 

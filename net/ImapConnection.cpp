@@ -1,7 +1,7 @@
 #include "net/ImapConnection.hpp"
 
-#include "collector/proto/AsciiText.hpp"
-#include "collector/proto/ImapCommand.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/ImapCommand.hpp"
 
 namespace mc::net {
 

@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/Failure.hpp"
-#include "collector/proto/ImapParser.hpp"
-#include "collector/proto/Sasl.hpp"
+#include "proto/Failure.hpp"
+#include "proto/ImapParser.hpp"
+#include "proto/Sasl.hpp"
 #include "net/LineChannel.hpp"
 
 namespace mc::net {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/proto/LineBuffer.hpp"
+#include "proto/LineBuffer.hpp"
 #include "net/Transport.hpp"
 
 namespace mc::net {

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 
 namespace mc::net {
 

@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "collector/proto/Http.hpp"
-#include "collector/proto/UniqueFd.hpp"
+#include "proto/Http.hpp"
+#include "proto/UniqueFd.hpp"
 
 namespace mc::schedules {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 
 namespace mc::schedules {
 

@@ -1,6 +1,6 @@
 #include "schedules/Metrics.hpp"
 
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 
 #include <cmath>
 #include <cstdio>

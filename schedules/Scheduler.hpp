@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 #include "schedules/Clock.hpp"
 
 namespace mc::schedules {

@@ -11,10 +11,10 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/SourceSettings.hpp"
-#include "collector/proto/AsciiText.hpp"
-#include "collector/proto/ImapCommand.hpp"
-#include "collector/proto/ModifiedUtf7.hpp"
-#include "collector/proto/Sasl.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/ImapCommand.hpp"
+#include "proto/ModifiedUtf7.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::collector {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/ImapParser.hpp"
+#include "proto/ImapParser.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
 #include "net/ImapConnection.hpp"

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 
 namespace mc::ledger {
 

@@ -1,7 +1,7 @@
 #include "collector/ledger/SqliteLedgerStore.hpp"
 
 #include "collector/ledger/MessageColumns.hpp"
-#include "collector/proto/UniqueFd.hpp"
+#include "proto/UniqueFd.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>

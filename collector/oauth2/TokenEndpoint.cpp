@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "collector/proto/Json.hpp"
+#include "proto/Json.hpp"
 
 namespace mc::collector::oauth2 {
 namespace {

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "collector/proto/Http.hpp"
+#include "proto/Http.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
 

@@ -4,9 +4,9 @@
 #include <map>
 
 #include "collector/SourceSettings.hpp"
-#include "collector/proto/AsciiText.hpp"
-#include "collector/proto/Pop3Reply.hpp"
-#include "collector/proto/Sasl.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/Pop3Reply.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::collector {
 namespace {

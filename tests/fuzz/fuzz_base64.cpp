@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "collector/proto/Sasl.hpp"
+#include "proto/Sasl.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

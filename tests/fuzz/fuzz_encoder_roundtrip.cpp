@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "collector/proto/MessageEncoder.hpp"
-#include "collector/proto/Pop3Reply.hpp"
+#include "proto/MessageEncoder.hpp"
+#include "proto/Pop3Reply.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 #include "tests/unit/proto_line_end_model.hpp"
 

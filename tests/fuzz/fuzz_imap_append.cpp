@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/ImapCommand.hpp"
-#include "collector/proto/ImapParser.hpp"
-#include "collector/proto/ModifiedUtf7.hpp"
+#include "proto/ImapCommand.hpp"
+#include "proto/ImapParser.hpp"
+#include "proto/ModifiedUtf7.hpp"
 #include "delivery/ImapAppend.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "collector/proto/LineBuffer.hpp"
+#include "proto/LineBuffer.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,13 +1,13 @@
 // Fuzzes what an OAuth2 token or device endpoint sends back, and the URLs we build requests from
-// (collector/proto Http, Json): never a crash; an HTTP reply parses the same whether it arrived
+// (proto Http, Json): never a crash; an HTTP reply parses the same whether it arrived
 // whole or in pieces; a parsed https URL can never smuggle a line break or space into the request
 // line; the form encoding is only unreserved bytes and %XX.
 
 #include <cctype>
 #include <string>
 
-#include "collector/proto/Http.hpp"
-#include "collector/proto/Json.hpp"
+#include "proto/Http.hpp"
+#include "proto/Json.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "collector/proto/Pop3Reply.hpp"
+#include "proto/Pop3Reply.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/LineBuffer.hpp"
-#include "collector/proto/SmtpReply.hpp"
+#include "proto/LineBuffer.hpp"
+#include "proto/SmtpReply.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 namespace {

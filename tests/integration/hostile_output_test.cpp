@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/Json.hpp"
-#include "collector/proto/SafeText.hpp"
+#include "proto/Json.hpp"
+#include "proto/SafeText.hpp"
 #include "tests/support/Process.hpp"
 #include "tests/support/fakes/CollectorHarness.hpp"
 #include "tests/support/fakes/FakeImapServer.hpp"

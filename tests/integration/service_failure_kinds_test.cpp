@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-#include "collector/proto/Json.hpp"
+#include "proto/Json.hpp"
 #include "tests/integration/service_harness.hpp"
 #include "tests/support/TestCa.hpp"
 #include "tests/support/fakes/CollectorHarness.hpp"

@@ -16,10 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// tests/CMakeLists.txt gives unit tests no source-dir definition, so find examples/ from here.
-fs::path examplesDir() {
-    return (fs::path(__FILE__).parent_path() / ".." / ".." / "examples").lexically_normal();
-}
+fs::path examplesDir() { return fs::path(MC_SOURCE_DIR) / "examples"; }
 
 std::vector<fs::path> exampleFiles() {
     std::vector<fs::path> files;
@@ -53,8 +50,8 @@ TEST(ConfigExamples, AllExamplesParse) {
 }
 
 TEST(ConfigExamples, SingleUserHasFiveMixedAccounts) {
-    Config config = parseConfig(readFile(examplesDir() / "single-user.toml"),
-                                (examplesDir() / "single-user.toml").string());
+    Config config =
+        parseConfig(readFile(examplesDir() / "single-user.toml"), (examplesDir() / "single-user.toml").string());
     ASSERT_EQ(config.accounts.size(), 5u);
     auto pop3 = std::count_if(config.accounts.begin(), config.accounts.end(),
                               [](const auto& a) { return a.protocol == SourceProtocol::Pop3; });
@@ -68,8 +65,7 @@ TEST(ConfigExamples, NoInlinePasswords) {
         Config config = parseConfig(readFile(file), file.string());
         EXPECT_NE(config.target.password.kind, SecretSource::Kind::Inline) << file;
         for (const auto& account : config.accounts)
-            EXPECT_NE(account.password.kind, SecretSource::Kind::Inline)
-                << file << " " << account.name;
+            EXPECT_NE(account.password.kind, SecretSource::Kind::Inline) << file << " " << account.name;
     }
 }
 

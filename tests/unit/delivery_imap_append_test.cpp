@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "collector/proto/ImapParser.hpp"
+#include "proto/ImapParser.hpp"
 #include "delivery/ImapAppend.hpp"
 
 namespace mc::delivery {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 
 namespace mc::proto {
 namespace {

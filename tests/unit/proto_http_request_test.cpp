@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "collector/proto/Http.hpp"
+#include "proto/Http.hpp"
 
 namespace mc::proto {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/proto/ImapCommand.hpp"
-#include "collector/proto/ImapResponse.hpp"
+#include "proto/ImapCommand.hpp"
+#include "proto/ImapResponse.hpp"
 
 namespace mc::proto {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "tests/unit/proto_chunkings.hpp"
-#include "collector/proto/ImapParser.hpp"
+#include "proto/ImapParser.hpp"
 
 namespace mc::proto {
 namespace {

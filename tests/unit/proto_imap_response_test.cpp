@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "collector/proto/ImapParser.hpp"
-#include "collector/proto/ImapResponse.hpp"
+#include "proto/ImapParser.hpp"
+#include "proto/ImapResponse.hpp"
 
 namespace mc::proto {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "collector/proto/ModifiedUtf7.hpp"
+#include "proto/ModifiedUtf7.hpp"
 
 namespace mc::proto {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tests/unit/proto_chunkings.hpp"
-#include "collector/proto/MessageEncoder.hpp"
+#include "proto/MessageEncoder.hpp"
 
 namespace mc::proto {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "collector/proto/MessageHeaders.hpp"
+#include "proto/MessageHeaders.hpp"
 
 namespace mc::proto {
 namespace {

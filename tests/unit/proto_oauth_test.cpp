@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "collector/proto/Http.hpp"
-#include "collector/proto/Json.hpp"
-#include "collector/proto/Sasl.hpp"
+#include "proto/Http.hpp"
+#include "proto/Json.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::proto {
 namespace {

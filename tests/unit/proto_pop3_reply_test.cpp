@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tests/unit/proto_chunkings.hpp"
-#include "collector/proto/Pop3Reply.hpp"
+#include "proto/Pop3Reply.hpp"
 
 namespace mc::proto {
 namespace {

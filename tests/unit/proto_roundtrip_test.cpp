@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/MessageEncoder.hpp"
-#include "collector/proto/Pop3Reply.hpp"
+#include "proto/MessageEncoder.hpp"
+#include "proto/Pop3Reply.hpp"
 #include "tests/unit/proto_line_end_model.hpp"
 
 namespace mc::proto {

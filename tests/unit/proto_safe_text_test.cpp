@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 
 namespace mc::proto {
 namespace {

@@ -5,7 +5,7 @@
 #include <vector>
 #include <string>
 
-#include "collector/proto/Sasl.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::proto {
 namespace {

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "tests/unit/proto_chunkings.hpp"
-#include "collector/proto/LineBuffer.hpp"
-#include "collector/proto/SmtpReply.hpp"
+#include "proto/LineBuffer.hpp"
+#include "proto/SmtpReply.hpp"
 
 namespace mc::proto {
 namespace {

@@ -1,4 +1,4 @@
-#include "collector/proto/MessageHeaders.hpp"
+#include "proto/MessageHeaders.hpp"
 
 namespace mc::proto {
 

@@ -1,5 +1,5 @@
-#include "collector/proto/ImapParser.hpp"
-#include "collector/proto/AsciiText.hpp"
+#include "proto/ImapParser.hpp"
+#include "proto/AsciiText.hpp"
 
 #include <algorithm>
 #include <limits>

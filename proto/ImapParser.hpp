@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/proto/ImapResponse.hpp"
+#include "proto/ImapResponse.hpp"
 
 namespace mc::proto {
 

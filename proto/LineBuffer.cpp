@@ -1,4 +1,4 @@
-#include "collector/proto/LineBuffer.hpp"
+#include "proto/LineBuffer.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,9 +1,9 @@
-#include "collector/proto/Sasl.hpp"
+#include "proto/Sasl.hpp"
 
 #include <array>
 #include <cstdint>
 
-#include "collector/proto/Json.hpp"
+#include "proto/Json.hpp"
 
 namespace mc::proto {
 

@@ -1,6 +1,6 @@
-#include "collector/proto/Http.hpp"
+#include "proto/Http.hpp"
 
-#include "collector/proto/AsciiText.hpp"
+#include "proto/AsciiText.hpp"
 
 #include <algorithm>
 

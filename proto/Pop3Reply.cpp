@@ -1,4 +1,4 @@
-#include "collector/proto/Pop3Reply.hpp"
+#include "proto/Pop3Reply.hpp"
 
 #include <cstring>
 

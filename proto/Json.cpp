@@ -1,4 +1,4 @@
-#include "collector/proto/Json.hpp"
+#include "proto/Json.hpp"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "collector/proto/SafeText.hpp"
+#include "proto/SafeText.hpp"
 
 #include <cstdio>
 

@@ -1,4 +1,4 @@
-#include "collector/proto/MessageEncoder.hpp"
+#include "proto/MessageEncoder.hpp"
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
-#include "collector/proto/ImapResponse.hpp"
-#include "collector/proto/AsciiText.hpp"
+#include "proto/ImapResponse.hpp"
+#include "proto/AsciiText.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "collector/proto/Failure.hpp"
+#include "proto/Failure.hpp"
 
 #include <array>
 #include <utility>

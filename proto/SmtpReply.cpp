@@ -1,5 +1,5 @@
-#include "collector/proto/SmtpReply.hpp"
-#include "collector/proto/AsciiText.hpp"
+#include "proto/SmtpReply.hpp"
+#include "proto/AsciiText.hpp"
 
 namespace mc::proto {
 

@@ -1,8 +1,8 @@
-#include "collector/proto/ImapCommand.hpp"
+#include "proto/ImapCommand.hpp"
 
 #include <algorithm>
 
-#include "collector/proto/ModifiedUtf7.hpp"
+#include "proto/ModifiedUtf7.hpp"
 
 namespace mc::proto {
 

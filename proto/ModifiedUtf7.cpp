@@ -1,4 +1,4 @@
-#include "collector/proto/ModifiedUtf7.hpp"
+#include "proto/ModifiedUtf7.hpp"
 
 #include <array>
 #include <cstdint>
