@@ -59,8 +59,7 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         // The polls may take as long as their poll_timeout; the service bounds them, not us.
         session.setTimeout(Poco::Timespan(5, 0), Poco::Timespan(30, 0), Poco::Timespan(7 * 24 * 3600, 0));
         try {
-            Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target,
-                                           Poco::Net::HTTPMessage::HTTP_1_1);
+            Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target, Poco::Net::HTTPMessage::HTTP_1_1);
             request.setContentLength(0);
             session.sendRequest(request);
         } catch (const Poco::Net::NetException&) {
@@ -86,8 +85,7 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         return kExitUsage;
     }
     if (status != 200) {
-        std::cerr << "mailcollector: the service on " << address.toString() << " answered " << status << ": "
-                  << body;
+        std::cerr << "mailcollector: the service on " << address.toString() << " answered " << status << ": " << body;
         return kExitFailed;
     }
     // One line per account: "ok|failed|ledger-failed<TAB>what run --once says of it".

@@ -51,8 +51,7 @@ void ProgressBoard::draw(bool force) {
     lastDraw_ = now;
     std::string line = "[" + std::to_string(finished_) + "/" + std::to_string(accounts_) + " accounts]";
     for (const auto& [account, progress] : inFlight_) {
-        std::string item =
-            " " + account + " " + std::to_string(progress.done) + "/" + std::to_string(progress.total);
+        std::string item = " " + account + " " + std::to_string(progress.done) + "/" + std::to_string(progress.total);
         if (line.size() + item.size() > kMaxWidth) {
             line += " ...";
             break;

@@ -2,10 +2,10 @@
 // work to the collector. Exit codes: 0 all well, 1 an account failed, 2 usage/config, 3 ledger.
 
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,10 +34,10 @@
 #include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/LedgerStore.hpp"
-#include "proto/SafeText.hpp"
 #include "config/Config.hpp"
 #include "config/Importers.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/SafeText.hpp"
 #include "schedules/AdminServer.hpp"
 #include "schedules/Clock.hpp"
 #include "schedules/Logging.hpp"
@@ -120,21 +120,33 @@ Arguments parseArguments(int argc, char** argv) {
             if (i + 1 >= words.size()) throw UsageError(std::string(option) + " needs a value");
             return words[++i];
         };
-        if (word == "-h" || word == "--help") args.command = "help";
-        else if (word == "--version") args.command = "version";
-        else if (word == "-c" || word == "--config") args.configPath = value("-c");
-        else if (word == "--account") args.accounts.push_back(value("--account"));
-        else if (word == "--once") args.once = true;
-        else if (word == "--json") args.json = true;
-        else if (args.command.empty() && word[0] != '-') args.command = word;
-        else if (args.command == "ledger" && word == "--from") args.from = value("--from");
-        else if (args.command == "ledger" && word == "--to") args.to = value("--to");
-        else if (args.command == "ledger" && word == "migrate" && args.inputs.empty()) args.inputs.push_back(word);
+        if (word == "-h" || word == "--help")
+            args.command = "help";
+        else if (word == "--version")
+            args.command = "version";
+        else if (word == "-c" || word == "--config")
+            args.configPath = value("-c");
+        else if (word == "--account")
+            args.accounts.push_back(value("--account"));
+        else if (word == "--once")
+            args.once = true;
+        else if (word == "--json")
+            args.json = true;
+        else if (args.command.empty() && word[0] != '-')
+            args.command = word;
+        else if (args.command == "ledger" && word == "--from")
+            args.from = value("--from");
+        else if (args.command == "ledger" && word == "--to")
+            args.to = value("--to");
+        else if (args.command == "ledger" && word == "migrate" && args.inputs.empty())
+            args.inputs.push_back(word);
         else if ((args.command == "import" || args.command == "oauth2" || args.command == "quarantine") &&
                  word[0] != '-')
             args.inputs.push_back(word);
-        else if (args.command == "poll" && word[0] != '-') args.accounts.push_back(word);
-        else throw UsageError("unexpected argument '" + word + "'");
+        else if (args.command == "poll" && word[0] != '-')
+            args.accounts.push_back(word);
+        else
+            throw UsageError("unexpected argument '" + word + "'");
     }
     if (args.command.empty()) throw UsageError("no command given");
     if (args.command == "import") {
@@ -168,10 +180,12 @@ Arguments parseArguments(int argc, char** argv) {
 void setUpLogging(const mc::config::Config* config, std::shared_ptr<mc::app::ProgressBoard> board = {}) {
     std::shared_ptr<spdlog::logger> logger;
     std::shared_ptr<spdlog::sinks::sink> sink;
-    if (board) sink = std::make_shared<mc::app::ProgressSink>(board);
-    else sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    logger = std::make_shared<spdlog::logger>("mailcollector",
-                                              std::make_shared<mc::schedules::RepeatLimitingSink>(sink));
+    if (board)
+        sink = std::make_shared<mc::app::ProgressSink>(board);
+    else
+        sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    logger =
+        std::make_shared<spdlog::logger>("mailcollector", std::make_shared<mc::schedules::RepeatLimitingSink>(sink));
     logger->set_formatter(mc::schedules::makeLogFormatter(config ? config->collector.logFormat : "text"));
     if (const char* level = std::getenv("MC_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
     logger->flush_on(spdlog::level::info);
@@ -182,10 +196,8 @@ void setUpLogging(const mc::config::Config* config, std::shared_ptr<mc::app::Pro
 void warnAboutPlaintext(const mc::config::Config& config) {
     for (const auto& account : config.accounts)
         if (account.endpoint.tls == mc::config::TlsMode::None)
-            spdlog::warn("account={} uses tls = \"none\": the password crosses the network in the clear",
-                         account.name);
-    if (config.target.endpoint.tls == mc::config::TlsMode::None)
-        spdlog::warn("target uses tls = \"none\"");
+            spdlog::warn("account={} uses tls = \"none\": the password crosses the network in the clear", account.name);
+    if (config.target.endpoint.tls == mc::config::TlsMode::None) spdlog::warn("target uses tls = \"none\"");
 }
 
 std::vector<const mc::config::AccountSettings*> selectAccounts(const mc::config::Config& config,
@@ -235,8 +247,7 @@ void onServiceSignal(int) {}
 
 class SignalThread {
 public:
-    explicit SignalThread(std::function<void(int)> handle)
-        : handle_(std::move(handle)), thread_([this] { loop(); }) {}
+    explicit SignalThread(std::function<void(int)> handle) : handle_(std::move(handle)), thread_([this] { loop(); }) {}
     ~SignalThread() {
         quit_ = true;
         ::pthread_kill(thread_.native_handle(), SIGUSR2);
@@ -322,8 +333,7 @@ private:
 
 // SIGHUP: the new file replaces the config only when it is valid; what cannot change while
 // running (the ledger, the listen address) is reported and keeps its old value.
-void reloadConfig(mc::schedules::Service& service, PollStops& stops, const std::string& path,
-                  const Arguments& args) {
+void reloadConfig(mc::schedules::Service& service, PollStops& stops, const std::string& path, const Arguments& args) {
     notifySystemd("RELOADING=1");
     try {
         auto next = std::make_shared<const mc::config::Config>(mc::config::loadConfig(path));
@@ -335,14 +345,12 @@ void reloadConfig(mc::schedules::Service& service, PollStops& stops, const std::
             spdlog::warn("reload: a new http_listen takes a restart; still listening on {}",
                          current->collector.httpListen.empty() ? "(off)" : current->collector.httpListen);
         for (const auto& name : args.accounts)
-            if (!next->findAccount(name))
-                spdlog::warn("reload: account {} (--account) is no longer in {}", name, path);
+            if (!next->findAccount(name)) spdlog::warn("reload: account {} (--account) is no longer in {}", name, path);
         spdlog::default_logger()->set_formatter(mc::schedules::makeLogFormatter(next->collector.logFormat));
         warnAboutPlaintext(*next);
         auto summary = service.reload(next);
-        spdlog::info("reloaded {}: {} accounts; added: {}; removed: {}; changed: {}", path,
-                     next->accounts.size(), joinNames(summary.added), joinNames(summary.removed),
-                     joinNames(summary.changed));
+        spdlog::info("reloaded {}: {} accounts; added: {}; removed: {}; changed: {}", path, next->accounts.size(),
+                     joinNames(summary.added), joinNames(summary.removed), joinNames(summary.changed));
         for (const auto& name : summary.removed)
             if (stops.stop(name, current->collector.ioTimeout))
                 spdlog::info("account={} removed: its poll in flight stops within io_timeout", name);
@@ -398,8 +406,8 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
         if (board) board->finished(account.name);
         return report;
     };
-    mc::schedules::Service service(std::make_shared<const mc::config::Config>(config), *ledger, clock,
-                                   metrics, poll, options);
+    mc::schedules::Service service(std::make_shared<const mc::config::Config>(config), *ledger, clock, metrics, poll,
+                                   options);
 
     std::atomic<int> stopSignals{0};
     SignalThread signalThread([&](int sig) {
@@ -407,10 +415,11 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
             case SIGTERM:
             case SIGINT:
                 if (stopSignals++ == 0) {
-                    spdlog::info("stopping: signal {} received; the {} polls in flight deliver and record what "
-                                 "they have fetched within io_timeout, then end (the same signal again quits at "
-                                 "once)",
-                                 sig == SIGTERM ? "TERM" : "INT", service.pollsInFlight());
+                    spdlog::info(
+                        "stopping: signal {} received; the {} polls in flight deliver and record what "
+                        "they have fetched within io_timeout, then end (the same signal again quits at "
+                        "once)",
+                        sig == SIGTERM ? "TERM" : "INT", service.pollsInFlight());
                     notifySystemd("STOPPING=1");
                     stops.stopAll(service.config()->collector.ioTimeout);
                     service.requestStop();
@@ -432,7 +441,8 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
                 spdlog::info("SIGUSR1: polling every account now");
                 service.pollAllNow();
                 break;
-            default: break;  // SIGUSR2: ends this thread (see ~SignalThread)
+            default:
+                break;  // SIGUSR2: ends this thread (see ~SignalThread)
         }
     });
 
@@ -441,16 +451,16 @@ int runCommand(const mc::config::Config& config, const Arguments& args) {
     if (!args.once && !config.collector.httpListen.empty()) {
         health = std::make_unique<mc::schedules::LedgerHealth>(*ledger, clock);
         try {
-            admin = std::make_unique<mc::schedules::AdminServer>(config.collector.httpListen, service,
-                                                                 metrics, *health);
+            admin =
+                std::make_unique<mc::schedules::AdminServer>(config.collector.httpListen, service, metrics, *health);
         } catch (const std::exception& e) {
             spdlog::critical("http_listen: {}", e.what());
             return kExitUsage;
         }
     }
     if (!args.once)
-        spdlog::info("mailcollector {} running: {} accounts, max_parallel {}, http {}", MC_VERSION,
-                     accounts.size(), config.collector.maxParallel,
+        spdlog::info("mailcollector {} running: {} accounts, max_parallel {}, http {}", MC_VERSION, accounts.size(),
+                     config.collector.maxParallel,
                      config.collector.httpListen.empty() ? std::string("off") : config.collector.httpListen);
     notifySystemd("READY=1");
     auto result = service.run();
@@ -543,9 +553,9 @@ int statusCommand(const mc::config::Config& config, const Arguments& args) {
             std::cout << shown(account->name) << ": last poll " << formatTime(record.lastPollAt) << ", "
                       << (result.result.empty() ? "never polled" : shown(result.result))
                       << (kind.empty() ? "" : " (" + kind + ", retry " + retry + ")") << "; delivered "
-                      << record.delivered << ", deleted " << record.deleted << ", quarantined "
-                      << record.quarantined << ", skipped " << record.skipped << ", pending "
-                      << record.pending << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";
+                      << record.delivered << ", deleted " << record.deleted << ", quarantined " << record.quarantined
+                      << ", skipped " << record.skipped << ", pending " << record.pending << "; next poll "
+                      << describeNextPoll(record.nextPollAt) << "\n";
             if (!record.leaseHolder.empty()) std::cout << "  held by " << shown(record.leaseHolder) << "\n";
             if (!record.lastError.empty()) std::cout << "  last error: " << shown(record.lastError) << "\n";
         }
@@ -561,8 +571,8 @@ void printQuarantined(const mc::collector::QuarantinedMessage& message) {
               << mc::net::printable(message.key.uid) << "  " << formatTime(message.quarantinedAt) << "  "
               << message.size << " bytes\n";
     if (!message.from.empty() || !message.subject.empty())
-        std::cout << "    From: " << mc::net::printable(message.from) << "  Subject: "
-                  << mc::net::printable(message.subject) << "\n";
+        std::cout << "    From: " << mc::net::printable(message.from)
+                  << "  Subject: " << mc::net::printable(message.subject) << "\n";
     std::cout << "    refused: " << message.reason << "\n";
 }
 
@@ -584,22 +594,22 @@ int quarantineCommand(const mc::config::Config& config, const Arguments& args) {
                 for (std::size_t i = 0; i < messages.size(); ++i) {
                     const auto& m = messages[i];
                     std::cout << (i ? "," : "") << "\n  {\"id\":" << jsonString(m.id)
-                              << ",\"account\":" << jsonString(m.key.account)
-                              << ",\"folder\":\"" << mc::schedules::jsonEscape(m.key.folder)
-                              << "\",\"uid_validity\":" << m.key.uidValidity
+                              << ",\"account\":" << jsonString(m.key.account) << ",\"folder\":\""
+                              << mc::schedules::jsonEscape(m.key.folder) << "\",\"uid_validity\":" << m.key.uidValidity
                               << ",\"uid\":\"" << mc::schedules::jsonEscape(m.key.uid)
-                              << "\",\"date\":" << m.quarantinedAt << ",\"size\":" << m.size
-                              << ",\"from\":\"" << mc::schedules::jsonEscape(m.from)
-                              << "\",\"subject\":\"" << mc::schedules::jsonEscape(m.subject)
-                              << "\",\"reason\":\"" << mc::schedules::jsonEscape(m.reason)
-                              << "\",\"copy\":\"" << mc::schedules::jsonEscape(m.copyPath) << "\"}";
+                              << "\",\"date\":" << m.quarantinedAt << ",\"size\":" << m.size << ",\"from\":\""
+                              << mc::schedules::jsonEscape(m.from) << "\",\"subject\":\""
+                              << mc::schedules::jsonEscape(m.subject) << "\",\"reason\":\""
+                              << mc::schedules::jsonEscape(m.reason) << "\",\"copy\":\""
+                              << mc::schedules::jsonEscape(m.copyPath) << "\"}";
                 }
                 std::cout << (messages.empty() ? "]\n" : "\n]\n");
             } else if (messages.empty()) {
                 std::cout << "nothing is quarantined" << (account.empty() ? "" : " for " + account) << "\n";
             } else {
                 for (const auto& message : messages) printQuarantined(message);
-                std::cout << messages.size() << " quarantined; after fixing the cause, 'mailcollector quarantine "
+                std::cout << messages.size()
+                          << " quarantined; after fixing the cause, 'mailcollector quarantine "
                              "retry' makes them pending again\n";
             }
             return kExitOk;
@@ -609,7 +619,8 @@ int quarantineCommand(const mc::config::Config& config, const Arguments& args) {
             std::cout << (action == "retry" ? "pending again: " : "dropped: ") << message.id << "  "
                       << message.key.account << "  uid " << mc::net::printable(message.key.uid) << "\n";
         if (action == "retry")
-            std::cout << done.size() << " message(s) pending again; the next poll fetches them from the source and "
+            std::cout << done.size()
+                      << " message(s) pending again; the next poll fetches them from the source and "
                          "delivers them\n";
         else
             std::cout << done.size() << " message(s) dropped: left on the source, never fetched again\n";
@@ -658,8 +669,8 @@ int importCommand(const Arguments& args) {
         bool directory = ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
         std::ifstream in(path, std::ios::binary);
         if (directory || !in) {
-            std::cerr << "mailcollector: " << path << ": cannot read: "
-                      << (directory ? "is a directory" : std::strerror(errno)) << "\n";
+            std::cerr << "mailcollector: " << path
+                      << ": cannot read: " << (directory ? "is a directory" : std::strerror(errno)) << "\n";
             return kExitUsage;
         }
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

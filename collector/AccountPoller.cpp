@@ -15,11 +15,11 @@
 #include "collector/HeaderFingerprint.hpp"
 #include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
-#include "proto/AsciiText.hpp"
 #include "collector/pop3/Pop3Session.hpp"
 #include "delivery/MessageTarget.hpp"
-#include "proto/MessageHeaders.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/AsciiText.hpp"
+#include "proto/MessageHeaders.hpp"
 
 namespace mc::collector {
 namespace {
@@ -51,7 +51,7 @@ struct Plan {
     // Delivered in an earlier poll, due for deletion now, once verifyEarlier confirmed each one
     // is still the message delivered; with its ledger row.
     std::vector<std::pair<SourceItem, MessageRecord>> deleteEarlier;
-    std::set<std::uint32_t> ambiguous;      // duplicate POP3 UIDLs: never deleted
+    std::set<std::uint32_t> ambiguous;  // duplicate POP3 UIDLs: never deleted
 };
 
 using BodyFactory = std::function<delivery::MessageBody()>;
@@ -131,8 +131,8 @@ Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& le
         }
         if (record->size != item.size && record->size != 0 && record->state != MessageState::Skipped) {
             // Same UIDL, other size: a different message. Fetch it as new; never delete by UIDL.
-            spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message",
-                         account.name, net::printable(item.uid), record->size, item.size);
+            spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message", account.name,
+                         net::printable(item.uid), record->size, item.size);
             ledger.recordSeen(key, item.size);
             if (!tooBig) fetch(item, only(record->contentHash));
             continue;
@@ -196,10 +196,10 @@ void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbo
         auto index = indexOf.find(number);
         if (index == indexOf.end() || verdicts[index->second] != Verdict::NoHeader) return;
         const MessageRecord& record = plan.deleteEarlier[index->second].second;
-        bool same = !record.headerHash.empty()
-                        ? headerFingerprint(header) == record.headerHash
-                        : !record.messageId.empty() &&
-                              proto::findHeader(header, "Message-ID").value_or("") == record.messageId;
+        bool same =
+            !record.headerHash.empty()
+                ? headerFingerprint(header) == record.headerHash
+                : !record.messageId.empty() && proto::findHeader(header, "Message-ID").value_or("") == record.messageId;
         verdicts[index->second] = same ? Verdict::Same : Verdict::Other;
     });
     std::vector<std::pair<SourceItem, MessageRecord>> verified;
@@ -214,33 +214,37 @@ void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbo
             verified.emplace_back(std::move(item), std::move(record));
             continue;
         }
-        if (record.headerHash.empty() && record.messageId.empty()) ++unidentified;
-        else ++different;
+        if (record.headerHash.empty() && record.messageId.empty())
+            ++unidentified;
+        else
+            ++different;
         plan.knownHashes[item.number] =
             std::make_shared<const std::set<std::string>>(std::set<std::string>{record.contentHash});
         plan.fetch.push_back(item);
     }
     plan.deleteEarlier = std::move(verified);
     if (different)
-        spdlog::warn("account={} folder={} {} message(s) listed under a delivered UID have other headers than were "
-                     "delivered: not deleted; fetched as new messages",
-                     account.name, net::printable(mailbox.folder), different);
+        spdlog::warn(
+            "account={} folder={} {} message(s) listed under a delivered UID have other headers than were "
+            "delivered: not deleted; fetched as new messages",
+            account.name, net::printable(mailbox.folder), different);
     if (unidentified)
-        spdlog::info("account={} folder={} {} message(s) delivered before header hashes were recorded, without a "
-                     "Message-ID: fetched again, deleted only if their content is the one delivered",
-                     account.name, net::printable(mailbox.folder), unidentified);
+        spdlog::info(
+            "account={} folder={} {} message(s) delivered before header hashes were recorded, without a "
+            "Message-ID: fetched again, deleted only if their content is the one delivered",
+            account.name, net::printable(mailbox.folder), unidentified);
     if (unverified)
-        spdlog::warn("account={} folder={} {} message(s) due for deletion kept: the server did not send their "
-                     "headers to confirm they are the ones delivered",
-                     account.name, net::printable(mailbox.folder), unverified);
+        spdlog::warn(
+            "account={} folder={} {} message(s) due for deletion kept: the server did not send their "
+            "headers to confirm they are the ones delivered",
+            account.name, net::printable(mailbox.folder), unverified);
 }
 
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
 std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
                                            ledger::LedgerStore& ledger, const Mailbox& mailbox, const Plan& plan,
-                                           const Retriever& retrieve, const PollControl& control,
-                                           PollReport& report) {
+                                           const Retriever& retrieve, const PollControl& control, PollReport& report) {
     std::vector<std::uint32_t> toDelete;
     for (const auto& [item, record] : plan.deleteEarlier) toDelete.push_back(item.number);
     if (plan.fetch.empty()) return toDelete;
@@ -340,8 +344,8 @@ ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::mil
     return imapOptionsFor(account, timeout, bodyCap(account));
 }
 
-void pollPop3(const config::Config& config, const config::AccountSettings& account,
-              ledger::LedgerStore& ledger, const PollControl& control, PollReport& report) {
+void pollPop3(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
+              const PollControl& control, PollReport& report) {
     Pop3Options options = pop3Options(account, config.collector.ioTimeout);
     options.connect.cutoff = control.cutoff;
     Pop3Session session(std::move(options));
@@ -376,8 +380,8 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
         for (auto number : marked) ledger.markDeleted(keyOf(account, mailbox, uidOf[number]));
         report.deleted = marked.size();
     } else if (!marked.empty()) {
-        spdlog::warn("account={} server did not confirm QUIT; {} deletions may not have happened",
-                     account.name, marked.size());
+        spdlog::warn("account={} server did not confirm QUIT; {} deletions may not have happened", account.name,
+                     marked.size());
     }
     std::vector<std::string> present;
     present.reserve(items.size());
@@ -394,10 +398,9 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, "", 0, present);
 }
 
-void pollImapFolder(const config::Config& config, const config::AccountSettings& account,
-                    ledger::LedgerStore& ledger, ImapSession& session, const std::string& folder,
-                    const std::string& trashWireName, bool firstPoll, const PollControl& control,
-                    PollReport& report) {
+void pollImapFolder(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
+                    ImapSession& session, const std::string& folder, const std::string& trashWireName, bool firstPoll,
+                    const PollControl& control, PollReport& report) {
     bool deleting = deletesAnything(account);
     ImapMailboxState state = session.select(folder, !deleting);
     Mailbox mailbox{folder, state.uidValidity};
@@ -421,8 +424,8 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
         items.push_back({entry.uid, uid, entry.size});
     }
     if (othersDeleting)
-        spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
-                     account.name, net::printable(folder), othersDeleting);
+        spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone", account.name,
+                     net::printable(folder), othersDeleting);
     report.listed += items.size();
 
     // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
@@ -430,15 +433,17 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
     std::set<std::string> deliveredBefore;
     bool known = false;
     for (const auto& record : ledger.messagesInFolder(account.name, folder)) {
-        if (record.key.uidValidity == state.uidValidity) known = true;
+        if (record.key.uidValidity == state.uidValidity)
+            known = true;
         else if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
             deliveredBefore.insert(record.contentHash);
     }
     bool validityChanged = !known && !deliveredBefore.empty();
     if (validityChanged)
-        spdlog::warn("account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
-                     "skipped and nothing is deleted from this folder in this poll",
-                     account.name, net::printable(folder), state.uidValidity);
+        spdlog::warn(
+            "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
+            "skipped and nothing is deleted from this folder in this poll",
+            account.name, net::printable(folder), state.uidValidity);
     Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll && !validityChanged,
                             validityChanged ? deliveredBefore : std::set<std::string>{}, report);
     verifyEarlier(account, mailbox, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
@@ -458,9 +463,10 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
             for (auto uid : toDelete) ledger.markDeleted(keyOf(account, mailbox, std::to_string(uid)));
             report.deleted += toDelete.size();
         } else {
-            spdlog::warn("account={} server offers neither UIDPLUS nor MOVE: keeping the mail, since a bare EXPUNGE "
-                         "would also remove other clients' deleted messages",
-                         account.name);
+            spdlog::warn(
+                "account={} server offers neither UIDPLUS nor MOVE: keeping the mail, since a bare EXPUNGE "
+                "would also remove other clients' deleted messages",
+                account.name);
         }
     }
     if (!report.ledgerFailed) ledger.forgetAbsent(account.name, folder, state.uidValidity, present);
@@ -538,8 +544,10 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     cutoff->cutAt(*bounded.deadline + config.collector.ioTimeout);
     bounded.cutoff = cutoff;
     try {
-        if (account.protocol == config::SourceProtocol::Pop3) pollPop3(config, account, ledger, bounded, report);
-        else pollImap(config, account, ledger, bounded, report);
+        if (account.protocol == config::SourceProtocol::Pop3)
+            pollPop3(config, account, ledger, bounded, report);
+        else
+            pollImap(config, account, ledger, bounded, report);
         report.ok = report.error.empty();
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
@@ -562,14 +570,13 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         } else if (bounded.stopRequested()) {
             report.interrupted = false;
             report.failure = proto::FailureKind::Timeout;
-            report.error = "poll_timeout (" + describeDuration(pollTimeout) +
-                           ") reached; the rest is collected next time";
+            report.error =
+                "poll_timeout (" + describeDuration(pollTimeout) + ") reached; the rest is collected next time";
         }
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
-        if (!report.ledgerFailed)
-            ledger.recordPoll(account.name, pollResultText(report), report.error);
+        if (!report.ledgerFailed) ledger.recordPoll(account.name, pollResultText(report), report.error);
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
         report.ok = false;
@@ -598,11 +605,10 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
             auto folders = resolveImapFolders(account, session.listFolders());
             std::uint64_t messages = 0;
             for (const auto& folder : folders) messages += session.select(folder, true).exists;
-            report.detail = std::to_string(folders.size()) + " folders, " + std::to_string(messages) +
-                            " messages; " + security + (session.hasCapability("IDLE") ? "; IDLE" : "") +
-                            (deletesAnything(account) && !session.canDelete()
-                                 ? "; no UIDPLUS or MOVE: mail will be kept"
-                                 : "");
+            report.detail =
+                std::to_string(folders.size()) + " folders, " + std::to_string(messages) + " messages; " + security +
+                (session.hasCapability("IDLE") ? "; IDLE" : "") +
+                (deletesAnything(account) && !session.canDelete() ? "; no UIDPLUS or MOVE: mail will be kept" : "");
             session.logout();
         }
         report.ok = true;

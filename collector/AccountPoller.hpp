@@ -5,16 +5,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "collector/ledger/LedgerStore.hpp"
-#include "proto/Failure.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
+#include "proto/Failure.hpp"
 
 namespace mc::collector {
 
@@ -26,11 +25,11 @@ struct PollReport {
     std::string error;          // why the poll failed or stopped early
     // What kind of failure `error` is (when not empty), from the exception that raised it.
     proto::FailureKind failure = proto::FailureKind::Protocol;
-    std::string heldBy;         // not polled: another instance holds the account's lease
-    std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0,
-                  deleted = 0, duplicates = 0, bytes = 0;
+    std::string heldBy;  // not polled: another instance holds the account's lease
+    std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0, deleted = 0,
+                  duplicates = 0, bytes = 0;
     std::uint64_t untrusted = 0;  // not delivered: the source's answer for them did not add up
-    std::uint64_t loneCrs = 0;  // lone CRs the delivered messages had, each sent as a space
+    std::uint64_t loneCrs = 0;    // lone CRs the delivered messages had, each sent as a space
     double seconds = 0;
 };
 
@@ -59,7 +58,7 @@ struct PollControl {
 // failureKindName), so that `status` shows the kind without reading error text.
 std::string pollResultText(const PollReport& report);
 struct PollResultText {
-    std::string result;                       // ok | partial | failed ("" never polled)
+    std::string result;                         // ok | partial | failed ("" never polled)
     std::optional<proto::FailureKind> failure;  // for "failed:KIND"
 };
 PollResultText parsePollResult(const std::string& text);

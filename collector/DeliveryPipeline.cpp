@@ -1,7 +1,7 @@
 #include "collector/DeliveryPipeline.hpp"
 
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,12 +11,12 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/HeaderFingerprint.hpp"
-#include "proto/MessageHeaders.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
 #include "delivery/TraceHeaders.hpp"
 #include "net/LineChannel.hpp"
 #include "net/Transport.hpp"
+#include "proto/MessageHeaders.hpp"
 
 namespace mc::collector {
 namespace {
@@ -58,9 +58,12 @@ public:
 };
 
 DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
-                                   ledger::LedgerStore& ledger, std::string sourceHost,
-                                   std::size_t expectedJobs, std::shared_ptr<const net::IoCutoff> cutoff)
-    : config_(config), account_(account), ledger_(ledger), sourceHost_(std::move(sourceHost)),
+                                   ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs,
+                                   std::shared_ptr<const net::IoCutoff> cutoff)
+    : config_(config),
+      account_(account),
+      ledger_(ledger),
+      sourceHost_(std::move(sourceHost)),
       cutoff_(std::move(cutoff)) {
     std::size_t connections = std::clamp<std::size_t>(
         expectedJobs, 1, std::max(1, std::min(config.target.connections, config.target.maxConnections)));
@@ -171,7 +174,8 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
         if (!budget.acquire(stopped)) return false;
         context.holdsSlot = true;
         try {
-            context.target = delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout, cutoff_);
+            context.target =
+                delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout, cutoff_);
             ++connectedWorkers_;
             context.target->open();
             return true;
@@ -242,7 +246,7 @@ void DeliveryPipeline::work() {
             // The target's network or TLS trouble is the target's: the source is fine.
             stopFor(*job, std::string("target unreachable: ") + e.what(),
                     e.failureKind() == proto::FailureKind::Tls ? proto::FailureKind::TargetPermanent
-                                                              : proto::FailureKind::TargetTransient);
+                                                               : proto::FailureKind::TargetTransient);
         } catch (const std::exception& e) {
             stopFor(*job, std::string("delivery failed: ") + e.what(), proto::FailureKind::TargetTransient);
         }
@@ -265,8 +269,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     }
 
     delivery::OutgoingMessage message;
-    message.headerPrefix = delivery::traceHeaders(
-        {sourceHost_, account_.name, account_.labels, std::time(nullptr)});
+    message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, account_.labels, std::time(nullptr)});
     message.body = &job.body;
     message.recipient = config_.target.recipient;
     message.account = account_.name;
@@ -298,15 +301,14 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             return;
         }
         case delivery::DeliveryOutcome::Deferred: {
-            spdlog::warn("account={} uid={} delivery deferred: {}", account_.name,
-                         net::printable(job.key.uid), result.reply);
+            spdlog::warn("account={} uid={} delivery deferred: {}", account_.name, net::printable(job.key.uid),
+                         result.reply);
             ledger_.recordFailure(job.key, job.listedSize, result.reply);
             {
                 std::lock_guard lock(mutex_);
                 ++counts_.deferred;
             }
-            if (result.connectionLost &&
-                ++context.consecutiveConnectionFailures >= kMaxConsecutiveConnectionFailures)
+            if (result.connectionLost && ++context.consecutiveConnectionFailures >= kMaxConsecutiveConnectionFailures)
                 stop("target keeps failing: " + result.reply, proto::FailureKind::TargetTransient);
             return;
         }
@@ -332,8 +334,10 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
                           net::printable(job.key.uid), result.reply, path);
             std::lock_guard lock(mutex_);
             ++counts_.quarantined;
-            if (firstRejection_.empty()) firstRejection_ = result.reply;
-            else if (firstRejection_ != result.reply) rejectionsDiffer_ = true;
+            if (firstRejection_.empty())
+                firstRejection_ = result.reply;
+            else if (firstRejection_ != result.reply)
+                rejectionsDiffer_ = true;
             return;
         }
     }

@@ -26,7 +26,7 @@ namespace mc::collector {
 
 struct DeliveryJob {
     ledger::MessageKey key;
-    std::uint32_t number = 0;  // POP3 message number in this session
+    std::uint32_t number = 0;      // POP3 message number in this session
     std::uint64_t listedSize = 0;  // what the source listed; the ledger's size check uses it
     delivery::MessageBody body;
     // Content hashes already delivered under this key or account: such content is not sent again.
@@ -40,8 +40,8 @@ struct DeliveryCounts {
 
 class DeliveryPipeline {
 public:
-    DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
-                     ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs,
+    DeliveryPipeline(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
+                     std::string sourceHost, std::size_t expectedJobs,
                      std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
     ~DeliveryPipeline();
 
@@ -98,7 +98,7 @@ private:
     DeliveryCounts counts_;
     std::atomic<int> connectedWorkers_{0};
     std::size_t activeWorkers_ = 0;  // workers that will still take jobs (guarded by mutex_)
-    std::string firstRejection_;  // the first refusal's reply
+    std::string firstRejection_;     // the first refusal's reply
     bool rejectionsDiffer_ = false;
     std::vector<std::thread> workers_;
 };

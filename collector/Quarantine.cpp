@@ -7,8 +7,8 @@
 #include <fstream>
 #include <set>
 
-#include "proto/MessageHeaders.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/MessageHeaders.hpp"
 
 namespace mc::collector {
 namespace {
@@ -33,11 +33,12 @@ std::string readHead(const std::string& path) {
 }  // namespace
 
 UnknownQuarantineIds::UnknownQuarantineIds(std::vector<std::string> ids)
-    : std::runtime_error("no quarantined message with ID " + [&] {
-          std::string list;
-          for (const auto& id : ids) list += (list.empty() ? "" : ", ") + net::printable(id);
-          return list;
-      }()),
+    : std::runtime_error("no quarantined message with ID " +
+                         [&] {
+                             std::string list;
+                             for (const auto& id : ids) list += (list.empty() ? "" : ", ") + net::printable(id);
+                             return list;
+                         }()),
       ids_(std::move(ids)) {}
 
 Quarantine::Quarantine(ledger::LedgerStore& ledger, std::string quarantineDir)
@@ -69,8 +70,8 @@ QuarantinedMessage Quarantine::describe(const ledger::MessageRecord& record) con
     message.reason = record.lastError;
     if (auto at = record.lastError.rfind(kCopyMarker); at != std::string::npos && record.lastError.back() == ')') {
         message.reason = record.lastError.substr(0, at);
-        message.copyPath = record.lastError.substr(at + kCopyMarker.size(),
-                                                   record.lastError.size() - at - kCopyMarker.size() - 1);
+        message.copyPath =
+            record.lastError.substr(at + kCopyMarker.size(), record.lastError.size() - at - kCopyMarker.size() - 1);
     }
     std::error_code error;
     if (!message.copyPath.empty() && fs::is_regular_file(message.copyPath, error)) {
@@ -102,8 +103,10 @@ std::vector<QuarantinedMessage> Quarantine::select(const std::string& account,
     for (const auto& id : ids) {
         if (!seen.insert(id).second) continue;
         auto found = std::find_if(all.begin(), all.end(), [&](const auto& message) { return message.id == id; });
-        if (found == all.end()) unknown.push_back(id);
-        else chosen.push_back(*found);
+        if (found == all.end())
+            unknown.push_back(id);
+        else
+            chosen.push_back(*found);
     }
     if (!unknown.empty()) throw UnknownQuarantineIds(unknown);
     return chosen;

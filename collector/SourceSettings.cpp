@@ -28,11 +28,16 @@ SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::mil
 
 std::optional<proto::SaslMechanism> configuredSasl(config::AuthMethod method) {
     switch (method) {
-        case config::AuthMethod::Auto: return std::nullopt;
-        case config::AuthMethod::Plain: return proto::SaslMechanism::Plain;
-        case config::AuthMethod::Login: return proto::SaslMechanism::Login;
-        case config::AuthMethod::XOAuth2: return proto::SaslMechanism::XOAuth2;
-        case config::AuthMethod::OAuthBearer: return proto::SaslMechanism::OAuthBearer;
+        case config::AuthMethod::Auto:
+            return std::nullopt;
+        case config::AuthMethod::Plain:
+            return proto::SaslMechanism::Plain;
+        case config::AuthMethod::Login:
+            return proto::SaslMechanism::Login;
+        case config::AuthMethod::XOAuth2:
+            return proto::SaslMechanism::XOAuth2;
+        case config::AuthMethod::OAuthBearer:
+            return proto::SaslMechanism::OAuthBearer;
     }
     return std::nullopt;
 }

@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/Sasl.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::collector {
 

@@ -41,12 +41,12 @@ struct CollectorSettings {
     std::string ledger;  // SQLite path (absolute after loading) or postgresql:// URL
     int maxParallel = 8;
     std::string httpListen = "127.0.0.1:9780";
-    std::string logFormat = "text";  // text | json
-    std::string quarantineDir;       // absolute after loading
-    std::string spoolDir;            // big messages are spooled here; default: <quarantineDir>/../spool
-    std::chrono::seconds ioTimeout{120};  // a server silent this long on a read or write fails
+    std::string logFormat = "text";          // text | json
+    std::string quarantineDir;               // absolute after loading
+    std::string spoolDir;                    // big messages are spooled here; default: <quarantineDir>/../spool
+    std::chrono::seconds ioTimeout{120};     // a server silent this long on a read or write fails
     std::chrono::seconds pollTimeout{3600};  // a poll running this long stops (sized for a big first import)
-    std::chrono::seconds leaseTtl{120};   // shared ledgers: an account's lease outlives a dead holder this long
+    std::chrono::seconds leaseTtl{120};      // shared ledgers: an account's lease outlives a dead holder this long
 };
 
 struct TargetSettings {

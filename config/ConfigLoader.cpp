@@ -77,8 +77,7 @@ bool isLoopbackAddress(const std::string& host) {
 
 // Plaintext is tolerable only when the traffic never leaves the machine.
 bool isLoopbackHost(std::string host) {
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     host = lowercase(host);
     if (!host.empty() && host.back() == '.') host.pop_back();
     return host == "localhost" || isLoopbackAddress(host);
@@ -101,13 +100,11 @@ bool isAccountName(const std::string& name) {
 }
 
 bool hasSpaceOrControl(const std::string& text) {
-    return std::any_of(text.begin(), text.end(),
-                       [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
+    return std::any_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); });
 }
 
 bool hasControl(const std::string& text) {
-    return std::any_of(text.begin(), text.end(),
-                       [](unsigned char c) { return std::iscntrl(c) != 0; });
+    return std::any_of(text.begin(), text.end(), [](unsigned char c) { return std::iscntrl(c) != 0; });
 }
 
 // "host:port" or "[v6]:port".
@@ -116,8 +113,7 @@ bool isListenAddress(const std::string& text) {
     if (colon == std::string::npos || colon == 0) return false;
     std::string host = text.substr(0, colon);
     std::string port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']'))
-        return false;
+    if (host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']')) return false;
     if (port.empty() || port.size() > 5 ||
         !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
         return false;
@@ -134,8 +130,7 @@ std::string resolvePath(const std::string& value, const Context& context) {
 
 const toml::table& asTable(const toml::node& node, const std::string& key, const Context& context) {
     if (!node.is_table())
-        failAt(context.file, lineOf(node), key,
-               "expected a table, found " + detail::describeType(node.type()));
+        failAt(context.file, lineOf(node), key, "expected a table, found " + detail::describeType(node.type()));
     return *node.as_table();
 }
 
@@ -163,8 +158,7 @@ std::string readHost(const TableReader& reader) {
 }
 
 void checkPlaintext(const TableReader& reader, const Endpoint& endpoint) {
-    if (endpoint.tls != TlsMode::None || endpoint.allowPlaintext || isLoopbackHost(endpoint.host))
-        return;
+    if (endpoint.tls != TlsMode::None || endpoint.allowPlaintext || isLoopbackHost(endpoint.host)) return;
     reader.fail("tls", "\"none\" would send mail and passwords unencrypted to " + endpoint.host +
                            "; use \"implicit\" or \"starttls\", or set allow_plaintext = true");
 }
@@ -174,16 +168,15 @@ Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Conte
     Endpoint endpoint;
     endpoint.host = readHost(reader);
     endpoint.port = static_cast<std::uint16_t>(reader.integerInRange("port", 1, 65535).value_or(0));
-    endpoint.tls = reader
-                       .choice<TlsMode>("tls", {{"implicit", TlsMode::Implicit},
-                                                {"starttls", TlsMode::StartTls},
-                                                {"none", TlsMode::None}})
-                       .value_or(defaultTls);
+    endpoint.tls =
+        reader
+            .choice<TlsMode>(
+                "tls", {{"implicit", TlsMode::Implicit}, {"starttls", TlsMode::StartTls}, {"none", TlsMode::None}})
+            .value_or(defaultTls);
     endpoint.caFile = pathValue(reader, "ca_file", context);
     endpoint.tlsFingerprint = reader.string("tls_fingerprint").value_or("");
     if (!endpoint.tlsFingerprint.empty() && !isFingerprint(endpoint.tlsFingerprint))
-        reader.fail("tls_fingerprint",
-                    "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
+        reader.fail("tls_fingerprint", "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
     endpoint.allowPlaintext = reader.boolean("allow_plaintext").value_or(false);
     checkPlaintext(reader, endpoint);
     return endpoint;
@@ -223,8 +216,7 @@ SecretSource readPassword(const TableReader& reader, Context& context) {
     if (!chosen) return {};
     // The value is never quoted back: for "password" it is the secret itself.
     SecretSource source{chosen->kind, *nonEmptyString(reader, chosen->key)};
-    if (source.kind == SecretSource::Kind::File)
-        source.reference = resolvePath(source.reference, context);
+    if (source.kind == SecretSource::Kind::File) source.reference = resolvePath(source.reference, context);
     if (source.kind == SecretSource::Kind::Inline) noteInlinePassword(reader, context);
     return source;
 }
@@ -246,8 +238,8 @@ std::string defaultSpoolDir(const std::string& quarantineDir) {
     return (quarantine.parent_path() / "spool").string();
 }
 
-std::chrono::seconds readDuration(const TableReader& reader, const char* key,
-                                  std::chrono::seconds fallback, std::chrono::seconds minimum) {
+std::chrono::seconds readDuration(const TableReader& reader, const char* key, std::chrono::seconds fallback,
+                                  std::chrono::seconds minimum) {
     const toml::node* node = reader.node(key);
     if (!node) return fallback;
     std::optional<std::chrono::seconds> duration;
@@ -261,23 +253,19 @@ std::chrono::seconds readDuration(const TableReader& reader, const char* key,
         reader.fail(key,
                     "expected a duration like \"30s\", \"5m\", \"1h\", \"2d\" or a "
                     "number of seconds");
-    if (*duration < minimum)
-        reader.fail(key, "must be at least " + std::to_string(minimum.count()) + "s");
+    if (*duration < minimum) reader.fail(key, "must be at least " + std::to_string(minimum.count()) + "s");
     return *duration;
 }
 
-void readCollectorTable(const TableReader& reader, CollectorSettings& settings,
-                        Context& context) {
+void readCollectorTable(const TableReader& reader, CollectorSettings& settings, Context& context) {
     settings.ledger = readLedger(reader, context);
-    settings.maxParallel = static_cast<int>(
-        reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
+    settings.maxParallel =
+        static_cast<int>(reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
     settings.httpListen = reader.string("http_listen").value_or(settings.httpListen);
     if (!settings.httpListen.empty() && !isListenAddress(settings.httpListen))
-        reader.fail("http_listen",
-                    "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
+        reader.fail("http_listen", "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
     settings.logFormat =
-        reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}})
-            .value_or(settings.logFormat);
+        reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}}).value_or(settings.logFormat);
     auto quarantine = nonEmptyString(reader, "quarantine_dir");
     if (quarantine) settings.quarantineDir = resolvePath(*quarantine, context);
     auto spool = nonEmptyString(reader, "spool_dir");
@@ -292,10 +280,9 @@ CollectorSettings readCollector(const toml::node* node, Context& context) {
     settings.ledger = kDefaultLedger;
     settings.quarantineDir = kDefaultQuarantineDir;
     if (node) {
-        TableReader reader(
-            asTable(*node, "collector", context), "collector", context.file,
-            {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
-             "io_timeout", "lease_ttl", "poll_timeout"});
+        TableReader reader(asTable(*node, "collector", context), "collector", context.file,
+                           {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
+                            "io_timeout", "lease_ttl", "poll_timeout"});
         reader.rejectUnknownKeys();
         readCollectorTable(reader, settings, context);
     }
@@ -310,8 +297,10 @@ std::uint16_t defaultTargetPort(const TargetSettings& target) {
         case TargetProtocol::Smtp:
             if (target.endpoint.tls == TlsMode::Implicit) return 465;
             return target.username.empty() ? 25 : 587;  // 587: submission, where AUTH lives
-        case TargetProtocol::Lmtp: return 24;
-        case TargetProtocol::Imap: return target.endpoint.tls == TlsMode::Implicit ? 993 : 143;
+        case TargetProtocol::Lmtp:
+            return 24;
+        case TargetProtocol::Imap:
+            return target.endpoint.tls == TlsMode::Implicit ? 993 : 143;
     }
     return 0;
 }
@@ -359,21 +348,18 @@ void readTargetTable(const TableReader& reader, TargetSettings& target, Context&
                                                                {"lmtp", TargetProtocol::Lmtp},
                                                                {"imap", TargetProtocol::Imap}})
                           .value_or(TargetProtocol::Smtp);
-    TlsMode defaultTls =
-        target.protocol == TargetProtocol::Imap ? TlsMode::Implicit : TlsMode::StartTls;
+    TlsMode defaultTls = target.protocol == TargetProtocol::Imap ? TlsMode::Implicit : TlsMode::StartTls;
     target.endpoint = readEndpoint(reader, defaultTls, context);
     target.username = nonEmptyString(reader, "username").value_or("");
     target.password = readPassword(reader, context);
     target.recipient = nonEmptyString(reader, "recipient").value_or("");
     target.envelopeFrom = readEnvelopeFrom(reader);
     target.folder = nonEmptyString(reader, "folder").value_or(target.folder);
-    target.labelDelivery =
-        reader
-            .choice<LabelDelivery>("label_delivery", {{"header", LabelDelivery::Header},
-                                                      {"subaddress", LabelDelivery::Subaddress}})
-            .value_or(target.labelDelivery);
-    target.connections =
-        static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
+    target.labelDelivery = reader
+                               .choice<LabelDelivery>("label_delivery", {{"header", LabelDelivery::Header},
+                                                                         {"subaddress", LabelDelivery::Subaddress}})
+                               .value_or(target.labelDelivery);
+    target.connections = static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
     target.maxConnections =
         static_cast<int>(reader.integerInRange("max_connections", 1, 256).value_or(target.maxConnections));
     checkTargetCredentials(reader, target);
@@ -383,11 +369,10 @@ void readTargetTable(const TableReader& reader, TargetSettings& target, Context&
 
 TargetSettings readTarget(const toml::node* node, Context& context) {
     if (!node) failAt(context.file, 0, "target", "required table [target] is missing");
-    TableReader reader(
-        asTable(*node, "target", context), "target", context.file,
-        {"protocol", "host", "port", "tls", "username", "password", "password_file", "password_env",
-         "password_command", "recipient", "envelope_from", "folder", "label_delivery",
-         "connections", "max_connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
+    TableReader reader(asTable(*node, "target", context), "target", context.file,
+                       {"protocol", "host", "port", "tls", "username", "password", "password_file", "password_env",
+                        "password_command", "recipient", "envelope_from", "folder", "label_delivery", "connections",
+                        "max_connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
     reader.rejectUnknownKeys();
     TargetSettings target;
     readTargetTable(reader, target, context);
@@ -436,14 +421,11 @@ std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallba
     else if (auto text = node->value_exact<std::string>())
         size = parseSize(*text);
     else
-        reader.fail("max_message_size",
-                    "expected a string or an integer, found " + detail::describeType(node->type()));
+        reader.fail("max_message_size", "expected a string or an integer, found " + detail::describeType(node->type()));
     if (!size || *size == 0)
-        reader.fail("max_message_size",
-                    "expected a size like \"50MB\", \"512KiB\" or a number of bytes");
+        reader.fail("max_message_size", "expected a size like \"50MB\", \"512KiB\" or a number of bytes");
     return *size;
 }
-
 
 void readOAuth2(const TableReader& reader, AccountSettings& account, const Context& context) {
     account.oauth2Provider = reader.string("oauth2_provider").value_or("");
@@ -460,22 +442,18 @@ void readOAuth2(const TableReader& reader, AccountSettings& account, const Conte
 void checkAccountCredentials(const TableReader& reader, const AccountSettings& account) {
     if (account.password.kind != SecretSource::Kind::None) return;
     bool oauth = account.auth == AuthMethod::XOAuth2 || account.auth == AuthMethod::OAuthBearer;
-    bool tokenSource =
-        !account.oauth2TokenCommand.empty() || !account.oauth2RefreshTokenFile.empty();
-    if (tokenSource && account.auth != AuthMethod::Plain && account.auth != AuthMethod::Login)
-        return;
-    reader.failHeader("password",
-                      oauth ? "no token source: set oauth2_refresh_token_file, "
-                              "oauth2_token_command or one of the password keys"
-                            : "missing: set password_file, password_env, password_command or "
-                              "password");
+    bool tokenSource = !account.oauth2TokenCommand.empty() || !account.oauth2RefreshTokenFile.empty();
+    if (tokenSource && account.auth != AuthMethod::Plain && account.auth != AuthMethod::Login) return;
+    reader.failHeader("password", oauth ? "no token source: set oauth2_refresh_token_file, "
+                                          "oauth2_token_command or one of the password keys"
+                                        : "missing: set password_file, password_env, password_command or "
+                                          "password");
 }
 
 void readConnection(const TableReader& reader, AccountSettings& account, Context& context) {
-    account.protocol = reader
-                           .choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3},
-                                                                {"imap", SourceProtocol::Imap}})
-                           .value_or(SourceProtocol::Pop3);
+    account.protocol =
+        reader.choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3}, {"imap", SourceProtocol::Imap}})
+            .value_or(SourceProtocol::Pop3);
     account.endpoint = readEndpoint(reader, TlsMode::Implicit, context);
     if (account.endpoint.port == 0) account.endpoint.port = defaultAccountPort(account);
     account.username = requiredString(reader, "username");
@@ -495,11 +473,10 @@ void readPolicy(const TableReader& reader, AccountSettings& account) {
     account.folders = reader.stringArray("folders").value_or(account.folders);
     checkFolders(reader, account);
     account.keep = reader.boolean("keep").value_or(account.keep);
-    account.deleteAfterDays = static_cast<int>(
-        reader.integerInRange("delete_after_days", 0, std::numeric_limits<int>::max()).value_or(0));
-    account.fetch =
-        reader.choice<FetchPolicy>("fetch", {{"all", FetchPolicy::All}, {"new", FetchPolicy::New}})
-            .value_or(account.fetch);
+    account.deleteAfterDays =
+        static_cast<int>(reader.integerInRange("delete_after_days", 0, std::numeric_limits<int>::max()).value_or(0));
+    account.fetch = reader.choice<FetchPolicy>("fetch", {{"all", FetchPolicy::All}, {"new", FetchPolicy::New}})
+                        .value_or(account.fetch);
     account.labels = reader.stringArray("labels").value_or(account.labels);
     checkLabels(reader, account.labels);
     account.archive = reader.boolean("archive").value_or(account.archive);
@@ -546,8 +523,7 @@ AccountSettings readAccount(const toml::table& table, std::size_t index, Context
     AccountSettings account;
     account.line = reader.headerLine();
     account.name = requiredString(reader, "name");
-    if (!isAccountName(account.name))
-        reader.fail("name", "may contain only letters, digits, '.', '_' and '-'");
+    if (!isAccountName(account.name)) reader.fail("name", "may contain only letters, digits, '.', '_' and '-'");
     readConnection(reader, account, context);
     readPolicy(reader, account);
     return account;
@@ -587,9 +563,9 @@ std::string lineText(const std::string& text, std::size_t line) {
 
 bool holdsInlinePassword(const std::string& line) {
     std::string key = line.substr(0, line.find('='));
-    key.erase(std::remove_if(key.begin(), key.end(),
-                             [](char c) { return c == ' ' || c == '\t' || c == '"' || c == '\''; }),
-              key.end());
+    key.erase(
+        std::remove_if(key.begin(), key.end(), [](char c) { return c == ' ' || c == '\t' || c == '"' || c == '\''; }),
+        key.end());
     return key.size() >= 8 && key.compare(key.size() - 8, 8, "password") == 0;
 }
 
@@ -652,8 +628,7 @@ std::string readConfigFile(const std::string& path, struct stat& status) {
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
-    if (::fstat(fd, &status) != 0)
-        failAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
+    if (::fstat(fd, &status) != 0) failAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
     if (!S_ISREG(status.st_mode)) failAt(path, 0, "", "not a regular file");
     std::string text;
     char buffer[65536];
@@ -680,9 +655,8 @@ Config loadConfig(const std::string& path) {
     Config config = parseWithContext(text, path, context);
     if (context.inlinePasswordLine != 0 && (status.st_mode & 044) != 0)
         failAt(path, context.inlinePasswordLine, context.inlinePasswordKey,
-               "inline password in a file readable by group or others (mode " +
-                   modeText(status.st_mode) + "); run chmod 600 " + path +
-                   ", or use password_file or password_env instead");
+               "inline password in a file readable by group or others (mode " + modeText(status.st_mode) +
+                   "); run chmod 600 " + path + ", or use password_file or password_env instead");
     if (context.ledgerPasswordLine != 0 && (status.st_mode & 044) != 0)
         failAt(path, context.ledgerPasswordLine, context.ledgerKey,
                "password inside the ledger URL in a file readable by group or others (mode " +
@@ -692,8 +666,8 @@ Config loadConfig(const std::string& path) {
     // secrets can redirect them to another server.
     bool runsCommands = config.target.password.kind == SecretSource::Kind::Command;
     for (const auto& account : config.accounts)
-        runsCommands = runsCommands || account.password.kind == SecretSource::Kind::Command ||
-                       !account.oauth2TokenCommand.empty();
+        runsCommands =
+            runsCommands || account.password.kind == SecretSource::Kind::Command || !account.oauth2TokenCommand.empty();
     const bool holdsSecrets = context.inlinePasswordLine != 0 || context.ledgerPasswordLine != 0;
     if ((status.st_mode & 022) != 0 && (runsCommands || holdsSecrets))
         failAt(path, 0, "",

@@ -31,35 +31,117 @@ struct Token {
 const std::map<std::string, std::string, std::less<>>& keywords() {
     static const std::map<std::string, std::string, std::less<>> table = [] {
         std::map<std::string, std::string, std::less<>> t;
-        for (const char* word :
-             {"set", "logfile", "idfile", "pidfile", "daemon", "syslog", "invisible", "showdots",
-              "postmaster", "bouncemail", "spambounce", "softbounce", "warnings", "tracepolls",
-              "defaults", "poll", "skip", "via", "aka", "localdomains", "protocol", "service",
-              "port", "interval", "auth", "timeout", "idletimeout", "envelope", "qvirtual",
-              "principal", "esmtpname", "esmtppassword", "bad-header", "accept", "reject", "user",
-              "password", "folder", "smtphost", "fetchdomains", "smtpaddress", "smtpname",
-              "antispam", "mda", "bsmtp", "lmtp", "preconnect", "postconnect", "interface",
-              "monitor", "plugin", "plugout", "batchlimit", "fetchlimit", "fetchsizelimit",
-              "fastuidl", "expunge", "properties", "is", "here", "there", "to", "no", "keep",
-              "flush", "limitflush", "fetchall", "rewrite", "forcecr", "stripcr", "pass8bits",
-              "dropstatus", "dropdelivered", "mimedecode", "idle", "forceidle", "dns", "uidl",
-              "ssl", "sslkey", "sslcert", "sslproto", "sslcertck", "sslcertfile", "sslcertpath",
-              "sslcommonname", "sslfingerprint", "checkalias", "limit"})
+        for (const char* word : {"set",
+                                 "logfile",
+                                 "idfile",
+                                 "pidfile",
+                                 "daemon",
+                                 "syslog",
+                                 "invisible",
+                                 "showdots",
+                                 "postmaster",
+                                 "bouncemail",
+                                 "spambounce",
+                                 "softbounce",
+                                 "warnings",
+                                 "tracepolls",
+                                 "defaults",
+                                 "poll",
+                                 "skip",
+                                 "via",
+                                 "aka",
+                                 "localdomains",
+                                 "protocol",
+                                 "service",
+                                 "port",
+                                 "interval",
+                                 "auth",
+                                 "timeout",
+                                 "idletimeout",
+                                 "envelope",
+                                 "qvirtual",
+                                 "principal",
+                                 "esmtpname",
+                                 "esmtppassword",
+                                 "bad-header",
+                                 "accept",
+                                 "reject",
+                                 "user",
+                                 "password",
+                                 "folder",
+                                 "smtphost",
+                                 "fetchdomains",
+                                 "smtpaddress",
+                                 "smtpname",
+                                 "antispam",
+                                 "mda",
+                                 "bsmtp",
+                                 "lmtp",
+                                 "preconnect",
+                                 "postconnect",
+                                 "interface",
+                                 "monitor",
+                                 "plugin",
+                                 "plugout",
+                                 "batchlimit",
+                                 "fetchlimit",
+                                 "fetchsizelimit",
+                                 "fastuidl",
+                                 "expunge",
+                                 "properties",
+                                 "is",
+                                 "here",
+                                 "there",
+                                 "to",
+                                 "no",
+                                 "keep",
+                                 "flush",
+                                 "limitflush",
+                                 "fetchall",
+                                 "rewrite",
+                                 "forcecr",
+                                 "stripcr",
+                                 "pass8bits",
+                                 "dropstatus",
+                                 "dropdelivered",
+                                 "mimedecode",
+                                 "idle",
+                                 "forceidle",
+                                 "dns",
+                                 "uidl",
+                                 "ssl",
+                                 "sslkey",
+                                 "sslcert",
+                                 "sslproto",
+                                 "sslcertck",
+                                 "sslcertfile",
+                                 "sslcertpath",
+                                 "sslcommonname",
+                                 "sslfingerprint",
+                                 "checkalias",
+                                 "limit"})
             t[word] = word;
-        for (auto [alias, name] : std::initializer_list<std::pair<const char*, const char*>>{
-                 {"server", "poll"}, {"local", "localdomains"}, {"proto", "protocol"},
-                 {"preauth", "auth"}, {"preauthenticate", "auth"}, {"authenticate", "auth"},
-                 {"username", "user"}, {"pass", "password"}, {"folders", "folder"},
-                 {"smtp", "smtphost"}, {"pre", "preconnect"}, {"post", "postconnect"},
-                 {"pass8", "pass8bits"}, {"mimedec", "mimedecode"}})
+        for (auto [alias, name] :
+             std::initializer_list<std::pair<const char*, const char*>>{{"server", "poll"},
+                                                                        {"local", "localdomains"},
+                                                                        {"proto", "protocol"},
+                                                                        {"preauth", "auth"},
+                                                                        {"preauthenticate", "auth"},
+                                                                        {"authenticate", "auth"},
+                                                                        {"username", "user"},
+                                                                        {"pass", "password"},
+                                                                        {"folders", "folder"},
+                                                                        {"smtp", "smtphost"},
+                                                                        {"pre", "preconnect"},
+                                                                        {"post", "postconnect"},
+                                                                        {"pass8", "pass8bits"},
+                                                                        {"mimedec", "mimedecode"}})
             t[alias] = name;
         // Authentication types and protocol names: kept as "auth:NAME" / "proto:NAME".
-        for (const char* type : {"any", "gssapi", "kerberos", "kerberos_v4", "kerberos4",
-                                 "kerberos_v5", "kerberos5", "ssh", "implicit", "external", "otp",
-                                 "opie", "cram", "cram-md5", "msn", "ntlm"})
+        for (const char* type : {"any", "gssapi", "kerberos", "kerberos_v4", "kerberos4", "kerberos_v5", "kerberos5",
+                                 "ssh", "implicit", "external", "otp", "opie", "cram", "cram-md5", "msn", "ntlm"})
             t[type] = std::string("auth:") + type;
-        for (const char* proto : {"auto", "pop2", "sdps", "pop3", "imap", "apop", "rpop", "etrn",
-                                  "odmr", "kpop"}) {
+        for (const char* proto : {"auto", "pop2", "sdps", "pop3", "imap", "apop", "rpop", "etrn", "odmr", "kpop"}) {
             std::string upper(proto);
             std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
             t[proto] = t[upper] = std::string("proto:") + proto;
@@ -76,10 +158,9 @@ bool isNoise(std::string_view word) {
 // `nokeep` is `no keep` (fetchmail's lexer splits these).
 bool isJoinedNo(std::string_view word) {
     static const std::set<std::string, std::less<>> joined = {
-        "nobouncemail", "nouidl", "nocheckalias", "nodns", "noenvelope", "nokeep", "noflush",
-        "nolimitflush", "nofetchall", "norewrite", "noforcecr", "nostripcr", "nopass8",
-        "nopass8bits", "nodropstatus", "nodropdelivered", "nomimedec", "nomimedecode",
-        "nospambounce", "noidle", "noforceidle"};
+        "nobouncemail", "nouidl",          "nocheckalias", "nodns",        "noenvelope",   "nokeep",  "noflush",
+        "nolimitflush", "nofetchall",      "norewrite",    "noforcecr",    "nostripcr",    "nopass8", "nopass8bits",
+        "nodropstatus", "nodropdelivered", "nomimedec",    "nomimedecode", "nospambounce", "noidle",  "noforceidle"};
     return joined.count(word) != 0;
 }
 
@@ -94,18 +175,21 @@ bool isNumber(std::string_view word) {
 std::string unescape(std::string_view in) {
     std::string out;
     auto digitValue = [](char c, int base) {
-        int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+        int v = std::isdigit(static_cast<unsigned char>(c))    ? c - '0'
                 : std::isxdigit(static_cast<unsigned char>(c)) ? std::tolower(c) - 'a' + 10
-                                                                : 99;
+                                                               : 99;
         return v < base ? v : -1;
     };
     for (std::size_t i = 0; i < in.size();) {
         int value = 0;
-        if (in[i] == '\\' && i + 1 < in.size() && std::string_view("0123456789xX").find(in[i + 1]) != std::string_view::npos) {
+        if (in[i] == '\\' && i + 1 < in.size() &&
+            std::string_view("0123456789xX").find(in[i + 1]) != std::string_view::npos) {
             ++i;
             int base = 10;
-            if (in[i] == 'x' || in[i] == 'X') base = 16, ++i;
-            else if (in[i] == '0') base = 8;
+            if (in[i] == 'x' || in[i] == 'X')
+                base = 16, ++i;
+            else if (in[i] == '0')
+                base = 8;
             for (int count = 0; i < in.size() && count < (base == 16 ? 2 : 3); ++count, ++i) {
                 int digit = digitValue(in[i], base);
                 if (digit < 0) break;
@@ -214,8 +298,10 @@ private:
                 state_ = State::Initial;
             return;
         }
-        if (isNumber(word)) tokens.push_back({Token::Kind::Number, std::string(word), line_});
-        else tokens.push_back({Token::Kind::String, unescape(word), line_});
+        if (isNumber(word))
+            tokens.push_back({Token::Kind::Number, std::string(word), line_});
+        else
+            tokens.push_back({Token::Kind::String, unescape(word), line_});
     }
 
     const std::string& text_;
@@ -234,49 +320,69 @@ struct OptionSpec {
 };
 
 const std::map<std::string, OptionSpec, std::less<>> kServerOptions = {
-    {"via", {Arg::String, false}},        {"aka", {Arg::Strings, false}},
+    {"via", {Arg::String, false}},           {"aka", {Arg::Strings, false}},
     {"localdomains", {Arg::Strings, false}}, {"protocol", {Arg::Proto, false}},
-    {"principal", {Arg::String, false}},  {"esmtpname", {Arg::String, false}},
+    {"principal", {Arg::String, false}},     {"esmtpname", {Arg::String, false}},
     {"esmtppassword", {Arg::String, false}}, {"uidl", {Arg::None, true}},
-    {"checkalias", {Arg::None, true}},    {"service", {Arg::String, false}},
-    {"port", {Arg::Number, false}},       {"interval", {Arg::Number, false}},
-    {"auth", {Arg::AuthType, false}},     {"timeout", {Arg::Number, false}},
-    {"idletimeout", {Arg::Number, false}}, {"envelope", {Arg::Envelope, true}},
-    {"qvirtual", {Arg::String, false}},   {"interface", {Arg::String, false}},
-    {"monitor", {Arg::String, false}},    {"plugin", {Arg::String, false}},
-    {"plugout", {Arg::String, false}},    {"dns", {Arg::None, true}},
-    {"tracepolls", {Arg::None, true}},    {"bad-header", {Arg::BadHeader, false}},
+    {"checkalias", {Arg::None, true}},       {"service", {Arg::String, false}},
+    {"port", {Arg::Number, false}},          {"interval", {Arg::Number, false}},
+    {"auth", {Arg::AuthType, false}},        {"timeout", {Arg::Number, false}},
+    {"idletimeout", {Arg::Number, false}},   {"envelope", {Arg::Envelope, true}},
+    {"qvirtual", {Arg::String, false}},      {"interface", {Arg::String, false}},
+    {"monitor", {Arg::String, false}},       {"plugin", {Arg::String, false}},
+    {"plugout", {Arg::String, false}},       {"dns", {Arg::None, true}},
+    {"tracepolls", {Arg::None, true}},       {"bad-header", {Arg::BadHeader, false}},
 };
 
 const std::map<std::string, OptionSpec, std::less<>> kUserOptions = {
-    {"password", {Arg::String, false}},   {"folder", {Arg::Strings, false}},
-    {"smtphost", {Arg::Strings, false}},  {"fetchdomains", {Arg::Strings, false}},
-    {"smtpaddress", {Arg::String, false}}, {"smtpname", {Arg::String, false}},
-    {"antispam", {Arg::Numbers, false}},  {"mda", {Arg::String, false}},
-    {"bsmtp", {Arg::String, false}},      {"lmtp", {Arg::None, false}},
-    {"preconnect", {Arg::String, false}}, {"postconnect", {Arg::String, false}},
-    {"keep", {Arg::None, true}},          {"flush", {Arg::None, true}},
-    {"limitflush", {Arg::None, true}},    {"fetchall", {Arg::None, true}},
-    {"rewrite", {Arg::None, true}},       {"forcecr", {Arg::None, true}},
-    {"stripcr", {Arg::None, true}},       {"pass8bits", {Arg::None, true}},
-    {"dropstatus", {Arg::None, true}},    {"dropdelivered", {Arg::None, true}},
-    {"mimedecode", {Arg::None, true}},    {"idle", {Arg::None, true}},
-    {"forceidle", {Arg::None, true}},     {"ssl", {Arg::None, true}},
-    {"sslcertck", {Arg::None, true}},     {"sslkey", {Arg::String, false}},
-    {"sslcert", {Arg::String, false}},    {"sslproto", {Arg::String, false}},
-    {"sslcertfile", {Arg::String, false}}, {"sslcertpath", {Arg::String, false}},
-    {"sslcommonname", {Arg::String, false}}, {"sslfingerprint", {Arg::String, false}},
-    {"limit", {Arg::Number, false}},      {"warnings", {Arg::Number, false}},
-    {"fetchlimit", {Arg::Number, false}}, {"fetchsizelimit", {Arg::Number, false}},
-    {"fastuidl", {Arg::Number, false}},   {"batchlimit", {Arg::Number, false}},
-    {"expunge", {Arg::Number, false}},    {"properties", {Arg::String, false}},
+    {"password", {Arg::String, false}},
+    {"folder", {Arg::Strings, false}},
+    {"smtphost", {Arg::Strings, false}},
+    {"fetchdomains", {Arg::Strings, false}},
+    {"smtpaddress", {Arg::String, false}},
+    {"smtpname", {Arg::String, false}},
+    {"antispam", {Arg::Numbers, false}},
+    {"mda", {Arg::String, false}},
+    {"bsmtp", {Arg::String, false}},
+    {"lmtp", {Arg::None, false}},
+    {"preconnect", {Arg::String, false}},
+    {"postconnect", {Arg::String, false}},
+    {"keep", {Arg::None, true}},
+    {"flush", {Arg::None, true}},
+    {"limitflush", {Arg::None, true}},
+    {"fetchall", {Arg::None, true}},
+    {"rewrite", {Arg::None, true}},
+    {"forcecr", {Arg::None, true}},
+    {"stripcr", {Arg::None, true}},
+    {"pass8bits", {Arg::None, true}},
+    {"dropstatus", {Arg::None, true}},
+    {"dropdelivered", {Arg::None, true}},
+    {"mimedecode", {Arg::None, true}},
+    {"idle", {Arg::None, true}},
+    {"forceidle", {Arg::None, true}},
+    {"ssl", {Arg::None, true}},
+    {"sslcertck", {Arg::None, true}},
+    {"sslkey", {Arg::String, false}},
+    {"sslcert", {Arg::String, false}},
+    {"sslproto", {Arg::String, false}},
+    {"sslcertfile", {Arg::String, false}},
+    {"sslcertpath", {Arg::String, false}},
+    {"sslcommonname", {Arg::String, false}},
+    {"sslfingerprint", {Arg::String, false}},
+    {"limit", {Arg::Number, false}},
+    {"warnings", {Arg::Number, false}},
+    {"fetchlimit", {Arg::Number, false}},
+    {"fetchsizelimit", {Arg::Number, false}},
+    {"fastuidl", {Arg::Number, false}},
+    {"batchlimit", {Arg::Number, false}},
+    {"expunge", {Arg::Number, false}},
+    {"properties", {Arg::String, false}},
 };
 
 const std::map<std::string, Arg, std::less<>> kGlobals = {
-    {"logfile", Arg::String},  {"idfile", Arg::String},    {"pidfile", Arg::String},
-    {"postmaster", Arg::String}, {"properties", Arg::String}, {"daemon", Arg::Number},
-    {"bouncemail", Arg::None}, {"spambounce", Arg::None},  {"softbounce", Arg::None},
-    {"syslog", Arg::None},     {"invisible", Arg::None},   {"showdots", Arg::None},
+    {"logfile", Arg::String},    {"idfile", Arg::String}, {"pidfile", Arg::String},  {"postmaster", Arg::String},
+    {"properties", Arg::String}, {"daemon", Arg::Number}, {"bouncemail", Arg::None}, {"spambounce", Arg::None},
+    {"softbounce", Arg::None},   {"syslog", Arg::None},   {"invisible", Arg::None},  {"showdots", Arg::None},
 };
 
 class Parser {
@@ -299,9 +405,7 @@ public:
     }
 
 private:
-    const Token& peek(std::size_t ahead = 0) const {
-        return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)];
-    }
+    const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
     const Token& next() {
         const Token& token = peek();
         if (pos_ < tokens_.size() - 1) ++pos_;
@@ -318,10 +422,14 @@ private:
                 std::string text = token.text.substr(token.text.find(':') + 1);
                 return "keyword '" + text + "'";
             }
-            case Token::Kind::String: return "a string";
-            case Token::Kind::Number: return "a number";
-            case Token::Kind::Map: return "'='";
-            case Token::Kind::End: return "the end of the file";
+            case Token::Kind::String:
+                return "a string";
+            case Token::Kind::Number:
+                return "a number";
+            case Token::Kind::Map:
+                return "'='";
+            case Token::Kind::End:
+                return "the end of the file";
         }
         return "?";
     }
@@ -351,7 +459,8 @@ private:
     bool parseArg(Arg arg, RcOption& option) {
         std::string value;
         switch (arg) {
-            case Arg::None: return true;
+            case Arg::None:
+                return true;
             case Arg::String:
                 if (!expectString(option.name, value)) return false;
                 option.values.push_back(value);
@@ -403,8 +512,7 @@ private:
         return &found->second;
     }
 
-    bool parseOption(const std::map<std::string, OptionSpec, std::less<>>& specs,
-                     std::vector<RcOption>& into) {
+    bool parseOption(const std::map<std::string, OptionSpec, std::less<>>& specs, std::vector<RcOption>& into) {
         const OptionSpec* spec = optionAhead(specs);
         RcOption option;
         option.line = peek().line;
@@ -490,11 +598,13 @@ private:
         RcEntry entry;
         const Token& verb = next();
         entry.line = verb.line;
-        entry.kind = verb.text == "poll" ? RcEntry::Kind::Poll
+        entry.kind = verb.text == "poll"   ? RcEntry::Kind::Poll
                      : verb.text == "skip" ? RcEntry::Kind::Skip
                                            : RcEntry::Kind::Defaults;
-        if (entry.kind == RcEntry::Kind::Defaults) entry.name = "defaults";
-        else if (!expectString(verb.text, entry.name)) return false;
+        if (entry.kind == RcEntry::Kind::Defaults)
+            entry.name = "defaults";
+        else if (!expectString(verb.text, entry.name))
+            return false;
         while (optionAhead(kServerOptions))
             if (!parseOption(kServerOptions, entry.serverOptions)) return false;
         if (isKeyword("user")) {
@@ -515,8 +625,7 @@ private:
         const Token& after = peek();
         bool ends = after.kind == Token::Kind::End ||
                     (after.kind == Token::Kind::Keyword &&
-                     (after.text == "poll" || after.text == "skip" || after.text == "defaults" ||
-                      after.text == "set"));
+                     (after.text == "poll" || after.text == "skip" || after.text == "defaults" || after.text == "set"));
         if (!ends) return fail("unexpected " + describe(after) + " in the entry for " + entry.name);
         rc_->entries.push_back(std::move(entry));
         return true;
@@ -557,10 +666,11 @@ const std::map<std::string, std::string, std::less<>> kHarmless = {
 
 // Options the mapper below reads; any other option in effect gets a "not translated" note.
 const std::set<std::string, std::less<>> kMapped = {
-    "via", "protocol", "service", "port", "interval", "auth", "password", "folder", "smtphost",
-    "smtpaddress", "smtpname", "mda", "bsmtp", "lmtp", "keep", "flush", "limitflush", "fetchall",
-    "idle", "ssl", "sslcertfile", "sslcertpath", "sslcommonname", "sslfingerprint", "sslkey",
-    "sslcert", "limit", "esmtpname", "esmtppassword"};
+    "via",      "protocol", "service",     "port",        "interval",      "auth",
+    "password", "folder",   "smtphost",    "smtpaddress", "smtpname",      "mda",
+    "bsmtp",    "lmtp",     "keep",        "flush",       "limitflush",    "fetchall",
+    "idle",     "ssl",      "sslcertfile", "sslcertpath", "sslcommonname", "sslfingerprint",
+    "sslkey",   "sslcert",  "limit",       "esmtpname",   "esmtppassword"};
 
 std::string lowercase(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
@@ -572,8 +682,8 @@ std::string lowercase(std::string text) {
 // own, its entry's, then those of the `defaults` entry.
 class UserMapping {
 public:
-    UserMapping(const RcEntry& entry, const RcUser& user, const RcEntry* defaults,
-                const std::string& file, ImportedConfig& config)
+    UserMapping(const RcEntry& entry, const RcUser& user, const RcEntry* defaults, const std::string& file,
+                ImportedConfig& config)
         : entry_(entry), user_(user), file_(file), config_(config) {
         layers_ = {&user.options, &entry.serverOptions};
         if (defaults) {
@@ -628,8 +738,8 @@ private:
 constexpr long long kMaxInt = std::numeric_limits<int>::max();
 
 int portNumber(const std::string& service) {
-    static const std::map<std::string, int> names = {
-        {"pop3", 110}, {"pop-3", 110}, {"pop3s", 995}, {"imap", 143}, {"imap2", 143}, {"imaps", 993}};
+    static const std::map<std::string, int> names = {{"pop3", 110}, {"pop-3", 110}, {"pop3s", 995},
+                                                     {"imap", 143}, {"imap2", 143}, {"imaps", 993}};
     if (isNumber(service)) {
         long port = std::strtol(service.c_str(), nullptr, 10);
         return port >= 1 && port <= 65535 ? static_cast<int>(port) : 0;
@@ -648,12 +758,14 @@ bool mapConnection(UserMapping& m, ImportedAccount& account) {
     if (proto == "auto")
         m.note(account, line, "fetchmail probed the protocol (IMAP first, then POP3): check protocol = \"imap\"", true);
     else if (proto != "imap" && proto != "pop3")
-        m.note(account, line, "fetchmail protocol " + proto + " is not supported: using pop3 with a normal login", true);
+        m.note(account, line, "fetchmail protocol " + proto + " is not supported: using pop3 with a normal login",
+               true);
 
     if (const RcOption* service = m.find("service") ? m.find("service") : m.find("port")) {
         account.port = portNumber(service->values.back());
         if (account.port == 0)
-            m.note(account, service->line, "service \"" + service->values.back() + "\" is not a known port: using the default", true);
+            m.note(account, service->line,
+                   "service \"" + service->values.back() + "\" is not a known port: using the default", true);
     }
 
     bool ssl = m.flag("ssl");
@@ -662,8 +774,10 @@ bool mapConnection(UserMapping& m, ImportedAccount& account) {
         const RcOption* sslproto = m.find("sslproto");
         bool plaintext = sslproto && !sslproto->values.empty() && sslproto->values.back().empty();
         m.note(account, sslproto ? sslproto->line : m.line("ssl"),
-               plaintext ? "fetchmail logged in without TLS (sslproto \"\"); mailcollector requires STARTTLS and never sends a password in the clear"
-                         : "no `ssl`: fetchmail used STARTTLS when the server offered it; mailcollector requires it (tls = \"starttls\") and never sends a password in the clear",
+               plaintext ? "fetchmail logged in without TLS (sslproto \"\"); mailcollector requires STARTTLS and never "
+                           "sends a password in the clear"
+                         : "no `ssl`: fetchmail used STARTTLS when the server offered it; mailcollector requires it "
+                           "(tls = \"starttls\") and never sends a password in the clear",
                true);
     }
     return true;
@@ -674,34 +788,50 @@ void mapTls(UserMapping& m, ImportedAccount& account) {
     if (const RcOption* check = m.find("sslcertck"); check && check->negated)
         m.note(account, check->line, "no sslcertck: mailcollector always verifies the server certificate", true);
     if (m.find("sslcertpath"))
-        m.note(account, m.line("sslcertpath"), "sslcertpath (a directory of CA certificates) is not supported: set ca_file to one PEM file, or rely on the system store", true);
+        m.note(account, m.line("sslcertpath"),
+               "sslcertpath (a directory of CA certificates) is not supported: set ca_file to one PEM file, or rely on "
+               "the system store",
+               true);
     if (m.find("sslfingerprint"))
         m.note(account, m.line("sslfingerprint"),
-               "sslfingerprint is an MD5 pin and cannot be carried over; to pin, set tls_fingerprint to the SHA-256 one (openssl x509 -noout -fingerprint -sha256)", true);
+               "sslfingerprint is an MD5 pin and cannot be carried over; to pin, set tls_fingerprint to the SHA-256 "
+               "one (openssl x509 -noout -fingerprint -sha256)",
+               true);
     std::string commonName = m.value("sslcommonname");
     if (!commonName.empty() && lowercase(commonName) != lowercase(account.host))
         m.note(account, m.line("sslcommonname"),
-               "sslcommonname \"" + commonName + "\": mailcollector checks the certificate against host; set host to a name the certificate carries", true);
+               "sslcommonname \"" + commonName +
+                   "\": mailcollector checks the certificate against host; set host to a name the certificate carries",
+               true);
     if (m.find("sslkey") || m.find("sslcert"))
-        m.note(account, m.line(m.find("sslkey") ? "sslkey" : "sslcert"), "client certificates (sslkey, sslcert) are not supported", true);
+        m.note(account, m.line(m.find("sslkey") ? "sslkey" : "sslcert"),
+               "client certificates (sslkey, sslcert) are not supported", true);
 }
 
 void mapLogin(UserMapping& m, ImportedAccount& account, const std::string& remote, const ImportOptions& options) {
     account.username = remote.empty() ? options.localUser : remote;
     if (remote.empty())
-        m.note(account, m.line("user"), "no user name: fetchmail's default, the local login \"" + account.username + "\"", true);
+        m.note(account, m.line("user"),
+               "no user name: fetchmail's default, the local login \"" + account.username + "\"", true);
     std::string auth = m.value("auth");
     if (!auth.empty() && auth != "any" && auth != "password")
-        m.note(account, m.line("auth"), "auth " + auth + " is not supported: mailcollector logs in with the password (auth = \"auto\")", true);
+        m.note(account, m.line("auth"),
+               "auth " + auth + " is not supported: mailcollector logs in with the password (auth = \"auto\")", true);
     const RcOption* password = m.find("password");
     if (password && !password->values.empty() && !password->values.back().empty()) {
         if (isValidUtf8(password->values.back())) {
             account.password = password->values.back();
         } else {
-            m.note(account, password->line, "the password is not valid UTF-8 and cannot be written to TOML: put it in a file and set password_file instead of password_env", true);
+            m.note(account, password->line,
+                   "the password is not valid UTF-8 and cannot be written to TOML: put it in a file and set "
+                   "password_file instead of password_env",
+                   true);
         }
     } else {
-        m.note(account, m.line("user"), "the rc file holds no password (fetchmail asked for it or read ~/.netrc): set this variable, or use password_file or password_command", true);
+        m.note(account, m.line("user"),
+               "the rc file holds no password (fetchmail asked for it or read ~/.netrc): set this variable, or use "
+               "password_file or password_command",
+               true);
     }
 }
 
@@ -710,20 +840,35 @@ void mapPolicy(UserMapping& m, ImportedAccount& account, int daemon) {
     account.keep = keep && !keep->negated;
     bool fetchall = m.flag("fetchall");
     if (!account.keep)
-        m.note(account, m.line("keep"), "keep = false: fetchmail deletes collected mail unless told to `keep`; mailcollector deletes only after the target accepted a message and the ledger recorded it", false);
+        m.note(account, m.line("keep"),
+               "keep = false: fetchmail deletes collected mail unless told to `keep`; mailcollector deletes only after "
+               "the target accepted a message and the ledger recorded it",
+               false);
     if (fetchall) {
         account.fetch = "all";
-        m.note(account, m.line("fetchall"), "fetchall: everything on the server is collected once, including what fetchmail already delivered (mailcollector does not read fetchmail's idfile)", account.keep);
+        m.note(account, m.line("fetchall"),
+               "fetchall: everything on the server is collected once, including what fetchmail already delivered "
+               "(mailcollector does not read fetchmail's idfile)",
+               account.keep);
     } else if (account.keep) {
         account.fetch = "new";
-        m.note(account, m.line("keep"), "fetch = \"new\": fetchmail already delivered what is on the server (`keep` without `fetchall`); mail present at the first poll is skipped, so run fetchmail one last time before switching", false);
+        m.note(account, m.line("keep"),
+               "fetch = \"new\": fetchmail already delivered what is on the server (`keep` without `fetchall`); mail "
+               "present at the first poll is skipped, so run fetchmail one last time before switching",
+               false);
     } else {
         account.fetch = "all";
         if (account.protocol == "imap")
-            m.note(account, m.line("keep"), "fetch = \"all\": fetchmail took only unseen messages; mailcollector also collects (and, keep = false, deletes) messages already read", true);
+            m.note(account, m.line("keep"),
+                   "fetch = \"all\": fetchmail took only unseen messages; mailcollector also collects (and, keep = "
+                   "false, deletes) messages already read",
+                   true);
     }
     if (m.flag("flush") || m.flag("limitflush"))
-        m.note(account, m.line(m.flag("flush") ? "flush" : "limitflush"), "flush/limitflush (delete old or oversized mail before fetching) is not supported: nothing is deleted that was not delivered", true);
+        m.note(account, m.line(m.flag("flush") ? "flush" : "limitflush"),
+               "flush/limitflush (delete old or oversized mail before fetching) is not supported: nothing is deleted "
+               "that was not delivered",
+               true);
 
     std::string limit = m.value("limit");
     // strtoll saturates at 2^63-1, the largest integer TOML holds (strtoull's 2^64-1 is not one).
@@ -747,7 +892,8 @@ void mapPolicy(UserMapping& m, ImportedAccount& account, int daemon) {
             account.intervalSeconds = 10;
         }
     } else if (m.find("interval")) {
-        m.note(account, m.line("interval"), "interval counts poll cycles of `set daemon`, which is not set: using the default interval", true);
+        m.note(account, m.line("interval"),
+               "interval counts poll cycles of `set daemon`, which is not set: using the default interval", true);
     }
 }
 
@@ -763,18 +909,24 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
     target.protocol = m.flag("lmtp") ? "lmtp" : "smtp";
     std::string mda = m.find("mda") ? "mda" : m.find("bsmtp") ? "bsmtp" : "";
     if (!mda.empty()) {
-        m.note(account, m.line(mda), "fetchmail handed this mail to " + mda + " \"" + m.value(mda) +
-               "\"; mailcollector delivers by SMTP or LMTP only: point [target] at the server that program delivered to", true);
-        target.comments.push_back("PLACEHOLDER for the " + mda + " of " + account.name +
-                                  ": fetchmail did not deliver by SMTP. Point this at your mail server's SMTP or LMTP service.");
+        m.note(account, m.line(mda),
+               "fetchmail handed this mail to " + mda + " \"" + m.value(mda) +
+                   "\"; mailcollector delivers by SMTP or LMTP only: point [target] at the server that program "
+                   "delivered to",
+               true);
+        target.comments.push_back(
+            "PLACEHOLDER for the " + mda + " of " + account.name +
+            ": fetchmail did not deliver by SMTP. Point this at your mail server's SMTP or LMTP service.");
     }
     if (const RcOption* hosts = m.find("smtphost"); hosts && mda.empty()) {
         std::string first = hosts->values.front();
         if (hosts->values.size() > 1)
             m.note(account, hosts->line, "smtphost lists fallbacks; mailcollector uses the first, " + first, true);
         if (!first.empty() && first[0] == '/') {
-            m.note(account, hosts->line, "smtphost " + first + " is a socket; mailcollector needs a TCP host and port", true);
-            target.comments.push_back("PLACEHOLDER: fetchmail delivered to the socket " + first + "; use the TCP address of that service.");
+            m.note(account, hosts->line, "smtphost " + first + " is a socket; mailcollector needs a TCP host and port",
+                   true);
+            target.comments.push_back("PLACEHOLDER: fetchmail delivered to the socket " + first +
+                                      "; use the TCP address of that service.");
         } else {
             std::size_t slash = first.rfind('/');
             target.host = first.substr(0, slash);
@@ -782,8 +934,11 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
         }
     }
     if (target.protocol == "lmtp" && target.port == 0) target.port = 24;
-    if (isLoopbackHost(target.host)) target.tls = "none";
-    else target.comments.push_back("fetchmail spoke plain SMTP/LMTP to " + target.host + "; mailcollector uses STARTTLS to any host but loopback.");
+    if (isLoopbackHost(target.host))
+        target.tls = "none";
+    else
+        target.comments.push_back("fetchmail spoke plain SMTP/LMTP to " + target.host +
+                                  "; mailcollector uses STARTTLS to any host but loopback.");
     target.username = m.value("esmtpname");
     target.password = m.value("esmtppassword");
     if (!target.username.empty() && !isValidUtf8(target.password)) target.password.clear();
@@ -795,7 +950,8 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
         for (const auto& name : localNames)
             if (name != "*") names.push_back(name.substr(name.find('=') + 1));
         if (names.size() > 1 || localNames.size() != names.size())
-            m.note(account, m.line("user"), "multidrop (several local names or *) is not supported: everything goes to one recipient", true);
+            m.note(account, m.line("user"),
+                   "multidrop (several local names or *) is not supported: everything goes to one recipient", true);
         recipient = names.empty() ? options.localUser : names.front();
         std::string domain = m.value("smtpaddress");
         if (!domain.empty() && recipient.find('@') == std::string::npos) recipient += "@" + domain;
@@ -812,7 +968,10 @@ void noteTheRest(UserMapping& m, ImportedAccount& account) {
         if (harmless != kHarmless.end())
             m.note(account, option->line, option->name + ": " + harmless->second, false);
         else
-            m.note(account, option->line, (option->negated ? "no " : "") + option->name + " has no mailcollector equivalent and was not carried over", true);
+            m.note(account, option->line,
+                   (option->negated ? "no " : "") + option->name +
+                       " has no mailcollector equivalent and was not carried over",
+                   true);
     }
 }
 
@@ -820,13 +979,16 @@ void mapGlobals(const Fetchmailrc& rc, const std::string& file, ImportedConfig& 
     for (const RcOption& option : rc.globals) {
         std::string where = file + ":" + std::to_string(option.line) + ": ";
         if (option.name == "daemon") {
-            daemon = static_cast<int>(std::clamp(std::strtoll(option.values.back().c_str(), nullptr, 10), 0LL, kMaxInt));
+            daemon =
+                static_cast<int>(std::clamp(std::strtoll(option.values.back().c_str(), nullptr, 10), 0LL, kMaxInt));
             config.header.push_back(where + "set daemon " + option.values.back() + ": each account's interval");
         } else if (option.name == "logfile" || option.name == "syslog") {
             config.header.push_back(where + option.name + ": mailcollector logs to stderr (the journal under systemd)");
         } else if (option.name == "idfile") {
-            config.header.push_back(where + "idfile: fetchmail's record of collected mail is not read (see fetch below)");
-        } else if (option.name == "pidfile" || option.name == "invisible" || option.name == "showdots" || option.name == "properties") {
+            config.header.push_back(where +
+                                    "idfile: fetchmail's record of collected mail is not read (see fetch below)");
+        } else if (option.name == "pidfile" || option.name == "invisible" || option.name == "showdots" ||
+                   option.name == "properties") {
             config.header.push_back(where + option.name + ": not needed");
         } else {
             std::string text = std::string(option.negated ? "no " : "") + option.name +
@@ -836,13 +998,14 @@ void mapGlobals(const Fetchmailrc& rc, const std::string& file, ImportedConfig& 
         }
     }
     if (daemon <= 0)
-        config.header.push_back("No `set daemon`: fetchmail ran once per call (from cron?); accounts use mailcollector's default interval, 5m.");
+        config.header.push_back(
+            "No `set daemon`: fetchmail ran once per call (from cron?); accounts use mailcollector's default interval, "
+            "5m.");
 }
 
 }  // namespace
 
-ImportResult importFetchmailrc(const std::string& text, const std::string& file,
-                               const ImportOptions& options) {
+ImportResult importFetchmailrc(const std::string& text, const std::string& file, const ImportOptions& options) {
     ImportResult result;
     ImportedConfig& config = result.config;
     config.tool = "fetchmailrc";
@@ -882,7 +1045,8 @@ ImportResult importFetchmailrc(const std::string& text, const std::string& file,
             account.comments.push_back("From " + file + ":" + std::to_string(line) + " (" +
                                        (entry.kind == RcEntry::Kind::Skip ? "skip " : "poll ") + entry.name + ")");
             if (!mapConnection(m, account)) {
-                std::string text = "entry " + entry.name + " uses " + m.value("protocol") + ", which triggers delivery rather than collecting a mailbox: not imported";
+                std::string text = "entry " + entry.name + " uses " + m.value("protocol") +
+                                   ", which triggers delivery rather than collecting a mailbox: not imported";
                 config.header.push_back(file + ":" + std::to_string(line) + ": " + text);
                 config.warnings.push_back({file, line, text});
                 continue;
@@ -894,7 +1058,8 @@ ImportResult importFetchmailrc(const std::string& text, const std::string& file,
             noteTheRest(m, account);
             if (entry.kind == RcEntry::Kind::Skip) {
                 account.disabled = true;
-                m.note(account, entry.line, "a `skip` entry (fetchmail polls it only when named): imported commented out", true);
+                m.note(account, entry.line,
+                       "a `skip` entry (fetchmail polls it only when named): imported commented out", true);
             } else {
                 wishes.push_back(std::move(wish));
             }

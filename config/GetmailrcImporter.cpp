@@ -83,16 +83,37 @@ std::optional<std::string> pythonString(std::string_view text, std::size_t& pos)
             return std::stoul(part, nullptr, 16);
         };
         switch (e) {
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'v': out += '\v'; break;
-            case '\\': case '\'': case '"': out += e; break;
-            case '\n': break;
-            case 'x': case 'u': case 'U': {
+            case 'n':
+                out += '\n';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 'a':
+                out += '\a';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'v':
+                out += '\v';
+                break;
+            case '\\':
+            case '\'':
+            case '"':
+                out += e;
+                break;
+            case '\n':
+                break;
+            case 'x':
+            case 'u':
+            case 'U': {
                 auto code = hex(e == 'x' ? 2 : e == 'u' ? 4 : 8);
                 if (!code) return std::nullopt;
                 appendUtf8(out, *code);
@@ -215,8 +236,10 @@ struct RetrieverType {
 const std::map<std::string, RetrieverType, std::less<>> kRetrievers = {
     {"SimplePOP3Retriever", {"pop3", false, nullptr}},
     {"SimplePOP3SSLRetriever", {"pop3", true, nullptr}},
-    {"BrokenUIDLPOP3Retriever", {"pop3", false, "a BrokenUIDL retriever: mailcollector relies on the server's UIDLs (plus sizes)"}},
-    {"BrokenUIDLPOP3SSLRetriever", {"pop3", true, "a BrokenUIDL retriever: mailcollector relies on the server's UIDLs (plus sizes)"}},
+    {"BrokenUIDLPOP3Retriever",
+     {"pop3", false, "a BrokenUIDL retriever: mailcollector relies on the server's UIDLs (plus sizes)"}},
+    {"BrokenUIDLPOP3SSLRetriever",
+     {"pop3", true, "a BrokenUIDL retriever: mailcollector relies on the server's UIDLs (plus sizes)"}},
     {"MultidropPOP3Retriever", {"pop3", false, "multidrop: mailcollector delivers everything to one recipient"}},
     {"MultidropPOP3SSLRetriever", {"pop3", true, "multidrop: mailcollector delivers everything to one recipient"}},
     {"MultidropSDPSRetriever", {"pop3", false, "SDPS multidrop: collected as plain POP3, everything to one recipient"}},
@@ -257,7 +280,8 @@ bool pythonBool(const std::string& text, bool& out) {
 
 bool pythonInt(const std::string& text, long long& out) {
     if (text.empty() || text.size() > 18 ||
-        !std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+        !std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(),
+                     [](unsigned char c) { return std::isdigit(c); }) ||
         text == "-")
         return false;
     out = std::stoll(text);
@@ -305,9 +329,11 @@ public:
         if (!mapDestination(*destination, wish)) return false;
         for (const auto& section : ini_.sections)
             if (section.name != "retriever" && section.name != "destination" && section.name != "options")
-                note(section.line, "[" + section.name + "]" +
-                                       (section.name.rfind("filter", 0) == 0 ? ": filters are not supported; mail is delivered unfiltered"
-                                                                             : " is not carried over"),
+                note(section.line,
+                     "[" + section.name + "]" +
+                         (section.name.rfind("filter", 0) == 0
+                              ? ": filters are not supported; mail is delivered unfiltered"
+                              : " is not carried over"),
                      true);
         wishes.push_back(std::move(wish));
         config_.accounts.push_back(std::move(account_));
@@ -332,7 +358,8 @@ private:
         if (harmless != kHarmless.end())
             note(value.line, value.key + ": " + harmless->second, false);
         else
-            note(value.line, "[" + section + "] " + value.key + " has no mailcollector equivalent and was not carried over", true);
+            note(value.line,
+                 "[" + section + "] " + value.key + " has no mailcollector equivalent and was not carried over", true);
     }
 
     bool boolean(const IniValue& value, bool& out) {
@@ -363,11 +390,17 @@ private:
         account_.tls = kind->second.ssl ? "implicit" : "starttls";
         if (kind->second.note) note(type->line, kind->second.note, true);
         if (!kind->second.ssl)
-            note(type->line, "getmail connected without TLS; mailcollector requires STARTTLS (tls = \"starttls\") and never sends a password in the clear", true);
+            note(type->line,
+                 "getmail connected without TLS; mailcollector requires STARTTLS (tls = \"starttls\") and never sends "
+                 "a password in the clear",
+                 true);
         for (const IniValue& value : section.values)
             if (!mapRetrieverKey(value)) return false;
         if (account_.password.empty() && account_.passwordCommand.empty())
-            note(section.line, "no password or password_command (getmail asked for it or read ~/.netrc): set this variable, or use password_file or password_command", true);
+            note(section.line,
+                 "no password or password_command (getmail asked for it or read ~/.netrc): set this variable, or use "
+                 "password_file or password_command",
+                 true);
         return true;
     }
 
@@ -380,11 +413,17 @@ private:
             if (port < 1 || port > 65535) return fail(value.line, "port: expected 1 to 65535");
             account_.port = static_cast<int>(port);
         } else if (key == "password") {
-            if (isValidUtf8(value.value)) account_.password = value.value;
-            else note(value.line, "the password is not valid UTF-8 and cannot be written to TOML: put it in a file and set password_file instead of password_env", true);
+            if (isValidUtf8(value.value))
+                account_.password = value.value;
+            else
+                note(value.line,
+                     "the password is not valid UTF-8 and cannot be written to TOML: put it in a file and set "
+                     "password_file instead of password_env",
+                     true);
         } else if (key == "password_command") {
             auto words = parsePythonStrings(value.value);
-            if (!words) return fail(value.line, "password_command: expected a tuple like (\"/path/to/command\", \"argument\")");
+            if (!words)
+                return fail(value.line, "password_command: expected a tuple like (\"/path/to/command\", \"argument\")");
             std::string command;
             for (const auto& word : *words) command += (command.empty() ? "" : " ") + shellQuote(word);
             if (!command.empty()) account_.passwordCommand = command;
@@ -393,7 +432,8 @@ private:
                 note(value.line, "mailboxes is ignored: POP3 has only the INBOX", true);
             } else if (value.value == "ALL") {
                 account_.folders = {"*"};
-                note(value.line, "mailboxes = ALL: folders = [\"*\"] skips Trash, Junk and Drafts, which getmail collected", true);
+                note(value.line,
+                     "mailboxes = ALL: folders = [\"*\"] skips Trash, Junk and Drafts, which getmail collected", true);
             } else {
                 auto folders = parsePythonStrings(value.value);
                 if (!folders) return fail(value.line, "mailboxes: expected a tuple like (\"INBOX\", \"Sent\") or ALL");
@@ -404,19 +444,29 @@ private:
         } else if (key == "ssl_fingerprints") {
             auto pins = parsePythonStrings(value.value);
             if (!pins) return fail(value.line, "ssl_fingerprints: expected a tuple of strings");
-            if (!pins->empty() && isSha256(pins->front())) account_.tlsFingerprint = pins->front();
-            else if (!pins->empty()) note(value.line, "ssl_fingerprints: not a SHA-256 fingerprint; not carried over", true);
-            if (pins->size() > 1) note(value.line, "ssl_fingerprints lists several; mailcollector pins only the first", true);
+            if (!pins->empty() && isSha256(pins->front()))
+                account_.tlsFingerprint = pins->front();
+            else if (!pins->empty())
+                note(value.line, "ssl_fingerprints: not a SHA-256 fingerprint; not carried over", true);
+            if (pins->size() > 1)
+                note(value.line, "ssl_fingerprints lists several; mailcollector pins only the first", true);
         } else if (key == "ssl_cert_hostname") {
             if (lowercase(value.value) != lowercase(account_.host))
-                note(value.line, "ssl_cert_hostname \"" + value.value + "\": mailcollector checks the certificate against host; set host to a name the certificate carries", true);
+                note(value.line,
+                     "ssl_cert_hostname \"" + value.value +
+                         "\": mailcollector checks the certificate against host; set host to a name the certificate "
+                         "carries",
+                     true);
         } else if (key == "keyfile" || key == "certfile") {
             note(value.line, "client certificates (keyfile, certfile) are not supported", true);
         } else if (key == "use_xoauth2" || key == "use_apop" || key == "use_cram_md5" || key == "use_kerberos") {
             bool on = false;
             if (!boolean(value, on)) return false;
-            if (on && key == "use_xoauth2") account_.auth = "xoauth2";
-            else if (on) note(value.line, key + ": not supported; mailcollector logs in with the password (auth = \"auto\")", true);
+            if (on && key == "use_xoauth2")
+                account_.auth = "xoauth2";
+            else if (on)
+                note(value.line, key + ": not supported; mailcollector logs in with the password (auth = \"auto\")",
+                     true);
         } else {
             unmapped(value, "retriever");
         }
@@ -427,10 +477,15 @@ private:
         if (readAll) {
             account_.fetch = "all";
             if (account_.keep)
-                note(line, "read_all: everything on the server is collected once, including what getmail already delivered", true);
+                note(line,
+                     "read_all: everything on the server is collected once, including what getmail already delivered",
+                     true);
         } else if (account_.keep) {
             account_.fetch = "new";
-            note(line, "fetch = \"new\": getmail already delivered what is on the server (read_all = false); mail present at the first poll is skipped, so run getmail one last time before switching", false);
+            note(line,
+                 "fetch = \"new\": getmail already delivered what is on the server (read_all = false); mail present at "
+                 "the first poll is skipped, so run getmail one last time before switching",
+                 false);
         } else {
             account_.fetch = "all";
         }
@@ -451,14 +506,19 @@ private:
                 if (!integer(value, number)) return false;
                 if (number > 0) account_.maxMessageSize = static_cast<std::uint64_t>(number);
             } else if (value.key == "delete_bigger_than") {
-                note(value.line, "delete_bigger_than is not supported: mailcollector never deletes mail it did not deliver", true);
+                note(value.line,
+                     "delete_bigger_than is not supported: mailcollector never deletes mail it did not deliver", true);
             } else {
                 unmapped(value, "options");
             }
         }
         account_.keep = !remove;
         if (remove) account_.deleteAfterDays = 0;
-        note(section.line, account_.keep ? "keep = true: getmail's default (delete = false)" : "keep = false: delete = true; mailcollector deletes only after the target accepted a message and the ledger recorded it", false);
+        note(section.line,
+             account_.keep ? "keep = true: getmail's default (delete = false)"
+                           : "keep = false: delete = true; mailcollector deletes only after the target accepted a "
+                             "message and the ledger recorded it",
+             false);
         decideFetch(readAll, section.find("read_all") ? section.find("read_all")->line : section.line);
         return true;
     }
@@ -473,7 +533,11 @@ private:
         target.recipient = options_.localUser;
         if (type->value != "MDA_lmtp") {
             std::string where = section.find("path") ? " " + section.find("path")->value : "";
-            note(type->line, "getmail delivered to " + type->value + where + "; mailcollector delivers by SMTP or LMTP only: point [target] at the server that stores this mailbox", true);
+            note(type->line,
+                 "getmail delivered to " + type->value + where +
+                     "; mailcollector delivers by SMTP or LMTP only: point [target] at the server that stores this "
+                     "mailbox",
+                 true);
             target.protocol = "lmtp";
             target.port = 24;
             target.tls = "none";
@@ -500,16 +564,23 @@ private:
             }
         }
         if (!section.find("override"))
-            note(section.line, "no override: getmail used each message's own recipient; mailcollector delivers to recipient = \"" + target.recipient + "\"", true);
+            note(section.line,
+                 "no override: getmail used each message's own recipient; mailcollector delivers to recipient = \"" +
+                     target.recipient + "\"",
+                 true);
         if (!target.host.empty() && target.host[0] == '/') {
             note(section.line, "the LMTP destination is a socket; mailcollector needs a TCP host and port", true);
-            target.comments.push_back("PLACEHOLDER: getmail delivered to the socket " + target.host + "; use the TCP address of that LMTP service.");
+            target.comments.push_back("PLACEHOLDER: getmail delivered to the socket " + target.host +
+                                      "; use the TCP address of that LMTP service.");
             target.host = "localhost";
         }
         if (target.host.empty()) return fail(section.line, "[destination] MDA_lmtp has no host");
         if (target.port == 0) target.port = 24;
-        if (isLoopbackHost(target.host)) target.tls = "none";
-        else target.comments.push_back("getmail spoke plain LMTP to " + target.host + "; mailcollector uses STARTTLS to any host but loopback.");
+        if (isLoopbackHost(target.host))
+            target.tls = "none";
+        else
+            target.comments.push_back("getmail spoke plain LMTP to " + target.host +
+                                      "; mailcollector uses STARTTLS to any host but loopback.");
         return true;
     }
 
@@ -527,7 +598,8 @@ ImportResult importGetmailrc(const std::vector<std::pair<std::string, std::strin
                              const ImportOptions& options) {
     ImportResult result;
     result.config.tool = "getmailrc";
-    result.config.header.push_back("getmail ran once per call (from cron?); accounts use mailcollector's default interval, 5m.");
+    result.config.header.push_back(
+        "getmail ran once per call (from cron?); accounts use mailcollector's default interval, 5m.");
     std::vector<std::string> names;
     std::vector<TargetWish> wishes;
     for (const auto& [file, text] : files) {

@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "proto/SafeText.hpp"
 #include "config/Importers.hpp"
+#include "proto/SafeText.hpp"
 
 namespace mc::config::importer {
 
@@ -40,16 +40,32 @@ std::string escaped(std::string_view text, bool inString) {
         }
         ++i;
         switch (c) {
-            case '"': out += inString ? "\\\"" : "\""; break;
-            case '\\': out += inString ? "\\\\" : "\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\t': out += inString ? "\\t" : "\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\f': out += "\\f"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += inString ? "\\\"" : "\"";
+                break;
+            case '\\':
+                out += inString ? "\\\\" : "\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\t':
+                out += inString ? "\\t" : "\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
-                if (c < 0x20 || c == 0x7F) out += unicodeEscape(c);
-                else out += static_cast<char>(c);
+                if (c < 0x20 || c == 0x7F)
+                    out += unicodeEscape(c);
+                else
+                    out += static_cast<char>(c);
         }
     }
     return out;
@@ -72,16 +88,11 @@ public:
     void optionalString(const char* key, const std::string& value) {
         if (!value.empty()) string(key, value);
     }
-    void integer(const char* key, std::uint64_t value) {
-        out_ << prefix_ << key << " = " << value << "\n";
-    }
-    void boolean(const char* key, bool value) {
-        out_ << prefix_ << key << " = " << (value ? "true" : "false") << "\n";
-    }
+    void integer(const char* key, std::uint64_t value) { out_ << prefix_ << key << " = " << value << "\n"; }
+    void boolean(const char* key, bool value) { out_ << prefix_ << key << " = " << (value ? "true" : "false") << "\n"; }
     void strings(const char* key, const std::vector<std::string>& values) {
         out_ << prefix_ << key << " = [";
-        for (std::size_t i = 0; i < values.size(); ++i)
-            out_ << (i ? ", " : "") << tomlString(values[i]);
+        for (std::size_t i = 0; i < values.size(); ++i) out_ << (i ? ", " : "") << tomlString(values[i]);
         out_ << "]\n";
     }
 
@@ -109,9 +120,12 @@ void writeAccount(std::ostream& out, const ImportedAccount& account) {
     table.optionalString("ca_file", account.caFile);
     table.optionalString("tls_fingerprint", account.tlsFingerprint);
     table.string("username", account.username);
-    if (!account.password.empty()) table.string("password", account.password);
-    else if (!account.passwordCommand.empty()) table.string("password_command", account.passwordCommand);
-    else table.string("password_env", account.passwordEnv.empty() ? envName(account.name) : account.passwordEnv);
+    if (!account.password.empty())
+        table.string("password", account.password);
+    else if (!account.passwordCommand.empty())
+        table.string("password_command", account.passwordCommand);
+    else
+        table.string("password_env", account.passwordEnv.empty() ? envName(account.name) : account.passwordEnv);
     table.optionalString("auth", account.auth);
     if (!account.folders.empty()) table.strings("folders", account.folders);
     table.boolean("keep", account.keep);
@@ -119,8 +133,7 @@ void writeAccount(std::ostream& out, const ImportedAccount& account) {
         table.integer("delete_after_days", static_cast<std::uint64_t>(account.deleteAfterDays));
     table.string("fetch", account.fetch);
     if (account.maxMessageSize > 0) table.integer("max_message_size", account.maxMessageSize);
-    if (account.intervalSeconds > 0)
-        table.string("interval", std::to_string(account.intervalSeconds) + "s");
+    if (account.intervalSeconds > 0) table.string("interval", std::to_string(account.intervalSeconds) + "s");
     if (account.idle) table.boolean("idle", *account.idle);
     out << "\n";
 }
@@ -131,12 +144,9 @@ std::string ImportResult::errorText() const {
     return errorFile + (errorLine > 0 ? ":" + std::to_string(errorLine) : "") + ": " + error;
 }
 
-std::string tomlString(std::string_view text) {
-    return "\"" + escaped(text, true) + "\"";
-}
+std::string tomlString(std::string_view text) { return "\"" + escaped(text, true) + "\""; }
 
-std::string accountName(const std::string& user, const std::string& host,
-                        const std::vector<std::string>& taken) {
+std::string accountName(const std::string& user, const std::string& host, const std::vector<std::string>& taken) {
     std::string base;
     for (unsigned char c : user + "-" + host) {
         bool allowed = std::isalnum(c) || c == '.' || c == '_' || c == '-';
@@ -164,8 +174,7 @@ bool isLoopbackHost(const std::string& host) {
     return inet_pton(AF_INET6, name.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-void chooseTarget(ImportedConfig& config, const std::vector<TargetWish>& wishes,
-                  const ImportOptions& options) {
+void chooseTarget(ImportedConfig& config, const std::vector<TargetWish>& wishes, const ImportOptions& options) {
     if (wishes.empty()) {
         config.target.recipient = options.localUser;
         config.target.comments.push_back("No account to deliver for: the local SMTP server, as fetchmail would.");
@@ -174,13 +183,12 @@ void chooseTarget(ImportedConfig& config, const std::vector<TargetWish>& wishes,
     const TargetWish& first = wishes.front();
     config.target = first.target;
     auto describe = [](const ImportedTarget& t) {
-        return t.protocol + " " + t.host + (t.port ? ":" + std::to_string(t.port) : "") + " for " +
-               t.recipient;
+        return t.protocol + " " + t.host + (t.port ? ":" + std::to_string(t.port) : "") + " for " + t.recipient;
     };
     for (const TargetWish& wish : wishes) {
         const ImportedTarget& t = wish.target;
-        if (t.protocol == first.target.protocol && t.host == first.target.host &&
-            t.port == first.target.port && t.recipient == first.target.recipient)
+        if (t.protocol == first.target.protocol && t.host == first.target.host && t.port == first.target.port &&
+            t.recipient == first.target.recipient)
             continue;
         std::string text = "account " + wish.account + " delivered to " + describe(t) +
                            "; mailcollector has one target, so it goes to " + describe(first.target) +
@@ -213,8 +221,10 @@ std::string renderToml(const ImportedConfig& config) {
     table.optionalString("tls", target.tls);
     table.optionalString("username", target.username);
     if (!target.username.empty()) {
-        if (target.password.empty()) table.string("password_env", "MC_PASSWORD_TARGET");
-        else table.string("password", target.password);
+        if (target.password.empty())
+            table.string("password_env", "MC_PASSWORD_TARGET");
+        else
+            table.string("password", target.password);
     }
     table.string("recipient", target.recipient);
     out << "\n";

@@ -45,11 +45,11 @@ struct ImportedAccount {
     std::string name;
     std::string protocol = "pop3";  // pop3 | imap
     std::string host;
-    int port = 0;                   // 0: the default for protocol and tls (not printed)
-    std::string tls = "implicit";   // implicit | starttls
+    int port = 0;                  // 0: the default for protocol and tls (not printed)
+    std::string tls = "implicit";  // implicit | starttls
     std::string caFile;
-    std::string tlsFingerprint;     // SHA-256 hex
-    std::string auth;               // "": auto
+    std::string tlsFingerprint;  // SHA-256 hex
+    std::string auth;            // "": auto
     std::string username;
     // One of these (all empty: password_env = passwordEnv placeholder).
     std::string password;
@@ -58,12 +58,12 @@ struct ImportedAccount {
     std::vector<std::string> folders;  // imap; empty: the default (INBOX)
     bool keep = true;
     int deleteAfterDays = 0;
-    std::string fetch = "all";  // all | new
-    std::uint64_t maxMessageSize = 0;  // 0: the default
-    int intervalSeconds = 0;           // 0: the default
-    std::optional<bool> idle;          // imap only
-    bool disabled = false;             // printed commented out (a fetchmail `skip` entry)
-    std::vector<std::string> comments; // printed above [[account]]
+    std::string fetch = "all";          // all | new
+    std::uint64_t maxMessageSize = 0;   // 0: the default
+    int intervalSeconds = 0;            // 0: the default
+    std::optional<bool> idle;           // imap only
+    bool disabled = false;              // printed commented out (a fetchmail `skip` entry)
+    std::vector<std::string> comments;  // printed above [[account]]
 };
 
 struct ImportedConfig {
@@ -87,8 +87,7 @@ struct ImportResult {
     std::string errorText() const;
 };
 
-ImportResult importFetchmailrc(const std::string& text, const std::string& file,
-                               const ImportOptions& options = {});
+ImportResult importFetchmailrc(const std::string& text, const std::string& file, const ImportOptions& options = {});
 
 // One getmailrc per account: (path, text) pairs, in the order given.
 ImportResult importGetmailrc(const std::vector<std::pair<std::string, std::string>>& files,
@@ -104,8 +103,7 @@ std::string renderToml(const ImportedConfig& config);
 std::string tomlString(std::string_view text);
 using proto::isValidUtf8;
 // A name the config accepts (letters, digits, '.', '_', '-'), unique among `taken`.
-std::string accountName(const std::string& user, const std::string& host,
-                        const std::vector<std::string>& taken);
+std::string accountName(const std::string& user, const std::string& host, const std::vector<std::string>& taken);
 bool isLoopbackHost(const std::string& host);
 
 // Fills config.target from the first account's wish; later differing wishes become warnings.
@@ -115,7 +113,6 @@ struct TargetWish {
     int line = 0;
     std::string account;
 };
-void chooseTarget(ImportedConfig& config, const std::vector<TargetWish>& wishes,
-                  const ImportOptions& options);
+void chooseTarget(ImportedConfig& config, const std::vector<TargetWish>& wishes, const ImportOptions& options);
 
 }  // namespace mc::config::importer

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <string>
 
-#include "proto/UniqueFd.hpp"
 #include "config/Config.hpp"
+#include "proto/UniqueFd.hpp"
 
 extern char** environ;
 
@@ -33,9 +33,7 @@ constexpr std::chrono::seconds kCommandTimeout{60};
     throw ConfigError(what + ": " + problem);
 }
 
-std::string errnoText(int error) {
-    return std::strerror(error);
-}
+std::string errnoText(int error) { return std::strerror(error); }
 
 // Closes a file descriptor when the scope ends, so that early throws do not leak it.
 using Fd = proto::UniqueFd;
@@ -58,8 +56,7 @@ std::string readSecretFile(const std::string& path, const std::string& what) {
         if (got < 0) fail(what, "cannot read password file " + path + ": " + errnoText(errno));
         if (got == 0) break;
         content.append(buffer, static_cast<std::size_t>(got));
-        if (content.size() > kMaxSecretBytes)
-            fail(what, "password file " + path + " is larger than 64 KiB");
+        if (content.size() > kMaxSecretBytes) fail(what, "password file " + path + " is larger than 64 KiB");
     }
     stripOneNewline(content);
     if (content.empty()) fail(what, "password file " + path + " is empty");
@@ -90,8 +87,7 @@ pid_t spawnShell(const std::string& command, Fd& readEnd, const std::string& wha
     posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
     pid_t pid = -1;
-    int error =
-        ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ);
+    int error = ::posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (error != 0) fail(what, "cannot run password command: " + errnoText(error));
     return pid;
@@ -103,8 +99,7 @@ bool drainOutput(int fd, std::string& output, const std::string& what) {
     auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
     char buffer[4096];
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd waitFor{fd, POLLIN, 0};
         int ready = ::poll(&waitFor, 1, static_cast<int>(left.count()));
@@ -127,8 +122,7 @@ int waitForExit(pid_t pid) {
 }
 
 void checkExitStatus(int status, const std::string& what) {
-    if (WIFSIGNALED(status))
-        fail(what, "password command was killed by signal " + std::to_string(WTERMSIG(status)));
+    if (WIFSIGNALED(status)) fail(what, "password command was killed by signal " + std::to_string(WTERMSIG(status)));
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         fail(what, "password command exited with status " + std::to_string(WEXITSTATUS(status)));
 }
@@ -154,8 +148,7 @@ std::string runSecretCommand(const std::string& command, const std::string& what
     if (!finished) ::kill(pid, SIGKILL);
     int status = waitForExit(pid);
     if (!finished)
-        fail(what, "password command did not finish within " +
-                       std::to_string(kCommandTimeout.count()) + " seconds");
+        fail(what, "password command did not finish within " + std::to_string(kCommandTimeout.count()) + " seconds");
     checkExitStatus(status, what);
     std::string secret = firstLine(output);
     if (secret.empty()) fail(what, "password command printed nothing");
@@ -169,10 +162,14 @@ std::string resolveSecret(const SecretSource& source, const std::string& what) {
         case SecretSource::Kind::Inline:
             if (source.reference.empty()) fail(what, "password is empty");
             return source.reference;
-        case SecretSource::Kind::File: return readSecretFile(source.reference, what);
-        case SecretSource::Kind::Env: return readSecretEnv(source.reference, what);
-        case SecretSource::Kind::Command: return runSecretCommand(source.reference, what);
-        case SecretSource::Kind::None: break;
+        case SecretSource::Kind::File:
+            return readSecretFile(source.reference, what);
+        case SecretSource::Kind::Env:
+            return readSecretEnv(source.reference, what);
+        case SecretSource::Kind::Command:
+            return runSecretCommand(source.reference, what);
+        case SecretSource::Kind::None:
+            break;
     }
     fail(what, "no password configured");
 }

@@ -6,8 +6,7 @@
 
 namespace mc::config::detail {
 
-std::string errorText(const std::string& file, int line, const std::string& key,
-                      const std::string& problem) {
+std::string errorText(const std::string& file, int line, const std::string& key, const std::string& problem) {
     std::string text = file;
     if (line > 0) text += ":" + std::to_string(line);
     if (!key.empty()) text += ": " + key;
@@ -20,23 +19,31 @@ void failAt(const std::string& file, int line, const std::string& key, const std
 
 std::string describeType(toml::node_type type) {
     switch (type) {
-        case toml::node_type::table: return "a table";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a floating-point number";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::date: return "a date";
-        case toml::node_type::time: return "a time";
-        case toml::node_type::date_time: return "a date-time";
-        case toml::node_type::none: break;
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a floating-point number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
     }
     return "nothing";
 }
 
-int lineOf(const toml::node& node) {
-    return static_cast<int>(node.source().begin.line);
-}
+int lineOf(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
 
 TableReader::TableReader(const toml::table& table, std::string prefix, std::string file,
                          std::initializer_list<std::string_view> keys)
@@ -44,9 +51,7 @@ TableReader::TableReader(const toml::table& table, std::string prefix, std::stri
     for (std::string_view key : keys) keys_.emplace(key);
 }
 
-const toml::node* TableReader::node(std::string_view key) const {
-    return table_.get(key);
-}
+const toml::node* TableReader::node(std::string_view key) const { return table_.get(key); }
 
 const toml::node* TableReader::typed(std::string_view key, toml::node_type expected) const {
     const toml::node* found = node(key);
@@ -79,9 +84,8 @@ std::optional<std::vector<std::string>> TableReader::stringArray(std::string_vie
     std::vector<std::string> values;
     for (const toml::node& element : *found->as_array()) {
         if (!element.is_string())
-            failAt(
-                file_, lineOf(element), name(key),
-                "expected an array of strings, found " + describeType(element.type()) + " in it");
+            failAt(file_, lineOf(element), name(key),
+                   "expected an array of strings, found " + describeType(element.type()) + " in it");
         values.push_back(element.as_string()->get());
     }
     return values;
@@ -91,8 +95,8 @@ std::optional<std::int64_t> TableReader::integerInRange(std::string_view key, st
                                                         std::int64_t high) const {
     auto value = integer(key);
     if (value && (*value < low || *value > high))
-        fail(key, "must be between " + std::to_string(low) + " and " + std::to_string(high) +
-                      ", found " + std::to_string(*value));
+        fail(key, "must be between " + std::to_string(low) + " and " + std::to_string(high) + ", found " +
+                      std::to_string(*value));
     return value;
 }
 
@@ -127,14 +131,12 @@ void TableReader::rejectUnknownKeys() const {
     }
     if (!first) return;
     std::string what = firstValue->is_table() ? "unknown table" : "unknown key";
-    failAt(file_, static_cast<int>(first->source().begin.line), name(first->str()),
-           what + suggestion(first->str()));
+    failAt(file_, static_cast<int>(first->source().begin.line), name(first->str()), what + suggestion(first->str()));
 }
 
 bool TableReader::equalsIgnoreCase(std::string_view a, std::string_view b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
     });
 }
 

@@ -20,10 +20,8 @@
 namespace mc::config::detail {
 
 // Builds the message text; line 0 means "no place in the file" and is left out.
-std::string errorText(const std::string& file, int line, const std::string& key,
-                      const std::string& problem);
-[[noreturn]] void failAt(const std::string& file, int line, const std::string& key,
-                         const std::string& problem);
+std::string errorText(const std::string& file, int line, const std::string& key, const std::string& problem);
+[[noreturn]] void failAt(const std::string& file, int line, const std::string& key, const std::string& problem);
 
 // "a string", "an integer", ... for "expected X, found Y" messages.
 std::string describeType(toml::node_type type);
@@ -42,22 +40,19 @@ public:
     std::optional<bool> boolean(std::string_view key) const;
     std::optional<std::vector<std::string>> stringArray(std::string_view key) const;
     // Integer within [low, high]; the message quotes the bounds.
-    std::optional<std::int64_t> integerInRange(std::string_view key, std::int64_t low,
-                                               std::int64_t high) const;
+    std::optional<std::int64_t> integerInRange(std::string_view key, std::int64_t low, std::int64_t high) const;
     // Any node; the caller checks its type (for keys that accept a string or an integer).
     const toml::node* node(std::string_view key) const;
 
     // Case-insensitive match against the allowed spellings; the message lists them.
     template <typename E>
-    std::optional<E> choice(std::string_view key,
-                            std::initializer_list<std::pair<std::string_view, E>> allowed) const {
+    std::optional<E> choice(std::string_view key, std::initializer_list<std::pair<std::string_view, E>> allowed) const {
         auto text = string(key);
         if (!text) return std::nullopt;
         for (const auto& [spelling, value] : allowed)
             if (equalsIgnoreCase(*text, spelling)) return value;
         std::string names;
-        for (const auto& [spelling, value] : allowed)
-            names += (names.empty() ? "" : ", ") + std::string(spelling);
+        for (const auto& [spelling, value] : allowed) names += (names.empty() ? "" : ", ") + std::string(spelling);
         fail(key, "unknown value \"" + *text + "\"; expected one of: " + names);
     }
 

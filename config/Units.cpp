@@ -67,12 +67,18 @@ std::optional<std::uint64_t> sizeFactor(std::string_view unit) {
 
 std::optional<std::uint64_t> durationFactor(char unit) {
     switch (unit) {
-        case 's': return 1;
-        case 'm': return 60;
-        case 'h': return 3600;
-        case 'd': return 86400;
-        case 'w': return 7 * 86400;
-        default: return std::nullopt;
+        case 's':
+            return 1;
+        case 'm':
+            return 60;
+        case 'h':
+            return 3600;
+        case 'd':
+            return 86400;
+        case 'w':
+            return 7 * 86400;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -109,8 +115,7 @@ std::optional<std::chrono::seconds> parseDuration(const std::string& input) {
         first = false;
     }
     // std::chrono::seconds is signed; refuse what it cannot hold.
-    if (total > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-        return std::nullopt;
+    if (total > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
     return std::chrono::seconds(static_cast<std::int64_t>(total));
 }
 

@@ -20,8 +20,8 @@ void addOnce(std::vector<std::string>& names, const std::string& name) {
 
 }  // namespace
 
-AppendPlan planAppends(const std::string& folder, const std::vector<std::string>& labels, bool archive,
-                       bool gmail, const std::string& allMail) {
+AppendPlan planAppends(const std::string& folder, const std::vector<std::string>& labels, bool archive, bool gmail,
+                       const std::string& allMail) {
     AppendPlan plan;
     bool intoFolder = !archive || labels.empty();
     if (gmail) {

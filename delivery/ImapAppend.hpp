@@ -23,8 +23,8 @@ struct AppendPlan {
 // there are labels (so `folder` always comes last). A label naming `folder` or repeating another
 // is appended once. Gmail (X-GM-EXT-1): one APPEND into `folder` -- with `archive` and labels
 // into `allMail` instead -- and the labels as Gmail labels.
-AppendPlan planAppends(const std::string& folder, const std::vector<std::string>& labels, bool archive,
-                       bool gmail, const std::string& allMail);
+AppendPlan planAppends(const std::string& folder, const std::vector<std::string>& labels, bool archive, bool gmail,
+                       const std::string& allMail);
 
 // A folder name or Gmail label from the config (UTF-8) as an IMAP argument: modified UTF-7 in
 // a quoted string. nullopt when that is impossible (not UTF-8, or longer than a quoted string).

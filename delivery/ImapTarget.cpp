@@ -10,15 +10,15 @@
 #include <functional>
 #include <optional>
 
+#include "delivery/ImapAppend.hpp"
+#include "delivery/TargetConnectionBudget.hpp"
+#include "net/ImapConnection.hpp"
+#include "net/LineChannel.hpp"
 #include "proto/AsciiText.hpp"
 #include "proto/ImapParser.hpp"
 #include "proto/MessageEncoder.hpp"
 #include "proto/ModifiedUtf7.hpp"
 #include "proto/Sasl.hpp"
-#include "delivery/ImapAppend.hpp"
-#include "delivery/TargetConnectionBudget.hpp"
-#include "net/ImapConnection.hpp"
-#include "net/LineChannel.hpp"
 
 namespace mc::delivery {
 namespace {
@@ -31,14 +31,15 @@ using proto::ImapStatus;
 // the final dot, it gets five times the command timeout.
 constexpr int kAppendTimeoutFactor = 5;
 constexpr std::size_t kSendBuffer = 256 * 1024;
-constexpr std::size_t kMaxListedFolders = 50'000;  // LIST responses expected when looking for \All
+constexpr std::size_t kMaxListedFolders = 50'000;          // LIST responses expected when looking for \All
 constexpr const char* kGmailAllMail = "[Gmail]/All Mail";  // when LIST names no \All folder
 
 // "NO [OVERQUOTA] Quota exceeded", printable.
 std::string describe(const ImapResponse& response) {
     std::string text = response.status == ImapStatus::Ok ? "OK" : response.status == ImapStatus::No ? "NO" : "BAD";
     if (response.code)
-        text += " [" + response.code->name + (response.code->arguments.empty() ? "" : " " + response.code->arguments) + "]";
+        text +=
+            " [" + response.code->name + (response.code->arguments.empty() ? "" : " " + response.code->arguments) + "]";
     return net::printable(text + " " + response.text);
 }
 
@@ -185,9 +186,8 @@ private:
     ImapResponse command(const std::string& line) { return connection_->run(line); }
 
     void authenticate() {
-        auto mechanism = proto::chooseSaslMechanism(std::nullopt, false, [&](std::string_view name) {
-            return connection_->offersSasl(name);
-        });
+        auto mechanism = proto::chooseSaslMechanism(
+            std::nullopt, false, [&](std::string_view name) { return connection_->offersSasl(name); });
         ImapResponse reply = connection_->authenticate(mechanism, settings_.username, password_);
         if (reply.status != ImapStatus::Ok && isBusyReply(reply))
             throw TargetBusyError("too many connections to the target: " + describe(reply));
@@ -203,7 +203,8 @@ private:
 
     static std::string mailbox(const std::string& name) {
         auto argument = imapMailboxArgument(name);
-        if (!argument) throw TargetError("folder or label '" + net::printable(name) + "' cannot be sent to an IMAP server");
+        if (!argument)
+            throw TargetError("folder or label '" + net::printable(name) + "' cannot be sent to an IMAP server");
         return *argument;
     }
 
@@ -221,7 +222,8 @@ private:
         if (!synchronizing) sendLiteral();
         bool sent = !synchronizing;
         ImapResponse reply = awaitTagged(tag, [&] {
-            if (sent) throw net::TransportError(net::TransportErrorKind::Protocol, "IMAP target asked twice for the message");
+            if (sent)
+                throw net::TransportError(net::TransportErrorKind::Protocol, "IMAP target asked twice for the message");
             sendLiteral();
             sent = true;
         });
@@ -270,8 +272,10 @@ private:
                                                  const std::vector<std::string>& labels) {
         auto appendUid = appended.code ? appended.code->appendUid() : std::nullopt;
         if (!appendUid || appendUid->uids.size() != 1 || appendUid->uids[0].first != appendUid->uids[0].last) {
-            spdlog::warn("IMAP target: Gmail sent no APPENDUID for a message appended to '{}'; its labels "
-                         "were not set", net::printable(folder));
+            spdlog::warn(
+                "IMAP target: Gmail sent no APPENDUID for a message appended to '{}'; its labels "
+                "were not set",
+                net::printable(folder));
             return std::nullopt;
         }
         auto labelList = gmailLabelList(labels);
@@ -299,7 +303,8 @@ private:
         std::string done;  // folders that already hold the message
         for (const auto& folder : plan.folders) {
             ImapResponse reply = appendCreating(folder, message, size);
-            if (reply.status != ImapStatus::Ok) return failure(reply, "APPEND to '" + net::printable(folder) + "'", done);
+            if (reply.status != ImapStatus::Ok)
+                return failure(reply, "APPEND to '" + net::printable(folder) + "'", done);
             done += (done.empty() ? "" : ", ") + net::printable(folder);
             if (!plan.gmailLabels.empty()) {
                 auto labelled = applyGmailLabels(folder, reply, plan.gmailLabels);
@@ -313,8 +318,7 @@ private:
     DeliveryResult failure(const ImapResponse& reply, const std::string& step, const std::string& done) {
         DeliveryResult result;
         result.reply = step + ": " + describe(reply);
-        if (!done.empty())
-            result.reply += net::printable(" (already in " + done + ", which a retry appends to again)");
+        if (!done.empty()) result.reply += net::printable(" (already in " + done + ", which a retry appends to again)");
         switch (classifyImapReply(reply)) {
             case ImapReplyKind::Transient:
                 result.outcome = DeliveryOutcome::Deferred;

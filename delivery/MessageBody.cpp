@@ -20,9 +20,7 @@ struct MessageBody::HashState {
 
 namespace {
 
-[[noreturn]] void throwErrno(const std::string& what) {
-    throw std::runtime_error(what + ": " + std::strerror(errno));
-}
+[[noreturn]] void throwErrno(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
 void writeAll(int fd, std::string_view bytes, const std::string& what) {
     while (!bytes.empty()) {
@@ -93,8 +91,10 @@ void MessageBody::append(std::string_view bytes) {
     size_ += bytes.size();
     crlf_.add(bytes);
     if (spoolFd_ < 0 && memory_.size() + bytes.size() > memoryLimit_) spill();
-    if (spoolFd_ >= 0) writeAll(spoolFd_, bytes, "cannot write the spool file");
-    else memory_.append(bytes);
+    if (spoolFd_ >= 0)
+        writeAll(spoolFd_, bytes, "cannot write the spool file");
+    else
+        memory_.append(bytes);
 }
 
 void MessageBody::finish() {

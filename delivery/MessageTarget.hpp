@@ -15,9 +15,9 @@
 namespace mc::delivery {
 
 struct OutgoingMessage {
-    std::string headerPrefix;         // trace lines to put in front (CRLF-terminated)
+    std::string headerPrefix;  // trace lines to put in front (CRLF-terminated)
     const MessageBody* body = nullptr;
-    std::string envelopeFrom;         // "" is the null sender
+    std::string envelopeFrom;  // "" is the null sender
     std::string recipient;
     // For IMAP targets: the account's name, its labels (one folder or Gmail label each) and
     // whether `archive` keeps the message out of the target folder.
@@ -34,10 +34,10 @@ enum class DeliveryOutcome {
 
 struct DeliveryResult {
     DeliveryOutcome outcome = DeliveryOutcome::Deferred;
-    int code = 0;             // the deciding reply code, 0 for network failures
-    std::string reply;        // printable reply text or error description
+    int code = 0;       // the deciding reply code, 0 for network failures
+    std::string reply;  // printable reply text or error description
     bool connectionLost = false;
-    std::string usedSender;   // the MAIL FROM finally used (SMTP/LMTP)
+    std::string usedSender;  // the MAIL FROM finally used (SMTP/LMTP)
 };
 
 // The target cannot be used at all (bad credentials, TLS refused, unreachable): stops the poll.
@@ -45,8 +45,7 @@ struct DeliveryResult {
 class TargetError : public proto::Failure {
 public:
     explicit TargetError(const std::string& what, bool transient = false)
-        : proto::Failure(transient ? proto::FailureKind::TargetTransient : proto::FailureKind::TargetPermanent,
-                         what) {}
+        : proto::Failure(transient ? proto::FailureKind::TargetTransient : proto::FailureKind::TargetPermanent, what) {}
 };
 
 // The target is there but takes no more connections now: IMAP NO [LIMIT] or [UNAVAILABLE], an

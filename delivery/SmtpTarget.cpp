@@ -5,13 +5,13 @@
 
 #include <optional>
 
-#include "proto/MessageEncoder.hpp"
-#include "proto/Sasl.hpp"
-#include "proto/SmtpReply.hpp"
 #include "delivery/ImapTarget.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/MessageEncoder.hpp"
+#include "proto/Sasl.hpp"
+#include "proto/SmtpReply.hpp"
 
 namespace mc::delivery {
 namespace {
@@ -28,9 +28,12 @@ bool isMalformedSenderReply(int code) { return code == 501 || code == 553 || cod
 
 class SmtpTarget final : public MessageTarget {
 public:
-    SmtpTarget(const config::TargetSettings& settings, std::string password,
-               std::chrono::milliseconds timeout, std::shared_ptr<const net::IoCutoff> cutoff)
-        : settings_(settings), password_(std::move(password)), timeout_(timeout), cutoff_(std::move(cutoff)),
+    SmtpTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout,
+               std::shared_ptr<const net::IoCutoff> cutoff)
+        : settings_(settings),
+          password_(std::move(password)),
+          timeout_(timeout),
+          cutoff_(std::move(cutoff)),
           lmtp_(settings.protocol == config::TargetProtocol::Lmtp) {}
 
     ~SmtpTarget() override { close(); }
@@ -118,11 +121,13 @@ private:
         for (;;) {
             std::string line = channel_->readLine();
             switch (parser.feedLine(line)) {
-                case proto::SmtpReplyParser::Status::Complete: return parser.take();
+                case proto::SmtpReplyParser::Status::Complete:
+                    return parser.take();
                 case proto::SmtpReplyParser::Status::Error:
                     throw net::TransportError(net::TransportErrorKind::Protocol,
                                               "malformed reply from target: " + net::printable(line));
-                case proto::SmtpReplyParser::Status::NeedMore: break;
+                case proto::SmtpReplyParser::Status::NeedMore:
+                    break;
             }
         }
     }
@@ -245,9 +250,12 @@ private:
         result.code = reply.code;
         result.reply = std::to_string(reply.code) + " " + net::printable(reply.text());
         result.usedSender = sender;
-        if (reply.positive()) result.outcome = DeliveryOutcome::Accepted;
-        else if (reply.transient()) result.outcome = DeliveryOutcome::Deferred;
-        else result.outcome = DeliveryOutcome::Rejected;
+        if (reply.positive())
+            result.outcome = DeliveryOutcome::Accepted;
+        else if (reply.transient())
+            result.outcome = DeliveryOutcome::Deferred;
+        else
+            result.outcome = DeliveryOutcome::Rejected;
         if (reply.code == 421) {  // the server is closing the connection
             channel_.reset();
             result.connectionLost = true;

@@ -54,9 +54,9 @@ int TargetConnectionBudget::inUse() const {
 
 bool soundsLikeTooManyConnections(std::string_view replyText) {
     std::string upper = proto::asciiUpperCopy(replyText);
-    for (const char* phrase : {"TOO MANY CONNECTIONS", "TOO MANY CONCURRENT", "TOO MANY SESSIONS",
-                               "TOO MANY SIMULTANEOUS", "MAXIMUM NUMBER OF CONNECTIONS", "CONNECTION LIMIT",
-                               "TOO MANY LOGINS", "MAXIMUM NUMBER OF SESSIONS"})
+    for (const char* phrase :
+         {"TOO MANY CONNECTIONS", "TOO MANY CONCURRENT", "TOO MANY SESSIONS", "TOO MANY SIMULTANEOUS",
+          "MAXIMUM NUMBER OF CONNECTIONS", "CONNECTION LIMIT", "TOO MANY LOGINS", "MAXIMUM NUMBER OF SESSIONS"})
         if (upper.find(phrase) != std::string::npos) return true;
     return false;
 }

@@ -25,13 +25,16 @@ bool ImapConnection::open() {
         if (options_.tls == ImapTls::StartTls)
             throw ImapError(options_.peer + " greeted with PREAUTH, which would skip the required STARTTLS");
         if (!options_.allowPreauth)
-            throw ImapError(options_.peer + " greeted with PREAUTH; a login is required (and PREAUTH would skip STARTTLS)");
+            throw ImapError(options_.peer +
+                            " greeted with PREAUTH; a login is required (and PREAUTH would skip STARTTLS)");
         preauth = true;
     } else if (greeting.status != ImapStatus::Ok || !greeting.isUntagged()) {
         throw ImapError("unexpected greeting from the " + options_.peer + ": " + printable(greeting.text));
     }
-    if (greeting.code && greeting.code->is("CAPABILITY")) capabilities_ = greeting.code->atoms();
-    else refreshCapabilities();
+    if (greeting.code && greeting.code->is("CAPABILITY"))
+        capabilities_ = greeting.code->atoms();
+    else
+        refreshCapabilities();
     if (options_.tls == ImapTls::StartTls) {
         if (!hasCapability("STARTTLS"))
             throw ImapError(options_.peer + " does not offer STARTTLS, which the config requires");
@@ -59,14 +62,16 @@ ImapResponse ImapConnection::readResponse() {
                 case ImapParseError::LiteralTooLarge:
                 case ImapParseError::SinkRejected:  // the sink refuses a body above the cap
                     fail(options_.peer + " announced a literal larger than the limit of " +
-                         std::to_string(limits.maxLiteralSize) + " bytes" + options_.literalLimitNote + "; refused",
+                             std::to_string(limits.maxLiteralSize) + " bytes" + options_.literalLimitNote + "; refused",
                          proto::FailureKind::Limit);
                 case ImapParseError::ResponseTooLarge:
                     fail(options_.peer + " response exceeds the limit of " + std::to_string(limits.maxResponseSize) +
-                         " bytes held per response; refused", proto::FailureKind::Limit);
+                             " bytes held per response; refused",
+                         proto::FailureKind::Limit);
                 case ImapParseError::TooManyElements:
                     fail(options_.peer + " response exceeds the limit of " + std::to_string(limits.maxElements) +
-                         " values per response; refused", proto::FailureKind::Limit);
+                             " values per response; refused",
+                         proto::FailureKind::Limit);
                 default:
                     fail("malformed response from the " + options_.peer + " (" +
                          std::string(proto::imapParseErrorName(parser_.error())) + ")");
@@ -103,7 +108,8 @@ void ImapConnection::sendRaw(std::string_view bytes) {
 void ImapConnection::checkUntaggedBudget(std::size_t count, std::size_t expected) {
     if (count > expected + kImapUntaggedSlack)
         fail(options_.peer + " exceeded the limit of " + std::to_string(expected + kImapUntaggedSlack) +
-             " untagged responses to one command; refused", proto::FailureKind::Limit);
+                 " untagged responses to one command; refused",
+             proto::FailureKind::Limit);
 }
 
 void ImapConnection::noteCapabilities(const ImapResponse& response) {
@@ -141,7 +147,9 @@ void ImapConnection::refreshCapabilities() {
     if (reply.status != ImapStatus::Ok) throw ImapError("CAPABILITY refused: " + printable(reply.text));
 }
 
-bool ImapConnection::hasCapability(std::string_view name) const { return proto::hasImapCapability(capabilities_, name); }
+bool ImapConnection::hasCapability(std::string_view name) const {
+    return proto::hasImapCapability(capabilities_, name);
+}
 
 bool ImapConnection::offersSasl(std::string_view mechanism) const {
     return hasCapability("AUTH=" + std::string(mechanism));

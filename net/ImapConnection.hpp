@@ -15,10 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "net/LineChannel.hpp"
 #include "proto/Failure.hpp"
 #include "proto/ImapParser.hpp"
 #include "proto/Sasl.hpp"
-#include "net/LineChannel.hpp"
 
 namespace mc::net {
 
@@ -70,8 +70,7 @@ public:
     // onUntagged; more than expectedUntagged + kImapUntaggedSlack of them fail the connection.
     // A continuation goes to onContinuation; without one it is a protocol error.
     proto::ImapResponse awaitTagged(const std::string& tag, const ResponseHandler& onUntagged = {},
-                                    const ResponseHandler& onContinuation = {},
-                                    std::size_t expectedUntagged = 0);
+                                    const ResponseHandler& onContinuation = {}, std::size_t expectedUntagged = 0);
     proto::ImapResponse run(const std::string& command, const ResponseHandler& onUntagged = {},
                             std::size_t expectedUntagged = 0);
 

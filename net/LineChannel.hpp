@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "proto/LineBuffer.hpp"
 #include "net/Transport.hpp"
+#include "proto/LineBuffer.hpp"
 
 namespace mc::net {
 

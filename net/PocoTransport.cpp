@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
@@ -12,7 +13,6 @@
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Exception.h>
 
 #include <sys/socket.h>
 
@@ -20,9 +20,9 @@
 #include <cctype>
 #include <condition_variable>
 #include <map>
-#include <tuple>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include "net/Transport.hpp"
@@ -134,7 +134,9 @@ private:
         bool fired;
     };
 
-    TlsDeadlineWatchdog() { std::thread([this] { run(); }).detach(); }
+    TlsDeadlineWatchdog() {
+        std::thread([this] { run(); }).detach();
+    }
 
     void run() {
         std::unique_lock lock(mutex_);
@@ -150,8 +152,10 @@ private:
                     earliest = armed.end;
                 }
             }
-            if (earliest) changed_.wait_until(lock, *earliest);
-            else changed_.wait(lock);
+            if (earliest)
+                changed_.wait_until(lock, *earliest);
+            else
+                changed_.wait(lock);
         }
     }
 
@@ -173,8 +177,7 @@ public:
         } catch (const Poco::TimeoutException&) {
             throw TransportError(TransportErrorKind::Timeout, "connection to " + where() + " timed out");
         } catch (const Poco::Exception& e) {
-            throw TransportError(TransportErrorKind::Connect,
-                                 "cannot connect to " + where() + ": " + e.displayText());
+            throw TransportError(TransportErrorKind::Connect, "cannot connect to " + where() + ": " + e.displayText());
         }
         if (options.implicitTls) startTls();
     }
@@ -243,8 +246,8 @@ public:
     }
 
     void creditBulk(std::size_t bytes) override {
-        credit_ += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-            static_cast<double>(bytes) / static_cast<double>(kMinBulkBytesPerSecond)));
+        credit_ += std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(kMinBulkBytesPerSecond)));
     }
 
     void startTls() override {
@@ -285,8 +288,7 @@ public:
             throw TransportError(classifySslError(e.displayText()),
                                  "TLS with " + where() + " failed: " + e.displayText());
         } catch (const Poco::Exception& e) {
-            throw TransportError(TransportErrorKind::Tls,
-                                 "TLS with " + where() + " failed: " + e.displayText());
+            throw TransportError(TransportErrorKind::Tls, "TLS with " + where() + " failed: " + e.displayText());
         }
     }
 
@@ -300,8 +302,10 @@ public:
 
     void close() override {
         try {
-            if (tls_) tls_->close();
-            else plain_.close();
+            if (tls_)
+                tls_->close();
+            else
+                plain_.close();
         } catch (...) {
         }
     }
@@ -316,9 +320,9 @@ private:
         auto certificate = tls_->peerCertificate();
         std::string actual = sha256Hex(certificate.certificate());
         if (actual != normalizedFingerprint(options_.tls.fingerprint))
-            throw TransportError(TransportErrorKind::Certificate,
-                                 "certificate of " + where() + " does not match tls_fingerprint (sha256 " +
-                                     actual + ")");
+            throw TransportError(
+                TransportErrorKind::Certificate,
+                "certificate of " + where() + " does not match tls_fingerprint (sha256 " + actual + ")");
     }
 
     using Clock = std::chrono::steady_clock;
@@ -384,7 +388,8 @@ private:
             case Limit::Cutoff:
                 return TransportError(TransportErrorKind::Timeout,
                                       "connection to " + where() + " cut off: the poll is stopping");
-            case Limit::Silence: break;
+            case Limit::Silence:
+                break;
         }
         return TransportError(TransportErrorKind::Timeout, silence);
     }
@@ -422,8 +427,6 @@ std::optional<IoCutoff::Clock::time_point> IoCutoff::at() const {
     return earliest;
 }
 
-std::unique_ptr<Transport> connect(const ConnectOptions& options) {
-    return std::make_unique<PocoTransport>(options);
-}
+std::unique_ptr<Transport> connect(const ConnectOptions& options) { return std::make_unique<PocoTransport>(options); }
 
 }  // namespace mc::net

@@ -26,11 +26,15 @@ public:
 
     static proto::FailureKind failureKindOf(TransportErrorKind kind) {
         switch (kind) {
-            case TransportErrorKind::Timeout: return proto::FailureKind::Timeout;
+            case TransportErrorKind::Timeout:
+                return proto::FailureKind::Timeout;
             case TransportErrorKind::Tls:
-            case TransportErrorKind::Certificate: return proto::FailureKind::Tls;
-            case TransportErrorKind::Protocol: return proto::FailureKind::Protocol;
-            default: return proto::FailureKind::Network;
+            case TransportErrorKind::Certificate:
+                return proto::FailureKind::Tls;
+            case TransportErrorKind::Protocol:
+                return proto::FailureKind::Protocol;
+            default:
+                return proto::FailureKind::Network;
         }
     }
 
@@ -39,9 +43,9 @@ private:
 };
 
 struct TlsPolicy {
-    std::string caFile;          // extra trust anchor, added to the system store
-    std::string fingerprint;     // optional sha256 pin of the server certificate (hex)
-    bool systemStore = true;     // trust the system's CAs too
+    std::string caFile;       // extra trust anchor, added to the system store
+    std::string fingerprint;  // optional sha256 pin of the server certificate (hex)
+    bool systemStore = true;  // trust the system's CAs too
 };
 
 // A moment after which every read and write of a poll's connections fails at once: set when the
@@ -73,7 +77,7 @@ struct ConnectOptions {
     bool implicitTls = false;
     TlsPolicy tls;
     std::chrono::milliseconds timeout{60'000};  // connect, handshake, every read and write, each exchange
-    std::shared_ptr<const IoCutoff> cutoff;      // optional: ends all I/O of this connection at once
+    std::shared_ptr<const IoCutoff> cutoff;     // optional: ends all I/O of this connection at once
 };
 
 class Transport {

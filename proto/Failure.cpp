@@ -51,9 +51,12 @@ RetryClass retryClassOf(FailureKind kind) {
 
 std::string_view retryClassName(RetryClass retry) {
     switch (retry) {
-        case RetryClass::Now: return "now";
-        case RetryClass::Never: return "never";
-        default: return "later";
+        case RetryClass::Now:
+            return "now";
+        case RetryClass::Never:
+            return "never";
+        default:
+            return "later";
     }
 }
 

@@ -36,7 +36,10 @@ std::optional<std::uint64_t> hexadecimal(std::string_view text) {
     if (text.empty() || text.size() > 12) return std::nullopt;
     std::uint64_t value = 0;
     for (char c : text) {
-        int digit = isDigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+        int digit = isDigit(c)               ? c - '0'
+                    : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                    : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                             : -1;
         if (digit < 0) return std::nullopt;
         value = value * 16 + static_cast<std::uint64_t>(digit);
     }
@@ -106,8 +109,8 @@ std::string formUrlEncode(const FormFields& fields) {
     auto encode = [](std::string& out, std::string_view text) {
         for (char c : text) {
             auto byte = static_cast<unsigned char>(c);
-            if (isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
-                c == '_' || c == '~') {
+            if (isDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' || c == '_' ||
+                c == '~') {
                 out.push_back(c);
             } else {
                 out.push_back('%');
@@ -131,7 +134,8 @@ std::string httpFormPost(const HttpsUrl& url, const FormFields& fields) {
     std::string host = url.host + (url.port == 443 ? "" : ":" + std::to_string(url.port));
     return "POST " + url.target + " HTTP/1.1\r\nHost: " + host +
            "\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n"
-           "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 HttpParse parseHttpResponse(std::string_view raw, bool closed, HttpResponse& out) {
@@ -290,25 +294,44 @@ HttpParse parseHttpRequest(std::string_view raw, HttpRequest& out) {
 
 const char* httpReasonPhrase(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 202: return "Accepted";
-        case 204: return "No Content";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 413: return "Content Too Large";
-        case 414: return "URI Too Long";
-        case 429: return "Too Many Requests";
-        case 431: return "Request Header Fields Too Large";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 503: return "Service Unavailable";
-        case 505: return "HTTP Version Not Supported";
-        default: return "Unknown";
+        case 200:
+            return "OK";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Content Too Large";
+        case 414:
+            return "URI Too Long";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Unknown";
     }
 }
 

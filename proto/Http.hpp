@@ -42,8 +42,8 @@ HttpParse parseHttpResponse(std::string_view raw, bool closed, HttpResponse& out
 
 struct HttpRequest {
     std::string method;
-    std::string path;   // the target up to '?', percent-decoded
-    FormFields query;   // the target's query, split at '&' and '=', percent-decoded
+    std::string path;                            // the target up to '?', percent-decoded
+    FormFields query;                            // the target's query, split at '&' and '=', percent-decoded
     std::map<std::string, std::string> headers;  // names lower-cased; a repeated header: the last
     std::string body;
 };

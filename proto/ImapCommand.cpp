@@ -17,10 +17,9 @@ std::optional<ImapQuoted> imapQuote(std::string_view value, ImapLiteralMode mode
     if (value.find('\0') != std::string_view::npos) {
         return std::nullopt;
     }
-    bool quotable = value.size() <= kImapMaxQuotedLength &&
-                    value.find_first_of("\r\n") == std::string_view::npos;
-    const bool eightBit = std::any_of(value.begin(), value.end(),
-                                      [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    bool quotable = value.size() <= kImapMaxQuotedLength && value.find_first_of("\r\n") == std::string_view::npos;
+    const bool eightBit =
+        std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
     if (quotable && eightBit) {
         quotable = utf8 && isValidUtf8(value);
     }
@@ -38,9 +37,8 @@ std::optional<ImapQuoted> imapQuote(std::string_view value, ImapLiteralMode mode
         return result;
     }
     result.literal = true;
-    result.nonSynchronizing =
-        mode == ImapLiteralMode::LiteralPlus ||
-        (mode == ImapLiteralMode::LiteralMinus && value.size() <= kImapLiteralMinusMax);
+    result.nonSynchronizing = mode == ImapLiteralMode::LiteralPlus ||
+                              (mode == ImapLiteralMode::LiteralMinus && value.size() <= kImapLiteralMinusMax);
     result.token = '{' + std::to_string(value.size()) + (result.nonSynchronizing ? "+}" : "}");
     return result;
 }

@@ -48,9 +48,8 @@ bool isTagChar(char c) {
 // FETCH keys that carry a "[section]"; anywhere else "[" and "]" are ordinary astring characters
 // (mailbox names such as [Gmail]/Sent).
 bool isSectionKey(std::string_view atom) {
-    return equalsNoCase(atom, "BODY") || equalsNoCase(atom, "BODY.PEEK") ||
-           equalsNoCase(atom, "BINARY") || equalsNoCase(atom, "BINARY.PEEK") ||
-           equalsNoCase(atom, "BINARY.SIZE");
+    return equalsNoCase(atom, "BODY") || equalsNoCase(atom, "BODY.PEEK") || equalsNoCase(atom, "BINARY") ||
+           equalsNoCase(atom, "BINARY.PEEK") || equalsNoCase(atom, "BINARY.SIZE");
 }
 
 std::optional<ImapStatus> taggedStatus(std::string_view word) {
@@ -155,8 +154,8 @@ bool tokenizeArguments(std::string_view& in, std::vector<ImapValue>& out, std::s
             return false;
         } else {
             std::size_t n = 0;
-            while (n < in.size() && in[n] != ' ' && in[n] != '(' && in[n] != ')' && in[n] != '"' &&
-                   in[n] != '{' && !isCtl(in[n])) {
+            while (n < in.size() && in[n] != ' ' && in[n] != '(' && in[n] != ')' && in[n] != '"' && in[n] != '{' &&
+                   !isCtl(in[n])) {
                 ++n;
             }
             ImapValue atom;
@@ -178,10 +177,9 @@ void parseRespText(std::string_view line, ImapResponse& response) {
             const std::string_view inner = line.substr(1, close - 1);
             const std::size_t space = inner.find(' ');
             const std::string_view name = inner.substr(0, space);
-            const bool nameValid =
-                !name.empty() && std::none_of(name.begin(), name.end(), [](char c) {
-                    return isCtl(c) || c == '(' || c == ')' || c == '{' || c == '"';
-                });
+            const bool nameValid = !name.empty() && std::none_of(name.begin(), name.end(), [](char c) {
+                return isCtl(c) || c == '(' || c == ')' || c == '{' || c == '"';
+            });
             if (nameValid) {
                 ImapResponseCode code;
                 code.name = asciiUpperCopy(name);
@@ -306,8 +304,8 @@ std::size_t ImapResponseParser::heldBytes() const {
     std::size_t total = token_.capacity() + response_.tag.capacity() + response_.text.capacity() +
                         valueBytes(response_.data) + stack_.capacity() * sizeof(Container);
     if (response_.code) {
-        total += response_.code->name.capacity() + response_.code->arguments.capacity() +
-                 valueBytes(response_.code->values);
+        total +=
+            response_.code->name.capacity() + response_.code->arguments.capacity() + valueBytes(response_.code->values);
     }
     return total;
 }
@@ -334,9 +332,7 @@ bool ImapResponseParser::fail(ImapParseError error) {
     return false;
 }
 
-std::vector<ImapValue>& ImapResponseParser::top() {
-    return stack_.empty() ? response_.data : *stack_.back().values;
-}
+std::vector<ImapValue>& ImapResponseParser::top() { return stack_.empty() ? response_.data : *stack_.back().values; }
 
 bool ImapResponseParser::countLineByte(char c) {
     if (c == '\n') {
@@ -389,9 +385,8 @@ ImapLiteralInfo ImapResponseParser::literalInfo(std::uint64_t size) const {
     info.size = size;
     info.literal8 = literal8_;
     const std::vector<ImapValue>& root = response_.data;
-    if (stack_.size() == 1 && !stack_.back().section && root.size() == 3 &&
-        root[0].kind == ImapValueKind::Number && root[1].isAtom("FETCH") &&
-        stack_.back().values == &root[2].children) {
+    if (stack_.size() == 1 && !stack_.back().section && root.size() == 3 && root[0].kind == ImapValueKind::Number &&
+        root[1].isAtom("FETCH") && stack_.back().values == &root[2].children) {
         if (root[0].number <= std::numeric_limits<std::uint32_t>::max()) {
             info.messageNumber = static_cast<std::uint32_t>(root[0].number);
         }
@@ -435,8 +430,8 @@ bool ImapResponseParser::startLiteralBody() {
 }
 
 bool ImapResponseParser::feedLiteralBody(std::string_view bytes, std::size_t& used) {
-    const auto n = static_cast<std::size_t>(
-        std::min<std::uint64_t>(literalRemaining_, static_cast<std::uint64_t>(bytes.size())));
+    const auto n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(literalRemaining_, static_cast<std::uint64_t>(bytes.size())));
     const std::string_view piece = bytes.substr(0, n);
     if (activeSink_ != nullptr) {
         if (n > 0 && !activeSink_->data(piece)) {

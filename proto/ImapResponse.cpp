@@ -44,8 +44,7 @@ std::optional<std::vector<std::string>> atomList(const ImapValue& value) {
     std::vector<std::string> atoms;
     atoms.reserve(value.children.size());
     for (const ImapValue& child : value.children) {
-        if ((child.kind != ImapValueKind::Atom && child.kind != ImapValueKind::Number) ||
-            child.hasSection) {
+        if ((child.kind != ImapValueKind::Atom && child.kind != ImapValueKind::Number) || child.hasSection) {
             return std::nullopt;
         }
         atoms.push_back(child.text);
@@ -55,8 +54,7 @@ std::optional<std::vector<std::string>> atomList(const ImapValue& value) {
 
 // A sequence set sent as a number ("5") or an atom ("1:5,7").
 std::optional<std::vector<ImapRange>> sequenceSetValue(const ImapValue& value) {
-    if ((value.kind != ImapValueKind::Atom && value.kind != ImapValueKind::Number) ||
-        value.hasSection) {
+    if ((value.kind != ImapValueKind::Atom && value.kind != ImapValueKind::Number) || value.hasSection) {
         return std::nullopt;
     }
     return parseImapSequenceSet(value.text);
@@ -277,18 +275,12 @@ std::optional<std::uint32_t> get32(const ImapMailboxStatus& status, std::string_
 
 }  // namespace
 
-std::optional<std::uint32_t> ImapMailboxStatus::messages() const {
-    return get32(*this, "MESSAGES");
-}
+std::optional<std::uint32_t> ImapMailboxStatus::messages() const { return get32(*this, "MESSAGES"); }
 std::optional<std::uint32_t> ImapMailboxStatus::uidNext() const { return get32(*this, "UIDNEXT"); }
-std::optional<std::uint32_t> ImapMailboxStatus::uidValidity() const {
-    return get32(*this, "UIDVALIDITY");
-}
+std::optional<std::uint32_t> ImapMailboxStatus::uidValidity() const { return get32(*this, "UIDVALIDITY"); }
 std::optional<std::uint32_t> ImapMailboxStatus::unseen() const { return get32(*this, "UNSEEN"); }
 std::optional<std::uint32_t> ImapMailboxStatus::recent() const { return get32(*this, "RECENT"); }
-std::optional<std::uint64_t> ImapMailboxStatus::highestModseq() const {
-    return get("HIGHESTMODSEQ");
-}
+std::optional<std::uint64_t> ImapMailboxStatus::highestModseq() const { return get("HIGHESTMODSEQ"); }
 
 // ---- ImapFetch ----
 
@@ -347,9 +339,7 @@ bool isData(const ImapResponse& response, std::string_view name) {
 
 }  // namespace
 
-std::optional<std::uint32_t> ImapResponse::exists() const {
-    return numberedResponse(*this, "EXISTS");
-}
+std::optional<std::uint32_t> ImapResponse::exists() const { return numberedResponse(*this, "EXISTS"); }
 
 std::optional<std::uint32_t> ImapResponse::expunge() const {
     const auto number = numberedResponse(*this, "EXPUNGE");
@@ -359,16 +349,13 @@ std::optional<std::uint32_t> ImapResponse::expunge() const {
     return number;
 }
 
-std::optional<std::uint32_t> ImapResponse::recent() const {
-    return numberedResponse(*this, "RECENT");
-}
+std::optional<std::uint32_t> ImapResponse::recent() const { return numberedResponse(*this, "RECENT"); }
 
 std::optional<std::vector<std::string>> ImapResponse::capabilities() const {
     if (isData(*this, "CAPABILITY")) {
         std::vector<std::string> result;
         for (std::size_t i = 1; i < data.size(); ++i) {
-            if ((data[i].kind != ImapValueKind::Atom && data[i].kind != ImapValueKind::Number) ||
-                data[i].hasSection) {
+            if ((data[i].kind != ImapValueKind::Atom && data[i].kind != ImapValueKind::Number) || data[i].hasSection) {
                 return std::nullopt;
             }
             result.push_back(asciiUpperCopy(data[i].text));
@@ -416,8 +403,7 @@ std::optional<ImapListEntry> ImapResponse::list() const {
 }
 
 std::optional<ImapMailboxStatus> ImapResponse::mailboxStatus() const {
-    if (!isData(*this, "STATUS") || data.size() != 3 || !data[2].isList() ||
-        data[2].children.size() % 2 != 0) {
+    if (!isData(*this, "STATUS") || data.size() != 3 || !data[2].isList() || data[2].children.size() % 2 != 0) {
         return std::nullopt;
     }
     ImapMailboxStatus status;

@@ -97,10 +97,14 @@ private:
         for (int i = 0; i < 4; ++i) {
             char c = text_[pos_++];
             value <<= 4;
-            if (c >= '0' && c <= '9') value |= static_cast<std::uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f') value |= static_cast<std::uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') value |= static_cast<std::uint32_t>(c - 'A' + 10);
-            else return false;
+            if (c >= '0' && c <= '9')
+                value |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                value |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                value |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else
+                return false;
         }
         return true;
     }
@@ -127,16 +131,34 @@ private:
         char c = peek();
         ++pos_;
         switch (c) {
-            case '"': out.push_back('"'); return true;
-            case '\\': out.push_back('\\'); return true;
-            case '/': out.push_back('/'); return true;
-            case 'b': out.push_back('\b'); return true;
-            case 'f': out.push_back('\f'); return true;
-            case 'n': out.push_back('\n'); return true;
-            case 'r': out.push_back('\r'); return true;
-            case 't': out.push_back('\t'); return true;
-            case 'u': break;
-            default: return false;
+            case '"':
+                out.push_back('"');
+                return true;
+            case '\\':
+                out.push_back('\\');
+                return true;
+            case '/':
+                out.push_back('/');
+                return true;
+            case 'b':
+                out.push_back('\b');
+                return true;
+            case 'f':
+                out.push_back('\f');
+                return true;
+            case 'n':
+                out.push_back('\n');
+                return true;
+            case 'r':
+                out.push_back('\r');
+                return true;
+            case 't':
+                out.push_back('\t');
+                return true;
+            case 'u':
+                break;
+            default:
+                return false;
         }
         std::uint32_t cp = 0;
         if (!hex4(cp)) return false;

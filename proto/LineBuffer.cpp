@@ -21,8 +21,7 @@ std::optional<std::string> LineBuffer::nextLine() {
     const char* start = buffer_.data() + offset_;
     // Never look further than the longest acceptable line plus its CRLF: beyond that the line is
     // too long whether or not a LF follows.
-    const std::size_t searchLimit =
-        maxLineLength_ >= available ? available : std::min(available, maxLineLength_ + 2);
+    const std::size_t searchLimit = maxLineLength_ >= available ? available : std::min(available, maxLineLength_ + 2);
     const void* found = nullptr;
     if (scanned_ < searchLimit) {
         found = std::memchr(start + scanned_, '\n', searchLimit - scanned_);

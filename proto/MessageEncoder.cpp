@@ -71,11 +71,9 @@ void encodeChunk(std::string_view chunk, bool stuffDots, LineEndState& state, Si
         }
         // Lone CRs are rare in mail, so look for the LF first and then for a CR before it.
         const void* lf = std::memchr(data + pos, '\n', size - pos);
-        const std::size_t lfPos =
-            lf == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(lf) - data);
+        const std::size_t lfPos = lf == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(lf) - data);
         const void* cr = std::memchr(data + pos, '\r', lfPos - pos);
-        const std::size_t end =
-            cr == nullptr ? lfPos : static_cast<std::size_t>(static_cast<const char*>(cr) - data);
+        const std::size_t end = cr == nullptr ? lfPos : static_cast<std::size_t>(static_cast<const char*>(cr) - data);
         sink.bytes(data + pos, end - pos);
         if (end == size) return;
         pos = end + 1;

@@ -162,8 +162,7 @@ std::optional<std::pair<std::uint32_t, std::uint64_t>> parseListLine(std::string
     return std::make_pair(parts->first, *size);
 }
 
-DotStuffedBodyDecoder::Progress DotStuffedBodyDecoder::feed(std::string_view input,
-                                                            std::string& out) {
+DotStuffedBodyDecoder::Progress DotStuffedBodyDecoder::feed(std::string_view input, std::string& out) {
     const char* data = input.data();
     const std::size_t size = input.size();
     std::size_t pos = 0;
@@ -208,8 +207,7 @@ DotStuffedBodyDecoder::Progress DotStuffedBodyDecoder::feed(std::string_view inp
                     out.append(data + pos, size - pos);
                     pos = size;
                 } else {
-                    const auto end =
-                        static_cast<std::size_t>(static_cast<const char*>(lf) - data) + 1;
+                    const auto end = static_cast<std::size_t>(static_cast<const char*>(lf) - data) + 1;
                     out.append(data + pos, end - pos);
                     pos = end;
                     state_ = State::LineStart;

@@ -55,14 +55,26 @@ std::string jsonEscape(std::string_view text) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
             switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
                 default:
-                    if (c < 0x20 || c == 0x7F) appendHexEscape(out, "\\u%04x", c);
-                    else out += static_cast<char>(c);
+                    if (c < 0x20 || c == 0x7F)
+                        appendHexEscape(out, "\\u%04x", c);
+                    else
+                        out += static_cast<char>(c);
             }
             ++i;
             continue;

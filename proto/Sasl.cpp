@@ -10,7 +10,8 @@ namespace mc::proto {
 SaslMechanism chooseSaslMechanism(std::optional<SaslMechanism> configured, bool oauth2,
                                   const std::function<bool(std::string_view mechanism)>& offered) {
     if (configured) return *configured;
-    if (oauth2) return !offered("XOAUTH2") && offered("OAUTHBEARER") ? SaslMechanism::OAuthBearer : SaslMechanism::XOAuth2;
+    if (oauth2)
+        return !offered("XOAUTH2") && offered("OAUTHBEARER") ? SaslMechanism::OAuthBearer : SaslMechanism::XOAuth2;
     return offered("PLAIN") ? SaslMechanism::Plain : SaslMechanism::Login;
 }
 
@@ -124,9 +125,12 @@ std::string saslOAuthBearer(std::string_view user, std::string_view host, std::u
                             std::string_view accessToken) {
     std::string message = "n,a=";
     for (char c : user) {
-        if (c == ',') message.append("=2C");
-        else if (c == '=') message.append("=3D");
-        else message.push_back(c);
+        if (c == ',')
+            message.append("=2C");
+        else if (c == '=')
+            message.append("=3D");
+        else
+            message.push_back(c);
     }
     message.append(",\001host=");
     message.append(host);
@@ -163,7 +167,8 @@ std::string describeOAuthError(const std::optional<OAuthErrorChallenge>& error) 
     };
     std::string text;
     if (error && !error->status.empty()) text = "status " + clean(error->status);
-    if (error && !error->scope.empty()) text += (text.empty() ? "" : ", ") + std::string("scope ") + clean(error->scope);
+    if (error && !error->scope.empty())
+        text += (text.empty() ? "" : ", ") + std::string("scope ") + clean(error->scope);
     return text.empty() ? "no details" : text;
 }
 

@@ -49,13 +49,12 @@ void AccountLease::renewLoop() {
             if (!ledger_.renewLease(account_, holder_, ttl_)) {
                 // It expired (this process was stalled for a whole ttl) and another instance
                 // took the account: both poll it now, which the ledger keeps to the crash window.
-                spdlog::error("account={} lost its lease to another instance; lease_ttl may be too short",
-                              account_);
+                spdlog::error("account={} lost its lease to another instance; lease_ttl may be too short", account_);
                 return;
             }
         } catch (const ledger::LedgerError& e) {
-            spdlog::warn("account={} cannot renew its lease (tried again in {} ms): {}", account_,
-                         (ttl_ / 3).count(), e.what());
+            spdlog::warn("account={} cannot renew its lease (tried again in {} ms): {}", account_, (ttl_ / 3).count(),
+                         e.what());
         }
         lock.lock();
     }

@@ -19,8 +19,7 @@ std::string makeLeaseHolder();
 class AccountLease {
 public:
     // Throws ledger::LedgerError when the lease cannot be asked for.
-    AccountLease(ledger::LedgerStore& ledger, std::string account, std::string holder,
-                 std::chrono::milliseconds ttl);
+    AccountLease(ledger::LedgerStore& ledger, std::string account, std::string holder, std::chrono::milliseconds ttl);
     ~AccountLease();
     AccountLease(const AccountLease&) = delete;
     AccountLease& operator=(const AccountLease&) = delete;

@@ -59,8 +59,8 @@ std::string render(const Reply& reply, bool head) {
 // An account name as the config allows them, so that it can be echoed; anything else is not.
 bool isAccountName(const std::string& name) {
     return !name.empty() && name.size() <= 200 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-               return std::isalnum(c) || c == '.' || c == '_' || c == '-';
-           });
+        return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+    });
 }
 
 std::string joined(const std::vector<std::string>& names) {
@@ -385,8 +385,7 @@ private:
         const bool get = method == "GET" || method == "HEAD";
         if (path == "/metrics" || path == "/healthz") {
             if (!get) return methodNotAllowed("GET, HEAD");
-            if (path == "/metrics")
-                return Reply{200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8"};
+            if (path == "/metrics") return Reply{200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8"};
             return healthz();
         }
         if (path == "/poll" || path.rfind(kPollPrefix, 0) == 0) {

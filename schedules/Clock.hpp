@@ -22,8 +22,7 @@ public:
     virtual WallTime wallNow() const = 0;
     // Waits on `cv` (its mutex held by `lock`) until notified or this clock reaches `deadline`.
     // May return early (spurious wake-ups): callers re-check their state.
-    virtual void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                           TimePoint deadline) = 0;
+    virtual void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, TimePoint deadline) = 0;
 
     // The wall-clock time of a steady time point (for "next poll at 14:05"); kNever: epoch.
     WallTime toWall(TimePoint at) const {
@@ -36,8 +35,7 @@ class SystemClock final : public Clock {
 public:
     TimePoint now() const override { return std::chrono::steady_clock::now(); }
     WallTime wallNow() const override { return std::chrono::system_clock::now(); }
-    void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                   TimePoint deadline) override {
+    void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, TimePoint deadline) override {
         if (deadline == kNever)
             cv.wait(lock);
         else

@@ -13,9 +13,7 @@ thread_local std::string currentAccount;
 
 constexpr std::string_view kAccountPrefix = "account=";
 
-void append(spdlog::memory_buf_t& dest, std::string_view text) {
-    dest.append(text.data(), text.data() + text.size());
-}
+void append(spdlog::memory_buf_t& dest, std::string_view text) { dest.append(text.data(), text.data() + text.size()); }
 
 // Adds "account=NAME " for lines logged during a poll that do not name the account themselves.
 class AccountFlag final : public spdlog::custom_flag_formatter {
@@ -38,9 +36,7 @@ public:
     void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
         append(dest, proto::terminalEscape(std::string_view(msg.payload.data(), msg.payload.size())));
     }
-    std::unique_ptr<custom_flag_formatter> clone() const override {
-        return std::make_unique<PrintableMessageFlag>();
-    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PrintableMessageFlag>(); }
 };
 
 }  // namespace
@@ -121,8 +117,8 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
     std::tm utc{};
     gmtime_r(&seconds, &utc);
     char time[64];
-    std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
+    std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(millis));
 
     std::string_view message(msg.payload.data(), msg.payload.size());
     std::string_view account;
@@ -148,9 +144,7 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
     append(dest, "\"}\n");
 }
 
-std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
-    return std::make_unique<JsonLogFormatter>();
-}
+std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const { return std::make_unique<JsonLogFormatter>(); }
 
 std::unique_ptr<spdlog::formatter> makeTextLogFormatter() {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();

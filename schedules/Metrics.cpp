@@ -74,8 +74,7 @@ std::string pollErrorKind(const collector::PollReport& report) {
 Metrics::Metrics() : durationCounts_(durationBuckets().size() + 1, 0) {}
 
 const std::vector<double>& Metrics::durationBuckets() {
-    static const std::vector<double> buckets{0.05, 0.1, 0.25, 0.5, 1,   2.5, 5,
-                                             10,   30,  60,   120, 300, 600, 1800};
+    static const std::vector<double> buckets{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800};
     return buckets;
 }
 
@@ -153,26 +152,24 @@ std::string Metrics::render() const {
            "Messages handled, by account and outcome (delivered, deferred, quarantined, skipped, deleted).");
     for (const auto& [account, s] : accounts_)
         for (const auto& [outcome, count] : s.messages)
-            sample(out, "mailcollector_messages_total",
-                   accountLabel(account) + ",outcome=\"" + outcome + "\"", std::to_string(count));
+            sample(out, "mailcollector_messages_total", accountLabel(account) + ",outcome=\"" + outcome + "\"",
+                   std::to_string(count));
 
     header(out, "mailcollector_bytes_total", "counter", "Bytes of messages delivered, by account.");
     for (const auto& [account, s] : accounts_)
         sample(out, "mailcollector_bytes_total", accountLabel(account), std::to_string(s.bytes));
 
-    header(out, "mailcollector_polls_total", "counter",
-           "Polls finished, by account and result (ok, partial, failed).");
+    header(out, "mailcollector_polls_total", "counter", "Polls finished, by account and result (ok, partial, failed).");
     for (const auto& [account, s] : accounts_)
         for (const auto& [result, count] : s.polls)
             sample(out, "mailcollector_polls_total", accountLabel(account) + ",result=\"" + result + "\"",
                    std::to_string(count));
 
-    header(out, "mailcollector_poll_errors_total", "counter",
-           "Failed polls, by account and kind of failure.");
+    header(out, "mailcollector_poll_errors_total", "counter", "Failed polls, by account and kind of failure.");
     for (const auto& [account, s] : accounts_)
         for (const auto& [kind, count] : s.errors)
-            sample(out, "mailcollector_poll_errors_total",
-                   accountLabel(account) + ",kind=\"" + label(kind) + "\"", std::to_string(count));
+            sample(out, "mailcollector_poll_errors_total", accountLabel(account) + ",kind=\"" + label(kind) + "\"",
+                   std::to_string(count));
 
     header(out, "mailcollector_pending_messages", "gauge",
            "Messages seen but not yet delivered (left pending by a target 4xx or an interruption).");
@@ -181,14 +178,12 @@ std::string Metrics::render() const {
 
     header(out, "mailcollector_consecutive_failures", "gauge", "Failed polls in a row, by account.");
     for (const auto& [account, s] : accounts_)
-        sample(out, "mailcollector_consecutive_failures", accountLabel(account),
-               std::to_string(s.consecutiveFailures));
+        sample(out, "mailcollector_consecutive_failures", accountLabel(account), std::to_string(s.consecutiveFailures));
 
     header(out, "mailcollector_last_poll_timestamp_seconds", "gauge",
            "When the last poll ended (unix time; 0: never).");
     for (const auto& [account, s] : accounts_)
-        sample(out, "mailcollector_last_poll_timestamp_seconds", accountLabel(account),
-               std::to_string(s.lastPoll));
+        sample(out, "mailcollector_last_poll_timestamp_seconds", accountLabel(account), std::to_string(s.lastPoll));
 
     header(out, "mailcollector_last_success_timestamp_seconds", "gauge",
            "When the last successful poll ended (unix time; 0: never).");
@@ -199,8 +194,7 @@ std::string Metrics::render() const {
     header(out, "mailcollector_next_poll_timestamp_seconds", "gauge",
            "When the next poll is planned (unix time; 0: running or unknown).");
     for (const auto& [account, s] : accounts_)
-        sample(out, "mailcollector_next_poll_timestamp_seconds", accountLabel(account),
-               std::to_string(s.nextPoll));
+        sample(out, "mailcollector_next_poll_timestamp_seconds", accountLabel(account), std::to_string(s.nextPoll));
 
     header(out, "mailcollector_poll_duration_seconds", "histogram", "How long polls took.");
     const auto& buckets = durationBuckets();
@@ -208,8 +202,7 @@ std::string Metrics::render() const {
     for (std::size_t i = 0; i <= buckets.size(); ++i) {
         cumulative += durationCounts_[i];
         std::string le = i < buckets.size() ? number(buckets[i]) : "+Inf";
-        sample(out, "mailcollector_poll_duration_seconds_bucket", "le=\"" + le + "\"",
-               std::to_string(cumulative));
+        sample(out, "mailcollector_poll_duration_seconds_bucket", "le=\"" + le + "\"", std::to_string(cumulative));
     }
     sample(out, "mailcollector_poll_duration_seconds_sum", "", number(durationSum_));
     sample(out, "mailcollector_poll_duration_seconds_count", "", std::to_string(durationCount_));

@@ -9,9 +9,8 @@ class ImapIdleAccountWatcher final : public AccountWatcher {
 public:
     ImapIdleAccountWatcher(const config::Config& config, const config::AccountSettings& account,
                            std::function<void()> onNewMail)
-        : watcher_(
-              config, account,
-              [onNewMail = std::move(onNewMail)](const std::string&, const std::string&) { onNewMail(); }) {}
+        : watcher_(config, account,
+                   [onNewMail = std::move(onNewMail)](const std::string&, const std::string&) { onNewMail(); }) {}
     void start() override { watcher_.start(); }
     void requestStop() override { watcher_.requestStop(); }
     void stop() override { watcher_.stop(); }

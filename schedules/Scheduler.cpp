@@ -7,9 +7,12 @@ namespace mc::schedules {
 
 const char* toString(AccountState state) {
     switch (state) {
-        case AccountState::Waiting: return "waiting";
-        case AccountState::Running: return "running";
-        case AccountState::Done: return "done";
+        case AccountState::Waiting:
+            return "waiting";
+        case AccountState::Running:
+            return "running";
+        case AccountState::Done:
+            return "done";
     }
     return "?";
 }
@@ -119,8 +122,7 @@ std::vector<std::string> Scheduler::takeDue(TimePoint now) {
     return started;
 }
 
-std::optional<TimePoint> Scheduler::complete(const std::string& name, const PollOutcome& outcome,
-                                             TimePoint now) {
+std::optional<TimePoint> Scheduler::complete(const std::string& name, const PollOutcome& outcome, TimePoint now) {
     auto it = entries_.find(name);
     if (it == entries_.end() || it->second.state != AccountState::Running) return std::nullopt;
     Entry& entry = it->second;
@@ -214,8 +216,7 @@ std::optional<AccountView> Scheduler::account(const std::string& name) const {
 std::vector<AccountView> Scheduler::accounts() const {
     std::vector<const Entry*> ordered;
     for (const auto& [name, entry] : entries_) ordered.push_back(&entry);
-    std::sort(ordered.begin(), ordered.end(),
-              [](const Entry* a, const Entry* b) { return a->order < b->order; });
+    std::sort(ordered.begin(), ordered.end(), [](const Entry* a, const Entry* b) { return a->order < b->order; });
     std::vector<AccountView> views;
     for (const Entry* entry : ordered) views.push_back(view(*entry));
     return views;
@@ -241,8 +242,8 @@ Duration Scheduler::baseDelay(const AccountView& account) const {
 
 Duration Scheduler::withJitter(Duration delay) {
     using Ticks = Duration::rep;
-    const auto share = std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
-        static_cast<double>(delay.count()) * policy_.jitterFraction));
+    const auto share = std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double, Duration::period>(static_cast<double>(delay.count()) * policy_.jitterFraction));
     const Duration most = std::min(share, policy_.maxJitter);
     if (most <= Duration::zero()) return delay;
     std::uniform_int_distribution<Ticks> pick(0, most.count());

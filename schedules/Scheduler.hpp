@@ -60,12 +60,12 @@ const char* toString(AccountState state);
 struct AccountView {
     std::string name;
     AccountState state = AccountState::Waiting;
-    TimePoint dueAt{};       // Waiting: when it is due; otherwise meaningless
-    int failures = 0;        // consecutive failed polls
+    TimePoint dueAt{};                                   // Waiting: when it is due; otherwise meaningless
+    int failures = 0;                                    // consecutive failed polls
     proto::RetryClass retry = proto::RetryClass::Later;  // of the last failure
-    int deferredStreak = 0;  // consecutive polls that left messages pending
-    bool pollAgain = false;  // Running: poll again as soon as this poll ends
-    bool removed = false;    // Running: removed by a reload, dropped when this poll ends
+    int deferredStreak = 0;                              // consecutive polls that left messages pending
+    bool pollAgain = false;                              // Running: poll again as soon as this poll ends
+    bool removed = false;                                // Running: removed by a reload, dropped when this poll ends
     Duration interval{};
 };
 

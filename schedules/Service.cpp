@@ -13,10 +13,14 @@ namespace mc::schedules {
 
 const char* toString(ServiceState state) {
     switch (state) {
-        case ServiceState::Starting: return "starting";
-        case ServiceState::Running: return "running";
-        case ServiceState::Stopping: return "stopping";
-        case ServiceState::Stopped: return "stopped";
+        case ServiceState::Starting:
+            return "starting";
+        case ServiceState::Running:
+            return "running";
+        case ServiceState::Stopping:
+            return "stopping";
+        case ServiceState::Stopped:
+            return "stopped";
     }
     return "?";
 }
@@ -162,8 +166,7 @@ ServiceResult Service::run() {
 void Service::requestStop() {
     {
         std::lock_guard lock(mutex_);
-        if (state_ == ServiceState::Starting || state_ == ServiceState::Running)
-            state_ = ServiceState::Stopping;
+        if (state_ == ServiceState::Starting || state_ == ServiceState::Running) state_ = ServiceState::Stopping;
         scheduler_.stopDispatching();
         changed_.notify_all();
     }
@@ -179,8 +182,8 @@ void Service::syncWatchers(const config::Config& config) {
     {
         std::lock_guard guard(watchersMutex_);
         for (auto it = watchers_.begin(); it != watchers_.end();) {
-            auto plan = std::find_if(plans.begin(), plans.end(),
-                                     [&](const AccountPlan& p) { return p.name == it->first; });
+            auto plan =
+                std::find_if(plans.begin(), plans.end(), [&](const AccountPlan& p) { return p.name == it->first; });
             if (plan != plans.end() && plan->fingerprint == it->second.fingerprint) {
                 ++it;
                 continue;
@@ -268,8 +271,8 @@ void Service::work(std::shared_ptr<const config::Config> config, const config::A
     finish(account.name, report, pending, worker, pollNumber);
 }
 
-void Service::finish(const std::string& name, const collector::PollReport& report,
-                     std::optional<std::uint64_t> pending, std::uint64_t worker, std::uint64_t pollNumber) {
+void Service::finish(const std::string& name, const collector::PollReport& report, std::optional<std::uint64_t> pending,
+                     std::uint64_t worker, std::uint64_t pollNumber) {
     std::optional<TimePoint> next;
     TimePoint now;
     {
@@ -282,8 +285,7 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
         if (report.ledgerFailed && !result_.ledgerFailed) {
             result_.ledgerFailed = true;
             spdlog::critical("account={} the ledger cannot be written; stopping: {}", name, report.error);
-            if (state_ == ServiceState::Starting || state_ == ServiceState::Running)
-                state_ = ServiceState::Stopping;
+            if (state_ == ServiceState::Starting || state_ == ServiceState::Running) state_ = ServiceState::Stopping;
             scheduler_.stopDispatching();
         }
         next = scheduler_.complete(
@@ -375,8 +377,7 @@ PollRequest Service::requestPolls(const std::vector<std::string>& names, PollTic
     return PollRequest::Accepted;
 }
 
-std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticket,
-                                                         const std::atomic<bool>& cancelled) {
+std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticket, const std::atomic<bool>& cancelled) {
     auto notPolled = [](const std::string& name, const std::string& why) {
         collector::PollReport report;
         report.account = name;

@@ -32,8 +32,7 @@
 namespace mc::schedules {
 
 // One poll of one account; must not throw (pollAccount never does; a throw counts as a failure).
-using PollFunction =
-    std::function<collector::PollReport(const config::Config&, const config::AccountSettings&)>;
+using PollFunction = std::function<collector::PollReport(const config::Config&, const config::AccountSettings&)>;
 
 // Push notification of new mail for one account (IMAP IDLE). The service starts one per account
 // the factory makes one for, replaces it when the account's settings change, and stops it when
@@ -87,8 +86,8 @@ std::string describePoll(const collector::PollReport& report);
 
 class Service {
 public:
-    Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
-            Metrics& metrics, PollFunction poll, ServiceOptions options = {});
+    Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock, Metrics& metrics,
+            PollFunction poll, ServiceOptions options = {});
     ~Service();
     Service(const Service&) = delete;
     Service& operator=(const Service&) = delete;
@@ -126,8 +125,8 @@ private:
     void start(const std::string& name);  // mutex_ held
     void work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
               std::uint64_t worker, std::uint64_t pollNumber);
-    void finish(const std::string& name, const collector::PollReport& report,
-                std::optional<std::uint64_t> pending, std::uint64_t worker, std::uint64_t pollNumber);
+    void finish(const std::string& name, const collector::PollReport& report, std::optional<std::uint64_t> pending,
+                std::uint64_t worker, std::uint64_t pollNumber);
     std::vector<AccountPlan> initialPlans(const config::Config& config);
     void joinExited(std::unique_lock<std::mutex>& lock);
     // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a

@@ -120,8 +120,8 @@ bool ImapIdleWatcher::sleepUnlessStopping(std::chrono::steady_clock::time_point 
 }
 
 void ImapIdleWatcher::markUnsupported() {
-    spdlog::warn("account={} server does not offer IDLE; new mail is collected every {} s (interval)",
-                 account_.name, account_.interval.count());
+    spdlog::warn("account={} server does not offer IDLE; new mail is collected every {} s (interval)", account_.name,
+                 account_.interval.count());
     {
         std::lock_guard lock(mutex_);
         status_ = Status::Unsupported;
@@ -136,8 +136,8 @@ void ImapIdleWatcher::notify(const std::string& folder) {
     try {
         onNewMail_(account_.name, folder);
     } catch (const std::exception& e) {
-        spdlog::error("account={} folder={} new-mail callback failed: {}", account_.name,
-                      net::printable(folder), e.what());
+        spdlog::error("account={} folder={} new-mail callback failed: {}", account_.name, net::printable(folder),
+                      e.what());
     }
 }
 
@@ -164,8 +164,8 @@ void ImapIdleWatcher::resolveAndSpawn() {
             break;
         } catch (const std::exception& e) {
             count(&ImapIdleStats::failures);
-            spdlog::warn("account={} IDLE: cannot list the folders to watch: {}; retrying in {:.1f} s",
-                         account_.name, e.what(), seconds(backoff));
+            spdlog::warn("account={} IDLE: cannot list the folders to watch: {}; retrying in {:.1f} s", account_.name,
+                         e.what(), seconds(backoff));
         }
         if (!sleepUnlessStopping(std::chrono::steady_clock::now() + backoff)) return;
         backoff = std::min(backoff * 2, options_.backoffMax);
@@ -174,8 +174,8 @@ void ImapIdleWatcher::resolveAndSpawn() {
         std::string rest;
         for (std::size_t i = options_.maxFolders; i < folders.size(); ++i)
             rest += (rest.empty() ? "" : ", ") + net::printable(folders[i]);
-        spdlog::warn("account={} IDLE watches the first {} folders; polled every {} s only: {}",
-                     account_.name, options_.maxFolders, account_.interval.count(), rest);
+        spdlog::warn("account={} IDLE watches the first {} folders; polled every {} s only: {}", account_.name,
+                     options_.maxFolders, account_.interval.count(), rest);
         folders.resize(options_.maxFolders);
     }
     std::lock_guard lock(mutex_);
@@ -263,17 +263,14 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             if (e.authentication())
                 spdlog::error("account={} folder={} IDLE: {}", account_.name, shownFolder, e.what());
             else
-                spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder,
-                             e.what());
+                spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder, e.what());
         } catch (const std::exception& e) {
             uncount();
             count(&ImapIdleStats::failures);
-            spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder,
-                         e.what());
+            spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder, e.what());
         }
         if (stopping()) break;
-        if (std::chrono::steady_clock::now() - connectedAt >= options_.stableAfter)
-            backoff = options_.backoffInitial;
+        if (std::chrono::steady_clock::now() - connectedAt >= options_.stableAfter) backoff = options_.backoffInitial;
         spdlog::info("account={} folder={} IDLE reconnecting in {:.1f} s", account_.name, shownFolder,
                      seconds(backoff));
         if (!sleepUnlessStopping(std::chrono::steady_clock::now() + backoff)) break;

@@ -68,8 +68,8 @@ public:
 
     // Copies what it needs of the settings: the caller's config may be replaced (reload) while
     // the watcher runs.
-    ImapIdleWatcher(const config::Config& config, const config::AccountSettings& account,
-                    NewMailCallback onNewMail, ImapIdleOptions options = {});
+    ImapIdleWatcher(const config::Config& config, const config::AccountSettings& account, NewMailCallback onNewMail,
+                    ImapIdleOptions options = {});
     ~ImapIdleWatcher();
     ImapIdleWatcher(const ImapIdleWatcher&) = delete;
     ImapIdleWatcher& operator=(const ImapIdleWatcher&) = delete;
@@ -89,8 +89,7 @@ public:
     std::size_t idling() const;
     ImapIdleStats stats() const;
     // Waits until `done(stats())` holds (tests, diagnostics); false on timeout.
-    bool waitUntil(const std::function<bool(const ImapIdleStats&)>& done,
-                   std::chrono::milliseconds timeout) const;
+    bool waitUntil(const std::function<bool(const ImapIdleStats&)>& done, std::chrono::milliseconds timeout) const;
     // Waits until at least `count` connections are in IDLE.
     bool waitUntilIdling(std::size_t count, std::chrono::milliseconds timeout) const;
     // Waits until status() is not Running.

@@ -86,7 +86,8 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
         }
     }
     if (response.code) {
-        if (response.code->is("UIDVALIDITY")) mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
+        if (response.code->is("UIDVALIDITY"))
+            mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("UIDNEXT"))
             mailbox_.uidNext = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("ALERT") && ++alerts_ <= kLoggedAlerts)
@@ -96,8 +97,7 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
 
 std::string ImapSession::send(const std::string& command) { return connection().send(command); }
 
-ImapResponse ImapSession::run(const std::string& command,
-                              const std::function<void(const ImapResponse&)>& onUntagged,
+ImapResponse ImapSession::run(const std::string& command, const std::function<void(const ImapResponse&)>& onUntagged,
                               std::size_t expectedUntagged) {
     return connection().run(
         command,
@@ -169,21 +169,25 @@ std::vector<ImapFolder> ImapSession::listFolders() {
     std::vector<ImapFolder> folders;
     std::size_t listedBytes = 0;
     std::string command = hasCapability("SPECIAL-USE") ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
-    expectOk(command, "LIST", [&](const ImapResponse& response) {
-        auto entry = response.list();
-        if (!entry) return;
-        listedBytes += entry->name.size() * 2 + sizeof(ImapFolder);
-        for (const auto& flag : entry->flags) listedBytes += flag.size() + sizeof(std::string);
-        if (folders.size() >= kImapMaxFolders || listedBytes > kImapMaxFolderListBytes)
-            fail("server LIST exceeds the limit of " + std::to_string(kImapMaxFolders) + " folders or " +
-                 std::to_string(kImapMaxFolderListBytes) + " bytes; refused", proto::FailureKind::Limit);
-        ImapFolder folder;
-        folder.wireName = entry->name;
-        folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
-        folder.flags = entry->flags;
-        folder.delimiter = entry->delimiter;
-        folders.push_back(std::move(folder));
-    }, kImapMaxFolders);
+    expectOk(
+        command, "LIST",
+        [&](const ImapResponse& response) {
+            auto entry = response.list();
+            if (!entry) return;
+            listedBytes += entry->name.size() * 2 + sizeof(ImapFolder);
+            for (const auto& flag : entry->flags) listedBytes += flag.size() + sizeof(std::string);
+            if (folders.size() >= kImapMaxFolders || listedBytes > kImapMaxFolderListBytes)
+                fail("server LIST exceeds the limit of " + std::to_string(kImapMaxFolders) + " folders or " +
+                         std::to_string(kImapMaxFolderListBytes) + " bytes; refused",
+                     proto::FailureKind::Limit);
+            ImapFolder folder;
+            folder.wireName = entry->name;
+            folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
+            folder.flags = entry->flags;
+            folder.delimiter = entry->delimiter;
+            folders.push_back(std::move(folder));
+        },
+        kImapMaxFolders);
     return folders;
 }
 
@@ -192,13 +196,13 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     uidBySequence_.clear();
     sizeBySequence_.clear();
     std::string wire = utf8Mode_ ? name : proto::modifiedUtf7Encode(name).value_or(name);
-    ImapResponse response =
-        run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire, utf8Mode_));
+    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire, utf8Mode_));
     if (response.status != ImapStatus::Ok) {
         state_ = State::Authenticated;
         throw ImapError("cannot open folder '" + net::printable(name) + "': " + describe(response));
     }
-    if (mailbox_.uidValidity == 0) throw ImapError("server sent no UIDVALIDITY for folder '" + net::printable(name) + "'");
+    if (mailbox_.uidValidity == 0)
+        throw ImapError("server sent no UIDVALIDITY for folder '" + net::printable(name) + "'");
     mailbox_.readOnly = readOnly || (response.code && response.code->is("READ-ONLY"));
     state_ = State::Selected;
     return mailbox_;
@@ -207,8 +211,9 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
 std::vector<ImapListing> ImapSession::listMessages() {
     std::uint32_t total = mailbox_.exists;
     if (total > kImapMaxFolderMessages)
-        throw ImapError(proto::FailureKind::Limit, "folder has " + std::to_string(total) + " messages, above the limit of " +
-                        std::to_string(kImapMaxFolderMessages) + " messages listed per folder");
+        throw ImapError(proto::FailureKind::Limit,
+                        "folder has " + std::to_string(total) + " messages, above the limit of " +
+                            std::to_string(kImapMaxFolderMessages) + " messages listed per folder");
     std::vector<ImapListing> listing;
     listing.reserve(total);
     // Indexed by sequence number - 1; 0 until that number's FETCH arrived. Responses for numbers
@@ -217,24 +222,25 @@ std::vector<ImapListing> ImapSession::listMessages() {
     sizeBySequence_.assign(total, 0);
     for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
         std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
-        expectOk("FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)",
-                 "FETCH",
-                 [&](const ImapResponse& response) {
-                     auto fetch = response.fetch();
-                     if (!fetch || !fetch->uid || *fetch->uid == 0 || !fetch->rfc822Size) return;
-                     if (fetch->sequence < first || fetch->sequence > last ||
-                         fetch->sequence > uidBySequence_.size() || uidBySequence_[fetch->sequence - 1] != 0)
-                         return;
-                     uidBySequence_[fetch->sequence - 1] = *fetch->uid;
-                     sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
-                     listing.push_back({*fetch->uid, *fetch->rfc822Size,
-                                        fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
-                 },
-                 last - first + 1);
+        expectOk(
+            "FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)", "FETCH",
+            [&](const ImapResponse& response) {
+                auto fetch = response.fetch();
+                if (!fetch || !fetch->uid || *fetch->uid == 0 || !fetch->rfc822Size) return;
+                if (fetch->sequence < first || fetch->sequence > last || fetch->sequence > uidBySequence_.size() ||
+                    uidBySequence_[fetch->sequence - 1] != 0)
+                    return;
+                uidBySequence_[fetch->sequence - 1] = *fetch->uid;
+                sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
+                listing.push_back(
+                    {*fetch->uid, *fetch->rfc822Size, fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
+            },
+            last - first + 1);
     }
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
-    listing.erase(std::unique(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
-                  listing.end());
+    listing.erase(
+        std::unique(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
+        listing.end());
     return listing;
 }
 
@@ -244,7 +250,8 @@ namespace {
 // the session takes it or drops it as soon as that response is complete.
 class BodySink final : public proto::ImapLiteralSink {
 public:
-    BodySink(const ImapSession::BodyFactory& makeBody, std::uint64_t maxBytes) : makeBody_(makeBody), maxBytes_(maxBytes) {}
+    BodySink(const ImapSession::BodyFactory& makeBody, std::uint64_t maxBytes)
+        : makeBody_(makeBody), maxBytes_(maxBytes) {}
     bool begin(const proto::ImapLiteralInfo& info) override {
         if (info.size > maxBytes_) return false;
         current_ = nullptr;
@@ -285,7 +292,8 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
                            const BodyHandler& handle, const FailureHandler& failed) {
     std::vector<std::string> commands;
     for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
-        std::vector<std::uint32_t> group(uids.begin() + i, uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
+        std::vector<std::uint32_t> group(uids.begin() + i,
+                                         uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
         for (auto& set : proto::imapSequenceSet(group))
             commands.push_back("UID FETCH " + set + " (UID RFC822.SIZE BODY.PEEK[])");
     }
@@ -322,12 +330,10 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
             sink.drop();
             ImapResponse response = readResponse();
             if (response.isTagged()) {
-                if (!response.isTagged(inFlight.front()))
-                    fail("reply with an unexpected tag from the server");
+                if (!response.isTagged(inFlight.front())) fail("reply with an unexpected tag from the server");
                 inFlight.pop_front();
                 untagged = 0;
-                if (response.status != ImapStatus::Ok)
-                    throw ImapError("UID FETCH refused: " + describe(response));
+                if (response.status != ImapStatus::Ok) throw ImapError("UID FETCH refused: " + describe(response));
                 continue;
             }
             connection().checkUntaggedBudget(++untagged, options_.fetchesInFlight * options_.uidsPerFetch);
@@ -350,7 +356,7 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
             answered[*index] = true;
             if (sink.bodies() > 1) {
                 reject(uid, "server sent " + std::to_string(sink.bodies()) + " bodies in one FETCH response for UID " +
-                              std::to_string(uid) + "; not delivered");
+                                std::to_string(uid) + "; not delivered");
                 continue;
             }
             std::uint64_t length = value->literal ? value->literalSize : value->text.size();
@@ -358,13 +364,13 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
                 std::uint32_t seq = fetch->sequence;
                 if (seq == 0 || seq > uidBySequence_.size() || uidBySequence_[seq - 1] != uid) {
                     reject(uid, "server labelled message " + std::to_string(seq) + " as UID " + std::to_string(uid) +
-                                  ", which it listed under another number; not delivered");
+                                    ", which it listed under another number; not delivered");
                     continue;
                 }
                 if (length != sizeBySequence_[seq - 1] || (fetch->rfc822Size && *fetch->rfc822Size != length)) {
                     reject(uid, "server sent a body of " + std::to_string(length) + " bytes for UID " +
-                                  std::to_string(uid) + ", listed as " + std::to_string(sizeBySequence_[seq - 1]) +
-                                  " bytes; not delivered");
+                                    std::to_string(uid) + ", listed as " + std::to_string(sizeBySequence_[seq - 1]) +
+                                    " bytes; not delivered");
                     continue;
                 }
             }
@@ -428,8 +434,7 @@ bool ImapSession::deleteMessages(const std::vector<std::uint32_t>& uids, const s
             crashPoint("after-store");
             expectOk("UID EXPUNGE " + set, "UID EXPUNGE", {}, perUid);
         } else {
-            expectOk("UID MOVE " + set + " " + net::imapQuoted(trashWireName, utf8Mode_), "UID MOVE", {},
-                     perUid);
+            expectOk("UID MOVE " + set + " " + net::imapQuoted(trashWireName, utf8Mode_), "UID MOVE", {}, perUid);
         }
     }
     return true;

@@ -8,16 +8,16 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "proto/ImapParser.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
 #include "net/ImapConnection.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/ImapParser.hpp"
 
 namespace mc::collector {
 
@@ -42,8 +42,8 @@ struct ImapOptions {
     // mechanism); credentialRefused is called when the server turns the token down.
     bool oauth2 = false;
     std::function<void()> credentialRefused;
-    std::size_t uidsPerFetch = 64;     // UIDs per UID FETCH BODY.PEEK[] command
-    std::size_t fetchesInFlight = 4;   // such commands pipelined
+    std::size_t uidsPerFetch = 64;      // UIDs per UID FETCH BODY.PEEK[] command
+    std::size_t fetchesInFlight = 4;    // such commands pipelined
     std::uint32_t listingChunk = 5000;  // sequence numbers per FETCH (UID RFC822.SIZE)
     std::uint64_t maxMessageBytes = 1ull << 32;
     // Bytes the parser may hold for one response (lines and inline literals; bodies above 64 KiB
@@ -116,8 +116,8 @@ public:
     // UID FETCH BODY.PEEK[] pipelined; each body streamed into a MessageBody. Responses for UIDs
     // not requested, or without a UID, are dropped as they arrive. Bodies are checked against the
     // last listMessages() of this folder: sequence number, UID and size must agree.
-    void retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody,
-                  const BodyHandler& handle, const FailureHandler& failed = {});
+    void retrieve(const std::vector<std::uint32_t>& uids, const BodyFactory& makeBody, const BodyHandler& handle,
+                  const FailureHandler& failed = {});
     // UID FETCH (UID BODY.PEEK[HEADER]) in batches: each header block (its first 64 KiB) of
     // these UIDs goes to `handle` as it arrives (the first answer per UID), to be checked before a
     // later session deletes the message. UIDs not answered are skipped.
@@ -133,8 +133,7 @@ public:
     // DONE ends the IDLE and its tagged reply is read. Throws ImapError when the server offers no
     // IDLE or refuses it (the session stays usable); after any other failure (net::TransportError,
     // a throwing handler) the session is LoggedOut, since the server may still be in IDLE.
-    ImapIdleEnd idle(const std::function<bool(const proto::ImapResponse&)>& onUntagged,
-                     const ImapIdleControl& control);
+    ImapIdleEnd idle(const std::function<bool(const proto::ImapResponse&)>& onUntagged, const ImapIdleControl& control);
     const ImapMailboxState& mailbox() const { return mailbox_; }
     // UIDVALIDITY of the selected folder as last announced by the server.
     std::uint32_t currentUidValidity() const { return mailbox_.uidValidity; }

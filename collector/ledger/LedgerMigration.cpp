@@ -63,8 +63,7 @@ public:
     int version() const { return version_; }
 
     [[noreturn]] void fail(const std::string& what) {
-        throw LedgerError(what + " " + path_ + ": " +
-                          (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
+        throw LedgerError(what + " " + path_ + ": " + (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
     }
 
 private:
@@ -112,11 +111,10 @@ ImportCounts migrateLedger(const std::string& sqlitePath, const std::string& pos
     }
     PostgresLedgerStore target(postgresUrl);
     // In rowid order, so that the target keeps SQLite's order of rows within a mailbox.
-    SqliteSource::Statement rows(
-        source, source.version() >= 4
-                    ? "SELECT " MC_LEDGER_MESSAGE_COLUMNS ", deleted_at FROM messages ORDER BY rowid"
-                    : "SELECT " MC_LEDGER_MESSAGE_COLUMNS_WITHOUT_HEADER_HASH
-                      ", deleted_at FROM messages ORDER BY rowid");
+    SqliteSource::Statement rows(source, source.version() >= 4 ? "SELECT " MC_LEDGER_MESSAGE_COLUMNS
+                                                                 ", deleted_at FROM messages ORDER BY rowid"
+                                                               : "SELECT " MC_LEDGER_MESSAGE_COLUMNS_WITHOUT_HEADER_HASH
+                                                                 ", deleted_at FROM messages ORDER BY rowid");
     return target.importLedger(std::vector<std::string>(names.begin(), names.end()), accounts,
                                [&](StoredMessage& message) {
                                    if (!rows.step()) return false;

@@ -52,7 +52,7 @@ struct AccountRecord {
     std::int64_t firstSeenAt = 0;  // 0: never polled
     std::int64_t lastPollAt = 0;
     std::int64_t nextPollAt = 0;  // unix seconds the service plans the next poll for; 0: unknown
-    std::string lastResult;  // "ok", "partial", "failed:KIND" (see collector::pollResultText)
+    std::string lastResult;       // "ok", "partial", "failed:KIND" (see collector::pollResultText)
     std::string lastError;
     std::uint64_t seen = 0, delivered = 0, deleted = 0, quarantined = 0, skipped = 0, pending = 0;
     std::string leaseHolder;  // the instance polling it now (shared ledgers); empty: nobody
@@ -80,8 +80,7 @@ public:
     virtual std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
                                                 std::uint64_t uidValidity) = 0;
     // Rows of one account in a folder under any UIDVALIDITY (for re-scan matching).
-    virtual std::vector<MessageRecord> messagesInFolder(const std::string& account,
-                                                        const std::string& folder) = 0;
+    virtual std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) = 0;
 
     // Inserts the row as Seen if absent; if present with another size, resets it to Seen with the
     // new size (a changed message under the same UID is a new message).
@@ -103,15 +102,14 @@ public:
     // when the row is not quarantined (any more).
     virtual bool dropQuarantined(const MessageKey& key, const std::string& reason) = 0;
     // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
-    virtual void forgetAbsent(const std::string& account, const std::string& folder,
-                              std::uint64_t uidValidity, const std::vector<std::string>& present) = 0;
+    virtual void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                              const std::vector<std::string>& present) = 0;
 
     virtual std::optional<AccountRecord> account(const std::string& name) = 0;
     virtual std::vector<AccountRecord> accounts() = 0;
     // Creates the account row (firstSeenAt = now) if absent; returns true when it was created.
     virtual bool registerAccount(const std::string& name) = 0;
-    virtual void recordPoll(const std::string& name, const std::string& result,
-                            const std::string& error) = 0;
+    virtual void recordPoll(const std::string& name, const std::string& result, const std::string& error) = 0;
     // Records when the service will poll the account next (unix seconds), for `status`. Updates
     // the account's row only (made by registerAccount or recordPoll), never creates one. Stores
     // without a schedule ignore it.
@@ -124,13 +122,11 @@ public:
     // expires `ttl` after it was taken or last renewed, so when its holder dies another instance
     // takes over. The defaults (a store no other process can open) grant every lease.
     // takeLease grants the lease when it is free, expired or already `holder`'s.
-    virtual Lease takeLease(const std::string& account, const std::string& holder,
-                            std::chrono::milliseconds ttl) {
+    virtual Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
         return Lease{true, holder};
     }
     // Extends `holder`'s lease by `ttl` from now; false when it is no longer held by `holder`.
-    virtual bool renewLease(const std::string& account, const std::string& holder,
-                            std::chrono::milliseconds ttl) {
+    virtual bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
         return true;
     }
     // Gives the lease up if `holder` holds it.

@@ -4,11 +4,16 @@ namespace mc::ledger {
 
 const char* toString(MessageState state) {
     switch (state) {
-        case MessageState::Seen: return "seen";
-        case MessageState::Delivered: return "delivered";
-        case MessageState::Quarantined: return "quarantined";
-        case MessageState::Skipped: return "skipped";
-        case MessageState::Deleted: return "deleted";
+        case MessageState::Seen:
+            return "seen";
+        case MessageState::Delivered:
+            return "delivered";
+        case MessageState::Quarantined:
+            return "quarantined";
+        case MessageState::Skipped:
+            return "skipped";
+        case MessageState::Deleted:
+            return "deleted";
     }
     return "unknown";
 }
@@ -23,11 +28,21 @@ std::optional<MessageState> parseMessageState(std::string_view text) {
 void addStateCount(AccountRecord& record, MessageState state, std::uint64_t count) {
     record.seen += count;  // every row was seen once, whatever happened to it since
     switch (state) {
-        case MessageState::Seen: record.pending += count; break;
-        case MessageState::Delivered: record.delivered += count; break;
-        case MessageState::Quarantined: record.quarantined += count; break;
-        case MessageState::Skipped: record.skipped += count; break;
-        case MessageState::Deleted: record.deleted += count; break;
+        case MessageState::Seen:
+            record.pending += count;
+            break;
+        case MessageState::Delivered:
+            record.delivered += count;
+            break;
+        case MessageState::Quarantined:
+            record.quarantined += count;
+            break;
+        case MessageState::Skipped:
+            record.skipped += count;
+            break;
+        case MessageState::Deleted:
+            record.deleted += count;
+            break;
     }
 }
 

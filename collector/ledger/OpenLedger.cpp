@@ -23,8 +23,7 @@ std::string redactLocation(const std::string& location) {
         const std::size_t colon = out.find(':', start);
         if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
     }
-    for (std::size_t key = out.find("password="); key != std::string::npos;
-         key = out.find("password=", key + 1)) {
+    for (std::size_t key = out.find("password="); key != std::string::npos; key = out.find("password=", key + 1)) {
         const std::size_t value = key + 9;
         const std::size_t end = out.find('&', value);
         out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");

@@ -3,11 +3,11 @@
 #include <libpq-fe.h>
 
 #include <ctime>
-#include <utility>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace mc::ledger {
 namespace {
@@ -199,9 +199,7 @@ std::string trimmed(std::string text) {
     return text;
 }
 
-std::string connectionError(pg_conn* conn) {
-    return conn != nullptr ? trimmed(PQerrorMessage(conn)) : "out of memory";
-}
+std::string connectionError(pg_conn* conn) { return conn != nullptr ? trimmed(PQerrorMessage(conn)) : "out of memory"; }
 
 // PostgreSQL text must be valid UTF-8 without NUL; free-form values (Message-ID, error texts)
 // may be neither. Each invalid byte becomes '?'. Keys (account, folder, uid) are valid already:
@@ -254,11 +252,20 @@ std::string textArray(const std::vector<std::string>& values) {
 void appendCopyField(std::string& out, const std::string& value) {
     for (char c : value) {
         switch (c) {
-            case '\\': out += "\\\\"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            default: out += c;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -354,13 +361,19 @@ void PostgresLedgerStore::connect() {
     PQfinish(conn_);
     // Defaults first: the URL (expanded from "dbname") overrides any of them. Keepalives find a
     // server that vanished without closing the connection.
-    const char* keywords[] = {"connect_timeout", "application_name", "keepalives_idle",
-                              "keepalives_interval", "keepalives_count", "dbname", nullptr};
+    const char* keywords[] = {"connect_timeout",
+                              "application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              nullptr};
     const char* values[] = {"10", "mailcollector", "30", "10", "3", url_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keywords, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) throw PgFailure(connectionError(conn_), false);
     // NOTICEs ("relation already exists, skipping") are not for the operator's terminal.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     // Every commit must be on the server's disk before a source message may be deleted.
     if (Result setting = query("SHOW synchronous_commit"); setting.text(0, 0) == "off")
         execute("SET synchronous_commit = on");
@@ -378,8 +391,10 @@ void PostgresLedgerStore::migrate() {
         execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
         Result current = query("SELECT version FROM schema_version");
         int version = 0;
-        if (current.rows() == 0) execute("INSERT INTO schema_version (version) VALUES (0)");
-        else version = static_cast<int>(current.integer(0, 0));
+        if (current.rows() == 0)
+            execute("INSERT INTO schema_version (version) VALUES (0)");
+        else
+            version = static_cast<int>(current.integer(0, 0));
         if (version > kSchemaVersion) {
             throw PgFailure("the ledger has schema version " + std::to_string(version) +
                                 ", newer than this build knows (" + std::to_string(kSchemaVersion) +
@@ -418,8 +433,8 @@ PostgresLedgerStore::Result PostgresLedgerStore::query(const char* sql, const st
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const std::string& param : params) values.push_back(param.c_str());
-    Result result(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0));
+    Result result(
+        PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
     check(conn_, result.get());
     return result;
 }
@@ -558,8 +573,8 @@ bool PostgresLedgerStore::dropQuarantined(const MessageKey& key, const std::stri
     return run("dropQuarantined", [&] { return query(kSqlDropQuarantined, params).changed() == 1; });
 }
 
-void PostgresLedgerStore::forgetAbsent(const std::string& account, const std::string& folder,
-                                       std::uint64_t uidValidity, const std::vector<std::string>& present) {
+void PostgresLedgerStore::forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                       const std::vector<std::string>& present) {
     std::vector<std::string> params{account, folder, number(uidValidity)};
     run("forgetAbsent", [&] {
         // Diff in memory, as SQLite does: the planner cannot be trusted to hash a 100,000-element
@@ -605,7 +620,8 @@ std::vector<AccountRecord> PostgresLedgerStore::accounts() {
         for (int i = 0; i < counts.rows(); ++i) {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(i, 0)); it != byName.end())
-                addStateCount(records[it->second], parseState(counts.text(i, 1)), static_cast<std::uint64_t>(counts.integer(i, 2)));
+                addStateCount(records[it->second], parseState(counts.text(i, 1)),
+                              static_cast<std::uint64_t>(counts.integer(i, 2)));
         }
         return records;
     });
@@ -675,9 +691,9 @@ ImportCounts PostgresLedgerStore::importLedger(const std::vector<std::string>& n
                                 false);
             }
             for (const AccountRecord& account : accounts) {
-                query(kSqlImportAccount, {account.name, number(account.firstSeenAt), number(account.lastPollAt),
-                                          account.lastResult, validText(account.lastError),
-                                          number(account.nextPollAt)});
+                query(kSqlImportAccount,
+                      {account.name, number(account.firstSeenAt), number(account.lastPollAt), account.lastResult,
+                       validText(account.lastError), number(account.nextPollAt)});
                 ++counts.accounts;
             }
             execute(kSqlImportMessages);
@@ -711,9 +727,9 @@ void PostgresLedgerStore::copyMessages(const std::function<bool(StoredMessage&)>
         const MessageRecord& r = message.record;
         for (const std::string& field :
              {r.key.account, r.key.folder, number(r.key.uidValidity), r.key.uid, number(r.size),
-              std::string(toString(r.state)), validText(r.contentHash), validText(r.messageId),
-              number(r.firstSeenAt), number(r.deliveredAt), std::to_string(r.attempts),
-              validText(r.lastError), validText(r.headerHash), number(message.deletedAt)}) {
+              std::string(toString(r.state)), validText(r.contentHash), validText(r.messageId), number(r.firstSeenAt),
+              number(r.deliveredAt), std::to_string(r.attempts), validText(r.lastError), validText(r.headerHash),
+              number(message.deletedAt)}) {
             appendCopyField(buffer, field);
             buffer += '\t';
         }

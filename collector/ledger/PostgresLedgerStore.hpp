@@ -42,8 +42,7 @@ public:
 
     std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
                                         std::uint64_t uidValidity) override;
-    std::vector<MessageRecord> messagesInFolder(const std::string& account,
-                                                const std::string& folder) override;
+    std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) override;
     void recordSeen(const MessageKey& key, std::uint64_t size) override;
     void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                        const std::string& messageId, const std::string& headerHash) override;
@@ -54,28 +53,24 @@ public:
     std::vector<MessageRecord> quarantined(const std::string& account) override;
     bool requeueQuarantined(const MessageKey& key) override;
     bool dropQuarantined(const MessageKey& key, const std::string& reason) override;
-    void forgetAbsent(const std::string& account, const std::string& folder,
-                      std::uint64_t uidValidity, const std::vector<std::string>& present) override;
+    void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                      const std::vector<std::string>& present) override;
     std::optional<AccountRecord> account(const std::string& name) override;
     std::vector<AccountRecord> accounts() override;
     bool registerAccount(const std::string& name) override;
-    void recordPoll(const std::string& name, const std::string& result,
-                    const std::string& error) override;
+    void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
     void probeWrite() override;
 
     // Lease times are the server's clock, so instances need not agree on theirs.
-    Lease takeLease(const std::string& account, const std::string& holder,
-                    std::chrono::milliseconds ttl) override;
-    bool renewLease(const std::string& account, const std::string& holder,
-                    std::chrono::milliseconds ttl) override;
+    Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
+    bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
     void releaseLease(const std::string& account, const std::string& holder) override;
 
     // Copies `accounts` and every message `next` yields (it fills its argument and returns
     // true, or returns false at the end) in one transaction. Refuses (LedgerError, nothing
     // written) when the ledger holds an account row or a message of any of `names` already.
-    ImportCounts importLedger(const std::vector<std::string>& names,
-                              const std::vector<AccountRecord>& accounts,
+    ImportCounts importLedger(const std::vector<std::string>& names, const std::vector<AccountRecord>& accounts,
                               const std::function<bool(StoredMessage&)>& next);
 
     // Test seam: runs `sql` (statements without parameters) on the connection.

@@ -222,9 +222,7 @@ LedgerError operationError(const char* operation, const std::string& detail) {
     return LedgerError(std::string("ledger: ") + operation + " failed: " + detail);
 }
 
-std::string errnoText(int error) {
-    return std::generic_category().message(error);
-}
+std::string errnoText(int error) { return std::generic_category().message(error); }
 
 // Borrows a cached prepared statement for one execution; resets it when done so the next user
 // starts clean and no read transaction stays open.
@@ -241,12 +239,9 @@ public:
     Statement& bind(int index, std::string_view text) {
         // An empty view may have a null data(), which SQLite would bind as NULL.
         const char* data = text.data() != nullptr ? text.data() : "";
-        return check(
-            sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
+        return check(sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_STATIC));
     }
-    Statement& bind(int index, std::int64_t value) {
-        return check(sqlite3_bind_int64(stmt_, index, value));
-    }
+    Statement& bind(int index, std::int64_t value) { return check(sqlite3_bind_int64(stmt_, index, value)); }
     // Binds ?1..?4 to the message key.
     Statement& bindKey(const MessageKey& key) {
         return bind(1, key.account)
@@ -303,8 +298,7 @@ AccountRecord readAccount(const Statement& row) {
 }
 
 std::int64_t unixMilliseconds() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -414,14 +408,12 @@ void ensureDirectory(const fs::path& dir) {
     if (::mkdir(dir.c_str(), kDirectoryMode) != 0) {
         const int error = errno;
         if (error == EEXIST) return;  // created concurrently
-        throw LedgerError("cannot create ledger directory " + dir.string() + ": " +
-                          errnoText(error));
+        throw LedgerError("cannot create ledger directory " + dir.string() + ": " + errnoText(error));
     }
     // mkdir applies the umask; chmod makes the mode independent of it.
     if (::chmod(dir.c_str(), kDirectoryMode) != 0) {
         const int error = errno;
-        throw LedgerError("cannot set the mode of ledger directory " + dir.string() + ": " +
-                          errnoText(error));
+        throw LedgerError("cannot set the mode of ledger directory " + dir.string() + ": " + errnoText(error));
     }
     if (!parent.empty()) syncDirectory(parent);
 }
@@ -466,11 +458,9 @@ bool secureFile(const std::string& path, bool create) {
     // A new file gets exactly 0600 whatever the umask; an existing one loses group/other bits.
     // fchmod does not take O_PATH descriptors; the /proc link reaches the very file we checked.
     const mode_t wanted = created ? kFileMode : (st.st_mode & 0700);
-    if ((st.st_mode & 07777) != wanted &&
-        ::chmod(("/proc/self/fd/" + std::to_string(fd)).c_str(), wanted) != 0) {
+    if ((st.st_mode & 07777) != wanted && ::chmod(("/proc/self/fd/" + std::to_string(fd)).c_str(), wanted) != 0) {
         const int error = errno;
-        throw LedgerError("cannot restrict the permissions of ledger file " + path + ": " +
-                          errnoText(error));
+        throw LedgerError("cannot restrict the permissions of ledger file " + path + ": " + errnoText(error));
     }
     if (created) syncDirectory(fs::path(path).parent_path());
     return true;
@@ -486,9 +476,7 @@ struct SqliteLedgerStore::PendingWrite {
     bool done = false;
 };
 
-int SqliteLedgerStore::schemaVersion() {
-    return kSchemaVersion;
-}
+int SqliteLedgerStore::schemaVersion() { return kSchemaVersion; }
 
 SqliteLedgerStore::SqliteLedgerStore(const std::string& path) {
     if (path.empty()) throw LedgerError("ledger path is empty");
@@ -584,16 +572,13 @@ void SqliteLedgerStore::migrate() {
             if (rc != SQLITE_OK) {
                 std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
                 sqlite3_free(message);
-                throw SqliteFailure("migration to schema version " + std::to_string(next + 1) +
-                                    ": " + detail);
+                throw SqliteFailure("migration to schema version " + std::to_string(next + 1) + ": " + detail);
             }
         }
         if (version != kSchemaVersion) {
             // PRAGMA takes no parameters; the value is our own integer.
-            const std::string setVersion =
-                "PRAGMA user_version = " + std::to_string(kSchemaVersion);
-            if (const int rc = sqlite3_exec(db_, setVersion.c_str(), nullptr, nullptr, nullptr);
-                rc != SQLITE_OK) {
+            const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+            if (const int rc = sqlite3_exec(db_, setVersion.c_str(), nullptr, nullptr, nullptr); rc != SQLITE_OK) {
                 throw SqliteFailure(db_, rc);
             }
         }
@@ -619,9 +604,7 @@ sqlite3_stmt* SqliteLedgerStore::statement(const char* sql) {
     return stmt;
 }
 
-void SqliteLedgerStore::execute(const char* sql) {
-    Statement(db_, statement(sql)).run();
-}
+void SqliteLedgerStore::execute(const char* sql) { Statement(db_, statement(sql)).run(); }
 
 void SqliteLedgerStore::write(const char* operation, const std::function<void()>& apply) {
     PendingWrite write;
@@ -709,8 +692,7 @@ void SqliteLedgerStore::commitBatch(const std::vector<PendingWrite*>& batch) {
     }
 }
 
-std::vector<MessageRecord> SqliteLedgerStore::messages(const std::string& account,
-                                                       const std::string& folder,
+std::vector<MessageRecord> SqliteLedgerStore::messages(const std::string& account, const std::string& folder,
                                                        std::uint64_t uidValidity) {
     std::lock_guard lock(dbMutex_);
     try {
@@ -724,8 +706,7 @@ std::vector<MessageRecord> SqliteLedgerStore::messages(const std::string& accoun
     }
 }
 
-std::vector<MessageRecord> SqliteLedgerStore::messagesInFolder(const std::string& account,
-                                                               const std::string& folder) {
+std::vector<MessageRecord> SqliteLedgerStore::messagesInFolder(const std::string& account, const std::string& folder) {
     std::lock_guard lock(dbMutex_);
     try {
         Statement query(db_, statement(kSqlFolder));
@@ -746,16 +727,12 @@ void SqliteLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
             .bind(5, static_cast<std::int64_t>(size))
             .bind(6, now)
             .run();
-        Statement(db_, statement(kSqlFillUnknownSize))
-            .bindKey(key)
-            .bind(5, static_cast<std::int64_t>(size))
-            .run();
+        Statement(db_, statement(kSqlFillUnknownSize)).bindKey(key).bind(5, static_cast<std::int64_t>(size)).run();
     });
 }
 
-void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size,
-                                      const std::string& contentHash, const std::string& messageId,
-                                      const std::string& headerHash) {
+void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
+                                      const std::string& messageId, const std::string& headerHash) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write("markDelivered", [&] {
         Statement(db_, statement(kSqlMarkDelivered))
@@ -769,8 +746,8 @@ void SqliteLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size,
     });
 }
 
-void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size,
-                                    const char* state, const std::string& reason) {
+void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
+                                    const std::string& reason) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write(operation, [&] {
         Statement(db_, statement(kSqlMarkWithReason))
@@ -783,24 +760,20 @@ void SqliteLedgerStore::upsertState(const char* operation, const MessageKey& key
     });
 }
 
-void SqliteLedgerStore::markQuarantined(const MessageKey& key, std::uint64_t size,
-                                        const std::string& reason) {
+void SqliteLedgerStore::markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) {
     upsertState("markQuarantined", key, size, toString(MessageState::Quarantined), reason);
 }
 
-void SqliteLedgerStore::markSkipped(const MessageKey& key, std::uint64_t size,
-                                    const std::string& reason) {
+void SqliteLedgerStore::markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) {
     upsertState("markSkipped", key, size, toString(MessageState::Skipped), reason);
 }
 
 void SqliteLedgerStore::markDeleted(const MessageKey& key) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    write("markDeleted",
-          [&] { Statement(db_, statement(kSqlMarkDeleted)).bindKey(key).bind(5, now).run(); });
+    write("markDeleted", [&] { Statement(db_, statement(kSqlMarkDeleted)).bindKey(key).bind(5, now).run(); });
 }
 
-void SqliteLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size,
-                                      const std::string& error) {
+void SqliteLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     write("recordFailure", [&] {
         Statement(db_, statement(kSqlRecordFailure))
@@ -843,8 +816,7 @@ bool SqliteLedgerStore::dropQuarantined(const MessageKey& key, const std::string
     return changed;
 }
 
-void SqliteLedgerStore::forgetAbsent(const std::string& account, const std::string& folder,
-                                     std::uint64_t uidValidity,
+void SqliteLedgerStore::forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                      const std::vector<std::string>& present) {
     const auto validity = static_cast<std::int64_t>(uidValidity);
     write("forgetAbsent", [&] {
@@ -907,7 +879,7 @@ std::vector<AccountRecord> SqliteLedgerStore::accounts() {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(0)); it != byName.end()) {
                 addStateCount(records[it->second], parseState(counts.text(1)),
-                         static_cast<std::uint64_t>(counts.integer(2)));
+                              static_cast<std::uint64_t>(counts.integer(2)));
             }
         }
         return records;
@@ -926,27 +898,20 @@ bool SqliteLedgerStore::registerAccount(const std::string& name) {
     return created;
 }
 
-void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& result,
-                                   const std::string& error) {
+void SqliteLedgerStore::recordPoll(const std::string& name, const std::string& result, const std::string& error) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     // A failure before the first listing is recorded too (status shows it); the row it creates
     // has first_seen_at = 0, so the account still counts as new when it is registered.
     write("recordPoll", [&] {
-        Statement(db_, statement(kSqlRecordPoll))
-            .bind(1, name)
-            .bind(2, now)
-            .bind(3, result)
-            .bind(4, error)
-            .run();
+        Statement(db_, statement(kSqlRecordPoll)).bind(1, name).bind(2, now).bind(3, result).bind(4, error).run();
     });
 }
 
 void SqliteLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
     // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
     // (and with it fetch = "new") right.
-    write("recordNextPoll", [&] {
-        Statement(db_, statement(kSqlRecordNextPoll)).bind(1, name).bind(2, nextPollAt).run();
-    });
+    write("recordNextPoll",
+          [&] { Statement(db_, statement(kSqlRecordNextPoll)).bind(1, name).bind(2, nextPollAt).run(); });
 }
 
 void SqliteLedgerStore::probeWrite() {
@@ -1000,8 +965,7 @@ bool SqliteLedgerStore::renewLease(const std::string& account, const std::string
 }
 
 void SqliteLedgerStore::releaseLease(const std::string& account, const std::string& holder) {
-    write("releaseLease",
-          [&] { Statement(db_, statement(kSqlReleaseLease)).bind(1, account).bind(2, holder).run(); });
+    write("releaseLease", [&] { Statement(db_, statement(kSqlReleaseLease)).bind(1, account).bind(2, holder).run(); });
 }
 
 void SqliteLedgerStore::executeForTesting(const std::string& sql) {

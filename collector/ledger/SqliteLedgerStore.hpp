@@ -32,8 +32,7 @@ public:
 
     std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
                                         std::uint64_t uidValidity) override;
-    std::vector<MessageRecord> messagesInFolder(const std::string& account,
-                                                const std::string& folder) override;
+    std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) override;
     void recordSeen(const MessageKey& key, std::uint64_t size) override;
     void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                        const std::string& messageId, const std::string& headerHash) override;
@@ -44,22 +43,19 @@ public:
     std::vector<MessageRecord> quarantined(const std::string& account) override;
     bool requeueQuarantined(const MessageKey& key) override;
     bool dropQuarantined(const MessageKey& key, const std::string& reason) override;
-    void forgetAbsent(const std::string& account, const std::string& folder,
-                      std::uint64_t uidValidity, const std::vector<std::string>& present) override;
+    void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                      const std::vector<std::string>& present) override;
     std::optional<AccountRecord> account(const std::string& name) override;
     std::vector<AccountRecord> accounts() override;
     bool registerAccount(const std::string& name) override;
-    void recordPoll(const std::string& name, const std::string& result,
-                    const std::string& error) override;
+    void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
     void probeWrite() override;
 
     // A lease whose holder process has ended (same machine, same pid namespace: checked by pid
     // and start time) is free at once; one of an unknown process is free when it expires.
-    Lease takeLease(const std::string& account, const std::string& holder,
-                    std::chrono::milliseconds ttl) override;
-    bool renewLease(const std::string& account, const std::string& holder,
-                    std::chrono::milliseconds ttl) override;
+    Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
+    bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
     void releaseLease(const std::string& account, const std::string& holder) override;
 
     // The absolute path of the database file.

@@ -34,12 +34,13 @@ std::string refreshAccessToken(const config::AccountSettings& account, std::chro
         ProviderEndpoints endpoints = providerEndpoints(account);
         if (account.oauth2ClientId.empty()) throw OAuth2Error("oauth2_client_id is not set");
         std::string refreshToken = readSecretFile(account.oauth2RefreshTokenFile, "oauth2_refresh_token_file");
-        proto::FormFields fields{{"grant_type", "refresh_token"},
-                                 {"client_id", account.oauth2ClientId},
-                                 {"refresh_token", refreshToken}};
+        proto::FormFields fields{
+            {"grant_type", "refresh_token"}, {"client_id", account.oauth2ClientId}, {"refresh_token", refreshToken}};
         if (!account.oauth2ClientSecretFile.empty())
-            fields.emplace_back("client_secret", readSecretFile(account.oauth2ClientSecretFile, "oauth2_client_secret_file"));
-        JsonReply reply = postForm(endpoints.tokenUrl, fields, net::TlsPolicy{account.endpoint.caFile, "", true}, timeout);
+            fields.emplace_back("client_secret",
+                                readSecretFile(account.oauth2ClientSecretFile, "oauth2_client_secret_file"));
+        JsonReply reply =
+            postForm(endpoints.tokenUrl, fields, net::TlsPolicy{account.endpoint.caFile, "", true}, timeout);
         auto grant = parseTokenGrant(reply);
         if (!grant) {
             std::string problem = "the token endpoint refused the refresh token: " + describeError(reply);

@@ -24,8 +24,9 @@ bool usesOAuth2(const config::AccountSettings& account);
 class AccessTokenCache {
 public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;
-    explicit AccessTokenCache(Clock now = [] { return std::chrono::steady_clock::now(); },
-                              std::chrono::seconds margin = std::chrono::seconds(60));
+    explicit AccessTokenCache(
+        Clock now = [] { return std::chrono::steady_clock::now(); },
+        std::chrono::seconds margin = std::chrono::seconds(60));
 
     std::optional<std::string> find(const std::string& key) const;
     void store(const std::string& key, const std::string& token, std::chrono::seconds expiresIn);

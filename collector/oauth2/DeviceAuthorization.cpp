@@ -38,8 +38,9 @@ DevicePoll classifyDevicePoll(const std::string& error) {
 void authorizeDevice(const config::AccountSettings& account, std::ostream& out, const DeviceFlowHooks& hooks) {
     ProviderEndpoints endpoints = providerEndpoints(account);
     if (endpoints.deviceUrl.empty())
-        throw OAuth2Error("no device authorization endpoint is known for this provider: set oauth2_device_url, "
-                          "use oauth2_token_command, or prepare oauth2_refresh_token_file by other means");
+        throw OAuth2Error(
+            "no device authorization endpoint is known for this provider: set oauth2_device_url, "
+            "use oauth2_token_command, or prepare oauth2_refresh_token_file by other means");
     if (account.oauth2ClientId.empty()) throw OAuth2Error("oauth2_client_id is not set");
     if (account.oauth2RefreshTokenFile.empty())
         throw OAuth2Error("oauth2_refresh_token_file is not set: there is nowhere to store the refresh token");
@@ -62,8 +63,8 @@ void authorizeDevice(const config::AccountSettings& account, std::ostream& out, 
     auto lifetime = secondsMember(device, "expires_in", std::chrono::seconds(1800));
 
     out << "To authorize account " << account.name << ", open\n\n    " << verification
-        << "\n\nand enter the code\n\n    " << userCode << "\n\nWaiting (the code expires in "
-        << lifetime.count() / 60 << " minutes)...\n"
+        << "\n\nand enter the code\n\n    " << userCode << "\n\nWaiting (the code expires in " << lifetime.count() / 60
+        << " minutes)...\n"
         << std::flush;
 
     proto::FormFields poll{{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
@@ -76,20 +77,25 @@ void authorizeDevice(const config::AccountSettings& account, std::ostream& out, 
         std::string error = member(reply, "error");
         if (error.empty() && reply.status / 100 != 2) error = "HTTP " + std::to_string(reply.status);
         switch (classifyDevicePoll(error)) {
-            case DevicePoll::Pending: continue;
-            case DevicePoll::SlowDown: interval += kSlowDownStep; continue;
+            case DevicePoll::Pending:
+                continue;
+            case DevicePoll::SlowDown:
+                interval += kSlowDownStep;
+                continue;
             case DevicePoll::Failed:
                 if (error == "access_denied") throw OAuth2Error("the authorization was denied");
                 if (error == "expired_token")
                     throw OAuth2Error("the code expired before it was entered; run the command again");
                 throw OAuth2Error("the token endpoint refused: " + describeError(reply));
-            case DevicePoll::Granted: break;
+            case DevicePoll::Granted:
+                break;
         }
         auto grant = parseTokenGrant(reply);
         if (!grant) throw OAuth2Error("the token endpoint sent no access token: " + describeError(reply));
         if (grant->refreshToken.empty())
-            throw OAuth2Error("the provider granted access but issued no refresh token (for Microsoft, the scope "
-                              "needs offline_access)");
+            throw OAuth2Error(
+                "the provider granted access but issued no refresh token (for Microsoft, the scope "
+                "needs offline_access)");
         writeSecretFile(account.oauth2RefreshTokenFile, grant->refreshToken, "oauth2_refresh_token_file");
         forgetAccessToken(account);
         out << "Authorized. The refresh token is stored in " << account.oauth2RefreshTokenFile << " (mode 0600).\n";

@@ -113,9 +113,10 @@ std::optional<TokenGrant> parseTokenGrant(const JsonReply& reply) {
 std::string describeError(const JsonReply& reply) {
     auto error = reply.members.find("error");
     auto description = reply.members.find("error_description");
-    std::string text = error != reply.members.end() ? printableBounded(error->second, 60)
-                                                    : "HTTP " + std::to_string(reply.status);
-    if (error == reply.members.end() && reply.status >= 200 && reply.status <= 299) text = "no access_token in the reply";
+    std::string text =
+        error != reply.members.end() ? printableBounded(error->second, 60) : "HTTP " + std::to_string(reply.status);
+    if (error == reply.members.end() && reply.status >= 200 && reply.status <= 299)
+        text = "no access_token in the reply";
     if (description != reply.members.end() && !description->second.empty())
         text += " (" + printableBounded(description->second) + ")";
     return text;

@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "proto/Http.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
+#include "proto/Http.hpp"
 
 namespace mc::collector::oauth2 {
 

@@ -28,11 +28,10 @@ void Pop3Session::expectOk(const std::string& command, const char* context, bool
     if (!command.empty()) channel_->send(command + "\r\n");
     std::string line = channel_->readLine();
     auto status = proto::parsePop3Status(line);
-    if (!status)
-        throw Pop3Error(std::string("unexpected reply to ") + context + ": " + net::printable(line));
+    if (!status) throw Pop3Error(std::string("unexpected reply to ") + context + ": " + net::printable(line));
     if (!status->ok || status->continuation)
-        throw Pop3Error(std::string(context) + " refused: " + net::printable(line),
-                        transientCode(status->code), authentication && !transientCode(status->code));
+        throw Pop3Error(std::string(context) + " refused: " + net::printable(line), transientCode(status->code),
+                        authentication && !transientCode(status->code));
 }
 
 void Pop3Session::readCapabilities() {
@@ -62,8 +61,9 @@ void Pop3Session::readListing(const char* what, std::size_t maxLines, std::size_
         if (!line.empty() && line[0] == '.') line.erase(0, 1);
         bytes += line.size() + 2;
         if (++lines > maxLines || bytes > maxBytes)
-            throw Pop3Error(proto::FailureKind::Limit, std::string("server ") + what + " listing exceeds the limit of " + std::to_string(maxLines) +
-                            " lines or " + std::to_string(maxBytes) + " bytes; refused");
+            throw Pop3Error(proto::FailureKind::Limit, std::string("server ") + what +
+                                                           " listing exceeds the limit of " + std::to_string(maxLines) +
+                                                           " lines or " + std::to_string(maxBytes) + " bytes; refused");
         onLine(line);
     }
 }
@@ -106,7 +106,8 @@ bool Pop3Session::enableUtf8() {
 void Pop3Session::authenticate() {
     std::string sasl;
     for (const auto& line : capabilities_)
-        if (proto::asciiUpperCopy(line.substr(0, line.find(' '))) == "SASL") sasl = " " + proto::asciiUpperCopy(line) + " ";
+        if (proto::asciiUpperCopy(line.substr(0, line.find(' '))) == "SASL")
+            sasl = " " + proto::asciiUpperCopy(line) + " ";
     using proto::SaslMechanism;
     auto offered = [&](std::string_view name) { return sasl.find(" " + std::string(name) + " ") != std::string::npos; };
     const SaslMechanism mechanism = proto::chooseSaslMechanism(configuredSasl(options_.auth), options_.oauth2, offered);
@@ -134,10 +135,9 @@ void Pop3Session::authenticate() {
 void Pop3Session::authenticateOAuth(bool oauthBearer) {
     const std::string mechanism = oauthBearer ? "OAUTHBEARER" : "XOAUTH2";
     const std::string context = "authentication (AUTH " + mechanism + ")";
-    const std::string initial =
-        oauthBearer ? proto::saslOAuthBearer(options_.username, options_.connect.host, options_.connect.port,
-                                             options_.password)
-                    : proto::saslXoauth2(options_.username, options_.password);
+    const std::string initial = oauthBearer ? proto::saslOAuthBearer(options_.username, options_.connect.host,
+                                                                     options_.connect.port, options_.password)
+                                            : proto::saslXoauth2(options_.username, options_.password);
     std::string command = "AUTH " + mechanism;
     bool initialSent = command.size() + 1 + initial.size() + 2 <= kMaxAuthLine;
     channel_->send(initialSent ? command + " " + initial + "\r\n" : command + "\r\n");
@@ -162,9 +162,9 @@ void Pop3Session::authenticateOAuth(bool oauthBearer) {
         auto error = proto::parseOAuthErrorChallenge(status->text);
         channel_->send(proto::oauthErrorAcknowledgement(oauthBearer) + "\r\n");
         std::string final = channel_->readLine();
-        throw refused("the server rejected the access token (" + proto::describeOAuthError(error) +
-                          "): " + net::printable(final),
-                      false);
+        throw refused(
+            "the server rejected the access token (" + proto::describeOAuthError(error) + "): " + net::printable(final),
+            false);
     }
 }
 
@@ -174,8 +174,8 @@ void Pop3Session::expectChallenge(const std::string& command) {
     auto status = proto::parsePop3Status(line);
     if (status && status->continuation && proto::base64Decode(status->text)) return;
     if (status && !status->ok && !status->continuation)
-        throw Pop3Error("authentication (AUTH LOGIN) refused: " + net::printable(line),
-                        transientCode(status->code), !transientCode(status->code));
+        throw Pop3Error("authentication (AUTH LOGIN) refused: " + net::printable(line), transientCode(status->code),
+                        !transientCode(status->code));
     throw Pop3Error("invalid SASL challenge from server: " + net::printable(line));
 }
 
@@ -186,8 +186,10 @@ void Pop3Session::authenticateLogin() {
 }
 
 std::vector<Pop3Listing> Pop3Session::list() {
-    if (pipelining_) channel_->send("UIDL\r\nLIST\r\n");
-    else channel_->send("UIDL\r\n");
+    if (pipelining_)
+        channel_->send("UIDL\r\nLIST\r\n");
+    else
+        channel_->send("UIDL\r\n");
     auto uidlStatus = proto::parsePop3Status(channel_->readLine());
     if (!uidlStatus || !uidlStatus->ok) {
         if (pipelining_) channel_->readLine();
@@ -195,16 +197,17 @@ std::vector<Pop3Listing> Pop3Session::list() {
     }
     // Sorted vectors rather than maps: a listing of a million messages stays tens of MB.
     std::vector<Pop3Listing> listing;
-    readListing("UIDL", kPop3MaxListingEntries, kPop3MaxListingEntries * (kPop3MaxUidlLength + 16),
-                [&](std::string& line) {
-                    auto space = line.find(' ');
-                    if (space != std::string::npos && line.size() - space - 1 > kPop3MaxUidlLength)
-                        throw Pop3Error(proto::FailureKind::Limit, "malformed UIDL line: a UIDL longer than the limit of " +
-                                        std::to_string(kPop3MaxUidlLength) + " characters (RFC 1939); refused");
-                    auto entry = proto::parseUidlLine(line);
-                    if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
-                    listing.push_back(Pop3Listing{entry->number, std::move(entry->value), 0});
-                });
+    readListing(
+        "UIDL", kPop3MaxListingEntries, kPop3MaxListingEntries * (kPop3MaxUidlLength + 16), [&](std::string& line) {
+            auto space = line.find(' ');
+            if (space != std::string::npos && line.size() - space - 1 > kPop3MaxUidlLength)
+                throw Pop3Error(proto::FailureKind::Limit, "malformed UIDL line: a UIDL longer than the limit of " +
+                                                               std::to_string(kPop3MaxUidlLength) +
+                                                               " characters (RFC 1939); refused");
+            auto entry = proto::parseUidlLine(line);
+            if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
+            listing.push_back(Pop3Listing{entry->number, std::move(entry->value), 0});
+        });
     if (!pipelining_) channel_->send("LIST\r\n");
     auto listStatus = proto::parsePop3Status(channel_->readLine());
     if (!listStatus || !listStatus->ok) throw Pop3Error("LIST refused");
@@ -305,7 +308,8 @@ void Pop3Session::retrieve(const std::vector<std::uint32_t>& numbers, const Body
         if (stopped) return;
         auto listed = listedSize(number);
         if (listed && !sizeAsListed(*listed, sent)) {
-            if (!lastTry) again.push_back(number);
+            if (!lastTry)
+                again.push_back(number);
             else if (failed)
                 failed(number, "server sent " + std::to_string(sent.octets) + " bytes, listed " +
                                    std::to_string(*listed) + " (fetched twice); not delivered");

@@ -79,8 +79,8 @@ public:
     // RETRs the messages, pipelined when the server allows it, streaming each body. A body whose
     // length differs from what LIST announced (a truncating or lying server) is not handed on: it
     // is fetched once more, and if it differs again `failed` is told instead of `handle`.
-    void retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody,
-                  const BodyHandler& handle, const FailureHandler& failed = {});
+    void retrieve(const std::vector<std::uint32_t>& numbers, const BodyFactory& makeBody, const BodyHandler& handle,
+                  const FailureHandler& failed = {});
     // TOP n 0 for each number, pipelined: each header block (its first 64 KiB) goes to `handle`
     // as it arrives. A message the server refuses TOP for is skipped.
     void headers(const std::vector<std::uint32_t>& numbers,
@@ -121,8 +121,7 @@ private:
     std::optional<std::uint64_t> listedSize(std::uint32_t number) const;
     static bool sizeAsListed(std::uint64_t listed, const SentBody& sent);
     // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
-    void pipeline(const std::vector<std::string>& commands,
-                  const std::function<bool(std::size_t index)>& onReply);
+    void pipeline(const std::vector<std::string>& commands, const std::function<bool(std::size_t index)>& onReply);
 
     Pop3Options options_;
     std::unique_ptr<net::LineChannel> channel_;

@@ -32,8 +32,7 @@ inline FuzzInput splitInput(const std::uint8_t* data, std::size_t size) {
     for (std::size_t i = 0; i < seedBytes; ++i) {
         input.seed = (input.seed << 8) | data[i];
     }
-    input.payload =
-        std::string_view(reinterpret_cast<const char*>(data) + seedBytes, size - seedBytes);
+    input.payload = std::string_view(reinterpret_cast<const char*>(data) + seedBytes, size - seedBytes);
     return input;
 }
 

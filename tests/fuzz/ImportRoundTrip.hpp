@@ -35,8 +35,7 @@ inline void checkString(const toml::table& table, std::string_view key, const st
 // The key a ConfigError names: "FILE[:LINE]: KEY: problem" -> KEY without its table prefix.
 inline std::string refusedKey(const std::string& message, const std::string& path) {
     std::string rest = message.substr(path.size());
-    if (!rest.empty() && rest[0] == ':' && rest.size() > 1 && rest[1] != ' ')
-        rest = rest.substr(rest.find(':', 1));
+    if (!rest.empty() && rest[0] == ':' && rest.size() > 1 && rest[1] != ' ') rest = rest.substr(rest.find(':', 1));
     rest = rest.substr(2);  // ": "
     std::string key = rest.substr(0, rest.find(": "));
     return key.substr(key.rfind('.') == std::string::npos ? 0 : key.rfind('.') + 1);

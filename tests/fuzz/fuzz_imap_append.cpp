@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "delivery/ImapAppend.hpp"
 #include "proto/ImapCommand.hpp"
 #include "proto/ImapParser.hpp"
 #include "proto/ModifiedUtf7.hpp"
-#include "delivery/ImapAppend.hpp"
 #include "tests/fuzz/FuzzSupport.hpp"
 
 namespace {
@@ -95,9 +95,8 @@ void checkLabelList(const std::vector<std::string>& labels) {
 
 bool sameFolder(const std::string& a, const std::string& b) {
     auto inbox = [](const std::string& name) {
-        return name.size() == 5 && std::equal(name.begin(), name.end(), "INBOX", [](char x, char y) {
-                   return (x >= 'a' && x <= 'z' ? x - 32 : x) == y;
-               });
+        return name.size() == 5 && std::equal(name.begin(), name.end(), "INBOX",
+                                              [](char x, char y) { return (x >= 'a' && x <= 'z' ? x - 32 : x) == y; });
     };
     return a == b || (inbox(a) && inbox(b));
 }
@@ -125,11 +124,14 @@ void checkPlan(const std::string& folder, const std::vector<std::string>& labels
     for (const auto& name : plan.folders)
         MC_FUZZ_CHECK(name == folder || std::find(labels.begin(), labels.end(), name) != labels.end());
     for (const auto& label : labels)  // every label folder gets the message (`folder`: see below)
-        if (!sameFolder(label, folder)) MC_FUZZ_CHECK(std::any_of(plan.folders.begin(), plan.folders.end(),
-                                  [&](const std::string& f) { return sameFolder(f, label); }));
+        if (!sameFolder(label, folder))
+            MC_FUZZ_CHECK(std::any_of(plan.folders.begin(), plan.folders.end(),
+                                      [&](const std::string& f) { return sameFolder(f, label); }));
     const bool folderPlanned = std::find(plan.folders.begin(), plan.folders.end(), folder) != plan.folders.end();
-    if (intoFolder) MC_FUZZ_CHECK(plan.folders.back() == folder);  // `folder` always comes last
-    else MC_FUZZ_CHECK(!folderPlanned || plan.folders.size() == 1);
+    if (intoFolder)
+        MC_FUZZ_CHECK(plan.folders.back() == folder);  // `folder` always comes last
+    else
+        MC_FUZZ_CHECK(!folderPlanned || plan.folders.size() == 1);
 }
 
 void checkLiteral(std::uint64_t size, mc::proto::ImapLiteralMode mode) {

@@ -158,15 +158,14 @@ std::vector<std::string> parseStream(const std::vector<std::string_view>& pieces
             if (progress.status == ImapResponseParser::Status::Error) {
                 MC_FUZZ_CHECK(parser.failed() && parser.error() != ImapParseError::None);
                 MC_FUZZ_CHECK(parser.feed("* 1 EXISTS\r\n").consumed == 0);
-                events.push_back("error " +
-                                 std::string(mc::proto::imapParseErrorName(parser.error())));
+                events.push_back("error " + std::string(mc::proto::imapParseErrorName(parser.error())));
                 return events;
             }
             MC_FUZZ_CHECK(piece.empty());
             // Bounded by the caps: bytes held, values, and never the streamed literals.
-            MC_FUZZ_CHECK(parser.heldBytes() <=
-                          4 * fuzzLimits().maxResponseSize +
-                              fuzzLimits().maxElements * (2 * sizeof(ImapValue) + 32) + 64 * 1024);
+            MC_FUZZ_CHECK(parser.heldBytes() <= 4 * fuzzLimits().maxResponseSize +
+                                                    fuzzLimits().maxElements * (2 * sizeof(ImapValue) + 32) +
+                                                    64 * 1024);
             break;
         }
     }
@@ -215,8 +214,7 @@ void checkSequenceSet(std::string_view payload, std::uint32_t seed) {
     for (std::size_t i = 0; i + 1 < payload.size() && uids.size() < 2000; i += 2) {
         // Small values so that runs form; the seed's high bits spread them out.
         const auto value = static_cast<std::uint32_t>(static_cast<unsigned char>(payload[i])) |
-                           static_cast<std::uint32_t>(static_cast<unsigned char>(payload[i + 1]))
-                               << (seed >> 29);
+                           static_cast<std::uint32_t>(static_cast<unsigned char>(payload[i + 1])) << (seed >> 29);
         uids.push_back(value);
     }
     const std::size_t maxLength = seed % 64;

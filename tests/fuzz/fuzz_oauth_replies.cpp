@@ -56,8 +56,8 @@ void checkUrlAndForm(std::string_view text) {
         MC_FUZZ_CHECK(request.find("\r\n\r\n", headerEnd + 1) == std::string::npos);
     }
     for (unsigned char c : mc::proto::formUrlEncode({{"k", value}}))
-        MC_FUZZ_CHECK(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' ||
-                      c == '=' || c == '&');
+        MC_FUZZ_CHECK(std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' || c == '=' ||
+                      c == '&');
 }
 
 }  // namespace

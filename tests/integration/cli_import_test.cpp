@@ -89,7 +89,7 @@ TEST_F(CliImport, FetchmailrcOutputValidates) {
     // so this password is "pw-"alice"" with its quotes (fetchmail --configdump agrees).
     EXPECT_THAT(result.out, HasSubstr(R"(password = "\"pw-\"alice\"\"")"));
     EXPECT_THAT(result.out, HasSubstr("folders = [\"INBOX\", \"Lists/Debian\"]"));
-    EXPECT_THAT(result.out, HasSubstr("# [[account]]"));  // the skip entry, commented out
+    EXPECT_THAT(result.out, HasSubstr("# [[account]]"));                 // the skip entry, commented out
     EXPECT_THAT(result.err, HasSubstr(rc.string() + ":11: warning: "));  // sslfingerprint
     EXPECT_THAT(result.err, HasSubstr(rc.string() + ":13: warning: "));  // skip
     EXPECT_THAT(result.err, Not(HasSubstr("pw-")));
@@ -126,7 +126,8 @@ TEST_F(CliImport, ReadableOutputIsRefusedByTheLoaderAndWarnedAbout) {
 }
 
 TEST_F(CliImport, UnparseableInputExits2WithFileAndLine) {
-    auto rc = dir_.writeFile("bad-fetchmailrc", "set daemon 60\npoll h\n  user u pass \"hunter2\"\n  keep proto pop3\n", 0600);
+    auto rc = dir_.writeFile("bad-fetchmailrc", "set daemon 60\npoll h\n  user u pass \"hunter2\"\n  keep proto pop3\n",
+                             0600);
     auto result = import({"fetchmailrc", rc.string()});
     EXPECT_EQ(result.exitCode, 2) << result.describe();
     EXPECT_THAT(result.err, HasSubstr(rc.string() + ":4: "));
@@ -143,9 +144,14 @@ TEST_F(CliImport, UnparseableInputExits2WithFileAndLine) {
 
 TEST_F(CliImport, BadUsageExits2) {
     auto rc = dir_.writeFile("fetchmailrc", kFetchmailrc, 0600);
-    for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-             {}, {"procmailrc", rc.string()}, {"fetchmailrc"}, {"fetchmailrc", rc.string(), rc.string()},
-             {"getmailrc"}, {"fetchmailrc", (dir_ / "missing").string()}, {"getmailrc", dir_.str()}}) {
+    for (std::vector<std::string> args :
+         std::vector<std::vector<std::string>>{{},
+                                               {"procmailrc", rc.string()},
+                                               {"fetchmailrc"},
+                                               {"fetchmailrc", rc.string(), rc.string()},
+                                               {"getmailrc"},
+                                               {"fetchmailrc", (dir_ / "missing").string()},
+                                               {"getmailrc", dir_.str()}}) {
         auto result = import(args);
         EXPECT_EQ(result.exitCode, 2) << result.describe();
         EXPECT_EQ(result.out, "");

@@ -22,8 +22,8 @@ namespace mc::testing {
 namespace {
 
 std::string message(const std::string& subject) {
-    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject +
-           "\r\nMessage-ID: <" + subject + "@example.net>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nHello.\r\n";
+    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\nMessage-ID: <" +
+           subject + "@example.net>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nHello.\r\n";
 }
 
 FakeOAuth2Options providerOptions() {
@@ -62,20 +62,25 @@ protected:
         account.tls = "implicit";
         account.caFile = TestCa::shared().caFile();  // also trusted for the token endpoint
         account.password.clear();
-        account.extra = "oauth2_provider = \"google\"\n"
-                        "oauth2_client_id = " + tomlString(providerSettings.clientId) + "\n" +
-                        "oauth2_client_secret_file = " + tomlString(name + ".client-secret") + "\n" +
-                        "oauth2_refresh_token_file = " + tomlString(name + ".refresh") + "\n" +
-                        "oauth2_token_url = " + tomlString(provider.tokenUrl()) + "\n" +
-                        "oauth2_device_url = " + tomlString(provider.deviceUrl()) + "\n";
+        account.extra =
+            "oauth2_provider = \"google\"\n"
+            "oauth2_client_id = " +
+            tomlString(providerSettings.clientId) + "\n" +
+            "oauth2_client_secret_file = " + tomlString(name + ".client-secret") + "\n" +
+            "oauth2_refresh_token_file = " + tomlString(name + ".refresh") + "\n" +
+            "oauth2_token_url = " + tomlString(provider.tokenUrl()) + "\n" +
+            "oauth2_device_url = " + tomlString(provider.deviceUrl()) + "\n";
         return account;
     }
 
     // No secret of any kind in what the program printed.
     void expectNoSecrets(const ProcessResult& result, const std::vector<std::string>& more = {}) {
-        std::vector<std::string> secrets = {providerSettings.clientSecret, providerSettings.refreshToken,
-                                            providerSettings.accessToken, providerSettings.rotatedRefreshToken,
-                                            providerSettings.deviceRefreshToken, providerSettings.deviceCode,
+        std::vector<std::string> secrets = {providerSettings.clientSecret,
+                                            providerSettings.refreshToken,
+                                            providerSettings.accessToken,
+                                            providerSettings.rotatedRefreshToken,
+                                            providerSettings.deviceRefreshToken,
+                                            providerSettings.deviceCode,
                                             base64EncodeForTest(providerSettings.accessToken).substr(0, 12)};
         secrets.insert(secrets.end(), more.begin(), more.end());
         for (const auto& secret : secrets) {
@@ -171,7 +176,7 @@ TEST_F(OAuth2EndToEnd, RevokedGrantFailsThatAccountOnlyAndSaysWhy) {
         << result.describe();
     EXPECT_NE(result.err.find("oauth2 authorize"), std::string::npos) << result.describe();
     EXPECT_EQ(result.err.find("account=isp poll failed"), std::string::npos) << result.describe();
-    EXPECT_EQ(target.messages().size(), 1u);  // the other account's message
+    EXPECT_EQ(target.messages().size(), 1u);    // the other account's message
     EXPECT_FALSE(revokedPop.sawCredentials());  // no login attempted without a token
     expectNoSecrets(result);
 }

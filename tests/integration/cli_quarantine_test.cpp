@@ -33,13 +33,13 @@ protected:
 
     std::string writeConfig(const std::string& recipient) {
         writeFile(work_.str() + "/alice.pw", "alice-secret\n", 0600);
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
-                           "io_timeout = \"20s\"\n\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
-                           std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"" + recipient +
-                           "\"\n\n[[account]]\nname = \"alice-old\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
-                           std::to_string(dovecot_.pop3sPort()) + "\nca_file = \"" + dovecot_.caFile() +
-                           "\"\nusername = \"alice\"\npassword_file = \"" + work_.str() +
-                           "/alice.pw\"\nkeep = false\n";
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
+            "io_timeout = \"20s\"\n\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
+            std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"" + recipient +
+            "\"\n\n[[account]]\nname = \"alice-old\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
+            std::to_string(dovecot_.pop3sPort()) + "\nca_file = \"" + dovecot_.caFile() +
+            "\"\nusername = \"alice\"\npassword_file = \"" + work_.str() + "/alice.pw\"\nkeep = false\n";
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
 
@@ -92,8 +92,7 @@ TEST_F(QuarantineCliTest, MistypedRecipientIsFoundByCheckFailsTheRunAndIsRecover
     EXPECT_NE(refused.err.find("poll failed: target refused all 4 messages with: 550 5.1.1"), std::string::npos)
         << refused.err;
     EXPECT_NE(refused.err.find("check [target] recipient"), std::string::npos) << refused.err;
-    EXPECT_NE(refused.err.find("mailcollector quarantine retry --account alice-old"), std::string::npos)
-        << refused.err;
+    EXPECT_NE(refused.err.find("mailcollector quarantine retry --account alice-old"), std::string::npos) << refused.err;
     EXPECT_EQ(dovecot_.messages("me").size(), 0u);
     EXPECT_EQ(dovecot_.messages("alice").size(), 4u) << "quarantined mail is never deleted from the source";
     EXPECT_EQ(copies().size(), 4u);

@@ -47,11 +47,13 @@ std::vector<Sample> samples() {
         // be served over POP3, whose framing ends every message with a line end.)
         {"From: Lone <l@example.net>\r\nTo: me@example.org\r\nSubject: one\rtwo\r\n"
          "Message-ID: <lonecr@example.net>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-         "X-Eight-Bit: Gr\xc3\xbc\xc3\x9f" "e \xff\r\n\r\nA lone\rCR in the body, 8-bit \xe9, and a long line:\r\n" +
+         "X-Eight-Bit: Gr\xc3\xbc\xc3\x9f"
+         "e \xff\r\n\r\nA lone\rCR in the body, 8-bit \xe9, and a long line:\r\n" +
              longLine + "\r\na lone CR before a space:\r \r\n",
          "From: Lone <l@example.net>\r\nTo: me@example.org\r\nSubject: one two\r\n"
          "Message-ID: <lonecr@example.net>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-         "X-Eight-Bit: Gr\xc3\xbc\xc3\x9f" "e \xff\r\n\r\nA lone CR in the body, 8-bit \xe9, and a long line:\r\n" +
+         "X-Eight-Bit: Gr\xc3\xbc\xc3\x9f"
+         "e \xff\r\n\r\nA lone CR in the body, 8-bit \xe9, and a long line:\r\n" +
              longLine + "\r\na lone CR before a space:  \r\n"},
         // Bare LF line ends, a lone CR just before the end of the header block, CR CR LF mixed in.
         {"From: Mixed <m@example.net>\nTo: me@example.org\nSubject: bare LF\nMessage-ID: <mixed@example.net>\n"
@@ -88,10 +90,14 @@ enum class Target { WireSmtp, Postfix, DovecotLmtp, DovecotImap };
 std::string nameOf(Source source) { return source == Source::Pop3 ? "Pop3" : "Imap"; }
 std::string nameOf(Target target) {
     switch (target) {
-        case Target::WireSmtp: return "WireSmtp";
-        case Target::Postfix: return "Postfix";
-        case Target::DovecotLmtp: return "DovecotLmtp";
-        case Target::DovecotImap: return "DovecotImap";
+        case Target::WireSmtp:
+            return "WireSmtp";
+        case Target::Postfix:
+            return "Postfix";
+        case Target::DovecotLmtp:
+            return "DovecotLmtp";
+        case Target::DovecotImap:
+            return "DovecotImap";
     }
     return "?";
 }
@@ -195,19 +201,19 @@ TEST_P(BytesUnchanged, CrCrLfAndLoneCrMessagesArriveIntactAndAreDeleted) {
     if (imap) EXPECT_TRUE(imap->uids("INBOX").empty()) << imap->transcript();
 }
 
-INSTANTIATE_TEST_SUITE_P(SourcesAndTargets, BytesUnchanged,
-                         ::testing::Combine(::testing::Values(Source::Pop3, Source::Imap),
-                                            ::testing::Values(Target::WireSmtp, Target::Postfix, Target::DovecotLmtp,
-                                                              Target::DovecotImap)),
-                         [](const auto& info) {
-                             return nameOf(std::get<0>(info.param)) + "To" + nameOf(std::get<1>(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    SourcesAndTargets, BytesUnchanged,
+    ::testing::Combine(::testing::Values(Source::Pop3, Source::Imap),
+                       ::testing::Values(Target::WireSmtp, Target::Postfix, Target::DovecotLmtp, Target::DovecotImap)),
+    [](const auto& info) { return nameOf(std::get<0>(info.param)) + "To" + nameOf(std::get<1>(info.param)); });
 
 // ---- UTF-8 mode: servers that downgrade 8-bit headers unless asked not to --------------------
 
 std::string eightBitMessage(const std::string& id) {
-    return "From: J\xc3\xb6rg <j@example.net>\r\nTo: me@example.org\r\nSubject: Gr\xc3\xbc\xc3\x9f" "e\r\n"
-           "Message-ID: <" + id + "@example.net>\r\n\r\nHallo.\r\n";
+    return "From: J\xc3\xb6rg <j@example.net>\r\nTo: me@example.org\r\nSubject: Gr\xc3\xbc\xc3\x9f"
+           "e\r\n"
+           "Message-ID: <" +
+           id + "@example.net>\r\n\r\nHallo.\r\n";
 }
 
 class Utf8Mode : public ::testing::Test {
@@ -238,7 +244,9 @@ TEST_F(Utf8Mode, Pop3SendsUtf8WhenCapaListsIt) {
     ASSERT_EQ(result.exitCode, 0) << result.describe();
     EXPECT_EQ(pop3.server().countLines("UTF8"), 1u) << pop3.transcript();
     ASSERT_EQ(target.messages().size(), 1u);
-    EXPECT_NE(target.messages()[0].find("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n"), std::string::npos);
+    EXPECT_NE(target.messages()[0].find("Subject: Gr\xc3\xbc\xc3\x9f"
+                                        "e\r\n"),
+              std::string::npos);
 }
 
 TEST_F(Utf8Mode, Pop3AsksAgainAfterLoginWhenRefusedBeforeAndNotAtAllWhenNotOffered) {

@@ -30,8 +30,9 @@ protected:
             dovecot.addUser(user, user + "-secret");
             for (int i = 0; i < messages; ++i) {
                 std::string subject = user + " message " + std::to_string(i);
-                dovecot.seed(user, "INBOX", "From: " + user + "@example.org\nSubject: " + subject + "\n\n" +
-                                                std::string(8 * 1024, 'x') + "\n");
+                dovecot.seed(
+                    user, "INBOX",
+                    "From: " + user + "@example.org\nSubject: " + subject + "\n\n" + std::string(8 * 1024, 'x') + "\n");
                 expected_.insert(subject);
             }
         }
@@ -40,18 +41,19 @@ protected:
     // Default settings except what TARGET_EXTRA adds to [target].
     std::string writeConfig(const DovecotServer& dovecot, const std::string& targetExtra) {
         writeFile(work_.str() + "/me.pw", "me-Secret-2Hv\n", 0600);
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
-                           "io_timeout = \"60s\"\n\n[target]\nprotocol = \"imap\"\nhost = \"localhost\"\nport = " +
-                           std::to_string(dovecot.imapsPort()) + "\nca_file = \"" + dovecot.caFile() +
-                           "\"\nusername = \"me\"\npassword_file = \"" + work_.str() + "/me.pw\"\n" + targetExtra +
-                           "\n";
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
+            "io_timeout = \"60s\"\n\n[target]\nprotocol = \"imap\"\nhost = \"localhost\"\nport = " +
+            std::to_string(dovecot.imapsPort()) + "\nca_file = \"" + dovecot.caFile() +
+            "\"\nusername = \"me\"\npassword_file = \"" + work_.str() + "/me.pw\"\n" + targetExtra + "\n";
         for (int account = 0; account < kAccounts; ++account) {
             std::string user = "user" + std::to_string(account);
             std::string passwordFile = work_.str() + "/" + user + ".pw";
             writeFile(passwordFile, user + "-secret\n", 0600);
-            toml += "[[account]]\nname = \"" + user + "\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
-                    std::to_string(dovecot.pop3sPort()) + "\nca_file = \"" + dovecot.caFile() + "\"\nusername = \"" +
-                    user + "\"\npassword_file = \"" + passwordFile + "\"\n\n";
+            toml += "[[account]]\nname = \"" + user +
+                    "\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " + std::to_string(dovecot.pop3sPort()) +
+                    "\nca_file = \"" + dovecot.caFile() + "\"\nusername = \"" + user + "\"\npassword_file = \"" +
+                    passwordFile + "\"\n\n";
         }
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
@@ -104,7 +106,8 @@ TEST_F(ConnectionBudgetTest, SixAccountsWithDefaultsStayWithinDovecotsLimitOfTen
     EXPECT_EQ(result.exitCode, 0) << result.describe();
     EXPECT_EQ(result.err.find("refused the credentials"), std::string::npos) << result.err;
     EXPECT_EQ(wholeLog(dovecot).find("Maximum number of connections"), std::string::npos)
-        << "no login was turned away: at most 8 connections at once\n" << dovecot.log();
+        << "no login was turned away: at most 8 connections at once\n"
+        << dovecot.log();
     expectEachDeliveredOnce(dovecot);
 
     auto again = run(config);
@@ -127,7 +130,8 @@ TEST_F(ConnectionBudgetTest, TargetAllowingFewerLoginsThanMaxConnectionsIsWaited
         EXPECT_NE(result.exitCode, 3) << result.describe();
     }
     EXPECT_NE(wholeLog(dovecot).find("Maximum number of connections"), std::string::npos)
-        << "the target turned logins away, as the test intends\n" << dovecot.log();
+        << "the target turned logins away, as the test intends\n"
+        << dovecot.log();
     EXPECT_EQ(output.find("refused the credentials"), std::string::npos) << output;
     EXPECT_EQ(output.find("; quarantined in"), std::string::npos) << output;
     EXPECT_EQ(output.find("rejected by the target"), std::string::npos) << output;

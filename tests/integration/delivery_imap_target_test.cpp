@@ -31,8 +31,8 @@ std::vector<std::string> trickyMessages() {
         "Return-Path: <sender@example.org>\nFrom: sender@example.org\nSubject: plain\n"
         "Message-ID: <plain@example.org>\n\nHello.\n",
         "From: dots@example.org\nSubject: dots\n\n.\n..\n.leading dot\n...three\nend\n",
-        "From: long@example.org\nSubject: long lines\n\n" + std::string(1200, 'a') + "\n" + std::string(70 * 1024, 'b') +
-            "\nshort\n",
+        "From: long@example.org\nSubject: long lines\n\n" + std::string(1200, 'a') + "\n" +
+            std::string(70 * 1024, 'b') + "\nshort\n",
         "From: j@example.org\nSubject: 8bit\nContent-Type: text/plain; charset=utf-8\n\nGrüße aus Köln \xff\xfe\n",
         "From: nonl@example.org\nSubject: no final newline\n\nlast line without newline",
     };
@@ -41,7 +41,8 @@ std::vector<std::string> trickyMessages() {
 // A message bigger than the 1 MiB in-memory limit: it is spooled and streamed from disk.
 std::string bigMessage() {
     std::string body;
-    for (int i = 0; body.size() < 3 * 1024 * 1024; ++i) body += "line " + std::to_string(i) + " " + std::string(60, 'x') + "\n";
+    for (int i = 0; body.size() < 3 * 1024 * 1024; ++i)
+        body += "line " + std::to_string(i) + " " + std::string(60, 'x') + "\n";
     return "From: big@example.org\nSubject: big\n\n" + body;
 }
 
@@ -75,10 +76,12 @@ protected:
     }
 
     // TARGET: the [target] lines after protocol; ACCOUNTS: [[account]] name -> extra lines.
-    std::string writeConfig(const std::string& target, const std::vector<std::pair<std::string, std::string>>& accounts) {
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
-                           "http_listen = \"\"\nio_timeout = \"10s\"\n\n[target]\nprotocol = \"imap\"\n" +
-                           target + "\n";
+    std::string writeConfig(const std::string& target,
+                            const std::vector<std::pair<std::string, std::string>>& accounts) {
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
+            "http_listen = \"\"\nio_timeout = \"10s\"\n\n[target]\nprotocol = \"imap\"\n" +
+            target + "\n";
         for (const auto& [user, extra] : accounts) {
             std::string passwordFile = work_.str() + "/" + user + ".pw";
             writeFile(passwordFile, user + "-secret\n", 0600);
@@ -104,7 +107,9 @@ protected:
     ProcessResult run(const std::string& config) {
         return runProcess({MC_BINARY, "run", "-c", config, "--once"}, {}, std::chrono::seconds(300));
     }
-    ProcessResult status(const std::string& config) { return runProcess({MC_BINARY, "status", "-c", config, "--json"}); }
+    ProcessResult status(const std::string& config) {
+        return runProcess({MC_BINARY, "status", "-c", config, "--json"});
+    }
 
     std::vector<fs::path> quarantined(const std::string& account) {
         std::vector<fs::path> files;
@@ -161,8 +166,10 @@ TEST_F(ImapTargetTest, LabelsBecomeFoldersAndArchiveSkipsInboxOverStartTls) {
     ASSERT_EQ(result.exitCode, 0) << result.describe() << dovecot_.log();
     auto inbox = dovecot_.messages("me");
     ASSERT_EQ(inbox.size(), 2u) << "alice's two; bob's are archived";
-    for (const auto& message : inbox) EXPECT_NE(message.find("X-Mailcollector-Account: alice-old\n"), std::string::npos);
-    EXPECT_NE(inbox[0].find(std::string("X-Mailcollector-Labels: ") + kUmlautLabel + ", Work/2019\n"), std::string::npos)
+    for (const auto& message : inbox)
+        EXPECT_NE(message.find("X-Mailcollector-Account: alice-old\n"), std::string::npos);
+    EXPECT_NE(inbox[0].find(std::string("X-Mailcollector-Labels: ") + kUmlautLabel + ", Work/2019\n"),
+              std::string::npos)
         << inbox[0];
     for (const char* folder : {kUmlautWire, "Work/2019"}) {
         auto filed = dovecot_.messages("me", folder);
@@ -395,7 +402,6 @@ TEST_F(ImapTargetSessionTest, LaterFolderFailureIsReportedWithWhatIsAlreadyDone)
     EXPECT_EQ(result.outcome, delivery::DeliveryOutcome::Rejected) << result.reply;
 }
 
-
 // A minimal scripted target without LITERAL+ (so APPEND's literal waits for "+"): LOGIN and
 // CAPABILITY succeed, APPEND calls ON_APPEND (tag), LOGOUT ends the connection.
 Script scriptedTarget(std::function<bool(ScriptedConnection&, const std::string& tag)> onAppend) {
@@ -405,7 +411,8 @@ Script scriptedTarget(std::function<bool(ScriptedConnection&, const std::string&
             std::string tag = line.substr(0, line.find(' '));
             std::string rest = line.substr(std::min(line.size(), tag.size() + 1));
             if (startsWithNoCase(rest, "LOGIN")) return c.send(tag + " OK Logged in\r\n");
-            if (startsWithNoCase(rest, "CAPABILITY")) return c.send("* CAPABILITY IMAP4rev1\r\n" + tag + " OK done\r\n");
+            if (startsWithNoCase(rest, "CAPABILITY"))
+                return c.send("* CAPABILITY IMAP4rev1\r\n" + tag + " OK done\r\n");
             if (startsWithNoCase(rest, "APPEND")) return onAppend(c, tag);
             if (startsWithNoCase(rest, "LOGOUT")) {
                 c.send("* BYE Logging out\r\n" + tag + " OK Logout completed.\r\n");
@@ -485,10 +492,9 @@ TEST_F(ImapTargetSessionTest, BodyReadFailureMidLiteralDropsTheConnection) {
     std::string received = server.received();
     auto append = received.find("APPEND");
     ASSERT_NE(append, std::string::npos) << server.transcript();
-    EXPECT_EQ(received.find("LOGOUT", append), std::string::npos)
-        << "a command was sent into the unfinished literal:\n" << server.transcript();
+    EXPECT_EQ(received.find("LOGOUT", append), std::string::npos) << "a command was sent into the unfinished literal:\n"
+                                                                  << server.transcript();
 }
-
 
 // Bytes after the go-ahead to STARTTLS would be read as if they came over TLS: refused, and no
 // credential is sent.

@@ -25,10 +25,15 @@ constexpr long kPollMemoryBudgetKb = 64 * 1024;
 std::string message(const std::string& subject, const std::string& body = "Hello.\r\n") {
     return "From: Sender <sender@example.net>\r\n"
            "To: alice@example.com\r\n"
-           "Subject: " + subject + "\r\n"
-           "Message-ID: <" + subject + "@example.net>\r\n"
+           "Subject: " +
+           subject +
+           "\r\n"
+           "Message-ID: <" +
+           subject +
+           "@example.net>\r\n"
            "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-           "\r\n" + body;
+           "\r\n" +
+           body;
 }
 
 // Sends COUNT copies of what LINE(i) returns, in batches, stopping when the client is gone.
@@ -106,8 +111,7 @@ TEST_F(HostileBudget, Pop3EndlessCapaBeforeLoginFailsTheAccountWithinTheBudget) 
     options.generatedReplies["CAPA"] = [](ScriptedConnection& c) {
         if (!c.send("+OK capabilities follow\r\n")) return false;
         std::string filler(8000, 'X');
-        return sendGenerated(c, 20'000, [&](std::size_t) { return "X-CAP " + filler + "\r\n"; }) &&
-               c.send(".\r\n");
+        return sendGenerated(c, 20'000, [&](std::size_t) { return "X-CAP " + filler + "\r\n"; }) && c.send(".\r\n");
     };
     FakePop3Server bad(options, {{message("m1")}});
     writeConfig(pop3Account(bad.port(), "bad"));
@@ -194,8 +198,8 @@ TEST_F(HostileBudget, ImapBodiesWithoutUidAreDroppedAndTheRequestedOneDelivered)
             if (!c.send("* " + std::to_string(i + 2) + " FETCH (BODY[] {" + std::to_string(junk.size()) + "}\r\n") ||
                 !c.send(junk) || !c.send(")\r\n"))
                 return false;
-        return c.send("* 1 FETCH (UID 1 BODY[] {" + std::to_string(content.size()) + "}\r\n" + content + ")\r\n" +
-                      tag + " OK FETCH done\r\n");
+        return c.send("* 1 FETCH (UID 1 BODY[] {" + std::to_string(content.size()) + "}\r\n" + content + ")\r\n" + tag +
+                      " OK FETCH done\r\n");
     };
     FakeImapServer bad(options, {folder});
     writeConfig(imapAccount(bad, "bad"));

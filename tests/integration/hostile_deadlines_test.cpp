@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "tests/integration/service_harness.hpp"
+#include "tests/support/TestCa.hpp"
 #include "tests/support/fakes/CollectorHarness.hpp"
 #include "tests/support/fakes/FakePop3Server.hpp"
-#include "tests/support/TestCa.hpp"
 #include "tests/support/fakes/FakeSmtpTarget.hpp"
 #include "tests/support/fakes/FaultProxy.hpp"
 #include "tests/support/fakes/ScriptedServer.hpp"
@@ -30,8 +30,12 @@ using Clock = std::chrono::steady_clock;
 std::string message(const std::string& subject) {
     return "From: Sender <sender@example.net>\r\n"
            "To: alice@example.com\r\n"
-           "Subject: " + subject + "\r\n"
-           "Message-ID: <" + subject + "@example.net>\r\n"
+           "Subject: " +
+           subject +
+           "\r\n"
+           "Message-ID: <" +
+           subject +
+           "@example.net>\r\n"
            "\r\n"
            "Hello.\r\n";
 }
@@ -226,8 +230,8 @@ TEST_F(Deadlines, PollTimeoutEndsAPollThatStreamsFasterThanTheFloorAndKeepsWhatW
     account.extra = "poll_timeout = \"3s\"\n";
     harness.writeConfig(lmtpTarget(target.port()), {account});
     // poll_timeout 3 s, then up to io_timeout (2 s) to end what is in flight, plus the binary.
-    auto result = runExpectingFailure("endless", "poll_timeout (3s) reached; the rest is collected next time",
-                                      3 + 2 * 2 + 5);
+    auto result =
+        runExpectingFailure("endless", "poll_timeout (3s) reached; the rest is collected next time", 3 + 2 * 2 + 5);
     ASSERT_EQ(target.messages().size(), 1u) << "what was fetched is delivered";
     EXPECT_NE(target.messages()[0].find("Subject: first"), std::string::npos);
     EXPECT_FALSE(server.sawLine("DELE 2")) << server.transcript();
@@ -281,17 +285,17 @@ TEST_F(DeadlinesService, BadAccountsHoldingSlotsDoNotStopAHealthyAccountFromBein
         }));
     auto healthy = makeAccounts(1, "healthy");
     seed(healthy[0], "h1@example.net");
-    auto config = writeWith(healthy, "io_timeout = \"2s\"\nmax_parallel = 2",
-                            scriptedToml("trickling", trickling.port(), "pop3") +
-                                scriptedToml("untagged", untagged.port(), "imap"),
-                            "10s");
+    auto config = writeWith(
+        healthy, "io_timeout = \"2s\"\nmax_parallel = 2",
+        scriptedToml("trickling", trickling.port(), "pop3") + scriptedToml("untagged", untagged.port(), "imap"), "10s");
     auto start = Clock::now();
     startDaemon(config);
     if (HasFatalFailure()) return;
     // Two bad accounts, two slots: the healthy account must still be polled, and again after its
     // 10 s interval (plus up to 1 s of jitter).
     ASSERT_TRUE(service::eventually([&] { return polls(healthy[0].name) >= 2; }, 40s))
-        << "healthy polls: " << polls(healthy[0].name) << "\n" << daemon_->err();
+        << "healthy polls: " << polls(healthy[0].name) << "\n"
+        << daemon_->err();
     EXPECT_LT(secondsSince(start), 2 * 3 + 10 + 1 + 10) << daemon_->err();
     EXPECT_GE(polls("trickling"), 1) << daemon_->err();
     EXPECT_GE(polls("untagged"), 1) << daemon_->err();
@@ -304,8 +308,7 @@ TEST_F(DeadlinesService, SigtermEndsTheServiceWithinIoTimeoutWhileAServerStreams
     std::atomic<bool> streaming{false};
     ScriptedServer endless(twoMessagePop3(streamAboveTheFloor, &streaming));
     auto healthy = makeAccounts(1, "healthy");
-    auto config = writeWith(healthy, "io_timeout = \"4s\"",
-                            scriptedToml("endless", endless.port(), "pop3"));
+    auto config = writeWith(healthy, "io_timeout = \"4s\"", scriptedToml("endless", endless.port(), "pop3"));
     startDaemon(config);
     if (HasFatalFailure()) return;
     ASSERT_TRUE(service::eventually([&] { return streaming.load(); }, 30s)) << daemon_->err();

@@ -75,7 +75,8 @@ TEST(HostileFakes, ScriptedServerStopsPromptlyWithAStalledScriptAndAnOpenClient)
 }
 
 TEST(HostileFakes, ScriptedServerRecordsEverythingAndReportsFailedExpectations) {
-    ScriptedServer server(Script().sendLine("+OK hello").expectLine("USER ").sendLine("+OK").expectMatch("PASS [a-z]+"));
+    ScriptedServer server(
+        Script().sendLine("+OK hello").expectLine("USER ").sendLine("+OK").expectMatch("PASS [a-z]+"));
     RawClient client(server.port());
     ASSERT_TRUE(client.connected());
     client.receive(11, 2s);

@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 constexpr int kExitLedger = 3;
 
 std::string message(const std::string& subject) {
-    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject +
-           "\r\nMessage-ID: <" + subject + "@example.net>\r\n\r\nHello.\r\n";
+    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\nMessage-ID: <" +
+           subject + "@example.net>\r\n\r\nHello.\r\n";
 }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s) {
@@ -81,9 +81,8 @@ TEST_F(HostileFiles, CorruptedLedgerIsExitThreeInEveryCommand) {
     expectLedgerExit(harness.status(), "status");
     expectLedgerExit(harness.command("status", {"--json"}), "status --json");
     expectLedgerExit(harness.run(), "run --once");
-    const ProcessResult migrate =
-        runProcess({mailcollectorBinary().string(), "ledger", "migrate", "--from", ledger.string(), "--to",
-                    "postgresql://nobody@127.0.0.1:1/none"});
+    const ProcessResult migrate = runProcess({mailcollectorBinary().string(), "ledger", "migrate", "--from",
+                                              ledger.string(), "--to", "postgresql://nobody@127.0.0.1:1/none"});
     expectLedgerExit(migrate, "ledger migrate");
 }
 
@@ -95,9 +94,8 @@ TEST_F(HostileFiles, PasswordCommandChildrenGetOnlyTheStandardDescriptors) {
     AccountConfig config = account();
     const std::string password = config.password;
     config.password.clear();
-    config.extra = "password_command = " +
-                   tomlString("sleep 60 </dev/null >/dev/null 2>&1 & echo $! > " + pidFile.string() +
-                              "; echo " + password);
+    config.extra = "password_command = " + tomlString("sleep 60 </dev/null >/dev/null 2>&1 & echo $! > " +
+                                                      pidFile.string() + "; echo " + password);
     std::string toml = harness.writeConfig(lmtpTarget(), {config});
     const std::uint16_t port = freeLoopbackPort();
     toml.replace(toml.find("http_listen = \"\""), 16, "http_listen = \"127.0.0.1:" + std::to_string(port) + "\"");
@@ -118,8 +116,7 @@ TEST_F(HostileFiles, PasswordCommandChildrenGetOnlyTheStandardDescriptors) {
 
     std::vector<std::string> descriptors;
     for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(leftover) + "/fd"))
-        descriptors.push_back(entry.path().filename().string() + " -> " +
-                              fs::read_symlink(entry.path()).string());
+        descriptors.push_back(entry.path().filename().string() + " -> " + fs::read_symlink(entry.path()).string());
     std::sort(descriptors.begin(), descriptors.end());
     std::string listing;
     for (const auto& line : descriptors) listing += line + "\n";
@@ -162,7 +159,8 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
     plain.password.clear();
     plain.extra = "password_file = \"/nonexistent/pw\"\n";
     std::string toml = harness.writeConfig(lmtpTarget(), {plain});
-    const std::string sqlite = toml.substr(toml.find("ledger = "), toml.find('\n', toml.find("ledger = ")) - toml.find("ledger = "));
+    const std::string sqlite =
+        toml.substr(toml.find("ledger = "), toml.find('\n', toml.find("ledger = ")) - toml.find("ledger = "));
     toml.replace(toml.find(sqlite), sqlite.size(), "ledger = \"postgresql://mc:Pg-Secret-9@127.0.0.1:5432/mail\"");
     for (mode_t mode : {0640, 0604}) {
         writeFile(harness.configPath(), toml, 0600);

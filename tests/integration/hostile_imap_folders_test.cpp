@@ -17,8 +17,8 @@ namespace mc::testing {
 namespace {
 
 std::string message(const std::string& subject) {
-    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject +
-           "\r\nMessage-ID: <" + subject + "@example.net>\r\n\r\nHello.\r\n";
+    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\nMessage-ID: <" +
+           subject + "@example.net>\r\n\r\nHello.\r\n";
 }
 
 FakeImapFolder folder(const std::string& name, const std::string& subject) {

@@ -66,7 +66,6 @@ AccountConfig accountFor(const FakeImapServer& imap, const std::string& tls = "n
     return account;
 }
 
-
 // Command lines without their tags.
 std::vector<std::string> withoutTags(const std::vector<std::string>& lines) {
     std::vector<std::string> out;
@@ -96,8 +95,7 @@ protected:
                              const std::string& account = "acct") {
         EXPECT_FALSE(result.timedOut) << result.describe();
         EXPECT_EQ(result.exitCode, 1) << result.describe();
-        EXPECT_NE(result.err.find("account=" + account + " poll failed"), std::string::npos)
-            << result.describe();
+        EXPECT_NE(result.err.find("account=" + account + " poll failed"), std::string::npos) << result.describe();
         EXPECT_NE(result.err.find(needle), std::string::npos) << "stderr lacks '" << needle << "':\n"
                                                               << result.describe();
         EXPECT_FALSE(hasRawControlBytes(result.err)) << escapeBytes(result.err, 4000);
@@ -143,8 +141,7 @@ TEST_F(HostileImap, LiteralsSplitAcrossReadsArriveByteExact) {
                      head.size() + content.size(),
                      head.size() + content.size() + 1};
     FakeImapMessage second{message("after-split", "a\r\n")};
-    second.splitAt = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
-                      14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
+    second.splitAt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26};
     second.pause = 10ms;
     FakeImapServer imap(imapOptions(), {inbox({split, second})});
     writeConfig({accountFor(imap, "none", false)});
@@ -268,8 +265,7 @@ class HostileImapLiteralSizes : public HostileImap, public ::testing::WithParamI
 
 TEST_P(HostileImapLiteralSizes, AbsurdLiteralSizeInAFetchIsRefused) {
     FakeImapMessage liar{message("liar")};
-    liar.fetchReply =
-        "* 1 FETCH (UID 1 BODY[] {" + std::string(GetParam()) + "}\r\n" + message("liar") + ")\r\n";
+    liar.fetchReply = "* 1 FETCH (UID 1 BODY[] {" + std::string(GetParam()) + "}\r\n" + message("liar") + ")\r\n";
     FakeImapServer imap(imapOptions(), {inbox({liar, {message("fine")}})});
     writeConfig({accountFor(imap, "none", false)});
 
@@ -311,8 +307,7 @@ TEST_F(HostileImap, BodyFarLargerThanListedAndMaxSizeIsNotDelivered) {
 
     expectAccountFailed(result, "literal larger than the limit");
     for (const auto& transaction : target.transactions())
-        EXPECT_LE(transaction.data.size(), 100u * 1000u + 1024u)
-            << "a message far over max_message_size was delivered";
+        EXPECT_LE(transaction.data.size(), 100u * 1000u + 1024u) << "a message far over max_message_size was delivered";
     expectNothingDeleted(imap);
 }
 
@@ -349,8 +344,7 @@ TEST_F(HostileImap, PreauthGreetingWithoutTlsRequirementSkipsTheLogin) {
 TEST_F(HostileImap, StartTlsResponseInjectionIsRefusedBeforeCredentials) {
     FakeImapOptions options = imapOptions(Tls::StartTls);
     // Both in one write: the injected capability list would be read as the first post-TLS reply.
-    options.replies["STARTTLS"] =
-        "{tag} OK Begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN LOGIN-REFERRALS\r\n";
+    options.replies["STARTTLS"] = "{tag} OK Begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN LOGIN-REFERRALS\r\n";
     FakeImapServer imap(options, {inbox({{message("m1")}})});
     writeConfig({accountFor(imap, "starttls")});
 
@@ -484,8 +478,7 @@ TEST_F(HostileImap, MoveOnlyServerGetsTheDeliveredMessagesMovedToTrash) {
 
     ASSERT_EQ(result.exitCode, 0) << result.describe() << imap.transcript();
     EXPECT_EQ(target.messages().size(), 2u);
-    EXPECT_EQ(withoutTags(imap.commands("UID MOVE")),
-              std::vector<std::string>{"UID MOVE 1:2 \"Deleted Items\""})
+    EXPECT_EQ(withoutTags(imap.commands("UID MOVE")), std::vector<std::string>{"UID MOVE 1:2 \"Deleted Items\""})
         << imap.transcript();
     EXPECT_TRUE(imap.uids("INBOX").empty());
     EXPECT_EQ(imap.uids("Deleted Items").size(), 2u);

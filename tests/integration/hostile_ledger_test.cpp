@@ -86,18 +86,18 @@ protected:
     // MAX_PARALLEL at once) over PROTOCOL with keep = false.
     std::string setUp(const std::string& protocol, const std::vector<Account>& accounts, int maxParallel,
                       int connections) {
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
-                           "http_listen = \"\"\nio_timeout = \"10s\"\nmax_parallel = " +
-                           std::to_string(maxParallel) + "\n\n";
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
+            "http_listen = \"\"\nio_timeout = \"10s\"\nmax_parallel = " +
+            std::to_string(maxParallel) + "\n\n";
         toml += "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(dovecot_.lmtpPort()) +
                 "\ntls = \"none\"\nrecipient = \"me\"\nconnections = " + std::to_string(connections) + "\n\n";
         for (const auto& account : accounts) {
             dovecot_.addUser(account.name, account.name + "-secret");
             for (int i = 0; i < account.messages; ++i)
                 dovecot_.seed(account.name, "INBOX",
-                              subjectPrefix(account.name) + std::to_string(i) + "\nMessage-ID: <" +
-                                  std::to_string(i) + "." + account.name + "@ledger.test>\n\n" +
-                                  std::string(500, 'x') + "\n");
+                              subjectPrefix(account.name) + std::to_string(i) + "\nMessage-ID: <" + std::to_string(i) +
+                                  "." + account.name + "@ledger.test>\n\n" + std::string(500, 'x') + "\n");
             work_.writeFile(account.name + ".pw", account.name + "-secret\n", 0600);
             const bool pop3 = protocol == "pop3";
             toml += "[[account]]\nname = \"" + account.name + "\"\nprotocol = \"" + protocol +
@@ -170,8 +170,7 @@ void HostileLedger::failMidPollThenRecover(const std::string& protocol, int conn
     EXPECT_NE(broken.err.find("account=" + failing + " poll failed: ledger failure: "), std::string::npos)
         << broken.err;
     // The likely causes are named, not only SQLite's "disk I/O error".
-    EXPECT_NE(broken.err.find("a write failed (disk full, quota, file size limit"), std::string::npos)
-        << broken.err;
+    EXPECT_NE(broken.err.find("a write failed (disk full, quota, file size limit"), std::string::npos) << broken.err;
     // The shared ledger failed: the run stopped, the next account was not polled at all.
     EXPECT_EQ(broken.err.find("account=" + other), std::string::npos) << broken.err;
 
@@ -193,7 +192,8 @@ void HostileLedger::failMidPollThenRecover(const std::string& protocol, int conn
     ASSERT_LT(firstDelivered, kMessages) << "the ledger never failed: raise kMessages or lower kFileSizeLimit";
     EXPECT_EQ(statusField(json, failing, "deleted"), 0) << json;
     EXPECT_NE(broken.err.find("(delivered=" + std::to_string(recorded) + " before stopping)"), std::string::npos)
-        << "the poll's report counts exactly what the ledger holds\n" << broken.err << json;
+        << "the poll's report counts exactly what the ledger holds\n"
+        << broken.err << json;
     // Delivered but not recorded: the messages in flight when the commit failed.
     const int inFlight = firstDelivered - static_cast<int>(recorded);
     EXPECT_GE(inFlight, 0) << json;

@@ -61,8 +61,9 @@ TEST_F(HostileOutput, AlertFloodIsLoggedWithinBudget) {
 
     const ProcessResult result = harness.run({}, 120s);
     EXPECT_TRUE(result.ok()) << result.describe().substr(0, 4000);
-    EXPECT_LT(result.err.size(), kLogBudget) << "logged " << result.err.size() << " bytes for " << kAlerts
-                                             << " alerts:\n" << result.err.substr(0, 4000);
+    EXPECT_LT(result.err.size(), kLogBudget)
+        << "logged " << result.err.size() << " bytes for " << kAlerts << " alerts:\n"
+        << result.err.substr(0, 4000);
     EXPECT_NE(result.err.find("server alert for alice: Your mailbox is over quota"), std::string::npos)
         << result.err.substr(0, 4000);
     EXPECT_NE(result.err.find("more not logged"), std::string::npos) << "the rest are counted";
@@ -76,7 +77,8 @@ TEST_F(HostileOutput, StatusEscapesHostileLedgerText) {
     // ESC ] 0 ; title BEL, clear screen, CR LF and a forged line, C1 CSI, invalid UTF-8, NUL-free.
     const std::string hostile =
         "cannot open folder '\x1b]0;owned\x07\x1b[2J\r\nacct: last poll ok; delivered 999\xc2\x9b"
-        "31m\xff\xfe\xed\xa0\x80 Stra\xc3\x9f" "e'";
+        "31m\xff\xfe\xed\xa0\x80 Stra\xc3\x9f"
+        "e'";
     std::string hex;
     for (unsigned char c : hostile) {
         static const char* kHex = "0123456789abcdef";
@@ -85,8 +87,7 @@ TEST_F(HostileOutput, StatusEscapesHostileLedgerText) {
     }
     const ProcessResult update = runProcess(
         {"sqlite3", harness.ledgerPath().string(),
-         "UPDATE accounts SET last_error = CAST(X'" + hex + "' AS TEXT), last_result = CAST(X'" + hex +
-             "' AS TEXT)"});
+         "UPDATE accounts SET last_error = CAST(X'" + hex + "' AS TEXT), last_result = CAST(X'" + hex + "' AS TEXT)"});
     ASSERT_TRUE(update.ok()) << update.describe();
 
     const ProcessResult status = harness.status();
@@ -94,7 +95,10 @@ TEST_F(HostileOutput, StatusEscapesHostileLedgerText) {
     EXPECT_FALSE(hasRawControlBytes(status.out)) << escapeBytes(status.out, 4000);
     EXPECT_TRUE(proto::isValidUtf8(status.out)) << escapeBytes(status.out, 4000);
     EXPECT_EQ(status.out.find("\xc2\x9b"), std::string::npos) << "C1 CSI reached the terminal";
-    EXPECT_NE(status.out.find("Stra\xc3\x9f" "e"), std::string::npos) << "valid UTF-8 stays readable";
+    EXPECT_NE(status.out.find("Stra\xc3\x9f"
+                              "e"),
+              std::string::npos)
+        << "valid UTF-8 stays readable";
     EXPECT_NE(status.out.find("\\x1b]0;owned"), std::string::npos) << status.out;
     std::size_t lines = 0;
     for (char c : status.out) lines += c == '\n';

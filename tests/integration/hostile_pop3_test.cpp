@@ -26,10 +26,15 @@ std::string message(const std::string& subject, const std::string& body = "Hello
     return "Return-Path: <sender@example.net>\r\n"
            "From: Sender <sender@example.net>\r\n"
            "To: alice@example.com\r\n"
-           "Subject: " + subject + "\r\n"
-           "Message-ID: <" + subject + "@example.net>\r\n"
+           "Subject: " +
+           subject +
+           "\r\n"
+           "Message-ID: <" +
+           subject +
+           "@example.net>\r\n"
            "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-           "\r\n" + body;
+           "\r\n" +
+           body;
 }
 
 FakePop3Options popOptions(Tls tls = Tls::None, CertKind cert = CertKind::Valid) {
@@ -58,7 +63,6 @@ TargetConfig lmtpTarget(const FakeSmtpTarget& target) {
     return config;
 }
 
-
 // How a timeout may be worded: "... timed out", "HOST:PORT sent nothing for 2 s",
 // "sending to HOST:PORT stalled for 2 s".
 const std::vector<std::string> kTimeoutWords = {"timed out", "sent nothing for", "stalled for"};
@@ -73,8 +77,8 @@ protected:
         EXPECT_FALSE(result.timedOut) << result.describe();
         EXPECT_EQ(result.exitCode, 1) << result.describe();
         EXPECT_NE(result.err.find("account=" + account + " poll failed"), std::string::npos) << result.describe();
-        EXPECT_NE(result.err.find(needle), std::string::npos)
-            << "stderr lacks '" << needle << "':\n" << result.describe();
+        EXPECT_NE(result.err.find(needle), std::string::npos) << "stderr lacks '" << needle << "':\n"
+                                                              << result.describe();
         EXPECT_FALSE(hasRawControlBytes(result.err)) << escapeBytes(result.err, 4000);
     }
     // Like expectAccountFailed, for errors whose wording may be any of NEEDLES (timeouts).
@@ -87,9 +91,7 @@ protected:
         for (const auto& needle : needles) found = found || result.err.find(needle) != std::string::npos;
         EXPECT_TRUE(found) << "stderr names no timeout:\n" << result.describe();
     }
-    void expectNothingDelivered() {
-        EXPECT_TRUE(target.transactions().empty()) << target.transcript();
-    }
+    void expectNothingDelivered() { EXPECT_TRUE(target.transactions().empty()) << target.transcript(); }
 };
 
 // ---- STARTTLS downgrade and injection -------------------------------------------------------
@@ -420,8 +422,10 @@ TEST_P(HostilePop3Uidls, MalformedUidlIsRefusedAndLoggedEscaped) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Uidls, HostilePop3Uidls,
-                         ::testing::Values("abc def", "abc\x01" "def", "abc\x1b[31mred", "tab\there",
-                                           std::string(71, 'x')),
+                         ::testing::Values("abc def",
+                                           "abc\x01"
+                                           "def",
+                                           "abc\x1b[31mred", "tab\there", std::string(71, 'x')),
                          [](const auto& info) { return "uidl_" + std::to_string(info.index); });
 
 TEST_F(HostilePop3, ControlCharactersInUidlAppearEscapedInTheLog) {

@@ -20,10 +20,15 @@ namespace {
 std::string message(const std::string& name) {
     return "From: Sender <sender@example.net>\r\n"
            "To: alice@example.com\r\n"
-           "Subject: " + name + "\r\n"
-           "Message-ID: <" + name + "@example.net>\r\n"
+           "Subject: " +
+           name +
            "\r\n"
-           "Body of " + name + ".\r\n";
+           "Message-ID: <" +
+           name +
+           "@example.net>\r\n"
+           "\r\n"
+           "Body of " +
+           name + ".\r\n";
 }
 
 FakePop3Message numbered(const std::string& name, const std::string& uidl) {
@@ -134,8 +139,8 @@ TEST_F(HostilePop3Verify, LeftoverWithTheRecordedHeadersIsDeleted) {
 TEST_F(HostilePop3Verify, BodyShorterThanListedIsNeitherDeliveredNorDeleted) {
     FakePop3Message short1{message("short-1")};
     short1.listSize = std::to_string(short1.content.size() + 40);
-    FakePop3Server pop(FakePop3Options{}, {FakePop3Message{message("whole-1")}, short1,
-                                           FakePop3Message{message("whole-2")}});
+    FakePop3Server pop(FakePop3Options{},
+                       {FakePop3Message{message("whole-1")}, short1, FakePop3Message{message("whole-2")}});
     harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
 
     auto result = harness.run();

@@ -26,13 +26,19 @@ constexpr const char* kTargetPassword = "target-Secret-9Zk";
 
 std::string message(const std::string& subject, const std::string& returnPath = "<sender@example.net>",
                     const std::string& body = "Hello.\r\n") {
-    return "Return-Path: " + returnPath + "\r\n"
+    return "Return-Path: " + returnPath +
+           "\r\n"
            "From: Sender <sender@example.net>\r\n"
            "To: alice@example.com\r\n"
-           "Subject: " + subject + "\r\n"
-           "Message-ID: <" + subject + "@example.net>\r\n"
+           "Subject: " +
+           subject +
+           "\r\n"
+           "Message-ID: <" +
+           subject +
+           "@example.net>\r\n"
            "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-           "\r\n" + body;
+           "\r\n" +
+           body;
 }
 
 // The message without the trace lines (Received:, X-Mailcollector-*) put in front of it.
@@ -102,8 +108,8 @@ protected:
         EXPECT_FALSE(result.timedOut) << result.describe();
         EXPECT_EQ(result.exitCode, 1) << result.describe();
         EXPECT_NE(result.err.find("account=acct poll failed"), std::string::npos) << result.describe();
-        EXPECT_NE(result.err.find(needle), std::string::npos)
-            << "stderr lacks '" << needle << "':\n" << result.describe();
+        EXPECT_NE(result.err.find(needle), std::string::npos) << "stderr lacks '" << needle << "':\n"
+                                                              << result.describe();
         EXPECT_FALSE(hasRawControlBytes(result.err)) << escapeBytes(result.err, 4000);
     }
     std::string statusText() {
@@ -117,9 +123,10 @@ protected:
 
 TEST_F(HostileSmtp, MultiLineEhloIsUnderstood) {
     auto options = smtpOptions();
-    options.extensions = {"PIPELINING", "SIZE 52428800", "ETRN", "AUTH=LOGIN", "ENHANCEDSTATUSCODES",
-                          "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING", "X-VENDOR-EXTENSION with some parameters",
-                          "DELIVERBY 300", "BINARYMIME", "VRFY", "HELP"};
+    options.extensions = {
+        "PIPELINING",    "SIZE 52428800", "ETRN",     "AUTH=LOGIN", "ENHANCEDSTATUSCODES",
+        "8BITMIME",      "DSN",           "SMTPUTF8", "CHUNKING",   "X-VENDOR-EXTENSION with some parameters",
+        "DELIVERBY 300", "BINARYMIME",    "VRFY",     "HELP"};
     for (int i = 0; i < 20; ++i) options.extensions.push_back("X-FILLER-" + std::to_string(i));
     FakeSmtpTarget target(options);
     FakePop3Server pop({}, {{message("m1")}});

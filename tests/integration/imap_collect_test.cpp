@@ -68,8 +68,7 @@ public:
         for (const auto& line : expectOk("UID FETCH 1:* (FLAGS)")) {
             auto uidAt = line.find("UID ");
             auto flagsAt = line.find("FLAGS (");
-            if (line.rfind("* ", 0) != 0 || uidAt == std::string::npos || flagsAt == std::string::npos)
-                continue;
+            if (line.rfind("* ", 0) != 0 || uidAt == std::string::npos || flagsAt == std::string::npos) continue;
             std::uint32_t uid = std::stoul(line.substr(uidAt + 4));
             auto end = line.find(')', flagsAt);
             result[uid] = line.substr(flagsAt + 7, end - flagsAt - 7);
@@ -81,8 +80,7 @@ public:
     std::uint32_t uidValidity(const std::string& wireFolder) {
         for (const auto& line : expectOk("STATUS \"" + wireFolder + "\" (UIDVALIDITY)")) {
             auto at = line.find("UIDVALIDITY ");
-            if (line.rfind("* STATUS", 0) == 0 && at != std::string::npos)
-                return std::stoul(line.substr(at + 12));
+            if (line.rfind("* STATUS", 0) == 0 && at != std::string::npos) return std::stoul(line.substr(at + 12));
         }
         throw std::runtime_error("no UIDVALIDITY for " + wireFolder);
     }
@@ -93,8 +91,7 @@ public:
         client_.writeRaw(content);
         client_.writeLine("");
         auto lines = client_.readUntilTagged(tag);
-        if (lines.back().find(" OK") == std::string::npos)
-            throw std::runtime_error("APPEND failed: " + lines.back());
+        if (lines.back().find(" OK") == std::string::npos) throw std::runtime_error("APPEND failed: " + lines.back());
     }
 
 private:
@@ -121,34 +118,31 @@ protected:
         dovecot_.addUser("me", "me-secret");
     }
 
-    std::string writeConfig(const std::vector<AccountSpec>& accounts,
-                            const std::string& collectorExtra = "") {
+    std::string writeConfig(const std::vector<AccountSpec>& accounts, const std::string& collectorExtra = "") {
         std::string toml =
             "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
             "http_listen = \"\"\nio_timeout = \"10s\"\n" +
             collectorExtra + "\n";
-        toml += "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
-                std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"me\"\n\n";
+        toml += "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(dovecot_.lmtpPort()) +
+                "\ntls = \"none\"\nrecipient = \"me\"\n\n";
         for (const auto& account : accounts) {
             std::string passwordFile = work_.str() + "/" + account.name + ".pw";
             writeFile(passwordFile, account.password + "\n", 0600);
             toml += "[[account]]\nname = \"" + account.name + "\"\nprotocol = \"imap\"\n" +
-                    "host = \"localhost\"\nport = " + std::to_string(account.port) + "\ntls = \"" +
-                    account.tls + "\"\nca_file = \"" + dovecot_.caFile() + "\"\nusername = \"" +
-                    account.user + "\"\npassword_file = \"" + passwordFile +
-                    "\"\nfolders = " + account.folders + "\nkeep = " + (account.keep ? "true" : "false") +
-                    "\nlabels = [\"" + account.name + "\"]\n" + account.extra + "\n";
+                    "host = \"localhost\"\nport = " + std::to_string(account.port) + "\ntls = \"" + account.tls +
+                    "\"\nca_file = \"" + dovecot_.caFile() + "\"\nusername = \"" + account.user +
+                    "\"\npassword_file = \"" + passwordFile + "\"\nfolders = " + account.folders +
+                    "\nkeep = " + (account.keep ? "true" : "false") + "\nlabels = [\"" + account.name + "\"]\n" +
+                    account.extra + "\n";
         }
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
 
     AccountSpec alice(std::string folders = "[\"INBOX\"]") {
-        return {"alice-imaps", "alice", "alice-secret", dovecot_.imapsPort(), "implicit", std::move(folders),
-                true,          ""};
+        return {"alice-imaps", "alice", "alice-secret", dovecot_.imapsPort(), "implicit", std::move(folders), true, ""};
     }
     AccountSpec bob(std::string folders = "[\"INBOX\"]") {
-        return {"bob-starttls", "bob", "bob-secret", dovecot_.imapPort(), "starttls", std::move(folders),
-                true,           ""};
+        return {"bob-starttls", "bob", "bob-secret", dovecot_.imapPort(), "starttls", std::move(folders), true, ""};
     }
 
     ProcessResult run(const std::string& config, std::map<std::string, std::string> env = {}) {
@@ -192,8 +186,7 @@ std::vector<std::string> trickyMessages() {
         "From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\nSubject: 8bit\nContent-Type: text/plain; "
         "charset=utf-8\n"
         "Content-Transfer-Encoding: 8bit\n\nGrüße aus Köln — ½ €\n",
-        "From: big@example.org\nSubject: big\n\n" + std::string(200 * 1024, 'b') + "\n" +
-            std::string(1500, 'c') + "\n",
+        "From: big@example.org\nSubject: big\n\n" + std::string(200 * 1024, 'b') + "\n" + std::string(1500, 'c') + "\n",
     };
 }
 
@@ -215,8 +208,8 @@ TEST_F(ImapCollectTest, CollectsNestedAndNonAsciiFoldersByteExactOverImapsAndSta
     dovecot_.seed("bob", kUmlautFolderWire, numbered("bob-umlaut", 1));
     dovecot_.seed("bob", "Work/2019", numbered("bob-work", 1));
     dovecot_.seed("bob", "Other", numbered("bob-other-not-listed", 1));
-    auto config = writeConfig(
-        {alice("[\"*\"]"), bob(std::string("[\"INBOX\", \"") + kUmlautFolderUtf8 + "\", \"Work/2019\"]")});
+    auto config =
+        writeConfig({alice("[\"*\"]"), bob(std::string("[\"INBOX\", \"") + kUmlautFolderUtf8 + "\", \"Work/2019\"]")});
 
     auto result = run(config);
     ASSERT_EQ(result.exitCode, 0) << result.describe() << dovecot_.log();
@@ -224,9 +217,9 @@ TEST_F(ImapCollectTest, CollectsNestedAndNonAsciiFoldersByteExactOverImapsAndSta
     std::multiset<std::string> expected;
     for (const auto& [folder, messages] : aliceFolders) expected.insert(messages.begin(), messages.end());
     EXPECT_EQ(deliveredFrom("alice-imaps"), expected);
-    EXPECT_EQ(deliveredFrom("bob-starttls"),
-              (std::multiset<std::string>{numbered("bob-inbox", 1), numbered("bob-umlaut", 1),
-                                          numbered("bob-work", 1)}));
+    EXPECT_EQ(
+        deliveredFrom("bob-starttls"),
+        (std::multiset<std::string>{numbered("bob-inbox", 1), numbered("bob-umlaut", 1), numbered("bob-work", 1)}));
     EXPECT_EQ(dovecot_.messages("me").size(), 8u + 3u);
     // keep = true: the sources hold everything still.
     EXPECT_EQ(dovecot_.messages("alice", "Work/2019").size(), 2u);
@@ -246,8 +239,7 @@ TEST_F(ImapCollectTest, SecondRunDeliversNothingAndALaterMessageOnlyOnce) {
     ASSERT_EQ(again.exitCode, 0) << again.describe();
     EXPECT_EQ(dovecot_.messages("me").size(), 7u);
     EXPECT_NE(again.err.find("delivered=0"), std::string::npos) << again.err;
-    EXPECT_NE(again.err.find("fetched=0"), std::string::npos) << "nothing is even fetched again:\n"
-                                                              << again.err;
+    EXPECT_NE(again.err.find("fetched=0"), std::string::npos) << "nothing is even fetched again:\n" << again.err;
 
     dovecot_.seed("alice", "Work/2019", numbered("late", 1));
     ASSERT_EQ(run(config).exitCode, 0);
@@ -272,9 +264,8 @@ TEST_F(ImapCollectTest, KeepRunLeavesFlagsOnTheSourceUnchanged) {
     }
     ASSERT_EQ(inboxBefore.size(), 4u);
     auto seenCount = [](const std::map<std::uint32_t, std::string>& flags) {
-        return std::count_if(flags.begin(), flags.end(), [](const auto& entry) {
-            return entry.second.find("\\Seen") != std::string::npos;
-        });
+        return std::count_if(flags.begin(), flags.end(),
+                             [](const auto& entry) { return entry.second.find("\\Seen") != std::string::npos; });
     };
     ASSERT_EQ(seenCount(inboxBefore), 1);
     // bob's folder is opened read-write (SELECT, not EXAMINE), since delete_after_days may delete
@@ -344,9 +335,8 @@ TEST_F(ImapCollectTest, KeepFalseRemovesExactlyTheDeliveredAndLeavesAnotherClien
     ASSERT_EQ(result.exitCode, 0) << result.describe();
 
     auto delivered = deliveredFrom("alice-imaps");
-    EXPECT_EQ(delivered,
-              (std::multiset<std::string>{numbered("mine", 0), numbered("mine", 1), numbered("mine", 3),
-                                          numbered("work", 0), numbered("work", 1)}))
+    EXPECT_EQ(delivered, (std::multiset<std::string>{numbered("mine", 0), numbered("mine", 1), numbered("mine", 3),
+                                                     numbered("work", 0), numbered("work", 1)}))
         << "a message another client is deleting is not collected";
     ImapProbe probe(dovecot_, "alice", "alice-secret");
     auto inbox = probe.flags("INBOX");
@@ -495,8 +485,7 @@ TEST_F(ImapCollectTest, MessageAppendedWhileRunIdlesIsDeliveredWithoutWaitingFor
     dovecot_.seed("alice", "Work/2019", numbered("before", 2));
     auto config = writeConfig({account});
 
-    BackgroundProcess service({mailcollectorBinary().string(), "run", "-c", config},
-                              {{"MC_LOG_LEVEL", "debug"}});
+    BackgroundProcess service({mailcollectorBinary().string(), "run", "-c", config}, {{"MC_LOG_LEVEL", "debug"}});
     ASSERT_TRUE(dovecot_.waitForMessages("me", 2, 60s)) << service.err();
     // Once both folders IDLE, new mail can only arrive by IDLE (the next poll is an hour away).
     ASSERT_TRUE(service.waitForOutput("folder=Work/2019 idling", 60s)) << service.err();
@@ -548,8 +537,7 @@ TEST_P(ImapCrashPointTest, CrashAtEachStepLosesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, ImapCrashPointTest,
-                         ::testing::Values("after-fetch", "after-accept", "after-commit", "after-store",
-                                           "after-dele"));
+                         ::testing::Values("after-fetch", "after-accept", "after-commit", "after-store", "after-dele"));
 
 }  // namespace
 }  // namespace mc::testing

@@ -37,8 +37,7 @@ public:
         };
     }
     // Waits until ACCOUNT's FOLDER was reported.
-    bool waitFor(const std::string& account, const std::string& folder,
-                 std::chrono::milliseconds timeout = 30s) {
+    bool waitFor(const std::string& account, const std::string& folder, std::chrono::milliseconds timeout = 30s) {
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return calls_.count({account, folder}) > 0; });
     }

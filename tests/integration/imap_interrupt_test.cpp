@@ -37,8 +37,9 @@ protected:
             dovecot_.seed("alice", "Archive", messageWithId("archive-" + std::to_string(i)));
         const std::string text =
             "[collector]\nledger = \"" + (dir_ / "ledger.db").string() + "\"\nquarantine_dir = \"" +
-            (dir_ / "quarantine").string() + "\"\n\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
-            std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"me@localhost\"\n\n" +
+            (dir_ / "quarantine").string() +
+            "\"\n\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(dovecot_.lmtpPort()) +
+            "\ntls = \"none\"\nrecipient = \"me@localhost\"\n\n" +
             "[[account]]\nname = \"alice\"\nprotocol = \"imap\"\nhost = \"localhost\"\nport = " +
             std::to_string(dovecot_.imapsPort()) + "\ntls = \"implicit\"\nca_file = \"" + dovecot_.caFile() +
             "\"\nusername = \"alice\"\npassword = \"alice-secret\"\nkeep = false\n" +

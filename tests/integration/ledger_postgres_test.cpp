@@ -169,15 +169,15 @@ TEST_F(PostgresLedgerTest, ReconnectsOnceAfterTheConnectionDropped) {
     store.recordSeen(pop3Key("u1"), 10);
     const std::string database = url_.substr(url_.rfind('/') + 1);
     // What a server restart or an idle-connection reaper does to us.
-    server().sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
-                                 database + "' AND application_name = 'mailcollector'");
+    server().sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database +
+                                 "' AND application_name = 'mailcollector'");
     store.markDelivered(pop3Key("u1"), 0, "h", "<m@x>", "");
     EXPECT_EQ(contract::find(store, pop3Key("u1"))->state, MessageState::Delivered);
 }
 
 TEST_F(PostgresLedgerTest, ErrorsNeverShowThePassword) {
-    const std::string wrong = "postgresql://mc:not-the-secret-pw@127.0.0.1:" + std::to_string(server().port()) +
-                              "/" + url_.substr(url_.rfind('/') + 1);
+    const std::string wrong = "postgresql://mc:not-the-secret-pw@127.0.0.1:" + std::to_string(server().port()) + "/" +
+                              url_.substr(url_.rfind('/') + 1);
     std::string error = ledgerErrorOf([&] { openLedger(wrong); });
     EXPECT_NE(error.find("password authentication failed"), std::string::npos) << error;
     EXPECT_EQ(error.find("not-the-secret-pw"), std::string::npos) << error;

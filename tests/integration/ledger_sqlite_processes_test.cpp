@@ -115,9 +115,10 @@ TEST_F(SqliteProcessesTest, AKilledHoldersAccountsAreTakenOverAtOnce) {
     // delivery connection per account: at most one message per account in flight at the kill.
     const auto config = writeConfig(accounts, "lease_ttl = \"1h\"", "connections = 1\n");
 
-    auto crashed = std::make_unique<BackgroundProcess>(std::vector<std::string>{MC_BINARY, "run", "-c", config, "--once"},
-                                                       std::map<std::string, std::string>{{"MC_CRASH_AT", "after-accept:15"}})
-                       ->wait(180s);
+    auto crashed =
+        std::make_unique<BackgroundProcess>(std::vector<std::string>{MC_BINARY, "run", "-c", config, "--once"},
+                                            std::map<std::string, std::string>{{"MC_CRASH_AT", "after-accept:15"}})
+            ->wait(180s);
     ASSERT_TRUE(crashed);
     ASSERT_EQ(crashed->termSignal, SIGKILL) << crashed->err;
     const auto held = status(config);

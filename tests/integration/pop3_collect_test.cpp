@@ -44,19 +44,20 @@ protected:
     }
 
     std::string writeConfig(const TargetSpec& target, const std::vector<AccountSpec>& accounts) {
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
-                           "http_listen = \"\"\nio_timeout = \"10s\"\n\n";
-        toml += "[target]\nprotocol = \"" + target.protocol + "\"\nhost = \"127.0.0.1\"\nport = " +
-                std::to_string(target.port) + "\ntls = \"none\"\nrecipient = \"" + target.recipient +
-                "\"\n" + target.extra + "\n";
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\n"
+            "http_listen = \"\"\nio_timeout = \"10s\"\n\n";
+        toml += "[target]\nprotocol = \"" + target.protocol +
+                "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(target.port) + "\ntls = \"none\"\nrecipient = \"" +
+                target.recipient + "\"\n" + target.extra + "\n";
         for (const auto& account : accounts) {
             std::string passwordFile = work_.str() + "/" + account.name + ".pw";
             writeFile(passwordFile, account.password + "\n", 0600);
             toml += "[[account]]\nname = \"" + account.name + "\"\nprotocol = \"pop3\"\n" +
-                    "host = \"localhost\"\nport = " + std::to_string(account.port) + "\ntls = \"" +
-                    account.tls + "\"\nca_file = \"" + dovecot_.caFile() + "\"\nusername = \"" +
-                    account.user + "\"\npassword_file = \"" + passwordFile + "\"\nlabels = [\"" +
-                    account.name + "\"]\n" + account.extra + "\n";
+                    "host = \"localhost\"\nport = " + std::to_string(account.port) + "\ntls = \"" + account.tls +
+                    "\"\nca_file = \"" + dovecot_.caFile() + "\"\nusername = \"" + account.user +
+                    "\"\npassword_file = \"" + passwordFile + "\"\nlabels = [\"" + account.name + "\"]\n" +
+                    account.extra + "\n";
         }
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
@@ -88,14 +89,16 @@ protected:
 // 8-bit bytes, a last line without newline.
 std::vector<std::string> trickyMessages() {
     std::vector<std::string> messages;
-    messages.push_back("Return-Path: <sender@example.org>\nFrom: sender@example.org\nTo: alice@old\n"
-                       "Subject: plain\nMessage-ID: <plain@example.org>\n\nHello.\n");
+    messages.push_back(
+        "Return-Path: <sender@example.org>\nFrom: sender@example.org\nTo: alice@old\n"
+        "Subject: plain\nMessage-ID: <plain@example.org>\n\nHello.\n");
     messages.push_back("From: dots@example.org\nSubject: dots\n\n.\n..\n.leading dot\n...three\nend\n");
     messages.push_back("From: long@example.org\nSubject: long lines\n\n" + std::string(1200, 'a') + "\n" +
                        std::string(70 * 1024, 'b') + "\nshort\n");
-    messages.push_back("From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\nSubject: 8bit\n"
-                       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-                       "Grüße aus Köln — ½ € \xff\xfe\n");
+    messages.push_back(
+        "From: =?UTF-8?Q?J=C3=BCrgen?= <j@example.org>\nSubject: 8bit\n"
+        "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+        "Grüße aus Köln — ½ € \xff\xfe\n");
     messages.push_back("From: nonl@example.org\nSubject: no final newline\n\nlast line without newline");
     return messages;
 }
@@ -372,12 +375,13 @@ TEST(Pop3CertificateTest, UntrustedServerCertificatesAreRefused) {
         dovecot.seed("alice", "INBOX", "Subject: x\n\nx\n");
         TempDir work("mc-cert");
         writeFile(work.path() / "pw", "alice-secret\n", 0600);
-        std::string toml = "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"q\"\nhttp_listen = \"\"\n"
-                           "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = " +
-                           std::to_string(dovecot.lmtpPort()) + "\nrecipient = \"me\"\n" +
-                           "[[account]]\nname = \"a\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
-                           std::to_string(dovecot.pop3sPort()) + "\nca_file = \"" + dovecot.caFile() +
-                           "\"\nusername = \"alice\"\npassword_file = \"pw\"\n";
+        std::string toml =
+            "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"q\"\nhttp_listen = \"\"\n"
+            "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = " +
+            std::to_string(dovecot.lmtpPort()) + "\nrecipient = \"me\"\n" +
+            "[[account]]\nname = \"a\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
+            std::to_string(dovecot.pop3sPort()) + "\nca_file = \"" + dovecot.caFile() +
+            "\"\nusername = \"alice\"\npassword_file = \"pw\"\n";
         auto config = work.writeFile("c.toml", toml, 0600).string();
         auto result = runProcess({MC_BINARY, "run", "-c", config, "--once"});
         EXPECT_EQ(result.exitCode, 1) << result.describe();
@@ -391,8 +395,9 @@ TEST(Pop3CertificateTest, UntrustedServerCertificatesAreRefused) {
 TEST_F(Pop3CollectTest, KillNineMidRunThenRerunDeliversEachMessageOnce) {
     constexpr int kMessages = 400;
     for (int i = 0; i < kMessages; ++i)
-        dovecot_.seed("alice", "INBOX", "Subject: crash " + std::to_string(i) + "\nMessage-ID: <c" +
-                                            std::to_string(i) + "@x>\n\n" + std::string(2000, 'z') + "\n");
+        dovecot_.seed("alice", "INBOX",
+                      "Subject: crash " + std::to_string(i) + "\nMessage-ID: <c" + std::to_string(i) + "@x>\n\n" +
+                          std::string(2000, 'z') + "\n");
     auto config = writeConfig(lmtpTarget(), {alice("keep = false")});
     {
         BackgroundProcess collector({MC_BINARY, "run", "-c", config, "--once"});
@@ -448,8 +453,7 @@ TEST_P(Pop3CrashPointTest, CrashAtEachStepLosesNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, Pop3CrashPointTest,
-                         ::testing::Values("after-fetch", "after-accept", "after-commit", "after-dele",
-                                           "before-quit"));
+                         ::testing::Values("after-fetch", "after-accept", "after-commit", "after-dele", "before-quit"));
 
 }  // namespace
 }  // namespace mc::testing

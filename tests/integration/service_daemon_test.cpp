@@ -61,8 +61,7 @@ TEST_F(ServiceDaemonTest, CollectsFromManyAccountsWhileMailKeepsArriving) {
         }
         writer.join();
         ASSERT_TRUE(pollAllAndWait(accounts)) << daemon_->err();
-        ASSERT_EQ(delivered(), static_cast<std::size_t>(seeded)) << "round " << round << "\n"
-                                                                 << daemon_->err();
+        ASSERT_EQ(delivered(), static_cast<std::size_t>(seeded)) << "round " << round << "\n" << daemon_->err();
     }
 
     auto ids = deliveredIds();
@@ -77,8 +76,7 @@ TEST_F(ServiceDaemonTest, CollectsFromManyAccountsWhileMailKeepsArriving) {
     EXPECT_EQ(m["mailcollector_accounts"], accounts.size());
     EXPECT_GT(m["mailcollector_poll_duration_seconds_count"], 5.0 * accounts.size());
     for (const auto& [name, count] : perAccount)
-        EXPECT_EQ(m["mailcollector_messages_total{account=\"" + name + "\",outcome=\"delivered\"}"], count)
-            << name;
+        EXPECT_EQ(m["mailcollector_messages_total{account=\"" + name + "\",outcome=\"delivered\"}"], count) << name;
     auto json = status(config);
     ASSERT_TRUE(json.ok()) << json.describe();
     std::size_t statusDelivered = 0, at = 0;
@@ -87,8 +85,7 @@ TEST_F(ServiceDaemonTest, CollectsFromManyAccountsWhileMailKeepsArriving) {
         statusDelivered += std::stoul(json.out.substr(at));
     }
     EXPECT_EQ(statusDelivered, static_cast<std::size_t>(seeded));
-    EXPECT_EQ(json.out.find("\"next_poll\":0,"), std::string::npos)
-        << "every account has a next poll: " << json.out;
+    EXPECT_EQ(json.out.find("\"next_poll\":0,"), std::string::npos) << "every account has a next poll: " << json.out;
     EXPECT_EQ(health(), 200);
 
     daemon_->sendSignal(SIGTERM);
@@ -108,8 +105,7 @@ TEST_F(ServiceDaemonTest, PollNowOverHttpPollsOnlyThatAccount) {
     seed(accounts[1], "b@x");
     auto reply = http(httpPort_, "POST", "/poll/" + accounts[0].name);
     EXPECT_EQ(reply.status, 202);
-    ASSERT_TRUE(eventually([&] { return polls(accounts[0].name) == 2 && delivered() == 1; }))
-        << daemon_->err();
+    ASSERT_TRUE(eventually([&] { return polls(accounts[0].name) == 2 && delivered() == 1; })) << daemon_->err();
     EXPECT_EQ(polls(accounts[1].name), 1);
     EXPECT_EQ(http(httpPort_, "POST", "/poll/nobody").status, 404);
     EXPECT_EQ(http(httpPort_, "GET", "/poll/" + accounts[0].name).status, 405);
@@ -136,8 +132,7 @@ TEST_F(ServiceDaemonTest, SighupAddsAndRemovesAccountsWithoutDisturbingTheOthers
         << daemon_->err();
     ASSERT_TRUE(waitQuiet({extra[0]}, 1)) << "an added account is polled at once\n" << daemon_->err();
     for (const auto& account : second)
-        if (account.name != extra[0].name)
-            EXPECT_EQ(polls(account.name), 1) << account.name << " was disturbed";
+        if (account.name != extra[0].name) EXPECT_EQ(polls(account.name), 1) << account.name << " was disturbed";
 
     seed(accounts[0], "removed@x");
     seed(extra[0], "added@x");
@@ -165,8 +160,7 @@ TEST_F(ServiceDaemonTest, AnInvalidConfigOnSighupKeepsTheRunningOne) {
     writeFile(config, broken, 0600);
     const int badLine = static_cast<int>(std::count(broken.begin(), broken.end(), '\n')) - 1;
     daemon_->sendSignal(SIGHUP);
-    ASSERT_TRUE(daemon_->waitForOutput("reload failed, keeping the current configuration", 30s))
-        << daemon_->err();
+    ASSERT_TRUE(daemon_->waitForOutput("reload failed, keeping the current configuration", 30s)) << daemon_->err();
     EXPECT_NE(daemon_->err().find("mailcollector.toml:" + std::to_string(badLine)), std::string::npos)
         << "the error names the line\n"
         << daemon_->err();
@@ -209,20 +203,17 @@ TEST_F(ServiceDaemonTest, AHangingServerDoesNotDelayTheOtherAccounts) {
     for (int i = 0; i < 3; ++i) {
         for (const auto& account : accounts) seed(account, "r" + std::to_string(i) + "@" + account.name);
         daemon_->sendSignal(SIGUSR1);
-        ASSERT_TRUE(eventually([&] { return delivered() == (i + 1) * accounts.size(); }, 30s))
-            << "round " << i << "\n"
-            << daemon_->err();
+        ASSERT_TRUE(eventually([&] { return delivered() == (i + 1) * accounts.size(); }, 30s)) << "round " << i << "\n"
+                                                                                               << daemon_->err();
     }
     auto m = metrics();
-    EXPECT_EQ(sumMetric(m, "mailcollector_polls_total", "account=\"stuck\""), 0)
-        << "still waiting for a greeting";
+    EXPECT_EQ(sumMetric(m, "mailcollector_polls_total", "account=\"stuck\""), 0) << "still waiting for a greeting";
     EXPECT_GE(m["mailcollector_polls_in_flight"], 1);
 
     // Closing the listener resets the waiting connection: the poll fails and is counted (and,
     // as SIGUSR1 asked for a poll meanwhile, it is retried at once, refused this time).
     ::close(hole);
-    ASSERT_TRUE(eventually(
-        [&] { return polls("stuck") >= 1 && metrics()["mailcollector_polls_in_flight"] == 0; }, 30s))
+    ASSERT_TRUE(eventually([&] { return polls("stuck") >= 1 && metrics()["mailcollector_polls_in_flight"] == 0; }, 30s))
         << daemon_->err();
     auto after = metrics();
     EXPECT_EQ(sumMetric(after, "mailcollector_poll_errors_total", "account=\"stuck\",kind=\"network\""),
@@ -279,8 +270,7 @@ TEST_F(ServiceDaemonTest, RunOncePollsEveryAccountInParallelAndKeepsItsExitCodes
     auto result = runProcess({MC_BINARY, "run", "-c", config, "--once"}, {}, std::chrono::seconds(120));
     EXPECT_EQ(result.exitCode, 1) << result.describe();
     EXPECT_EQ(delivered(), 11u);
-    EXPECT_NE(result.err.find("\"account\":\"acct006\",\"message\":\"poll failed: authentication"),
-              std::string::npos)
+    EXPECT_NE(result.err.find("\"account\":\"acct006\",\"message\":\"poll failed: authentication"), std::string::npos)
         << result.err;
     std::istringstream lines(result.err);
     std::string line;
@@ -288,8 +278,8 @@ TEST_F(ServiceDaemonTest, RunOncePollsEveryAccountInParallelAndKeepsItsExitCodes
 
     accounts[5].password = "pw-acct006";
     writeConfig(accounts);
-    result = runProcess({MC_BINARY, "run", "-c", config, "--once", "--account", "acct006"}, {},
-                        std::chrono::seconds(60));
+    result =
+        runProcess({MC_BINARY, "run", "-c", config, "--once", "--account", "acct006"}, {}, std::chrono::seconds(60));
     EXPECT_EQ(result.exitCode, 0) << result.describe();
     EXPECT_EQ(delivered(), 12u);
     EXPECT_EQ(health(), 0) << "run --once serves no endpoint";

@@ -27,8 +27,8 @@ using service::parseMetrics;
 using service::sumMetric;
 
 std::string message(const std::string& subject) {
-    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject +
-           "\r\nMessage-ID: <" + subject + "@example.net>\r\n\r\nHello.\r\n";
+    return "From: Sender <sender@example.net>\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\nMessage-ID: <" +
+           subject + "@example.net>\r\n\r\nHello.\r\n";
 }
 
 FakePop3Options tlsOptions(CertKind cert) {
@@ -75,8 +75,8 @@ TEST(FailureKinds, TlsAuthenticationAndTargetRefusalAreReportedByKind) {
     badPassword.password = "not-the-password";
     TargetConfig targetConfig;
     targetConfig.port = target.port();
-    std::string toml = harness.writeConfig(
-        targetConfig, {account("badtls", wrongHost), badPassword, account("badtarget", fine)});
+    std::string toml =
+        harness.writeConfig(targetConfig, {account("badtls", wrongHost), badPassword, account("badtarget", fine)});
     const std::uint16_t port = freeLoopbackPort();
     toml.replace(toml.find("http_listen = \"\""), 16, "http_listen = \"127.0.0.1:" + std::to_string(port) + "\"");
     writeFile(harness.configPath(), toml, 0600);

@@ -101,8 +101,7 @@ inline bool isJsonObjectLine(std::string_view text) {
                 char e = text[pos++];
                 if (e == 'u') {
                     for (int i = 0; i < 4; ++i)
-                        if (pos >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[pos++])))
-                            return false;
+                        if (pos >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[pos++]))) return false;
                 } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
                     return false;
                 }
@@ -131,7 +130,7 @@ struct Account {
     std::string name;
     std::string user;
     std::string password;
-    std::string extra;  // more TOML lines
+    std::string extra;              // more TOML lines
     std::string protocol = "pop3";  // or "imap" (Dovecot's INBOX)
 };
 
@@ -143,10 +142,8 @@ protected:
     }
 
     // Creates `count` Dovecot users and their accounts ("<prefix>001", ...) in one go.
-    std::vector<Account> makeAccounts(int count, const std::string& prefix = "acct",
-                                      const std::string& extra = "") {
-        std::vector<std::string> argv{supportFile("private-dovecot.sh").string(), "add-user",
-                                      dovecot_.dir().string()};
+    std::vector<Account> makeAccounts(int count, const std::string& prefix = "acct", const std::string& extra = "") {
+        std::vector<std::string> argv{supportFile("private-dovecot.sh").string(), "add-user", dovecot_.dir().string()};
         std::vector<Account> accounts;
         for (int i = 1; i <= count; ++i) {
             char name[64];
@@ -162,12 +159,11 @@ protected:
 
     std::string accountToml(const Account& account) {
         const auto passwordFile = work_.writeFile("secrets/" + account.name, account.password + "\n", 0600);
-        return "[[account]]\nname = \"" + account.name +
-               "\"\nprotocol = \"" + account.protocol + "\"\nhost = \"localhost\"\nport = " +
+        return "[[account]]\nname = \"" + account.name + "\"\nprotocol = \"" + account.protocol +
+               "\"\nhost = \"localhost\"\nport = " +
                std::to_string(account.protocol == "imap" ? dovecot_.imapsPort() : dovecot_.pop3sPort()) +
-               "\nca_file = \"" + dovecot_.caFile() +
-               "\"\nusername = \"" + account.user + "\"\npassword_file = \"" + passwordFile.string() +
-               "\"\ninterval = \"1h\"\n" + account.extra + "\n";
+               "\nca_file = \"" + dovecot_.caFile() + "\"\nusername = \"" + account.user + "\"\npassword_file = \"" +
+               passwordFile.string() + "\"\ninterval = \"1h\"\n" + account.extra + "\n";
     }
 
     // The config file (rewritten in place on later calls, as an operator would before SIGHUP).
@@ -187,8 +183,7 @@ protected:
             const auto equals = line.find(" = ");
             if (equals == std::string::npos) continue;
             const std::string key = line.substr(0, equals);
-            auto it = std::find_if(collector.begin(), collector.end(),
-                                   [&](const auto& kv) { return kv.first == key; });
+            auto it = std::find_if(collector.begin(), collector.end(), [&](const auto& kv) { return kv.first == key; });
             if (it != collector.end())
                 it->second = line.substr(equals + 3);
             else
@@ -196,18 +191,15 @@ protected:
         }
         std::string toml = "[collector]\n";
         for (const auto& [key, value] : collector) toml += key + " = " + value + "\n";
-        toml += "\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
-                std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"me\"\n" + targetExtra +
-                "\n";
+        toml += "\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(dovecot_.lmtpPort()) +
+                "\ntls = \"none\"\nrecipient = \"me\"\n" + targetExtra + "\n";
         for (const auto& account : accounts) toml += accountToml(account);
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
 
     void startDaemon(const std::string& config, std::map<std::string, std::string> env = {}) {
-        daemon_ = std::make_unique<BackgroundProcess>(
-            std::vector<std::string>{MC_BINARY, "run", "-c", config}, env);
-        ASSERT_TRUE(eventually([&] { return health() == 200 || !daemon_->running(); }, 30s))
-            << daemon_->err();
+        daemon_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{MC_BINARY, "run", "-c", config}, env);
+        ASSERT_TRUE(eventually([&] { return health() == 200 || !daemon_->running(); }, 30s)) << daemon_->err();
         ASSERT_TRUE(daemon_->running()) << daemon_->err();
     }
 
@@ -220,15 +212,13 @@ protected:
     }
 
     // Waits until no poll runs and each of `accounts` has finished at least `atLeast` polls.
-    bool waitQuiet(const std::vector<Account>& accounts, double atLeast,
-                   std::chrono::milliseconds timeout = 120s) {
+    bool waitQuiet(const std::vector<Account>& accounts, double atLeast, std::chrono::milliseconds timeout = 120s) {
         return eventually(
             [&] {
                 auto m = metrics();
                 if (m.empty() || m["mailcollector_polls_in_flight"] != 0) return false;
                 for (const auto& account : accounts)
-                    if (sumMetric(m, "mailcollector_polls_total", "account=\"" + account.name + "\"") <
-                        atLeast)
+                    if (sumMetric(m, "mailcollector_polls_total", "account=\"" + account.name + "\"") < atLeast)
                         return false;
                 return true;
             },
@@ -240,8 +230,7 @@ protected:
         std::map<std::string, double> before;
         auto m = metrics();
         for (const auto& account : accounts)
-            before[account.name] =
-                sumMetric(m, "mailcollector_polls_total", "account=\"" + account.name + "\"");
+            before[account.name] = sumMetric(m, "mailcollector_polls_total", "account=\"" + account.name + "\"");
         daemon_->sendSignal(SIGUSR1);
         return eventually(
             [&] {

@@ -36,8 +36,8 @@ using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
 std::string message(const std::string& subject, const std::string& body) {
-    return "From: Sender <sender@example.org>\nTo: alice@example.org\nSubject: " + subject +
-           "\nMessage-ID: <" + subject + "@example.org>\n\n" + body;
+    return "From: Sender <sender@example.org>\nTo: alice@example.org\nSubject: " + subject + "\nMessage-ID: <" +
+           subject + "@example.org>\n\n" + body;
 }
 
 // Sends CONTENT ("\n" line ends) as DATA: CRLF line ends, dot-stuffed, terminated.
@@ -72,8 +72,7 @@ void pop3Login(TextClient& client, const std::string& user, const std::string& p
 TEST(DovecotServerTest, Pop3ListsSeededMessagesInSeedOrder) {
     DovecotServer dovecot;
     dovecot.addUser("alice", "alice-pw");
-    const std::vector<std::string> seeded = {message("first", "one\n"),
-                                             message("second", ".leading dot\ntwo\n"),
+    const std::vector<std::string> seeded = {message("first", "one\n"), message("second", ".leading dot\ntwo\n"),
                                              message("third", "three\n")};
     for (const auto& content : seeded) dovecot.seed("alice", "INBOX", content);
 
@@ -200,37 +199,31 @@ TEST_P(BadCertificateTest, VerifyingClientRefusesIt) {
     lax.verificationMode = Poco::Net::Context::VERIFY_NONE;
     lax.loadDefaultCAs = false;
     verifyingClientContext(dovecot.caFile());  // initializes Poco's SSL
-    Poco::Net::Context::Ptr laxContext =
-        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, lax);
+    Poco::Net::Context::Ptr laxContext = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, lax);
     TextClient unverified(dovecot.host(), dovecot.pop3sPort(), laxContext, "localhost");
     EXPECT_THAT(unverified.readLine(), StartsWith("+OK"));
 
     // ...but one that verifies against the test CA refuses the certificate.
     auto strict = verifyingClientContext(dovecot.caFile());
-    EXPECT_THROW(TextClient(dovecot.host(), dovecot.pop3sPort(), strict, "localhost"),
-                 Poco::Net::SSLException)
+    EXPECT_THROW(TextClient(dovecot.host(), dovecot.pop3sPort(), strict, "localhost"), Poco::Net::SSLException)
         << toString(GetParam());
-    EXPECT_THROW(TextClient(dovecot.host(), dovecot.imapsPort(), strict, "localhost"),
-                 Poco::Net::SSLException)
+    EXPECT_THROW(TextClient(dovecot.host(), dovecot.imapsPort(), strict, "localhost"), Poco::Net::SSLException)
         << toString(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, BadCertificateTest,
-                         ::testing::Values(CertKind::Expired, CertKind::WrongHost,
-                                           CertKind::UnknownCa),
+                         ::testing::Values(CertKind::Expired, CertKind::WrongHost, CertKind::UnknownCa),
                          [](const auto& info) { return toString(info.param); });
 
 TEST(TestCaTest, SharedSetHasEveryFile) {
     const TestCa& ca = TestCa::shared();
     EXPECT_TRUE(std::filesystem::exists(ca.caFile()));
     EXPECT_TRUE(std::filesystem::exists(ca.otherCaFile()));
-    for (CertKind kind :
-         {CertKind::Valid, CertKind::Expired, CertKind::WrongHost, CertKind::UnknownCa}) {
+    for (CertKind kind : {CertKind::Valid, CertKind::Expired, CertKind::WrongHost, CertKind::UnknownCa}) {
         EXPECT_TRUE(std::filesystem::exists(ca.certFile(kind))) << toString(kind);
         EXPECT_TRUE(std::filesystem::exists(ca.keyFile(kind))) << toString(kind);
     }
-    ProcessResult verify =
-        runProcess({"openssl", "verify", "-CAfile", ca.caFile(), ca.certFile(CertKind::Valid)});
+    ProcessResult verify = runProcess({"openssl", "verify", "-CAfile", ca.caFile(), ca.certFile(CertKind::Valid)});
     EXPECT_TRUE(verify.ok()) << verify.describe();
 }
 
@@ -310,8 +303,7 @@ TEST(SmtpSinkTest, SoftRejectAtRcpt) {
 // --- processes and directories -----------------------------------------------------------
 
 TEST(ProcessTest, CapturesExitCodeAndOutput) {
-    ProcessResult result =
-        runProcess({"sh", "-c", "echo out; echo \"$MC_X\" >&2; exit 3"}, {{"MC_X", "env ok"}});
+    ProcessResult result = runProcess({"sh", "-c", "echo out; echo \"$MC_X\" >&2; exit 3"}, {{"MC_X", "env ok"}});
     EXPECT_EQ(result.exitCode, 3);
     EXPECT_EQ(result.out, "out\n");
     EXPECT_EQ(result.err, "env ok\n");

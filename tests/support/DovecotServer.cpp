@@ -52,10 +52,9 @@ std::string logTail(const fs::path& file) {
 }
 
 void checkFolderName(const std::string& folder) {
-    if (folder.empty() || folder.find('.') != std::string::npos || folder.front() == '/' ||
-        folder.back() == '/' || folder.find("//") != std::string::npos)
-        throw std::invalid_argument("folder '" + folder +
-                                    "': use '/' as separator, no '.', no empty parts");
+    if (folder.empty() || folder.find('.') != std::string::npos || folder.front() == '/' || folder.back() == '/' ||
+        folder.find("//") != std::string::npos)
+        throw std::invalid_argument("folder '" + folder + "': use '/' as separator, no '.', no empty parts");
 }
 
 void makeOwnedDir(const fs::path& dir, uid_t uid, gid_t gid) {
@@ -73,8 +72,7 @@ std::tuple<long long, long long, std::string> deliveryOrderKey(const fs::path& f
     std::size_t dot = name.find('.');
     try {
         seconds = std::stoll(name.substr(0, dot));
-        if (dot != std::string::npos && name.compare(dot + 1, 1, "M") == 0)
-            micros = std::stoll(name.substr(dot + 2));
+        if (dot != std::string::npos && name.compare(dot + 1, 1, "M") == 0) micros = std::stoll(name.substr(dot + 2));
     } catch (const std::exception&) {
         // not a standard maildir name: order by name only
     }
@@ -84,8 +82,7 @@ std::tuple<long long, long long, std::string> deliveryOrderKey(const fs::path& f
 bool startsWithNoCase(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
     for (std::size_t i = 0; i < prefix.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(text[i])) !=
-            std::tolower(static_cast<unsigned char>(prefix[i])))
+        if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
             return false;
     return true;
 }
@@ -96,15 +93,14 @@ DovecotServer::DovecotServer(CertKind cert) : DovecotServer(cert, 500) {}
 
 DovecotServer::DovecotServer(CertKind cert, int maxUserIpConnections) : dir_("mc-dovecot"), cert_(cert) {
     const TestCa& ca = TestCa::shared();
-    ProcessResult result =
-        runProcess({script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from",
-                    ca.dir().string(), "--watch-pid", std::to_string(::getpid()),
-                    "--max-userip-connections", std::to_string(maxUserIpConnections)},
-                   {}, std::chrono::seconds(60));
+    ProcessResult result = runProcess(
+        {script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from", ca.dir().string(), "--watch-pid",
+         std::to_string(::getpid()), "--max-userip-connections", std::to_string(maxUserIpConnections)},
+        {}, std::chrono::seconds(60));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
-        throw std::runtime_error("private-dovecot.sh start failed: " + result.describe() +
-                                 "\n--- dovecot log:\n" + logTail(logFile()));
+        throw std::runtime_error("private-dovecot.sh start failed: " + result.describe() + "\n--- dovecot log:\n" +
+                                 logTail(logFile()));
     }
     running_ = true;
     auto env = readEnvFile(dir_ / "ports.env");
@@ -129,8 +125,7 @@ DovecotServer::~DovecotServer() {
 void DovecotServer::stop() {
     if (!running_) return;
     running_ = false;
-    ProcessResult result =
-        runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
+    ProcessResult result = runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
     if (!result.ok()) throw std::runtime_error("private-dovecot.sh stop: " + result.describe());
 }
 
@@ -139,17 +134,14 @@ fs::path DovecotServer::logFile() const { return dir_ / "log" / "dovecot.log"; }
 std::string DovecotServer::log() const { return logTail(logFile()); }
 
 void DovecotServer::addUser(const std::string& user, const std::string& password) {
-    ProcessResult result = runProcess({script(), "add-user", dir_.str(), user, password}, {},
-                                      std::chrono::seconds(60));
-    if (!result.ok())
-        throw std::runtime_error("private-dovecot.sh add-user " + user + ": " + result.describe());
+    ProcessResult result = runProcess({script(), "add-user", dir_.str(), user, password}, {}, std::chrono::seconds(60));
+    if (!result.ok()) throw std::runtime_error("private-dovecot.sh add-user " + user + ": " + result.describe());
 }
 
 fs::path DovecotServer::maildir(const std::string& user, const std::string& folder) const {
     fs::path inbox = dir_ / "mail" / user / "Maildir";
     std::string upper = folder;
-    std::transform(upper.begin(), upper.end(), upper.begin(),
-                   [](unsigned char c) { return std::toupper(c); });
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
     if (upper == "INBOX") return inbox;
     checkFolderName(folder);
     std::string stored = "." + folder;
@@ -157,16 +149,13 @@ fs::path DovecotServer::maildir(const std::string& user, const std::string& fold
     return inbox / stored;
 }
 
-fs::path DovecotServer::seed(const std::string& user, const std::string& folder,
-                             std::string_view content) {
+fs::path DovecotServer::seed(const std::string& user, const std::string& folder, std::string_view content) {
     static std::atomic<unsigned> counter{0};
     fs::path inbox = maildir(user, "INBOX");
-    if (!fs::is_directory(inbox / "new"))
-        throw std::runtime_error("seed: no user '" + user + "' (addUser first)");
+    if (!fs::is_directory(inbox / "new")) throw std::runtime_error("seed: no user '" + user + "' (addUser first)");
     fs::path box = maildir(user, folder);
     if (!fs::is_directory(box / "new")) {
-        for (const char* sub : {"", "cur", "new", "tmp"})
-            makeOwnedDir(box / sub, mailUid_, mailGid_);
+        for (const char* sub : {"", "cur", "new", "tmp"}) makeOwnedDir(box / sub, mailUid_, mailGid_);
         fs::path marker = box / "maildirfolder";
         writeFile(marker, "", 0600);
         if (::chown(marker.c_str(), mailUid_, mailGid_) != 0)
@@ -177,9 +166,8 @@ fs::path DovecotServer::seed(const std::string& user, const std::string& folder,
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - seconds);
     char name[128];
-    std::snprintf(name, sizeof(name), "%lld.M%06lldP%dQ%06u.mctest",
-                  static_cast<long long>(seconds.count()), static_cast<long long>(micros.count()),
-                  static_cast<int>(::getpid()), ++counter);
+    std::snprintf(name, sizeof(name), "%lld.M%06lldP%dQ%06u.mctest", static_cast<long long>(seconds.count()),
+                  static_cast<long long>(micros.count()), static_cast<int>(::getpid()), ++counter);
     fs::path temp = box / "tmp" / name;
     fs::path final = box / "new" / name;
     writeFile(temp, content, 0600);
@@ -189,25 +177,21 @@ fs::path DovecotServer::seed(const std::string& user, const std::string& folder,
     return final;
 }
 
-std::vector<fs::path> DovecotServer::messageFiles(const std::string& user,
-                                                  const std::string& folder) const {
+std::vector<fs::path> DovecotServer::messageFiles(const std::string& user, const std::string& folder) const {
     fs::path box = maildir(user, folder);
     std::vector<fs::path> files;
     for (const char* sub : {"new", "cur"}) {
         std::error_code error;
-        for (fs::directory_iterator it(box / sub, error), end; !error && it != end;
-             it.increment(error)) {
+        for (fs::directory_iterator it(box / sub, error), end; !error && it != end; it.increment(error)) {
             if (it->is_regular_file(error)) files.push_back(it->path());
         }
     }
-    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-        return deliveryOrderKey(a) < deliveryOrderKey(b);
-    });
+    std::sort(files.begin(), files.end(),
+              [](const fs::path& a, const fs::path& b) { return deliveryOrderKey(a) < deliveryOrderKey(b); });
     return files;
 }
 
-std::vector<std::string> DovecotServer::messages(const std::string& user,
-                                                 const std::string& folder) const {
+std::vector<std::string> DovecotServer::messages(const std::string& user, const std::string& folder) const {
     std::vector<std::string> contents;
     for (const auto& file : messageFiles(user, folder)) {
         try {
@@ -225,8 +209,7 @@ std::vector<std::string> DovecotServer::messages(const std::string& user,
     return contents;
 }
 
-bool DovecotServer::waitForMessages(const std::string& user, std::size_t count,
-                                    std::chrono::milliseconds timeout,
+bool DovecotServer::waitForMessages(const std::string& user, std::size_t count, std::chrono::milliseconds timeout,
                                     const std::string& folder) const {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {

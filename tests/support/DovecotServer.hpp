@@ -52,23 +52,19 @@ public:
     // Puts CONTENT as a new message into USER's FOLDER ("INBOX", "Work/2019", ...; created if
     // missing) and returns the file. Messages seeded one after another get ascending UIDs (and
     // POP3 message numbers). Store messages with "\n" line ends, as a maildir would.
-    std::filesystem::path seed(const std::string& user, const std::string& folder,
-                               std::string_view content);
+    std::filesystem::path seed(const std::string& user, const std::string& folder, std::string_view content);
 
     // The messages in USER's FOLDER (new/ and cur/), in delivery order: what mailcollector
     // delivered by LMTP into a target user shows up here, with the three trace header lines
     // Dovecot's LMTP prepends (see stripTraceHeaders). Line ends are "\n".
-    std::vector<std::string> messages(const std::string& user,
-                                      const std::string& folder = "INBOX") const;
-    std::vector<std::filesystem::path> messageFiles(const std::string& user,
-                                                    const std::string& folder = "INBOX") const;
+    std::vector<std::string> messages(const std::string& user, const std::string& folder = "INBOX") const;
+    std::vector<std::filesystem::path> messageFiles(const std::string& user, const std::string& folder = "INBOX") const;
     // Polls until FOLDER holds at least COUNT messages; false on timeout.
     bool waitForMessages(const std::string& user, std::size_t count,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10),
                          const std::string& folder = "INBOX") const;
     // The maildir of USER's FOLDER (Maildir/ or Maildir/.Work.2019/).
-    std::filesystem::path maildir(const std::string& user,
-                                  const std::string& folder = "INBOX") const;
+    std::filesystem::path maildir(const std::string& user, const std::string& folder = "INBOX") const;
 
     // Stops Dovecot now (the destructor does it otherwise). Idempotent.
     void stop();

@@ -37,7 +37,8 @@ bool accepts(std::uint16_t port) {
 
 // The services this instance needs, none chrooted (chroot would need copies of /etc files).
 std::string masterCf(std::uint16_t port) {
-    return "127.0.0.1:" + std::to_string(port) + " inet n - n - - smtpd\n"
+    return "127.0.0.1:" + std::to_string(port) +
+           " inet n - n - - smtpd\n"
            "cleanup   unix  n - n -   0 cleanup\n"
            "qmgr      unix  n - n 300 1 qmgr\n"
            "rewrite   unix  - - n -   - trivial-rewrite\n"
@@ -60,8 +61,12 @@ std::string masterCf(std::uint16_t port) {
 std::string mainCf(const fs::path& dir, uid_t uid, gid_t gid) {
     const std::string d = dir.string();
     return "compatibility_level = 3.6\n"
-           "queue_directory = " + d + "/queue\n"
-           "data_directory = " + d + "/data\n"
+           "queue_directory = " +
+           d +
+           "/queue\n"
+           "data_directory = " +
+           d +
+           "/data\n"
            "mail_owner = postfix\n"
            "setgid_group = postdrop\n"
            "inet_interfaces = 127.0.0.1\n"
@@ -73,14 +78,28 @@ std::string mainCf(const fs::path& dir, uid_t uid, gid_t gid) {
            // Deliver what was sent: no header rewriting, nothing added.
            "local_header_rewrite_clients =\n"
            "always_add_missing_headers = no\n"
-           "virtual_mailbox_domains = " + PostfixServer::domain() + "\n"
-           "virtual_mailbox_base = " + d + "/mail\n"
-           "virtual_mailbox_maps = hash:" + d + "/etc/vmailbox\n"
-           "virtual_uid_maps = static:" + std::to_string(uid) + "\n"
-           "virtual_gid_maps = static:" + std::to_string(gid) + "\n"
+           "virtual_mailbox_domains = " +
+           PostfixServer::domain() +
+           "\n"
+           "virtual_mailbox_base = " +
+           d +
+           "/mail\n"
+           "virtual_mailbox_maps = hash:" +
+           d +
+           "/etc/vmailbox\n"
+           "virtual_uid_maps = static:" +
+           std::to_string(uid) +
+           "\n"
+           "virtual_gid_maps = static:" +
+           std::to_string(gid) +
+           "\n"
            "virtual_minimum_uid = 1\n"
-           "maillog_file = " + d + "/maillog\n"
-           "maillog_file_prefixes = " + d + "\n"
+           "maillog_file = " +
+           d +
+           "/maillog\n"
+           "maillog_file_prefixes = " +
+           d +
+           "\n"
            "biff = no\n"
            "message_size_limit = 104857600\n"
            "virtual_mailbox_limit = 0\n";
@@ -100,8 +119,8 @@ PostfixServer::PostfixServer(const std::vector<std::string>& mailboxes) {
     if (postfixUser == nullptr) throw std::runtime_error("no user 'postfix': is Postfix installed?");
     const fs::path dir = dir_.path();
     // Mail is delivered as 'nobody', who must reach the Maildirs through the test directory.
-    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                             fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                             fs::perms::others_exec);
     for (const char* sub : {"etc", "queue", "data", "mail"}) fs::create_directories(dir / sub);
     if (::chown((dir / "data").c_str(), postfixUser->pw_uid, postfixUser->pw_gid) != 0 ||
         ::chown((dir / "mail").c_str(), mailUser->pw_uid, mailUser->pw_gid) != 0)

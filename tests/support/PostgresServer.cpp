@@ -37,18 +37,15 @@ std::string logTail(const std::filesystem::path& file) {
 
 }  // namespace
 
-bool PostgresServer::available() {
-    return ::access("/usr/lib/postgresql/15/bin/pg_ctl", X_OK) == 0;
-}
+bool PostgresServer::available() { return ::access("/usr/lib/postgresql/15/bin/pg_ctl", X_OK) == 0; }
 
 PostgresServer::PostgresServer() : dir_("mc-postgres") {
-    ProcessResult result = runProcess(
-        {script(), "start", dir_.str(), "--watch-pid", std::to_string(::getpid())}, {},
-        std::chrono::seconds(90));
+    ProcessResult result = runProcess({script(), "start", dir_.str(), "--watch-pid", std::to_string(::getpid())}, {},
+                                      std::chrono::seconds(90));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str()}, {}, std::chrono::seconds(30));
-        throw std::runtime_error("private-postgres.sh start failed: " + result.describe() +
-                                 "\n--- postgres log:\n" + log());
+        throw std::runtime_error("private-postgres.sh start failed: " + result.describe() + "\n--- postgres log:\n" +
+                                 log());
     }
     running_ = true;
     auto env = readEnvFile(dir_ / "postgres.env");
@@ -72,14 +69,12 @@ std::string PostgresServer::url(const std::string& database) const {
 }
 
 void PostgresServer::createDatabase(const std::string& name) {
-    ProcessResult result =
-        runProcess({script(), "create-db", dir_.str(), name}, {}, std::chrono::seconds(60));
+    ProcessResult result = runProcess({script(), "create-db", dir_.str(), name}, {}, std::chrono::seconds(60));
     if (!result.ok()) throw std::runtime_error("create-db " + name + ": " + result.describe());
 }
 
 std::string PostgresServer::sql(const std::string& database, const std::string& sql) {
-    ProcessResult result =
-        runProcess({script(), "sql", dir_.str(), database, sql}, {}, std::chrono::seconds(60));
+    ProcessResult result = runProcess({script(), "sql", dir_.str(), database, sql}, {}, std::chrono::seconds(60));
     if (!result.ok()) throw std::runtime_error("sql " + sql + ": " + result.describe());
     return result.out;
 }

@@ -25,9 +25,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::runtime_error sysError(const std::string& what) {
-    return std::runtime_error(what + ": " + std::strerror(errno));
-}
+std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
 
 int memoryFile(const char* name) {
     int fd = ::memfd_create(name, MFD_CLOEXEC);
@@ -98,8 +96,7 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
         if (inFd < 0) throw sysError("open /dev/null");
     } else {
         inFd = memoryFile("mc-stdin");
-        if (::write(inFd, spec.input.data(), spec.input.size()) !=
-                static_cast<ssize_t>(spec.input.size()) ||
+        if (::write(inFd, spec.input.data(), spec.input.size()) != static_cast<ssize_t>(spec.input.size()) ||
             ::lseek(inFd, 0, SEEK_SET) != 0) {
             ::close(inFd);
             throw sysError("writing stdin");
@@ -141,7 +138,7 @@ pid_t spawn(const ProcessSpec& spec, int outFd, int errFd) {
             ::_exit(127);
         }
         for (const auto& [resource, value] : limits) {
-            const struct rlimit limit {value, value};
+            const struct rlimit limit { value, value };
             if (::setrlimit(resource, &limit) != 0) {
                 int error = errno;
                 (void)!::write(reportFd, &error, sizeof(error));
@@ -262,8 +259,7 @@ BackgroundProcess::BackgroundProcess(const ProcessSpec& spec) {
     }
 }
 
-BackgroundProcess::BackgroundProcess(std::vector<std::string> argv,
-                                     std::map<std::string, std::string> extraEnv)
+BackgroundProcess::BackgroundProcess(std::vector<std::string> argv, std::map<std::string, std::string> extraEnv)
     : BackgroundProcess(specFor(std::move(argv), std::move(extraEnv))) {}
 
 BackgroundProcess::~BackgroundProcess() {
@@ -337,8 +333,7 @@ bool BackgroundProcess::waitForOutput(std::string_view needle, std::chrono::mill
     auto deadline = Clock::now() + timeout;
     for (;;) {
         bool wasRunning = running();
-        if (out().find(needle) != std::string::npos || err().find(needle) != std::string::npos)
-            return true;
+        if (out().find(needle) != std::string::npos || err().find(needle) != std::string::npos) return true;
         if (!wasRunning || Clock::now() >= deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

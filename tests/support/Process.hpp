@@ -35,7 +35,7 @@ struct ProcessResult {
 
 // Everything about how to start a program.
 struct ProcessSpec {
-    std::vector<std::string> argv;  // argv[0] is looked up in PATH unless it contains '/'
+    std::vector<std::string> argv;                // argv[0] is looked up in PATH unless it contains '/'
     std::map<std::string, std::string> extraEnv;  // added to (or replacing in) our environment
     std::vector<std::string> unsetEnv;            // removed from the environment
     std::filesystem::path workingDir;             // empty: ours
@@ -53,19 +53,16 @@ struct ProcessSpec {
 
 // Runs a program to completion (or until TIMEOUT, then kills its process group). Throws
 // std::runtime_error if it cannot be started at all (e.g. no such executable).
-ProcessResult runProcess(std::vector<std::string> argv,
-                         std::map<std::string, std::string> extraEnv = {},
+ProcessResult runProcess(std::vector<std::string> argv, std::map<std::string, std::string> extraEnv = {},
                          std::chrono::seconds timeout = std::chrono::seconds(120));
-ProcessResult runProcess(const ProcessSpec& spec,
-                         std::chrono::seconds timeout = std::chrono::seconds(120));
+ProcessResult runProcess(const ProcessSpec& spec, std::chrono::seconds timeout = std::chrono::seconds(120));
 
 // A program running while the test goes on, e.g. the collector that a test kills with SIGKILL
 // mid-run. The destructor kills its whole process group (SIGKILL) if it is still running.
 class BackgroundProcess {
 public:
     explicit BackgroundProcess(const ProcessSpec& spec);
-    explicit BackgroundProcess(std::vector<std::string> argv,
-                               std::map<std::string, std::string> extraEnv = {});
+    explicit BackgroundProcess(std::vector<std::string> argv, std::map<std::string, std::string> extraEnv = {});
     ~BackgroundProcess();
     BackgroundProcess(const BackgroundProcess&) = delete;
     BackgroundProcess& operator=(const BackgroundProcess&) = delete;

@@ -55,9 +55,7 @@ std::set<fs::path> openFiles(pid_t pid) {
     return files;
 }
 
-bool startsWith(std::string_view text, std::string_view prefix) {
-    return text.substr(0, prefix.size()) == prefix;
-}
+bool startsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 SinkTransaction parseDump(const fs::path& file, const std::string& dump) {
     SinkTransaction transaction;
@@ -73,9 +71,7 @@ SinkTransaction parseDump(const fs::path& file, const std::string& dump) {
         rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
         return line;
     };
-    auto value = [](std::string_view line, std::string_view prefix) {
-        return std::string(line.substr(prefix.size()));
-    };
+    auto value = [](std::string_view line, std::string_view prefix) { return std::string(line.substr(prefix.size())); };
     while (!rest.empty()) {
         std::string_view line = nextLine();
         if (startsWith(line, "X-Client-Addr: ")) {
@@ -92,14 +88,12 @@ SinkTransaction parseDump(const fs::path& file, const std::string& dump) {
             while (startsWith(rest, "\t")) nextLine();
             break;
         } else {
-            throw std::runtime_error("unexpected line in dump " + file.string() + ": " +
-                                     std::string(line));
+            throw std::runtime_error("unexpected line in dump " + file.string() + ": " + std::string(line));
         }
     }
     // The message, then the "\n" of the final ".\r\n" line.
     transaction.content = std::string(rest);
-    if (!transaction.content.empty() && transaction.content.back() == '\n')
-        transaction.content.pop_back();
+    if (!transaction.content.empty() && transaction.content.back() == '\n') transaction.content.pop_back();
     return transaction;
 }
 
@@ -112,12 +106,9 @@ SmtpSink::SmtpSink(SmtpSinkOptions options)
     if (root) {
         // smtp-sink writes the dumps as kSinkUser.
         const passwd* user = ::getpwnam(kSinkUser);
-        if (user == nullptr)
-            throw std::runtime_error("smtp-sink: no user " + std::string(kSinkUser));
-        if (::chmod(dir_.path().c_str(), 0755) != 0 ||
-            ::chown(dumpDir_.c_str(), user->pw_uid, user->pw_gid) != 0)
-            throw std::runtime_error("smtp-sink: cannot prepare " + dumpDir_.string() + ": " +
-                                     std::strerror(errno));
+        if (user == nullptr) throw std::runtime_error("smtp-sink: no user " + std::string(kSinkUser));
+        if (::chmod(dir_.path().c_str(), 0755) != 0 || ::chown(dumpDir_.c_str(), user->pw_uid, user->pw_gid) != 0)
+            throw std::runtime_error("smtp-sink: cannot prepare " + dumpDir_.string() + ": " + std::strerror(errno));
     }
     std::string lastOutput;
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -157,11 +148,8 @@ bool SmtpSink::rejectsDot() const {
     const auto& flags = options_.extraFlags;
     for (std::size_t i = 0; i < flags.size(); ++i) {
         const std::string& flag = flags[i];
-        if (flag.size() < 2 || flag[0] != '-' ||
-            std::string("rfQq").find(flag[1]) == std::string::npos)
-            continue;
-        std::string commands =
-            flag.size() > 2 ? flag.substr(2) : (i + 1 < flags.size() ? flags[i + 1] : "");
+        if (flag.size() < 2 || flag[0] != '-' || std::string("rfQq").find(flag[1]) == std::string::npos) continue;
+        std::string commands = flag.size() > 2 ? flag.substr(2) : (i + 1 < flags.size() ? flags[i + 1] : "");
         std::replace_if(
             commands.begin(), commands.end(), [](char c) { return c == ',' || c == '\t'; }, ' ');
         std::istringstream words(commands);
@@ -177,8 +165,7 @@ std::vector<SinkTransaction> SmtpSink::transactions() const {
     // no longer open is complete (or was abandoned and deleted: then reading it fails).
     std::vector<std::pair<fs::file_time_type, fs::path>> files;
     std::error_code error;
-    for (fs::directory_iterator it(dumpDir_, error), end; !error && it != end;
-         it.increment(error)) {
+    for (fs::directory_iterator it(dumpDir_, error), end; !error && it != end; it.increment(error)) {
         std::error_code timeError;
         auto time = it->last_write_time(timeError);
         if (!timeError && it->is_regular_file(timeError)) files.emplace_back(time, it->path());

@@ -58,8 +58,7 @@ public:
     // Every completed transaction, including those then rejected at ".", in arrival order.
     std::vector<SinkTransaction> transactions() const;
     // Polls until at least COUNT transactions are complete; false on timeout.
-    bool waitForTransactions(std::size_t count,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+    bool waitForTransactions(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
     // smtp-sink's own stdout/stderr (warnings, -c counters, -v conversation).
     std::string output() const;

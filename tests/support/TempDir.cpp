@@ -20,9 +20,7 @@ namespace mc::testing {
 
 namespace {
 
-std::runtime_error sysError(const std::string& what) {
-    return std::runtime_error(what + ": " + std::strerror(errno));
-}
+std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
 
 }  // namespace
 
@@ -39,8 +37,7 @@ TempDir::TempDir(std::string_view prefix) {
 
 TempDir::~TempDir() { remove(); }
 
-TempDir::TempDir(TempDir&& other) noexcept
-    : path_(std::exchange(other.path_, {})), keep_(other.keep_) {}
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::exchange(other.path_, {})), keep_(other.keep_) {}
 
 TempDir& TempDir::operator=(TempDir&& other) noexcept {
     if (this != &other) {
@@ -62,8 +59,7 @@ void TempDir::remove() noexcept {
     path_.clear();
 }
 
-std::filesystem::path TempDir::writeFile(std::string_view relative, std::string_view content,
-                                         mode_t mode) const {
+std::filesystem::path TempDir::writeFile(std::string_view relative, std::string_view content, mode_t mode) const {
     std::filesystem::path target = path_ / relative;
     std::filesystem::create_directories(target.parent_path());
     mc::testing::writeFile(target, content, mode);
@@ -127,9 +123,7 @@ void writeFile(const std::filesystem::path& path, std::string_view content, mode
 
 std::filesystem::path sourceDir() { return MC_SOURCE_DIR; }
 
-std::filesystem::path supportFile(std::string_view name) {
-    return sourceDir() / "tests" / "support" / name;
-}
+std::filesystem::path supportFile(std::string_view name) { return sourceDir() / "tests" / "support" / name; }
 
 std::filesystem::path mailcollectorBinary() {
     const char* fromEnv = std::getenv("MC_BINARY");

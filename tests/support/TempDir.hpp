@@ -27,8 +27,7 @@ public:
     std::filesystem::path operator/(std::string_view relative) const { return path_ / relative; }
 
     // Writes RELATIVE (parent directories are created) and returns its absolute path.
-    std::filesystem::path writeFile(std::string_view relative, std::string_view content,
-                                    mode_t mode = 0644) const;
+    std::filesystem::path writeFile(std::string_view relative, std::string_view content, mode_t mode = 0644) const;
 
     // Keeps the directory after destruction.
     void keep() { keep_ = true; }

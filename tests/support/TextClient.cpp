@@ -38,8 +38,7 @@ Poco::Net::Context::Ptr verifyingClientContext(const std::string& caFile) {
     return new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
 }
 
-TextClient::TextClient(const std::string& host, std::uint16_t port,
-                       std::chrono::milliseconds timeout)
+TextClient::TextClient(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout)
     : timeout_(timeout) {
     initializeOnce();
     socket_.connect(Poco::Net::SocketAddress(host, port), toTimespan(timeout));
@@ -64,8 +63,7 @@ TextClient::TextClient(const std::string& host, std::uint16_t port, Poco::Net::C
 
 void TextClient::startTls(Poco::Net::Context::Ptr context, const std::string& verifyHost) {
     if (!buffer_.empty()) throw std::runtime_error("startTls: unread data before the handshake");
-    Poco::Net::SecureStreamSocket secure =
-        Poco::Net::SecureStreamSocket::attach(socket_, verifyHost, context);
+    Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(socket_, verifyHost, context);
     secure.verifyPeerCertificate();
     secure.setReceiveTimeout(toTimespan(timeout_));
     secure.setSendTimeout(toTimespan(timeout_));

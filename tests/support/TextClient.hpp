@@ -27,8 +27,7 @@ public:
     // or address that the certificate must match). Throws Poco::Net::SSLException (or a
     // subclass) when verification fails.
     TextClient(const std::string& host, std::uint16_t port, Poco::Net::Context::Ptr context,
-               const std::string& verifyHost,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+               const std::string& verifyHost, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
     // Upgrades the connection to TLS (after STLS / STARTTLS was accepted).
     void startTls(Poco::Net::Context::Ptr context, const std::string& verifyHost);

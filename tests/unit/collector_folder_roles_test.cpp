@@ -22,7 +22,11 @@ TEST(FolderRoles, LastHierarchyComponentDecidesWithoutSpecialUse) {
         EXPECT_EQ(folderRole({}, prefix + "Junk E-mail", delimiter), FolderRole::Junk);
         EXPECT_EQ(folderRole({}, prefix + "Bulk Mail", delimiter), FolderRole::Junk);
         EXPECT_EQ(folderRole({}, prefix + "Drafts", delimiter), FolderRole::Drafts);
-        EXPECT_EQ(folderRole({}, prefix + "Entw\xC3\xBC" "rfe", delimiter), FolderRole::Drafts);
+        EXPECT_EQ(folderRole({},
+                             prefix + "Entw\xC3\xBC"
+                                      "rfe",
+                             delimiter),
+                  FolderRole::Drafts);
         EXPECT_EQ(folderRole({}, prefix + "Sent", delimiter), FolderRole::None);
         EXPECT_EQ(folderRole({}, prefix + "Work", delimiter), FolderRole::None);
         EXPECT_EQ(folderRole({}, "INBOX", delimiter), FolderRole::None);
@@ -69,7 +73,7 @@ TEST(FolderRoles, StarSkipsRoleFoldersInCyrusAndCourierNamespaces) {
 TEST(HeaderFingerprint, LineEndingsDoNotMatterButHeadersDo) {
     std::string crlf = "From: a@example.org\r\nSubject: one\r\n\r\nbody\r\n";
     std::string lf = "From: a@example.org\nSubject: one\n\nother body\n";
-    std::string top = "From: a@example.org\r\nSubject: one\r\n\r\n";  // TOP n 0
+    std::string top = "From: a@example.org\r\nSubject: one\r\n\r\n";                     // TOP n 0
     std::string crcrlf = "From: a@example.org\r\r\nSubject: one\r\r\n\r\r\nbody\r\r\n";  // Courier
     EXPECT_EQ(headerFingerprint(crlf), headerFingerprint(lf));
     EXPECT_EQ(headerFingerprint(crlf), headerFingerprint(top));

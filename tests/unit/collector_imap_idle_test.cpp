@@ -229,8 +229,7 @@ private:
             if (verb == "CAPABILITY") {
                 reply = "* CAPABILITY" + caps + "\r\n" + tag + " OK done\r\n";
             } else if (verb == "LOGIN") {
-                reply = options_.refuseLogin ? tag + " NO [AUTHENTICATIONFAILED] no\r\n"
-                                             : tag + " OK logged in\r\n";
+                reply = options_.refuseLogin ? tag + " NO [AUTHENTICATIONFAILED] no\r\n" : tag + " OK logged in\r\n";
             } else if (verb == "LIST") {
                 for (const auto& entry : options_.list) reply += entry + "\r\n";
                 reply += tag + " OK listed\r\n";
@@ -273,8 +272,7 @@ private:
     std::thread acceptThread_;
 };
 
-config::AccountSettings accountFor(const FakeIdleServer& server,
-                                   std::vector<std::string> folders = {"INBOX"}) {
+config::AccountSettings accountFor(const FakeIdleServer& server, std::vector<std::string> folders = {"INBOX"}) {
     config::AccountSettings account;
     account.name = "acct";
     account.protocol = config::SourceProtocol::Imap;
@@ -461,8 +459,7 @@ TEST(ImapIdleWatcher, OnlyARiseInExistsIsNewMail) {
     ASSERT_TRUE(watcher.waitUntilIdling(1, 10s));
     // Another client expunges one and the server repeats the count: nothing new. Then one
     // arrives (EXISTS back at 2, with RECENT): one call. A lone RECENT rise is new mail too.
-    ASSERT_TRUE(
-        server.pushToIdling("* 2 EXISTS\r\n* 1 EXPUNGE\r\n* 1 EXISTS\r\n* 2 EXISTS\r\n* 1 RECENT\r\n"));
+    ASSERT_TRUE(server.pushToIdling("* 2 EXISTS\r\n* 1 EXPUNGE\r\n* 1 EXISTS\r\n* 2 EXISTS\r\n* 1 RECENT\r\n"));
     ASSERT_TRUE(recorder.waitFor(1));
     ASSERT_TRUE(server.pushToIdling("* 2 RECENT\r\n"));
     ASSERT_TRUE(recorder.waitFor(2));
@@ -543,8 +540,7 @@ TEST(ImapIdleWatcher, StarWatchesEverySelectableFolderButTrashJunkAndDrafts) {
     watcher.stop();
     EXPECT_EQ(server.count("EXAMINE"), 3u);
     EXPECT_EQ(server.count("EXAMINE \"B&APw-cher\""), 1u) << "folder names go out in modified UTF-7";
-    EXPECT_EQ(server.count("EXAMINE \"Trash\"") + server.count("EXAMINE \"Junk\"") +
-                  server.count("EXAMINE \"Drafts\""),
+    EXPECT_EQ(server.count("EXAMINE \"Trash\"") + server.count("EXAMINE \"Junk\"") + server.count("EXAMINE \"Drafts\""),
               0u);
 }
 

@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 
 TEST(OAuth2TokenReply, GrantWithRotationAndDefaults) {
     auto grant = parseTokenGrant(
-        {200, {{"access_token", "ya29.x"}, {"expires_in", "3599"}, {"refresh_token", "1//new"}, {"token_type", "Bearer"}}});
+        {200,
+         {{"access_token", "ya29.x"}, {"expires_in", "3599"}, {"refresh_token", "1//new"}, {"token_type", "Bearer"}}});
     ASSERT_TRUE(grant);
     EXPECT_EQ(grant->accessToken, "ya29.x");
     EXPECT_EQ(grant->expiresIn, 3599s);

@@ -114,12 +114,12 @@ TEST(FetchmailrcGrammar, SeveralUsersDefaultsSkipAndGlobals) {
 }
 
 TEST(FetchmailrcGrammar, UserHereIsThereAndMultidropMappings) {
-    auto rc = parsed("poll h user esr here is eric there\n"
-                     "poll h2 user maildrop pass s to golux 'hurkle'='happy' snark here\n");
+    auto rc = parsed(
+        "poll h user esr here is eric there\n"
+        "poll h2 user maildrop pass s to golux 'hurkle'='happy' snark here\n");
     EXPECT_EQ(rc.entries[0].users[0].remote, "eric");
     EXPECT_EQ(rc.entries[0].users[0].localNames, std::vector<std::string>{"esr"});
-    EXPECT_EQ(rc.entries[1].users[0].localNames,
-              (std::vector<std::string>{"golux", "hurkle=happy", "snark"}));
+    EXPECT_EQ(rc.entries[1].users[0].localNames, (std::vector<std::string>{"golux", "hurkle=happy", "snark"}));
 }
 
 TEST(FetchmailrcGrammar, SyntaxErrorsNameTheirLineAndNeverASecret) {
@@ -242,8 +242,8 @@ TEST(FetchmailrcMapping, WhatCannotBeTranslatedIsWarnedAndCommented) {
     EXPECT_EQ(a.endpoint.host, "pop.example.net");
     EXPECT_EQ(a.password.kind, SecretSource::Kind::Env);
     EXPECT_EQ(a.password.reference, "MC_PASSWORD_U_POP_EXAMPLE_NET");
-    for (const char* needle : {"apop", "cram-md5", "plugin", "MD5 pin", "sslcommonname", "mda",
-                               "flush", "antispam", "no password", "skip", "etrn"})
+    for (const char* needle : {"apop", "cram-md5", "plugin", "MD5 pin", "sslcommonname", "mda", "flush", "antispam",
+                               "no password", "skip", "etrn"})
         EXPECT_TRUE(warned(result, needle)) << needle;
     for (const auto& warning : result.config.warnings) {
         EXPECT_EQ(warning.file, "/home/me/.fetchmailrc");
@@ -256,8 +256,9 @@ TEST(FetchmailrcMapping, WhatCannotBeTranslatedIsWarnedAndCommented) {
 }
 
 TEST(FetchmailrcMapping, NoPasswordEverInAWarning) {
-    auto result = imported("poll h proto pop3 user u pass \"hunter2\" sslfingerprint \"x\" mda \"m\"\n"
-                           "poll h2 user v pass \"hunter3\" is a b here\n");
+    auto result = imported(
+        "poll h proto pop3 user u pass \"hunter2\" sslfingerprint \"x\" mda \"m\"\n"
+        "poll h2 user v pass \"hunter3\" is a b here\n");
     ASSERT_TRUE(result.ok());
     EXPECT_FALSE(result.config.warnings.empty());
     for (const auto& warning : result.config.warnings)
@@ -267,14 +268,16 @@ TEST(FetchmailrcMapping, NoPasswordEverInAWarning) {
 // Found by fuzz_fetchmailrc: huge numbers saturate instead of overflowing (int) or printing an
 // integer TOML cannot hold, and a warning about an entry without `user` names the entry's line.
 TEST(FetchmailrcMapping, HugeNumbersSaturateAndEveryWarningHasALine) {
-    auto result = imported("set daemon 99999999999\n"
-                           "poll h proto pop3 interval 3 user u pass p limit 99999999999999999999999\n");
+    auto result = imported(
+        "set daemon 99999999999\n"
+        "poll h proto pop3 interval 3 user u pass p limit 99999999999999999999999\n");
     Config config = roundTrip(result);
     ASSERT_EQ(config.accounts.size(), 1u);
     EXPECT_EQ(config.accounts[0].interval, std::chrono::seconds(2147483647));
     EXPECT_EQ(config.accounts[0].maxMessageSize, 9223372036854775807u);
 
-    auto noUser = imported("defaults is a b here\npoll first.example.net\n\npoll second.example.net smtphost relay.example.net\n");
+    auto noUser = imported(
+        "defaults is a b here\npoll first.example.net\n\npoll second.example.net smtphost relay.example.net\n");
     ASSERT_TRUE(noUser.ok());
     EXPECT_TRUE(warned(noUser, "multidrop"));
     EXPECT_TRUE(warned(noUser, "delivered to"));

@@ -49,8 +49,9 @@ message_log_syslog = false
 )";
 
 TEST(GetmailrcSyntax, IniSectionsKeysContinuationsAndComments) {
-    IniFile ini = parseIni("# comment\n[retriever]\nType = X\nserver: h\n; other comment\n"
-                           "mailboxes = (\"a\",\n    \"b\")\n\n[options]\n  \ndelete=1\r\n");
+    IniFile ini = parseIni(
+        "# comment\n[retriever]\nType = X\nserver: h\n; other comment\n"
+        "mailboxes = (\"a\",\n    \"b\")\n\n[options]\n  \ndelete=1\r\n");
     ASSERT_EQ(ini.error, "");
     ASSERT_EQ(ini.sections.size(), 2u);
     EXPECT_EQ(ini.find("retriever")->find("type")->value, "X");
@@ -142,8 +143,7 @@ max_message_size = 10000000
 }
 
 TEST(GetmailrcMapping, SeveralFilesMaildirPlaceholderAndDeleteAfter) {
-    auto result = imported({{"/rc/one", kBench},
-                            {"/rc/two", R"([retriever]
+    auto result = imported({{"/rc/one", kBench}, {"/rc/two", R"([retriever]
 type = SimplePOP3Retriever
 server = pop.example.net
 username = carol
@@ -171,8 +171,9 @@ type = Filter_external
 }
 
 TEST(GetmailrcMapping, OnlyAMaildirGivesAValidPlaceholderTarget) {
-    auto result = imported({{"/rc/x", "[retriever]\ntype = SimpleIMAPSSLRetriever\nserver = h\nusername = u\n"
-                                      "password = p\nmailboxes = ALL\n[destination]\ntype = Mboxrd\npath = /var/mail/u\n"}});
+    auto result = imported({{"/rc/x",
+                             "[retriever]\ntype = SimpleIMAPSSLRetriever\nserver = h\nusername = u\n"
+                             "password = p\nmailboxes = ALL\n[destination]\ntype = Mboxrd\npath = /var/mail/u\n"}});
     Config config = roundTrip(result);
     EXPECT_EQ(config.accounts.at(0).folders, std::vector<std::string>{"*"});
     EXPECT_EQ(config.target.endpoint.host, "localhost");
@@ -183,15 +184,18 @@ TEST(GetmailrcMapping, OnlyAMaildirGivesAValidPlaceholderTarget) {
 TEST(GetmailrcMapping, UnusableFilesAreErrorsWithTheirLine) {
     auto unknown = imported({{"/rc/a", "[retriever]\ntype = NoSuchRetriever\n"}});
     EXPECT_EQ(unknown.errorText(), "/rc/a:2: unknown retriever type \"NoSuchRetriever\"");
-    auto noServer = imported({{"/rc/b", "\n[retriever]\ntype = SimplePOP3Retriever\nusername = u\n[destination]\ntype = Maildir\n"}});
+    auto noServer = imported(
+        {{"/rc/b", "\n[retriever]\ntype = SimplePOP3Retriever\nusername = u\n[destination]\ntype = Maildir\n"}});
     EXPECT_EQ(noServer.errorLine, 2);
     auto thirdFile = imported({{"/rc/ok", kBench}, {"/rc/c", kBench + "[x]\n"}, {"/rc/d", "x"}});
     EXPECT_EQ(thirdFile.errorFile, "/rc/d");
     EXPECT_EQ(thirdFile.errorLine, 1);
-    auto notBool = imported({{"/rc/e", std::string(kBench).replace(kBench.find("delete = false"), 14, "delete = maybe")}});
+    auto notBool =
+        imported({{"/rc/e", std::string(kBench).replace(kBench.find("delete = false"), 14, "delete = maybe")}});
     EXPECT_EQ(notBool.errorLine, 18);
     EXPECT_THAT(notBool.errorText(), HasSubstr("boolean"));
-    auto secret = imported({{"/rc/f", "[retriever]\ntype = SimplePOP3Retriever\npassword = hunter2\nmailboxes = (\"hunter2\"\n"}});
+    auto secret = imported(
+        {{"/rc/f", "[retriever]\ntype = SimplePOP3Retriever\npassword = hunter2\nmailboxes = (\"hunter2\"\n"}});
     EXPECT_FALSE(secret.ok());
     EXPECT_THAT(secret.errorText(), Not(HasSubstr("hunter2")));
 }

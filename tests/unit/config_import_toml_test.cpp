@@ -16,9 +16,10 @@ using ::testing::HasSubstr;
 
 // The password as the loader reads it back from `password = <tomlString(value)>`.
 std::string roundTrip(const std::string& value) {
-    std::string text = "[target]\nhost = \"localhost\"\nrecipient = \"me\"\n[[account]]\nname = \"a\"\n"
-                       "host = \"pop.example.net\"\nusername = \"u\"\npassword = " +
-                       tomlString(value) + "\n";
+    std::string text =
+        "[target]\nhost = \"localhost\"\nrecipient = \"me\"\n[[account]]\nname = \"a\"\n"
+        "host = \"pop.example.net\"\nusername = \"u\"\npassword = " +
+        tomlString(value) + "\n";
     return parseConfig(text, "/tmp/x.toml").accounts.at(0).password.reference;
 }
 
@@ -35,8 +36,8 @@ TEST(ImportToml, PassesUtf8ThroughAndReadsStrayBytesAsLatin1) {
     EXPECT_EQ(tomlString("caf\xe9"), "\"caf\\u00E9\"");
     EXPECT_TRUE(isValidUtf8("Ünïcode ✓ 😀"));
     EXPECT_FALSE(isValidUtf8("caf\xe9"));
-    EXPECT_FALSE(isValidUtf8("\xc0\xaf"));          // overlong '/'
-    EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));      // a surrogate
+    EXPECT_FALSE(isValidUtf8("\xc0\xaf"));      // overlong '/'
+    EXPECT_FALSE(isValidUtf8("\xed\xa0\x80"));  // a surrogate
 }
 
 TEST(ImportToml, EveryEscapedStringParsesBackToItself) {

@@ -249,10 +249,8 @@ TEST(ConfigLoader, NoAccountsIsValid) {
 }
 
 TEST(ConfigLoader, TargetIsRequired) {
-    EXPECT_EQ(parseError("", kPath),
-              std::string(kPath) + ": target: required table [target] is missing");
-    EXPECT_THAT(parseError("[collector]\nmax_parallel = 2\n"),
-                StartsWith(std::string(kPath) + ": target: "));
+    EXPECT_EQ(parseError("", kPath), std::string(kPath) + ": target: required table [target] is missing");
+    EXPECT_THAT(parseError("[collector]\nmax_parallel = 2\n"), StartsWith(std::string(kPath) + ": target: "));
 }
 
 TEST(ConfigLoader, OnlyOneTarget) {
@@ -260,8 +258,7 @@ TEST(ConfigLoader, OnlyOneTarget) {
 host = "a"
 recipient = "me@example.org"
 )";
-    EXPECT_EQ(parseError(text),
-              std::string(kPath) + ":1: target: expected a table, found an array");
+    EXPECT_EQ(parseError(text), std::string(kPath) + ":1: target: expected a table, found an array");
 }
 
 // Ports follow the protocol, the TLS mode and, for SMTP, whether we authenticate.
@@ -273,24 +270,23 @@ struct PortCase {
 class TargetPortDefault : public ::testing::TestWithParam<PortCase> {};
 
 TEST_P(TargetPortDefault, FollowsProtocolAndTls) {
-    std::string text = std::string("[target]\nhost = \"127.0.0.1\"\nrecipient = \"r@x.org\"\n") +
-                       GetParam().settings + "\n";
+    std::string text =
+        std::string("[target]\nhost = \"127.0.0.1\"\nrecipient = \"r@x.org\"\n") + GetParam().settings + "\n";
     EXPECT_EQ(parseConfig(text, kPath).target.endpoint.port, GetParam().port) << text;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ConfigLoader, TargetPortDefault,
-    ::testing::Values(PortCase{"protocol = \"smtp\"", 25},
-                      PortCase{"protocol = \"smtp\"\ntls = \"none\"", 25},
-                      PortCase{"protocol = \"smtp\"\ntls = \"implicit\"", 465},
-                      PortCase{"username = \"u\"\npassword_env = \"X\"", 587},
-                      PortCase{"username = \"u\"\npassword_env = \"X\"\ntls = \"implicit\"", 465},
-                      PortCase{"protocol = \"lmtp\"", 24},
-                      PortCase{"protocol = \"lmtp\"\ntls = \"none\"", 24},
-                      PortCase{"protocol = \"imap\"\nusername = \"u\"\npassword_env = \"X\"", 993},
-                      PortCase{"protocol = \"imap\"\nusername = \"u\"\npassword_env = \"X\"\n"
-                               "tls = \"starttls\"",
-                               143}));
+INSTANTIATE_TEST_SUITE_P(ConfigLoader, TargetPortDefault,
+                         ::testing::Values(PortCase{"protocol = \"smtp\"", 25},
+                                           PortCase{"protocol = \"smtp\"\ntls = \"none\"", 25},
+                                           PortCase{"protocol = \"smtp\"\ntls = \"implicit\"", 465},
+                                           PortCase{"username = \"u\"\npassword_env = \"X\"", 587},
+                                           PortCase{"username = \"u\"\npassword_env = \"X\"\ntls = \"implicit\"", 465},
+                                           PortCase{"protocol = \"lmtp\"", 24},
+                                           PortCase{"protocol = \"lmtp\"\ntls = \"none\"", 24},
+                                           PortCase{"protocol = \"imap\"\nusername = \"u\"\npassword_env = \"X\"", 993},
+                                           PortCase{"protocol = \"imap\"\nusername = \"u\"\npassword_env = \"X\"\n"
+                                                    "tls = \"starttls\"",
+                                                    143}));
 
 TEST(ConfigLoader, TargetTlsDefaultFollowsProtocol) {
     Config imap = parseConfig(R"([target]
@@ -341,15 +337,13 @@ ca_file = "./ca.pem"
 TEST(ConfigLoader, RelativeConfigPathStillGivesAbsolutePaths) {
     Config config = parseConfig(kMinimal, "config.toml");
     EXPECT_EQ(config.collector.ledger, "/var/lib/mailcollector/ledger.db");
-    Config relative =
-        parseConfig("[collector]\nledger = \"l.db\"\n" + std::string(kMinimal), "config.toml");
+    Config relative = parseConfig("[collector]\nledger = \"l.db\"\n" + std::string(kMinimal), "config.toml");
     EXPECT_EQ(relative.collector.ledger, (std::filesystem::current_path() / "l.db").string());
 }
 
 TEST(ConfigLoader, PostgresLedgerIsKeptAsIs) {
     std::string url = "postgresql://mc@db.example.org/mailcollector";
-    Config config =
-        parseConfig("[collector]\nledger = \"" + url + "\"\n" + std::string(kMinimal), kPath);
+    Config config = parseConfig("[collector]\nledger = \"" + url + "\"\n" + std::string(kMinimal), kPath);
     EXPECT_EQ(config.collector.ledger, url);
 }
 
@@ -372,8 +366,7 @@ TEST(ConfigErrors, SyntaxErrorHasTomlLineAndDescription) {
 }
 
 TEST(ConfigErrors, DuplicateTomlKeyIsASyntaxError) {
-    EXPECT_THAT(parseError(std::string(kMinimal) + "host = \"y\"\n"),
-                StartsWith(std::string(kPath) + ":4: "));
+    EXPECT_THAT(parseError(std::string(kMinimal) + "host = \"y\"\n"), StartsWith(std::string(kPath) + ":4: "));
 }
 
 TEST(ConfigErrors, SyntaxErrorOnAPasswordLineQuotesNothingFromIt) {
@@ -390,15 +383,13 @@ TEST(ConfigErrors, SyntaxErrorOnAPasswordLineQuotesNothingFromIt) {
 
 TEST(ConfigErrors, UnknownKeyNamesKeyAndSuggestsTheRightOne) {
     std::string error = parseError(std::string(kMinimal) + "recipeint = \"x\"\n");
-    EXPECT_EQ(error, std::string(kPath) +
-                         ":4: target.recipeint: unknown key (did you mean \"recipient\"?)");
+    EXPECT_EQ(error, std::string(kPath) + ":4: target.recipeint: unknown key (did you mean \"recipient\"?)");
 }
 
 TEST(ConfigErrors, UnknownKeyInAccountWinsOverMissingKey) {
     // "hots" is a typo for "host"; saying "host is missing" would send the user looking elsewhere.
     std::string error = accountError("name = \"a\"\nhots = \"x\"\nusername = \"u\"\n");
-    EXPECT_EQ(error,
-              std::string(kPath) + ":6: account[0].hots: unknown key (did you mean \"host\"?)");
+    EXPECT_EQ(error, std::string(kPath) + ":6: account[0].hots: unknown key (did you mean \"host\"?)");
 }
 
 TEST(ConfigErrors, UnknownTable) {
@@ -409,16 +400,14 @@ TEST(ConfigErrors, UnknownTable) {
 }
 
 TEST(ConfigErrors, UnknownTopLevelKey) {
-    EXPECT_EQ(parseError("verbose = true\n" + std::string(kMinimal)),
-              std::string(kPath) + ":1: verbose: unknown key");
+    EXPECT_EQ(parseError("verbose = true\n" + std::string(kMinimal)), std::string(kPath) + ":1: verbose: unknown key");
 }
 
 TEST(ConfigErrors, WrongType) {
     EXPECT_EQ(parseError(std::string(kMinimal) + "port = \"587\"\n"),
               std::string(kPath) + ":4: target.port: expected an integer, found a string");
     EXPECT_EQ(parseError("[collector]\nmax_parallel = 2.5\n" + std::string(kMinimal)),
-              std::string(kPath) +
-                  ":2: collector.max_parallel: expected an integer, found a floating-point number");
+              std::string(kPath) + ":2: collector.max_parallel: expected an integer, found a floating-point number");
     EXPECT_EQ(accountError("name = 7\n"),
               std::string(kPath) + ":5: account[0].name: expected a string, found an integer");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
@@ -433,8 +422,7 @@ TEST(ConfigErrors, WrongType) {
 TEST(ConfigErrors, WrongTypeInsideArray) {
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                            "protocol = \"imap\"\nfolders = [\"INBOX\",\n  3]\n"),
-              std::string(kPath) +
-                  ":11: account[0].folders: expected an array of strings, found an integer in it");
+              std::string(kPath) + ":11: account[0].folders: expected an array of strings, found an integer in it");
 }
 
 TEST(ConfigErrors, MissingRequiredKeyPointsAtTheTableHeader) {
@@ -452,16 +440,14 @@ username = "u"
     EXPECT_EQ(parseError(text), std::string(kPath) + ":11: account[1].host: missing required key");
     EXPECT_EQ(parseError("[target]\nrecipient = \"me@example.org\"\n"),
               std::string(kPath) + ":1: target.host: missing required key");
-    EXPECT_EQ(accountError("host = \"h\"\n"),
-              std::string(kPath) + ":4: account[0].name: missing required key");
+    EXPECT_EQ(accountError("host = \"h\"\n"), std::string(kPath) + ":4: account[0].name: missing required key");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\n"),
               std::string(kPath) + ":4: account[0].username: missing required key");
 }
 
 TEST(ConfigErrors, RecipientRequiredForSmtpAndLmtp) {
     EXPECT_EQ(parseError("\n[target]\nhost = \"h\"\n"),
-              std::string(kPath) +
-                  ":2: target.recipient: missing required key (smtp and lmtp targets need it)");
+              std::string(kPath) + ":2: target.recipient: missing required key (smtp and lmtp targets need it)");
     EXPECT_THAT(parseError("[target]\nprotocol = \"lmtp\"\nhost = \"h\"\n"),
                 StartsWith(std::string(kPath) + ":1: target.recipient: "));
     EXPECT_EQ(parseError("[target]\nprotocol = \"imap\"\nhost = \"h\"\nusername = \"u\"\n"
@@ -480,13 +466,10 @@ TEST(ConfigErrors, ImapTargetFolderAndLabelDelivery) {
 }
 
 TEST(ConfigErrors, EnumerationListsAllowedValues) {
-    EXPECT_EQ(
-        parseError(std::string(kMinimal) + "tls = \"ssl\"\n"),
-        std::string(kPath) +
-            ":4: target.tls: unknown value \"ssl\"; expected one of: implicit, starttls, none");
+    EXPECT_EQ(parseError(std::string(kMinimal) + "tls = \"ssl\"\n"),
+              std::string(kPath) + ":4: target.tls: unknown value \"ssl\"; expected one of: implicit, starttls, none");
     EXPECT_EQ(accountError("name = \"a\"\nprotocol = \"pop4\"\n"),
-              std::string(kPath) +
-                  ":6: account[0].protocol: unknown value \"pop4\"; expected one of: pop3, imap");
+              std::string(kPath) + ":6: account[0].protocol: unknown value \"pop4\"; expected one of: pop3, imap");
     EXPECT_THAT(parseError("[collector]\nlog_format = \"xml\"\n" + std::string(kMinimal)),
                 StartsWith(std::string(kPath) + ":2: collector.log_format: unknown value \"xml\""));
 }
@@ -496,9 +479,8 @@ TEST(ConfigErrors, Ranges) {
               std::string(kPath) + ":4: target.port: must be between 1 and 65535, found 0");
     EXPECT_EQ(parseError(std::string(kMinimal) + "port = 65536\n"),
               std::string(kPath) + ":4: target.port: must be between 1 and 65535, found 65536");
-    EXPECT_EQ(
-        parseError("[collector]\nmax_parallel = 1025\n" + std::string(kMinimal)),
-        std::string(kPath) + ":2: collector.max_parallel: must be between 1 and 1024, found 1025");
+    EXPECT_EQ(parseError("[collector]\nmax_parallel = 1025\n" + std::string(kMinimal)),
+              std::string(kPath) + ":2: collector.max_parallel: must be between 1 and 1024, found 1025");
     EXPECT_THAT(parseError("[collector]\nmax_parallel = 0\n" + std::string(kMinimal)),
                 StartsWith(std::string(kPath) + ":2: collector.max_parallel: "));
     EXPECT_THAT(parseError(std::string(kMinimal) + "connections = 33\n"),
@@ -529,8 +511,7 @@ name = "same"
 
 TEST(ConfigErrors, AccountNameCharacters) {
     EXPECT_EQ(accountError("name = \"my account\"\n"),
-              std::string(kPath) +
-                  ":5: account[0].name: may contain only letters, digits, '.', '_' and '-'");
+              std::string(kPath) + ":5: account[0].name: may contain only letters, digits, '.', '_' and '-'");
 }
 
 TEST(ConfigErrors, PlaintextToARemoteHostIsRefused) {
@@ -545,15 +526,13 @@ TEST(ConfigErrors, PlaintextToARemoteHostIsRefused) {
 }
 
 TEST(ConfigErrors, PlaintextIsFineOnLoopbackOrWhenAllowed) {
-    for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST",
-                             "localhost.", "::ffff:127.0.0.1"}) {
-        std::string text = std::string("[target]\nhost = \"") + host +
-                           "\"\nrecipient = \"r@x.org\"\ntls = \"none\"\n";
+    for (const char* host :
+         {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST", "localhost.", "::ffff:127.0.0.1"}) {
+        std::string text = std::string("[target]\nhost = \"") + host + "\"\nrecipient = \"r@x.org\"\ntls = \"none\"\n";
         EXPECT_EQ(parseError(text), "") << host;
     }
     for (const char* host : {"128.0.0.1", "10.0.0.1", "::2", "localhost.example.org"}) {
-        std::string text = std::string("[target]\nhost = \"") + host +
-                           "\"\nrecipient = \"r@x.org\"\ntls = \"none\"\n";
+        std::string text = std::string("[target]\nhost = \"") + host + "\"\nrecipient = \"r@x.org\"\ntls = \"none\"\n";
         EXPECT_NE(parseError(text), "") << host;
     }
     EXPECT_EQ(parseError(std::string(kMinimal) + "tls = \"none\"\nallow_plaintext = true\n"), "");
@@ -566,9 +545,9 @@ TEST(ConfigErrors, PasswordKeysAreExclusive) {
     EXPECT_EQ(error, std::string(kPath) +
                          ":9: account[0].password: set only one of password, password_file, "
                          "password_env, password_command");
-    EXPECT_THAT(parseError(std::string(kMinimal) +
-                           "username = \"u\"\npassword_env = \"A\"\npassword_command = \"b\"\n"),
-                StartsWith(std::string(kPath) + ":6: target.password_command: set only one"));
+    EXPECT_THAT(
+        parseError(std::string(kMinimal) + "username = \"u\"\npassword_env = \"A\"\npassword_command = \"b\"\n"),
+        StartsWith(std::string(kPath) + ":6: target.password_command: set only one"));
 }
 
 TEST(ConfigErrors, AccountNeedsAPasswordOrTokenSource) {
@@ -593,16 +572,14 @@ TEST(ConfigErrors, TargetUsernameWithoutPassword) {
 TEST(ConfigErrors, EmptyStringsAreRefusedWhereTheyMeanNothing) {
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"\"\n"),
               std::string(kPath) + ":8: account[0].password_env: must not be empty");
-    EXPECT_EQ(accountError("name = \"\"\n"),
-              std::string(kPath) + ":5: account[0].name: must not be empty");
+    EXPECT_EQ(accountError("name = \"\"\n"), std::string(kPath) + ":5: account[0].name: must not be empty");
 }
 
 TEST(ConfigErrors, FoldersOnPop3) {
     std::string base = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
     EXPECT_EQ(accountError(base + "folders = [\"INBOX\"]\n"), "");
     EXPECT_EQ(accountError(base + "folders = [\"INBOX\", \"Sent\"]\n"),
-              std::string(kPath) +
-                  ":9: account[0].folders: pop3 has only the INBOX; folders is for imap accounts");
+              std::string(kPath) + ":9: account[0].folders: pop3 has only the INBOX; folders is for imap accounts");
     EXPECT_THAT(accountError(base + "protocol = \"imap\"\nfolders = []\n"),
                 StartsWith(std::string(kPath) + ":10: account[0].folders: must list at least"));
     EXPECT_THAT(accountError(base + "protocol = \"imap\"\nfolders = [\"A\", \"A\"]\n"),
@@ -611,9 +588,8 @@ TEST(ConfigErrors, FoldersOnPop3) {
 
 TEST(ConfigErrors, SizesAndIntervals) {
     std::string base = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
-    EXPECT_THAT(
-        accountError(base + "max_message_size = \"50 XB\"\n"),
-        StartsWith(std::string(kPath) + ":9: account[0].max_message_size: expected a size"));
+    EXPECT_THAT(accountError(base + "max_message_size = \"50 XB\"\n"),
+                StartsWith(std::string(kPath) + ":9: account[0].max_message_size: expected a size"));
     EXPECT_THAT(accountError(base + "max_message_size = -5\n"),
                 StartsWith(std::string(kPath) + ":9: account[0].max_message_size: "));
     EXPECT_EQ(accountError(base + "max_message_size = true\n"),
@@ -638,14 +614,11 @@ TEST(ConfigErrors, FingerprintShape) {
 
 TEST(ConfigErrors, HttpListenShape) {
     for (const char* bad : {"9780", "localhost", ":9780", "::1:9780", "127.0.0.1:0", "h:99999"})
-        EXPECT_THAT(parseError("[collector]\nhttp_listen = \"" + std::string(bad) + "\"\n" +
-                               std::string(kMinimal)),
+        EXPECT_THAT(parseError("[collector]\nhttp_listen = \"" + std::string(bad) + "\"\n" + std::string(kMinimal)),
                     StartsWith(std::string(kPath) + ":2: collector.http_listen: "))
             << bad;
     for (const char* good : {"0.0.0.0:9780", "[::]:80", "localhost:1"})
-        EXPECT_EQ(parseError("[collector]\nhttp_listen = \"" + std::string(good) + "\"\n" +
-                             std::string(kMinimal)),
-                  "")
+        EXPECT_EQ(parseError("[collector]\nhttp_listen = \"" + std::string(good) + "\"\n" + std::string(kMinimal)), "")
             << good;
 }
 
@@ -675,8 +648,7 @@ TEST(ConfigErrors, LabelsAndTheTargetFolderFitAnImapFolderName) {
 class LoadConfigTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "mc-config-test-XXXXXX").string();
+        std::string pattern = (std::filesystem::temp_directory_path() / "mc-config-test-XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         dir_ = pattern;
     }
@@ -730,8 +702,7 @@ TEST_F(LoadConfigTest, InlinePasswordInPrivateFileIsAccepted) {
 }
 
 TEST_F(LoadConfigTest, ReadableFileWithoutInlinePasswordIsFine) {
-    std::string path =
-        write("config.toml", std::string(kMinimal) + "[collector]\nledger = \"l.db\"\n", 0644);
+    std::string path = write("config.toml", std::string(kMinimal) + "[collector]\nledger = \"l.db\"\n", 0644);
     Config config = loadConfig(path);
     EXPECT_EQ(config.collector.ledger, (dir_ / "l.db").string());
 }

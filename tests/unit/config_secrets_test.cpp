@@ -35,8 +35,7 @@ std::string secretError(const SecretSource& source) {
 class SecretsTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "mc-secrets-test-XXXXXX").string();
+        std::string pattern = (std::filesystem::temp_directory_path() / "mc-secrets-test-XXXXXX").string();
         ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
         dir_ = pattern;
     }
@@ -59,16 +58,13 @@ TEST_F(SecretsTest, InlineIsTheValue) {
     EXPECT_EQ(resolveSecret({SecretSource::Kind::Inline, kSecret}, kWhat), kSecret);
 }
 
-TEST_F(SecretsTest, NoneIsAnError) {
-    EXPECT_EQ(secretError({}), std::string(kWhat) + ": no password configured");
-}
+TEST_F(SecretsTest, NoneIsAnError) { EXPECT_EQ(secretError({}), std::string(kWhat) + ": no password configured"); }
 
 TEST_F(SecretsTest, FileStripsExactlyOneTrailingNewline) {
     using Kind = SecretSource::Kind;
     EXPECT_EQ(resolveSecret({Kind::File, write("a", kSecret)}, kWhat), kSecret);
     EXPECT_EQ(resolveSecret({Kind::File, write("b", std::string(kSecret) + "\n")}, kWhat), kSecret);
-    EXPECT_EQ(resolveSecret({Kind::File, write("c", std::string(kSecret) + "\r\n")}, kWhat),
-              kSecret);
+    EXPECT_EQ(resolveSecret({Kind::File, write("c", std::string(kSecret) + "\r\n")}, kWhat), kSecret);
     EXPECT_EQ(resolveSecret({Kind::File, write("d", std::string(kSecret) + "\n\n")}, kWhat),
               std::string(kSecret) + "\n");
     EXPECT_EQ(resolveSecret({Kind::File, write("e", " spaced \n")}, kWhat), " spaced ");
@@ -77,8 +73,7 @@ TEST_F(SecretsTest, FileStripsExactlyOneTrailingNewline) {
 TEST_F(SecretsTest, MissingFileNamesThePathButNoSecret) {
     std::string path = (dir_ / "absent").string();
     std::string error = secretError({SecretSource::Kind::File, path});
-    EXPECT_EQ(error, std::string(kWhat) + ": cannot open password file " + path +
-                         ": No such file or directory");
+    EXPECT_EQ(error, std::string(kWhat) + ": cannot open password file " + path + ": No such file or directory");
 }
 
 TEST_F(SecretsTest, EmptyFileIsAnError) {
@@ -117,12 +112,9 @@ TEST_F(SecretsTest, CommandTakesTheFirstLine) {
 
 TEST_F(SecretsTest, CommandRunsThroughTheShell) {
     ::setenv("MC_TEST_SECRET", kSecret, 1);
-    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command,
-                             "cat " + write("f", "from-file\n") + " | tr a-z A-Z"},
-                            kWhat),
+    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command, "cat " + write("f", "from-file\n") + " | tr a-z A-Z"}, kWhat),
               "FROM-FILE");
-    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command, "echo \"$MC_TEST_SECRET\""}, kWhat),
-              kSecret);
+    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command, "echo \"$MC_TEST_SECRET\""}, kWhat), kSecret);
 }
 
 TEST_F(SecretsTest, CommandStdinIsEmpty) {
@@ -151,19 +143,15 @@ TEST_F(SecretsTest, CommandThatPrintsNothing) {
 }
 
 TEST_F(SecretsTest, MissingCommandFails) {
-    std::string error = secretError(
-        {SecretSource::Kind::Command, "exec 2>/dev/null; /nonexistent/secret-helper x"});
-    EXPECT_THAT(error,
-                StartsWith(std::string(kWhat) + ": password command exited with status 127"));
+    std::string error = secretError({SecretSource::Kind::Command, "exec 2>/dev/null; /nonexistent/secret-helper x"});
+    EXPECT_THAT(error, StartsWith(std::string(kWhat) + ": password command exited with status 127"));
     // The command line may embed a secret, so it is not quoted either.
     EXPECT_THAT(error, Not(HasSubstr("secret-helper")));
 }
 
 TEST_F(SecretsTest, LongOutputIsDrainedSoTheCommandDoesNotBlock) {
     // 1 MiB after the first line: a command blocked on a full pipe would never exit.
-    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command,
-                             "echo first; head -c 1048576 /dev/zero | tr '\\0' x"},
-                            kWhat),
+    EXPECT_EQ(resolveSecret({SecretSource::Kind::Command, "echo first; head -c 1048576 /dev/zero | tr '\\0' x"}, kWhat),
               "first");
 }
 

@@ -35,8 +35,8 @@ TEST(ParseSize, BinaryUnitsAre1024Based) {
 }
 
 TEST(ParseSize, Malformed) {
-    for (const char* text : {"", " ", "MB", "-1", "+1", "1.5MB", "50 XB", "50mb", "50 M B", "1e6",
-                             "0x10", "12abc", "1 2"})
+    for (const char* text :
+         {"", " ", "MB", "-1", "+1", "1.5MB", "50 XB", "50mb", "50 M B", "1e6", "0x10", "12abc", "1 2"})
         EXPECT_EQ(parseSize(text), std::nullopt) << '"' << text << '"';
 }
 
@@ -62,8 +62,7 @@ TEST(ParseDuration, Compound) {
 }
 
 TEST(ParseDuration, Malformed) {
-    for (const char* text :
-         {"", "s", "-5m", "5x", "5 m", "1.5h", "5mm", "1h30", "m5", "99999999999999999999"})
+    for (const char* text : {"", "s", "-5m", "5x", "5 m", "1.5h", "5mm", "1h30", "m5", "99999999999999999999"})
         EXPECT_EQ(parseDuration(text), std::nullopt) << '"' << text << '"';
 }
 

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "proto/ImapParser.hpp"
 #include "delivery/ImapAppend.hpp"
+#include "proto/ImapParser.hpp"
 
 namespace mc::delivery {
 namespace {

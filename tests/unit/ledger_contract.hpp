@@ -39,8 +39,7 @@ inline MessageKey pop3Key(const std::string& uid, const std::string& account = "
     return MessageKey{account, "", 0, uid};
 }
 
-inline MessageKey imapKey(const std::string& uid, std::uint64_t uidValidity = 7,
-                          const std::string& folder = "INBOX") {
+inline MessageKey imapKey(const std::string& uid, std::uint64_t uidValidity = 7, const std::string& folder = "INBOX") {
     return MessageKey{"bob", folder, uidValidity, uid};
 }
 
@@ -235,8 +234,8 @@ TYPED_TEST_P(LedgerContractTest, ForgetAbsentHandlesALargeMailbox) {
 
     const auto rows = store->messages("bob", "INBOX", 7);
     ASSERT_EQ(rows.size(), 50000u);
-    EXPECT_TRUE(std::all_of(rows.begin(), rows.end(),
-                            [](const MessageRecord& r) { return std::stoi(r.key.uid) % 2 == 0; }));
+    EXPECT_TRUE(
+        std::all_of(rows.begin(), rows.end(), [](const MessageRecord& r) { return std::stoi(r.key.uid) % 2 == 0; }));
 }
 
 TYPED_TEST_P(LedgerContractTest, MessagesInFolderSpansUidValidities) {
@@ -408,25 +407,14 @@ TYPED_TEST_P(LedgerContractTest, QuarantinedRowsAreListedRequeuedAndDropped) {
     ASSERT_EQ(store->quarantined("").size(), 1u);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest,
-                            CreateAndReopenKeepsRows,
-                            RecordSeenWithSameSizeLeavesRowAlone,
-                            SizeChangeResetsToSeen,
-                            RecordSeenFillsInSizeOfRowCreatedByMark,
-                            MarkCallsSetStatesAndReasons,
-                            MarkCallsInsertAbsentRows,
-                            AccountCountersFollowStates,
-                            ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox,
-                            ForgetAbsentHandlesALargeMailbox,
-                            MessagesInFolderSpansUidValidities,
-                            LargeUidValidityAndSizeRoundTrip,
-                            RegisterAccountReportsCreationOnce,
-                            RecordPollKeepsAccountsNewUntilRegistered,
-                            ConcurrentMarkDeliveredKeepsEveryRow,
-                            FreeTextThatIsNotUtf8IsAccepted,
-                            AccountsAreListedInByteOrder,
-                            RecordNextPollUpdatesExistingAccountsOnly,
-                            KeysAreCaseAndSpaceExact,
-                            QuarantinedRowsAreListedRequeuedAndDropped);
+REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, CreateAndReopenKeepsRows, RecordSeenWithSameSizeLeavesRowAlone,
+                            SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark,
+                            MarkCallsSetStatesAndReasons, MarkCallsInsertAbsentRows, AccountCountersFollowStates,
+                            ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox, ForgetAbsentHandlesALargeMailbox,
+                            MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip,
+                            RegisterAccountReportsCreationOnce, RecordPollKeepsAccountsNewUntilRegistered,
+                            ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
+                            AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly,
+                            KeysAreCaseAndSpaceExact, QuarantinedRowsAreListedRequeuedAndDropped);
 
 }  // namespace mc::ledger::contract

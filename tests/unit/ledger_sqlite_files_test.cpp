@@ -58,9 +58,7 @@ mode_t modeOf(const std::string& path) {
     return st.st_mode & 07777;
 }
 
-MessageKey key(const std::string& uid) {
-    return MessageKey{"alice", "", 0, uid};
-}
+MessageKey key(const std::string& uid) { return MessageKey{"alice", "", 0, uid}; }
 
 // Runs `call` expecting a LedgerError; returns its message.
 template <typename Call>
@@ -119,8 +117,7 @@ TEST_F(LedgerFilesTest, SymlinkedLedgerIsRefused) {
 
     const std::string dangling = (dir_ / "dangling.sqlite").string();
     ASSERT_EQ(::symlink((dir_ / "nowhere").c_str(), dangling.c_str()), 0);
-    EXPECT_NE(ledgerErrorOf([&] { openLedger(dangling); }).find("symbolic link"),
-              std::string::npos);
+    EXPECT_NE(ledgerErrorOf([&] { openLedger(dangling); }).find("symbolic link"), std::string::npos);
     EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
 }
 
@@ -170,8 +167,7 @@ TEST_F(LedgerFilesTest, OpeningKeepsSqliteLocksOnTheSharedMemory) {
 
 TEST_F(LedgerFilesTest, NonFilesAreRefused) {
     fs::create_directory(path_);
-    EXPECT_NE(ledgerErrorOf([&] { openLedger(path_); }).find("not a regular file"),
-              std::string::npos);
+    EXPECT_NE(ledgerErrorOf([&] { openLedger(path_); }).find("not a regular file"), std::string::npos);
     EXPECT_FALSE(ledgerErrorOf([&] { openLedger(""); }).empty());
     const std::string url = "postgresql://user:secret@db/mail";
     const std::string error = ledgerErrorOf([&] { openLedger(url); });
@@ -190,11 +186,9 @@ TEST_F(LedgerFilesTest, NewerSchemaVersionIsRefused) {
     {
         SqliteLedgerStore store(path_);
         store.recordSeen(key("u1"), 10);
-        store.executeForTesting("PRAGMA user_version = " +
-                                std::to_string(SqliteLedgerStore::schemaVersion() + 98));
+        store.executeForTesting("PRAGMA user_version = " + std::to_string(SqliteLedgerStore::schemaVersion() + 98));
     }
-    const std::string expected = "ledger schema version " +
-                                 std::to_string(SqliteLedgerStore::schemaVersion() + 98) +
+    const std::string expected = "ledger schema version " + std::to_string(SqliteLedgerStore::schemaVersion() + 98) +
                                  " is newer than this mailcollector supports";
     EXPECT_EQ(ledgerErrorOf([&] { openLedger(path_); }), expected);
 }
@@ -349,8 +343,7 @@ std::map<std::string, bool> writeConcurrently(LedgerStore& store) {
     for (int t = 0; t < kThreads; ++t) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < kPerThread; ++i) {
-                const std::string uid =
-                    (i % 5 == 0 ? "poison-" : "") + std::to_string(t) + "-" + std::to_string(i);
+                const std::string uid = (i % 5 == 0 ? "poison-" : "") + std::to_string(t) + "-" + std::to_string(i);
                 bool ok = true;
                 try {
                     store.markDelivered(key(uid), 0, "h", "", "");

@@ -12,8 +12,8 @@
 namespace mc::proto::testing {
 
 inline std::vector<std::vector<std::string_view>> chunkings(std::string_view input,
-                                                           std::initializer_list<unsigned> seeds,
-                                                           std::initializer_list<std::size_t> maxPieces) {
+                                                            std::initializer_list<unsigned> seeds,
+                                                            std::initializer_list<std::size_t> maxPieces) {
     std::vector<std::vector<std::string_view>> result;
     result.push_back({input});
     std::vector<std::string_view> bytes;

@@ -8,10 +8,10 @@ namespace mc::proto {
 namespace {
 
 TEST(FailureKind, NamesRoundTrip) {
-    for (FailureKind kind : {FailureKind::Network, FailureKind::Tls, FailureKind::Authentication,
-                             FailureKind::Protocol, FailureKind::Limit, FailureKind::Timeout,
-                             FailureKind::TargetTransient, FailureKind::TargetPermanent, FailureKind::Ledger,
-                             FailureKind::Interrupted, FailureKind::Config, FailureKind::Unsupported}) {
+    for (FailureKind kind :
+         {FailureKind::Network, FailureKind::Tls, FailureKind::Authentication, FailureKind::Protocol,
+          FailureKind::Limit, FailureKind::Timeout, FailureKind::TargetTransient, FailureKind::TargetPermanent,
+          FailureKind::Ledger, FailureKind::Interrupted, FailureKind::Config, FailureKind::Unsupported}) {
         const auto name = failureKindName(kind);
         EXPECT_EQ(parseFailureKind(name), kind) << name;
     }

@@ -35,11 +35,12 @@ TEST(HttpRequest, AcceptsBareLineFeedsAndLeadingEmptyLines) {
 }
 
 TEST(HttpRequest, RefusesWhatIsNotAnOriginFormRequest) {
-    for (const char* bad : {"GET\r\n\r\n", "GET /x\r\n\r\n", "GET http://h/x HTTP/1.1\r\n\r\n", "GET /x HTTP/2\r\n\r\n",
-                            "G(T /x HTTP/1.1\r\n\r\n", "GET /x HTTP/1.1\r\nno colon\r\n\r\n",
-                            "GET /x HTTP/1.1\r\n: v\r\n\r\n", "GET /%zz HTTP/1.1\r\n\r\n", "GET /x?a=%4 HTTP/1.1\r\n\r\n",
-                            "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-                            "POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "GET  /x HTTP/1.1\r\n\r\n"}) {
+    for (const char* bad :
+         {"GET\r\n\r\n", "GET /x\r\n\r\n", "GET http://h/x HTTP/1.1\r\n\r\n", "GET /x HTTP/2\r\n\r\n",
+          "G(T /x HTTP/1.1\r\n\r\n", "GET /x HTTP/1.1\r\nno colon\r\n\r\n", "GET /x HTTP/1.1\r\n: v\r\n\r\n",
+          "GET /%zz HTTP/1.1\r\n\r\n", "GET /x?a=%4 HTTP/1.1\r\n\r\n",
+          "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+          "POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "GET  /x HTTP/1.1\r\n\r\n"}) {
         HttpRequest request;
         EXPECT_EQ(parseHttpRequest(bad, request), HttpParse::Malformed) << bad;
     }

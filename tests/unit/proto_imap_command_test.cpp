@@ -71,14 +71,11 @@ TEST(ImapCommand, NulCannotBeSent) {
 // ---- imapSequenceSet ----
 
 TEST(ImapCommand, SequenceSetCompressesRuns) {
-    EXPECT_EQ(imapSequenceSet({1, 2, 3, 4, 5, 7, 9, 10, 11, 12}),
-              std::vector<std::string>{"1:5,7,9:12"});
-    EXPECT_EQ(imapSequenceSet({12, 9, 7, 11, 10, 3, 5, 4, 2, 1, 7, 7}),
-              std::vector<std::string>{"1:5,7,9:12"});
+    EXPECT_EQ(imapSequenceSet({1, 2, 3, 4, 5, 7, 9, 10, 11, 12}), std::vector<std::string>{"1:5,7,9:12"});
+    EXPECT_EQ(imapSequenceSet({12, 9, 7, 11, 10, 3, 5, 4, 2, 1, 7, 7}), std::vector<std::string>{"1:5,7,9:12"});
     EXPECT_EQ(imapSequenceSet({42}), std::vector<std::string>{"42"});
     EXPECT_EQ(imapSequenceSet({0, 1, 2}), std::vector<std::string>{"1:2"});
-    EXPECT_EQ(imapSequenceSet({4294967294u, 4294967295u, 1}),
-              std::vector<std::string>{"1,4294967294:4294967295"});
+    EXPECT_EQ(imapSequenceSet({4294967294u, 4294967295u, 1}), std::vector<std::string>{"1,4294967294:4294967295"});
     EXPECT_TRUE(imapSequenceSet({}).empty());
     EXPECT_TRUE(imapSequenceSet({0}).empty());
 }
@@ -146,13 +143,11 @@ TEST(ImapCommand, SequenceSetRoundTripsRandomLists) {
 // ---- parseImapSequenceSet ----
 
 TEST(ImapCommand, ParsesSequenceSets) {
-    EXPECT_EQ(parseImapSequenceSet("1:5,7,9:12"),
-              (std::vector<ImapRange>{{1, 5}, {7, 7}, {9, 12}}));
+    EXPECT_EQ(parseImapSequenceSet("1:5,7,9:12"), (std::vector<ImapRange>{{1, 5}, {7, 7}, {9, 12}}));
     EXPECT_EQ(parseImapSequenceSet("12:9"), (std::vector<ImapRange>{{9, 12}}));
-    EXPECT_EQ(parseImapSequenceSet("4294967295"),
-              (std::vector<ImapRange>{{4294967295u, 4294967295u}}));
-    for (const char* bad : {"", ",", "1,", ",1", "1:", ":1", "0", "1:0", "1:*", "*", "a",
-                            "4294967296", "1::2", "1:2:3", " 1", "1 ,2", "-1"}) {
+    EXPECT_EQ(parseImapSequenceSet("4294967295"), (std::vector<ImapRange>{{4294967295u, 4294967295u}}));
+    for (const char* bad : {"", ",", "1,", ",1", "1:", ":1", "0", "1:0", "1:*", "*", "a", "4294967296", "1::2", "1:2:3",
+                            " 1", "1 ,2", "-1"}) {
         EXPECT_FALSE(parseImapSequenceSet(bad)) << bad;
     }
 }

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/unit/proto_chunkings.hpp"
 #include "proto/ImapParser.hpp"
+#include "tests/unit/proto_chunkings.hpp"
 
 namespace mc::proto {
 namespace {
@@ -119,8 +119,7 @@ std::vector<std::string> describeAll(const Outcome& outcome) {
 
 // Parses `input` in every chunking; all must agree (responses, error, sink traffic). Returns the
 // whole-input outcome.
-Outcome parseEveryWay(std::string_view input, const ImapParserLimits& limits = {},
-                      RecordingSink* sink = nullptr) {
+Outcome parseEveryWay(std::string_view input, const ImapParserLimits& limits = {}, RecordingSink* sink = nullptr) {
     RecordingSink wholeSink;
     const Outcome whole = parsePieces({input}, limits, sink != nullptr ? &wholeSink : nullptr);
     const auto expected = describeAll(whole);
@@ -256,12 +255,10 @@ TEST(ImapParser, Continuation) {
 }
 
 TEST(ImapParser, ResponseCodes) {
-    auto r =
-        parseOne("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\*)] Limited\r\n");
+    auto r = parseOne("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\*)] Limited\r\n");
     EXPECT_EQ(r.code->name, "PERMANENTFLAGS");
     EXPECT_EQ(r.code->arguments, "(\\Answered \\Flagged \\Deleted \\Seen \\*)");
-    EXPECT_EQ(r.code->atoms(),
-              (std::vector<std::string>{"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\*"}));
+    EXPECT_EQ(r.code->atoms(), (std::vector<std::string>{"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\*"}));
     r = parseOne("A3 OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n");
     const auto copy = r.code->copyUid();
     ASSERT_TRUE(copy);
@@ -311,15 +308,14 @@ TEST(ImapParser, ExistsExpungeRecent) {
 TEST(ImapParser, Capability) {
     const auto r = parseOne("* CAPABILITY IMAP4rev1 STARTTLS AUTH=GSSAPI LOGINDISABLED\r\n");
     EXPECT_EQ(r.keyword(), "CAPABILITY");
-    EXPECT_EQ(r.capabilities(),
-              (std::vector<std::string>{"IMAP4REV1", "STARTTLS", "AUTH=GSSAPI", "LOGINDISABLED"}));
+    EXPECT_EQ(r.capabilities(), (std::vector<std::string>{"IMAP4REV1", "STARTTLS", "AUTH=GSSAPI", "LOGINDISABLED"}));
     EXPECT_FALSE(parseOne("* OK hello\r\n").capabilities());
 }
 
 TEST(ImapParser, Flags) {
     const auto r = parseOne("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk)\r\n");
-    EXPECT_EQ(r.flags(), (std::vector<std::string>{"\\Answered", "\\Flagged", "\\Deleted", "\\Seen",
-                                                   "\\Draft", "$Junk"}));
+    EXPECT_EQ(r.flags(),
+              (std::vector<std::string>{"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "$Junk"}));
     EXPECT_EQ(parseOne("* FLAGS ()\r\n").flags(), std::vector<std::string>{});
 }
 
@@ -391,8 +387,7 @@ TEST(ImapParser, MailboxStatus) {
 TEST(ImapParser, Search) {
     EXPECT_EQ(parseOne("* SEARCH 2 84 882\r\n").search(), (std::vector<std::uint32_t>{2, 84, 882}));
     EXPECT_EQ(parseOne("* SEARCH\r\n").search(), std::vector<std::uint32_t>{});
-    EXPECT_EQ(parseOne("* SEARCH 2 5 (MODSEQ 917162500)\r\n").search(),
-              (std::vector<std::uint32_t>{2, 5}));
+    EXPECT_EQ(parseOne("* SEARCH 2 5 (MODSEQ 917162500)\r\n").search(), (std::vector<std::uint32_t>{2, 5}));
     EXPECT_FALSE(parseOne("* SEARCH 2 x\r\n").search());
     EXPECT_FALSE(parseOne("* SEARCH 0\r\n").search());
     EXPECT_FALSE(parseOne("* SEARCH 4294967296\r\n").search());
@@ -569,16 +564,15 @@ TEST(ImapParser, NumbersUpTo64Bits) {
     EXPECT_EQ(r.data[3].kind, ImapValueKind::Atom);
     EXPECT_EQ(parseError("* X 18446744073709551616\r\n"), ImapParseError::NumberTooLarge);
     EXPECT_EQ(parseError("* 99999999999999999999 EXISTS\r\n"), ImapParseError::NumberTooLarge);
-    EXPECT_EQ(parseError("* 1 FETCH (BODY[]<99999999999999999999> NIL)\r\n"),
-              ImapParseError::NumberTooLarge);
+    EXPECT_EQ(parseError("* 1 FETCH (BODY[]<99999999999999999999> NIL)\r\n"), ImapParseError::NumberTooLarge);
 }
 
 TEST(ImapParser, LiteralBodyIsNeverTakenForResponses) {
     const std::string body =
         "* 1 EXISTS\r\nA001 OK fake completion\r\n* BYE fake\r\n+ fake\r\n{5}\r\n"
         ")\r\n* 2 FETCH (BODY[] {3}\r\n";
-    const std::string input = "* 1 FETCH (UID 10 BODY[] {" + std::to_string(body.size()) + "}\r\n" +
-                              body + ")\r\n* 3 EXISTS\r\nA001 OK FETCH completed\r\n";
+    const std::string input = "* 1 FETCH (UID 10 BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+                              ")\r\n* 3 EXISTS\r\nA001 OK FETCH completed\r\n";
     const Outcome outcome = parseEveryWay(input);
     EXPECT_EQ(outcome.error, ImapParseError::None);
     ASSERT_EQ(outcome.responses.size(), 3u);
@@ -736,8 +730,7 @@ TEST(ImapParser, BadLiterals) {
 }
 
 TEST(ImapParser, LiteralSizeCaps) {
-    EXPECT_EQ(parseError("* 1 FETCH (BODY[] {99999999999999999999}\r\n"),
-              ImapParseError::LiteralTooLarge);
+    EXPECT_EQ(parseError("* 1 FETCH (BODY[] {99999999999999999999}\r\n"), ImapParseError::LiteralTooLarge);
     EXPECT_EQ(parseError("* 1 FETCH (BODY[] {9223372036854775808}\r\n"),  // 2^63
               ImapParseError::LiteralTooLarge);
     EXPECT_EQ(parseError("* 1 FETCH (BODY[] {1073741825}\r\n"),  // 1 GiB + 1, the default cap
@@ -779,17 +772,15 @@ TEST(ImapParser, LineLengthCap) {
     EXPECT_EQ(progress.consumed, 64u * 1024);
     EXPECT_EQ(parser.error(), ImapParseError::LineTooLong);
     // Text lines are capped too.
-    EXPECT_EQ(parseError("A1 OK " + std::string(64 * 1024, 't') + "\r\n"),
-              ImapParseError::LineTooLong);
+    EXPECT_EQ(parseError("A1 OK " + std::string(64 * 1024, 't') + "\r\n"), ImapParseError::LineTooLong);
     // Each line between literals has its own allowance; literal bytes do not count.
     ImapParserLimits limits;
     limits.maxLineLength = 40;
-    const std::string chained = "* 1 FETCH (BODY[HEADER] {50}\r\n" + std::string(50, 'h') +
-                                " BODY[TEXT] {3}\r\n" + "abc UID 3 FLAGS (\\Seen \\Answered))\r\n";
+    const std::string chained = "* 1 FETCH (BODY[HEADER] {50}\r\n" + std::string(50, 'h') + " BODY[TEXT] {3}\r\n" +
+                                "abc UID 3 FLAGS (\\Seen \\Answered))\r\n";
     EXPECT_EQ(parseError(chained, limits), ImapParseError::None);
-    EXPECT_EQ(
-        parseError("* 1 FETCH (BODY[HEADER] {2}\r\nhh " + std::string(40, 'x') + ")\r\n", limits),
-        ImapParseError::LineTooLong);
+    EXPECT_EQ(parseError("* 1 FETCH (BODY[HEADER] {2}\r\nhh " + std::string(40, 'x') + ")\r\n", limits),
+              ImapParseError::LineTooLong);
 }
 
 TEST(ImapParser, NestingCap) {
@@ -810,10 +801,8 @@ TEST(ImapParser, ElementCap) {
     ImapParserLimits limits;
     limits.maxElements = 10;
     EXPECT_EQ(parseError("* SEARCH 1 2 3 4 5 6 7 8 9\r\n", limits), ImapParseError::None);
-    EXPECT_EQ(parseError("* SEARCH 1 2 3 4 5 6 7 8 9 10\r\n", limits),
-              ImapParseError::TooManyElements);
-    EXPECT_EQ(parseError("* X (((()))) (()) ((())) ()\r\n", limits),
-              ImapParseError::TooManyElements);
+    EXPECT_EQ(parseError("* SEARCH 1 2 3 4 5 6 7 8 9 10\r\n", limits), ImapParseError::TooManyElements);
+    EXPECT_EQ(parseError("* X (((()))) (()) ((())) ()\r\n", limits), ImapParseError::TooManyElements);
     // The count is per response.
     std::string many;
     for (int i = 0; i < 100; ++i) {
@@ -852,9 +841,8 @@ std::string bigBody(std::size_t size) {
 
 TEST(ImapParser, StreamsBigLiteralToSinkWithBoundedMemory) {
     const std::string body = bigBody(5 * 1024 * 1024);
-    const std::string input = "* 7 FETCH (UID 42 BODY[] {" + std::to_string(body.size()) + "}\r\n" +
-                              body + " FLAGS (\\Seen) BODY[HEADER] {6}\r\nshort!)\r\n" +
-                              "A9 OK done\r\n";
+    const std::string input = "* 7 FETCH (UID 42 BODY[] {" + std::to_string(body.size()) + "}\r\n" + body +
+                              " FLAGS (\\Seen) BODY[HEADER] {6}\r\nshort!)\r\n" + "A9 OK done\r\n";
     ImapParserLimits limits;
     limits.streamThreshold = 1024 * 1024;
     limits.maxResponseSize = 1024 * 1024;  // the streamed body must not count
@@ -911,10 +899,9 @@ TEST(ImapParser, StreamsBigLiteralToSinkWithBoundedMemory) {
 
 TEST(ImapParser, StreamingIsIndependentOfChunking) {
     const std::string body = bigBody(3000);
-    const std::string input = "* 2 FETCH (BODY[]<0> {3000}\r\n" + body +
-                              " ENVELOPE (NIL {1001}\r\n" + std::string(1001, 's') +
-                              "))\r\n* 3 FETCH (BINARY[1] ~{1000}\r\n" + std::string(1000, '\0') +
-                              ")\r\n";
+    const std::string input = "* 2 FETCH (BODY[]<0> {3000}\r\n" + body + " ENVELOPE (NIL {1001}\r\n" +
+                              std::string(1001, 's') + "))\r\n* 3 FETCH (BINARY[1] ~{1000}\r\n" +
+                              std::string(1000, '\0') + ")\r\n";
     ImapParserLimits limits;
     limits.streamThreshold = 1000;  // 1000 stays inline, 1001 and 3000 stream
     RecordingSink sink;
@@ -937,8 +924,7 @@ TEST(ImapParser, StreamingIsIndependentOfChunking) {
 TEST(ImapParser, WithoutSinkBigLiteralsStayInline) {
     ImapParserLimits limits;
     limits.streamThreshold = 10;
-    const auto outcome =
-        parseEveryWay("* 1 FETCH (BODY[] {20}\r\n01234567890123456789)\r\n", limits);
+    const auto outcome = parseEveryWay("* 1 FETCH (BODY[] {20}\r\n01234567890123456789)\r\n", limits);
     ASSERT_EQ(outcome.responses.size(), 1u);
     EXPECT_EQ(outcome.responses[0].fetch()->body()->text, "01234567890123456789");
 }

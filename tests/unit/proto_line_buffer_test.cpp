@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/unit/proto_chunkings.hpp"
 #include "proto/LineBuffer.hpp"
 #include "proto/Pop3Reply.hpp"
+#include "tests/unit/proto_chunkings.hpp"
 
 namespace mc::proto {
 namespace {
@@ -41,8 +41,8 @@ Split splitLines(const std::vector<std::string_view>& pieces, std::size_t maxLin
     return split;
 }
 
-void expectLines(std::string_view input, const std::vector<std::string>& lines,
-                 std::string_view rest, std::size_t maxLineLength = 64 * 1024) {
+void expectLines(std::string_view input, const std::vector<std::string>& lines, std::string_view rest,
+                 std::size_t maxLineLength = 64 * 1024) {
     const auto all = chunkings(input);
     for (std::size_t i = 0; i < all.size(); ++i) {
         SCOPED_TRACE("chunking #" + std::to_string(i));
@@ -64,9 +64,7 @@ TEST(LineBuffer, KeepsAnIncompleteLineBuffered) {
 
 TEST(LineBuffer, EmptyLines) { expectLines("\r\n\n\r\nx\n", {"", "", "", "x"}, ""); }
 
-TEST(LineBuffer, LoneCrStaysInsideTheLine) {
-    expectLines("a\rb\r\nc\r\r\n\rd\n", {"a\rb", "c\r", "\rd"}, "");
-}
+TEST(LineBuffer, LoneCrStaysInsideTheLine) { expectLines("a\rb\r\nc\r\r\n\rd\n", {"a\rb", "c\r", "\rd"}, ""); }
 
 TEST(LineBuffer, EightBitAndNulBytesPassThrough) {
     const std::string input = "\x80\xff\0\xc3\xa9\r\n\0\n"s;
@@ -76,8 +74,7 @@ TEST(LineBuffer, EightBitAndNulBytesPassThrough) {
 TEST(LineBuffer, LinesOver998BytesAndUpToTheCap) {
     const std::string line999(999, 'x');
     const std::string lineAtCap(64 * 1024, 'y');
-    expectLines(line999 + "\r\n" + lineAtCap + "\r\n" + lineAtCap + "\n",
-                {line999, lineAtCap, lineAtCap}, "");
+    expectLines(line999 + "\r\n" + lineAtCap + "\r\n" + lineAtCap + "\n", {line999, lineAtCap, lineAtCap}, "");
 }
 
 TEST(LineBuffer, LineAtTheCapWhoseCrlfIsSplitIsAccepted) {

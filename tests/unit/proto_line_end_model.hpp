@@ -10,7 +10,7 @@
 namespace mc::proto::testing {
 
 struct LineEndModel {
-    std::string text;        // the message as a target gets it, before any dot-stuffing
+    std::string text;  // the message as a target gets it, before any dot-stuffing
     std::uint64_t loneCrs = 0;
 };
 

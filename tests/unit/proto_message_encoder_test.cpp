@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/unit/proto_chunkings.hpp"
 #include "proto/MessageEncoder.hpp"
+#include "tests/unit/proto_chunkings.hpp"
 
 namespace mc::proto {
 namespace {
@@ -62,8 +62,7 @@ TEST(DotStuffingEncoder, LoneCrBecomesASpace) {
 
 TEST(DotStuffingEncoder, RunOfCrsBeforeLfIsOneLineEnd) {
     // Courier serves a Maildir file stored with CRLF as CR CR LF: no blank line may appear.
-    expectEncodes("From: a\r\r\nTo: b\r\r\n\r\r\nbody\r\r\n",
-                  "From: a\r\nTo: b\r\n\r\nbody\r\n.\r\n");
+    expectEncodes("From: a\r\r\nTo: b\r\r\n\r\r\nbody\r\r\n", "From: a\r\nTo: b\r\n\r\nbody\r\n.\r\n");
     expectEncodes("a\r\r\r\r\nb", "a\r\nb\r\n.\r\n");
     expectEncodes("\r\r\n", "\r\n.\r\n");
 }

@@ -39,9 +39,7 @@ TEST(FindHeader, UnfoldsContinuationLinesWithSingleSpaces) {
               "from mx.example.org by pop.example.net; Tue, 1 Oct 2024 10:00:00 +0000");
 }
 
-TEST(FindHeader, FirstOccurrenceWins) {
-    EXPECT_EQ(findHeader(kMessage, "received")->substr(0, 4), "from");
-}
+TEST(FindHeader, FirstOccurrenceWins) { EXPECT_EQ(findHeader(kMessage, "received")->substr(0, 4), "from"); }
 
 TEST(FindHeader, EmptyValue) { EXPECT_EQ(findHeader(kMessage, "X-Empty"), ""); }
 
@@ -90,16 +88,15 @@ TEST(FindHeader, EightBitAndNulInValues) {
 
 TEST(ParseReturnPath, Address) {
     EXPECT_EQ(parseReturnPath("<a@b>"), "a@b");
-    EXPECT_EQ(parseReturnPath("  <bounce+tag=x@lists.example.org>\t"),
-              "bounce+tag=x@lists.example.org");
+    EXPECT_EQ(parseReturnPath("  <bounce+tag=x@lists.example.org>\t"), "bounce+tag=x@lists.example.org");
 }
 
 TEST(ParseReturnPath, NullSender) { EXPECT_EQ(parseReturnPath("<>"), ""); }
 
 TEST(ParseReturnPath, Malformed) {
     for (const std::string& value :
-         {""s, "a@b"s, "<a@b"s, "a@b>"s, "<a b@c>"s, "<a<b>"s, "<a>b>"s, "<a@b> (comment)"s, "<"s,
-          ">"s, "<a\x01@b>"s, "<a\x7f@b>"s, "<caf\xc3\xa9@b>"s, "<a\0@b>"s, "<a\t@b>"s}) {
+         {""s, "a@b"s, "<a@b"s, "a@b>"s, "<a b@c>"s, "<a<b>"s, "<a>b>"s, "<a@b> (comment)"s, "<"s, ">"s, "<a\x01@b>"s,
+          "<a\x7f@b>"s, "<caf\xc3\xa9@b>"s, "<a\0@b>"s, "<a\t@b>"s}) {
         SCOPED_TRACE(value);
         EXPECT_EQ(parseReturnPath(value), std::nullopt);
     }

@@ -23,8 +23,8 @@ TEST(SaslOAuth, Xoauth2MatchesGooglesExample) {
 
 TEST(SaslOAuth, OAuthBearerMatchesRfc7628Example) {
     // RFC 7628 4.1.
-    std::string encoded = saslOAuthBearer("user@example.com", "server.example.com", 143,
-                                          "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
+    std::string encoded =
+        saslOAuthBearer("user@example.com", "server.example.com", 143, "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
     EXPECT_EQ(encoded,
               "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRx"
               "bVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
@@ -74,9 +74,9 @@ TEST(SaslOAuth, MalformedErrorChallenges) {
 }
 
 TEST(Json, ScalarsNestedValuesAndEscapes) {
-    auto members = parseJsonObjectScalars(
-        R"( {"access_token":"ya29.a0\/b","expires_in":3599,"ok":true,"none":null,"f":-1.5e3,)"
-        R"("error_codes":[70000,{"a":[1]}],"nested":{"x":"y"},"u":"\u00e9\ud83d\ude00\"\\"} )");
+    auto members =
+        parseJsonObjectScalars(R"( {"access_token":"ya29.a0\/b","expires_in":3599,"ok":true,"none":null,"f":-1.5e3,)"
+                               R"("error_codes":[70000,{"a":[1]}],"nested":{"x":"y"},"u":"\u00e9\ud83d\ude00\"\\"} )");
     ASSERT_TRUE(members);
     EXPECT_EQ(members->at("access_token"), "ya29.a0/b");
     EXPECT_EQ(members->at("expires_in"), "3599");
@@ -117,8 +117,9 @@ TEST(Http, ParsesHttpsUrls) {
 }
 
 TEST(Http, FormEncodingAndRequest) {
-    EXPECT_EQ(formUrlEncode({{"grant_type", "refresh_token"}, {"scope", "offline_access https://x/A.B"}, {"k", "1/a+b=&"}}),
-              "grant_type=refresh_token&scope=offline_access%20https%3A%2F%2Fx%2FA.B&k=1%2Fa%2Bb%3D%26");
+    EXPECT_EQ(
+        formUrlEncode({{"grant_type", "refresh_token"}, {"scope", "offline_access https://x/A.B"}, {"k", "1/a+b=&"}}),
+        "grant_type=refresh_token&scope=offline_access%20https%3A%2F%2Fx%2FA.B&k=1%2Fa%2Bb%3D%26");
     auto url = parseHttpsUrl("https://login.example:444/t");
     std::string request = httpFormPost(*url, {{"a", "b"}});
     EXPECT_EQ(request,
@@ -156,11 +157,11 @@ TEST(Http, BodyUntilCloseAndMalformedReplies) {
     EXPECT_EQ(parseHttpResponse("HTTP/1.0 200 OK\r\n\r\n{}", false, response), HttpParse::Incomplete);
     ASSERT_EQ(parseHttpResponse("HTTP/1.0 200 OK\r\n\r\n{}", true, response), HttpParse::Complete);
     EXPECT_EQ(response.body, "{}");
-    for (const char* bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n",
-                            "HTTP/1.1 600 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
-                            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
-                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    for (const char* bad :
+         {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 000 OK\r\n\r\n", "HTTP/1.1 600 OK\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
         SCOPED_TRACE(bad);
         EXPECT_EQ(parseHttpResponse(bad, true, response), HttpParse::Malformed);
     }

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/unit/proto_chunkings.hpp"
 #include "proto/Pop3Reply.hpp"
+#include "tests/unit/proto_chunkings.hpp"
 
 namespace mc::proto {
 namespace {
@@ -116,8 +116,8 @@ TEST(Pop3Status, TrailingWhitespaceIsTrimmed) {
 }
 
 TEST(Pop3Status, RejectsOtherLines) {
-    for (std::string_view line : {"", "OK", "+OKAY", "-ERROR x", "+OK\tx", "* OK imap", "+x", "-",
-                                  " +OK", "250 ok", "-ER"}) {
+    for (std::string_view line :
+         {"", "OK", "+OKAY", "-ERROR x", "+OK\tx", "* OK imap", "+x", "-", " +OK", "250 ok", "-ER"}) {
         SCOPED_TRACE(std::string(line));
         EXPECT_FALSE(parsePop3Status(line));
     }
@@ -154,8 +154,8 @@ TEST(Pop3Listing, UidlLengthAndCharacterLimits) {
 }
 
 TEST(Pop3Listing, UidlMalformedNumbers) {
-    for (std::string_view line : {"", "1", "1 ", "0 abc", "-1 abc", "+1 abc", "x abc", " 1 abc",
-                                  "1  abc", "4294967296 abc", "1x abc", " abc"}) {
+    for (std::string_view line : {"", "1", "1 ", "0 abc", "-1 abc", "+1 abc", "x abc", " 1 abc", "1  abc",
+                                  "4294967296 abc", "1x abc", " abc"}) {
         SCOPED_TRACE(std::string(line));
         EXPECT_FALSE(parseUidlLine(line));
     }
@@ -184,8 +184,8 @@ TEST(Pop3Listing, ListSizeLimit) {
 }
 
 TEST(Pop3Listing, ListMalformed) {
-    for (std::string_view line : {"", "1", "1 ", "0 10", "1 -10", "1 +10", "-1 10", "1 10 extra",
-                                  "1 1O", " 1 10", "1  10", "1 0x10"}) {
+    for (std::string_view line :
+         {"", "1", "1 ", "0 10", "1 -10", "1 +10", "-1 10", "1 10 extra", "1 1O", " 1 10", "1  10", "1 0x10"}) {
         SCOPED_TRACE(std::string(line));
         EXPECT_FALSE(parseListLine(line));
     }
@@ -245,8 +245,7 @@ TEST(DotStuffedBody, LoneDotLineInTheBody) {
 }
 
 TEST(DotStuffedBody, LinesStartingWithDots) {
-    expectDecodes(
-        {"..foo\r\n...bar\r\n....\r\nx.y\r\n.\r\n", ".foo\r\n..bar\r\n...\r\nx.y\r\n", ""});
+    expectDecodes({"..foo\r\n...bar\r\n....\r\nx.y\r\n.\r\n", ".foo\r\n..bar\r\n...\r\nx.y\r\n", ""});
 }
 
 TEST(DotStuffedBody, UnstuffedDotIsDroppedPerRfc) {
@@ -276,8 +275,7 @@ TEST(DotStuffedBody, EightBitAndNulBytes) {
 TEST(DotStuffedBody, LongLines) {
     const std::string over998 = std::string(999, 'a') + "." + std::string(500, 'b');
     const std::string over64k(64 * 1024 + 17, 'c');
-    expectDecodes(
-        {over998 + "\r\n." + over64k + "\r\n.\r\n", over998 + "\r\n" + over64k + "\r\n", ""});
+    expectDecodes({over998 + "\r\n." + over64k + "\r\n.\r\n", over998 + "\r\n" + over64k + "\r\n", ""});
 }
 
 TEST(DotStuffedBody, PipelinedNextReplyIsLeftUnconsumed) {

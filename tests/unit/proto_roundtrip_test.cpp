@@ -18,8 +18,7 @@ namespace {
 
 // Random bytes heavy in the characters that matter: '.', '\r', '\n', plus NUL and 8-bit.
 std::string randomMessage(std::mt19937& rng) {
-    static constexpr char kAlphabet[] = {'.',  '.', '.', '\r', '\r',   '\n',
-                                         '\n', 'a', ' ', '\0', '\xff', '\x80'};
+    static constexpr char kAlphabet[] = {'.', '.', '.', '\r', '\r', '\n', '\n', 'a', ' ', '\0', '\xff', '\x80'};
     std::uniform_int_distribution<std::size_t> length(0, 120);
     std::uniform_int_distribution<std::size_t> pick(0, sizeof(kAlphabet) - 1);
     std::string message(length(rng), '\0');
@@ -103,9 +102,8 @@ TEST(EncoderDecoderRoundTrip, RandomMessagesInRandomChunkings) {
 }
 
 TEST(EncoderDecoderRoundTrip, TrickyFixedCases) {
-    for (std::string_view message :
-         {"", ".", "..", ".\r", ".\n", "\r.", "\n.\r\n.", "a\r\r.\n\n..", ".\r\n.\r\n", "x", "\r\r\n.\r",
-          ".\r\r\n", "\r\n\r"}) {
+    for (std::string_view message : {"", ".", "..", ".\r", ".\n", "\r.", "\n.\r\n.", "a\r\r.\n\n..", ".\r\n.\r\n", "x",
+                                     "\r\r\n.\r", ".\r\r\n", "\r\n\r"}) {
         SCOPED_TRACE(std::string(message));
         DotStuffingEncoder encoder;
         std::string wire;

@@ -21,11 +21,19 @@ TEST(SafeText, Utf8Validity) {
 }
 
 TEST(SafeText, TerminalEscapeKeepsTextAndDefusesControls) {
-    EXPECT_EQ(terminalEscape("INBOX/Stra\xc3\x9f" "e"), "INBOX/Stra\xc3\x9f" "e");
-    EXPECT_EQ(terminalEscape("a\x1b]0;title\x07" "b"), "a\\x1b]0;title\\x07b");
+    EXPECT_EQ(terminalEscape("INBOX/Stra\xc3\x9f"
+                             "e"),
+              "INBOX/Stra\xc3\x9f"
+              "e");
+    EXPECT_EQ(terminalEscape("a\x1b]0;title\x07"
+                             "b"),
+              "a\\x1b]0;title\\x07b");
     EXPECT_EQ(terminalEscape("line\r\nforged"), "line\\x0d\\x0aforged");
     EXPECT_EQ(terminalEscape("del\x7f"), "del\\x7f");
-    EXPECT_EQ(terminalEscape("csi\xc2\x9b" "2J"), "csi\\xc2\\x9b2J") << "C1 controls as code points";
+    EXPECT_EQ(terminalEscape("csi\xc2\x9b"
+                             "2J"),
+              "csi\\xc2\\x9b2J")
+        << "C1 controls as code points";
     EXPECT_EQ(terminalEscape("bad\xff\xfe"), "bad\\xff\\xfe");
     EXPECT_EQ(terminalEscape("\xe2\x82"), "\\xe2\\x82");
     EXPECT_EQ(terminalEscape("abcdef", 3), "abc...");

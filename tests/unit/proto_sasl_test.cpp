@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <random>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "proto/Sasl.hpp"
 
@@ -36,9 +36,8 @@ TEST(Base64, BinaryBytes) {
 }
 
 TEST(Base64, DecodeIsStrict) {
-    for (std::string_view text : {"Zg=", "Zg", "Z", "Zm9", "Zm9v ", " Zm9v", "Zm 9v", "Zm9v\r\n",
-                                  "Zg==Zg==", "Z===", "====", "Zm=v", "Zm9v=", "Zm9-", "Zm9_",
-                                  "Zh==", "Zm9=", "Zm8=Zm8="}) {
+    for (std::string_view text : {"Zg=", "Zg", "Z", "Zm9", "Zm9v ", " Zm9v", "Zm 9v", "Zm9v\r\n", "Zg==Zg==", "Z===",
+                                  "====", "Zm=v", "Zm9v=", "Zm9-", "Zm9_", "Zh==", "Zm9=", "Zm8=Zm8="}) {
         SCOPED_TRACE(std::string(text));
         EXPECT_EQ(base64Decode(text), std::nullopt);
     }
@@ -67,8 +66,7 @@ TEST(Sasl, PlainRfc4616Example) {
 }
 
 TEST(Sasl, PlainWithNonAsciiPassword) {
-    EXPECT_EQ(base64Decode(saslPlain("u@example.org", "p\xc3\xa4ss")),
-              "\0u@example.org\0p\xc3\xa4ss"s);
+    EXPECT_EQ(base64Decode(saslPlain("u@example.org", "p\xc3\xa4ss")), "\0u@example.org\0p\xc3\xa4ss"s);
 }
 
 TEST(Sasl, Xoauth2DocumentedExample) {

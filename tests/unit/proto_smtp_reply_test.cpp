@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/unit/proto_chunkings.hpp"
 #include "proto/LineBuffer.hpp"
 #include "proto/SmtpReply.hpp"
+#include "tests/unit/proto_chunkings.hpp"
 
 namespace mc::proto {
 namespace {
@@ -23,8 +23,7 @@ SmtpReply parseOne(const std::vector<std::string>& lines) {
     SmtpReplyParser parser;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const Status status = parser.feedLine(lines[i]);
-        EXPECT_EQ(status, i + 1 == lines.size() ? Status::Complete : Status::NeedMore)
-            << "line " << i;
+        EXPECT_EQ(status, i + 1 == lines.size() ? Status::Complete : Status::NeedMore) << "line " << i;
     }
     return parser.take();
 }
@@ -39,11 +38,9 @@ TEST(SmtpReply, SingleLine) {
 }
 
 TEST(SmtpReply, MultiLine) {
-    const SmtpReply reply =
-        parseOne({"250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000", "250 8BITMIME"});
+    const SmtpReply reply = parseOne({"250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000", "250 8BITMIME"});
     EXPECT_EQ(reply.code, 250);
-    EXPECT_EQ(reply.lines, (std::vector<std::string>{"mx.example.org", "PIPELINING",
-                                                     "SIZE 10240000", "8BITMIME"}));
+    EXPECT_EQ(reply.lines, (std::vector<std::string>{"mx.example.org", "PIPELINING", "SIZE 10240000", "8BITMIME"}));
     EXPECT_EQ(reply.text(), "mx.example.org / PIPELINING / SIZE 10240000 / 8BITMIME");
 }
 
@@ -69,8 +66,8 @@ TEST(SmtpReply, Classes) {
 }
 
 TEST(SmtpReply, Malformed) {
-    for (std::string_view line : {"", "25", "2x0 ok", "250x ok", "2500 ok", "199 no", "600 no",
-                                  "099 no", " 250 ok", "-250 ok", "250\tok", "abc"}) {
+    for (std::string_view line : {"", "25", "2x0 ok", "250x ok", "2500 ok", "199 no", "600 no", "099 no", " 250 ok",
+                                  "-250 ok", "250\tok", "abc"}) {
         SCOPED_TRACE(std::string(line));
         SmtpReplyParser parser;
         EXPECT_EQ(parser.feedLine(line), Status::Error);
@@ -170,8 +167,7 @@ TEST(SmtpReply, PipelinedRepliesFromTheWireInAnyChunking) {
             }
         }
         ASSERT_EQ(replies.size(), 6u);
-        EXPECT_EQ(replies[0].lines,
-                  (std::vector<std::string>{"mx.example.org", "8BITMIME", "PIPELINING"}));
+        EXPECT_EQ(replies[0].lines, (std::vector<std::string>{"mx.example.org", "8BITMIME", "PIPELINING"}));
         EXPECT_EQ(replies[1].text(), "2.1.0 Ok");
         EXPECT_EQ(replies[2].text(), "2.1.5 Ok");
         EXPECT_EQ(replies[3].code, 354);
@@ -183,9 +179,9 @@ TEST(SmtpReply, PipelinedRepliesFromTheWireInAnyChunking) {
 }
 
 TEST(EhloExtensions, ParsesKeywordsAndParameters) {
-    const SmtpReply reply = parseOne({"250-mx.example.org Hello [127.0.0.1]", "250-size 52428800",
-                                      "250-AUTH PLAIN LOGIN XOAUTH2", "250-8BITMIME",
-                                      "250-ENHANCEDSTATUSCODES  ", "250 pipelining"});
+    const SmtpReply reply =
+        parseOne({"250-mx.example.org Hello [127.0.0.1]", "250-size 52428800", "250-AUTH PLAIN LOGIN XOAUTH2",
+                  "250-8BITMIME", "250-ENHANCEDSTATUSCODES  ", "250 pipelining"});
     const EhloExtensions ext = parseEhloExtensions(reply);
     using Entry = std::pair<std::string, std::string>;
     EXPECT_EQ(ext.entries, (std::vector<Entry>{{"SIZE", "52428800"},

@@ -73,8 +73,7 @@ protected:
 
     void run() {
         runner_ = std::async(std::launch::async, [this] { return service_->run(); });
-        ASSERT_TRUE(
-            eventually([&] { return polls_[0] == 1 && polls_[1] == 1 && service_->pollsInFlight() == 0; }));
+        ASSERT_TRUE(eventually([&] { return polls_[0] == 1 && polls_[1] == 1 && service_->pollsInFlight() == 0; }));
     }
 
     Response request(const std::string& method, const std::string& path) {
@@ -320,9 +319,8 @@ TEST(AdminServerListenTest, RefusesAnAddressInUse) {
         testing::FakeClock clock;
         Metrics metrics;
         auto config = std::make_shared<config::Config>();
-        Service service(
-            config, ledger, clock, metrics,
-            [](const config::Config&, const config::AccountSettings&) { return collector::PollReport{}; });
+        Service service(config, ledger, clock, metrics,
+                        [](const config::Config&, const config::AccountSettings&) { return collector::PollReport{}; });
         LedgerHealth health(ledger, clock);
         AdminServer first("127.0.0.1:0", service, metrics, health);
         const std::string taken = "127.0.0.1:" + std::to_string(first.port());

@@ -15,8 +15,7 @@ namespace mc::schedules::testing {
 
 class FakeClock final : public Clock {
 public:
-    FakeClock()
-        : now_(TimePoint(std::chrono::hours(1000))), wallStart_(std::chrono::seconds(1'700'000'000)) {}
+    FakeClock() : now_(TimePoint(std::chrono::hours(1000))), wallStart_(std::chrono::seconds(1'700'000'000)) {}
 
     TimePoint now() const override {
         std::lock_guard lock(mutex_);
@@ -24,15 +23,13 @@ public:
     }
     WallTime wallNow() const override {
         std::lock_guard lock(mutex_);
-        return wallStart_ +
-               std::chrono::duration_cast<WallTime::duration>(now_ - TimePoint(std::chrono::hours(1000)));
+        return wallStart_ + std::chrono::duration_cast<WallTime::duration>(now_ - TimePoint(std::chrono::hours(1000)));
     }
 
     // Registers the waiter under our mutex while the caller still holds its own, so an advance()
     // racing with it either happened before the deadline check or finds the waiter registered and
     // must take the caller's mutex (released only inside cv.wait) before notifying: no lost wake-up.
-    void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                   TimePoint deadline) override {
+    void waitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, TimePoint deadline) override {
         const Waiter waiter{lock.mutex(), &cv};
         {
             std::lock_guard guard(mutex_);

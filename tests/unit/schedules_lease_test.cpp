@@ -65,8 +65,7 @@ public:
         inner_->recordPoll(n, r, e);
     }
 
-    ledger::Lease takeLease(const std::string& account, const std::string& holder,
-                            std::chrono::milliseconds) override {
+    ledger::Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds) override {
         std::lock_guard lock(mutex_);
         if (held_.count(account)) return {false, "other:1:x"};
         holders_[account] = holder;
@@ -133,16 +132,17 @@ TEST_F(LeaseTest, AccountHeldElsewhereIsSkippedAndOthersArePolledUnderTheirLease
     std::map<std::string, std::string> holderDuringPoll;
     SystemClock clock;
     Metrics metrics;
-    Service service(config, *store, clock, metrics,
-                    [&](const config::Config&, const config::AccountSettings& account) {
-                        std::lock_guard lock(mutex);
-                        polled.push_back(account.name);
-                        holderDuringPoll = store->holders();
-                        collector::PollReport report;
-                        report.ok = true;
-                        return report;
-                    },
-                    ServiceOptions{.once = true});
+    Service service(
+        config, *store, clock, metrics,
+        [&](const config::Config&, const config::AccountSettings& account) {
+            std::lock_guard lock(mutex);
+            polled.push_back(account.name);
+            holderDuringPoll = store->holders();
+            collector::PollReport report;
+            report.ok = true;
+            return report;
+        },
+        ServiceOptions{.once = true});
     const ServiceResult result = service.run();
     EXPECT_FALSE(result.anyFailed);
     EXPECT_FALSE(result.ledgerFailed);

@@ -33,8 +33,7 @@ private:
     bool value() {
         if (pos_ < text_.size() && text_[pos_] == '"') return string();
         std::size_t start = pos_;
-        while (pos_ < text_.size() &&
-               (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-'))
+        while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-'))
             ++pos_;
         return pos_ > start;
     }
@@ -94,8 +93,7 @@ protected:
 TEST(JsonEscapeTest, EscapesWhatJsonRequiresAndRepairsBrokenUtf8) {
     EXPECT_EQ(jsonEscape("plain text"), "plain text");
     EXPECT_EQ(jsonEscape("a \"quoted\" \\path"), "a \\\"quoted\\\" \\\\path");
-    EXPECT_EQ(jsonEscape("line\nbreak\r\ttab\x01\x1b[31m\x7f"),
-              "line\\nbreak\\r\\ttab\\u0001\\u001b[31m\\u007f");
+    EXPECT_EQ(jsonEscape("line\nbreak\r\ttab\x01\x1b[31m\x7f"), "line\\nbreak\\r\\ttab\\u0001\\u001b[31m\\u007f");
     EXPECT_EQ(jsonEscape("Grüße €½ 😀"), "Grüße €½ 😀") << "valid UTF-8 stays as it is";
     EXPECT_EQ(jsonEscape("bad \xff\xfe end"), "bad \\ufffd\\ufffd end");
     EXPECT_EQ(jsonEscape("truncated \xe2\x82"), "truncated \\ufffd\\ufffd");
@@ -113,14 +111,12 @@ TEST_F(LoggingTest, JsonLinesParseWhateverTheServerSent) {
     auto all = lines();
     ASSERT_EQ(all.size(), 3u) << out_.str();
     for (const auto& line : all) EXPECT_TRUE(JsonChecker(line).object()) << line;
-    EXPECT_NE(
-        all[0].find(R"("level":"error","account":"alice","message":"poll failed: -ERR \"}\n{\"level\")"),
-        std::string::npos)
+    EXPECT_NE(all[0].find(R"("level":"error","account":"alice","message":"poll failed: -ERR \"}\n{\"level\")"),
+              std::string::npos)
         << all[0];
     EXPECT_NE(all[0].find("%s {} {:>99999}"), std::string::npos) << "server text is never a format string";
     EXPECT_EQ(all[1].find("\"account\""), std::string::npos);
-    EXPECT_NE(all[2].find(R"("account":"bob","message":"uid=\u0000\t skipped")"), std::string::npos)
-        << all[2];
+    EXPECT_NE(all[2].find(R"("account":"bob","message":"uid=\u0000\t skipped")"), std::string::npos) << all[2];
     EXPECT_EQ(all[0].rfind(R"({"time":")", 0), 0u);
 }
 
@@ -139,8 +135,7 @@ TEST_F(LoggingTest, LinesLoggedDuringAPollCarryItsAccount) {
     logger_->info("outside");
     auto all = lines();
     ASSERT_EQ(all.size(), 5u);
-    EXPECT_NE(all[0].find(R"("account":"carol","message":"secret command printed nothing")"),
-              std::string::npos);
+    EXPECT_NE(all[0].find(R"("account":"carol","message":"secret command printed nothing")"), std::string::npos);
     EXPECT_NE(all[1].find(R"("account":"dave","message":"named explicitly")"), std::string::npos);
     EXPECT_NE(all[2].find(R"("account":"erin")"), std::string::npos);
     EXPECT_NE(all[3].find(R"("account":"carol")"), std::string::npos);
@@ -157,8 +152,7 @@ TEST_F(LoggingTest, TextLinesNameTheAccountAndCannotBeSplitByServerText) {
     }
     auto all = lines();
     ASSERT_EQ(all.size(), 2u) << out_.str();
-    EXPECT_NE(all[0].find(" warning account=carol greeting was +OK hi\\x0d\\x0afake line\\x1b[0m"),
-              std::string::npos)
+    EXPECT_NE(all[0].find(" warning account=carol greeting was +OK hi\\x0d\\x0afake line\\x1b[0m"), std::string::npos)
         << all[0];
     EXPECT_NE(all[1].find(" info account=carol already named"), std::string::npos) << all[1];
     EXPECT_EQ(all[1].find("account=carol account=carol"), std::string::npos);
@@ -195,8 +189,7 @@ TEST(RepeatLimitingSink, RepeatsBecomeACount) {
     std::size_t lines = 0;
     for (char c : out.str()) lines += c == '\n';
     EXPECT_EQ(lines, static_cast<std::size_t>(RepeatLimitingSink::kShownRepeats) + 2) << out.str();
-    EXPECT_NE(out.str().find("account=a server alert for a: over quota [repeated 9995 more times]"),
-              std::string::npos)
+    EXPECT_NE(out.str().find("account=a server alert for a: over quota [repeated 9995 more times]"), std::string::npos)
         << out.str();
     EXPECT_NE(out.str().find("account=a something else\n"), std::string::npos);
 }

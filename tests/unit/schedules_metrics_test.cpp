@@ -93,8 +93,7 @@ TEST(MetricsTest, ErrorsAreCountedByKindAndRemovedAccountsDisappear) {
     metrics.setAccounts({"a", "new"});
     text = metrics.render();
     EXPECT_EQ(text.find("gone"), std::string::npos);
-    EXPECT_TRUE(has(text, R"(mailcollector_poll_errors_total{account="a",kind="timeout"} 2)"))
-        << "kept across reloads";
+    EXPECT_TRUE(has(text, R"(mailcollector_poll_errors_total{account="a",kind="timeout"} 2)")) << "kept across reloads";
     EXPECT_TRUE(has(text, R"(mailcollector_bytes_total{account="new"} 0)"));
 }
 
@@ -107,8 +106,7 @@ TEST(MetricsTest, EveryLineIsACommentOrASample) {
     while (std::getline(lines, line)) {
         ASSERT_FALSE(line.empty());
         if (line[0] == '#') {
-            EXPECT_TRUE(line.rfind("# HELP mailcollector_", 0) == 0 ||
-                        line.rfind("# TYPE mailcollector_", 0) == 0)
+            EXPECT_TRUE(line.rfind("# HELP mailcollector_", 0) == 0 || line.rfind("# TYPE mailcollector_", 0) == 0)
                 << line;
             continue;
         }

@@ -45,9 +45,8 @@ TEST(SchedulerTest, FirstPollIsImmediateThenEveryInterval) {
 TEST(SchedulerTest, JitterStaysWithinItsBoundsAndVaries) {
     SchedulePolicy policy;  // 10% of the delay, at most one minute
     Scheduler scheduler(policy, 1, 42);
-    for (auto [interval, most] :
-         {std::pair{Duration(5min), Duration(30s)}, std::pair{Duration(1h), Duration(60s)},
-          std::pair{Duration(10s), Duration(1s)}}) {
+    for (auto [interval, most] : {std::pair{Duration(5min), Duration(30s)}, std::pair{Duration(1h), Duration(60s)},
+                                  std::pair{Duration(10s), Duration(1s)}}) {
         scheduler.setAccounts({plan("a", interval)}, kStart);
         std::set<Duration> seen;
         TimePoint now = kStart;
@@ -235,8 +234,8 @@ TEST(SchedulerTest, HealthyAccountsKeepTheirScheduleWhileBadOnesHoldSlots) {
     for (int i = 0; i < 10; ++i) plans.push_back(plan("bad" + std::to_string(i), 1min));
     scheduler.setAccounts(plans, kStart);
     auto isBad = [](const std::string& name) { return name.rfind("bad", 0) == 0; };
-    std::map<std::string, TimePoint> ends;     // running -> when its poll ends
-    std::map<std::string, TimePoint> dueAt;    // healthy -> when it is due next
+    std::map<std::string, TimePoint> ends;   // running -> when its poll ends
+    std::map<std::string, TimePoint> dueAt;  // healthy -> when it is due next
     std::set<std::string> failedOnce;
     TimePoint now = kStart;
     Duration worstDelay{};
@@ -250,8 +249,10 @@ TEST(SchedulerTest, HealthyAccountsKeepTheirScheduleWhileBadOnesHoldSlots) {
                 continue;
             }
             auto next = scheduler.complete(it->first, {!isBad(it->first), false}, now);
-            if (isBad(it->first)) failedOnce.insert(it->first);
-            else dueAt[it->first] = *next;
+            if (isBad(it->first))
+                failedOnce.insert(it->first);
+            else
+                dueAt[it->first] = *next;
             it = ends.erase(it);
         }
         if (failedOnce.size() == 10 && !allKnownSince) allKnownSince = now;
@@ -318,17 +319,15 @@ TEST(SchedulerTest, PollNowKeepsTheBackoffCount) {
 
 TEST(SchedulerTest, ReloadAddsRemovesAndChangesOnlyWhatChanged) {
     Scheduler scheduler(noJitter(), 8, 1);
-    scheduler.setAccounts(
-        {plan("keep", 10min), plan("gone", 10min), plan("edit", 10min), plan("slower", 10min)}, kStart);
+    scheduler.setAccounts({plan("keep", 10min), plan("gone", 10min), plan("edit", 10min), plan("slower", 10min)},
+                          kStart);
     scheduler.takeDue(kStart);
-    for (const char* name : {"keep", "gone", "edit", "slower"})
-        scheduler.complete(name, {false, false}, kStart);
+    for (const char* name : {"keep", "gone", "edit", "slower"}) scheduler.complete(name, {false, false}, kStart);
     const TimePoint keepDue = scheduler.account("keep")->dueAt;
 
     const TimePoint reloadAt = kStart + 2min;
     auto summary = scheduler.setAccounts(
-        {plan("keep", 10min), plan("edit", 10min, "v2"), plan("slower", 30min), plan("new", 10min)},
-        reloadAt);
+        {plan("keep", 10min), plan("edit", 10min, "v2"), plan("slower", 30min), plan("new", 10min)}, reloadAt);
     EXPECT_EQ(summary.added, names({"new"}));
     EXPECT_EQ(summary.removed, names({"gone"}));
     EXPECT_EQ(summary.changed, names({"edit", "slower"}));

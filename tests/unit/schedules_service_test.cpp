@@ -40,8 +40,7 @@ public:
         changed_.wait(lock, [&] { return !hung_.count(account.name) && !holdAll_; });
         --active_;
         ++finished_[account.name];
-        collector::PollReport report =
-            results_.count(account.name) ? results_[account.name] : collector::PollReport{};
+        collector::PollReport report = results_.count(account.name) ? results_[account.name] : collector::PollReport{};
         report.account = account.name;
         if (!results_.count(account.name)) report.ok = true;
         changed_.notify_all();
@@ -151,8 +150,8 @@ protected:
 
     void start(std::shared_ptr<const config::Config> config, ServiceOptions options = {}) {
         if (options.seed == 0) options.seed = 99;
-        service_ = std::make_unique<Service>(std::move(config), *ledger_, clock_, metrics_,
-                                             poller_.function(), options);
+        service_ =
+            std::make_unique<Service>(std::move(config), *ledger_, clock_, metrics_, poller_.function(), options);
         runner_ = std::async(std::launch::async, [this] { return service_->run(); });
     }
     bool waitState(ServiceState state) {
@@ -280,8 +279,7 @@ TEST_F(ServiceTest, FailuresBackOffAndPendingMessagesAreRetriedSoon) {
     deferred.ok = true;
     deferred.deferred = 3;
     poller_.setResult("deferring", deferred);
-    start(makeConfig({account("broken", 300s), account("deferring", 300s)}),
-          ServiceOptions{.policy = noJitter()});
+    start(makeConfig({account("broken", 300s), account("deferring", 300s)}), ServiceOptions{.policy = noJitter()});
     ASSERT_TRUE(settled("broken", 1) && settled("deferring", 1));
     advance(30s);
     ASSERT_TRUE(settled("deferring", 2));
@@ -299,8 +297,7 @@ TEST_F(ServiceTest, FailuresBackOffAndPendingMessagesAreRetriedSoon) {
     auto view = service_->accounts();
     EXPECT_EQ(view[0].failures, 3);
     const std::string metrics = metrics_.render();
-    EXPECT_NE(metrics.find("mailcollector_poll_errors_total{account=\"broken\",kind=\"network\"} 3"),
-              std::string::npos)
+    EXPECT_NE(metrics.find("mailcollector_poll_errors_total{account=\"broken\",kind=\"network\"} 3"), std::string::npos)
         << metrics;
     EXPECT_NE(metrics.find("mailcollector_consecutive_failures{account=\"broken\"} 3"), std::string::npos);
 }
@@ -308,13 +305,13 @@ TEST_F(ServiceTest, FailuresBackOffAndPendingMessagesAreRetriedSoon) {
 TEST_F(ServiceTest, ReloadAddsRemovesAndChangesAccountsWithoutDisturbingTheOthers) {
     poller_.hang("busy");
     hungNames_.push_back("busy");
-    start(makeConfig({account("steady", 3600s), account("edited", 3600s), account("dropped", 3600s),
-                      account("busy", 3600s)}));
+    start(makeConfig(
+        {account("steady", 3600s), account("edited", 3600s), account("dropped", 3600s), account("busy", 3600s)}));
     ASSERT_TRUE(settled("steady", 1) && settled("edited", 1) && settled("dropped", 1));
     ASSERT_TRUE(poller_.waitFor([&] { return poller_.started("busy") == 1; }));
 
-    auto summary = service_->reload(makeConfig(
-        {account("steady", 3600s), account("edited", 3600s, "new.example.net"), account("added", 3600s)}));
+    auto summary = service_->reload(
+        makeConfig({account("steady", 3600s), account("edited", 3600s, "new.example.net"), account("added", 3600s)}));
     EXPECT_EQ(summary.added, std::vector<std::string>{"added"});
     EXPECT_EQ(summary.removed, (std::vector<std::string>{"busy", "dropped"}));
     EXPECT_EQ(summary.changed, std::vector<std::string>{"edited"});
@@ -355,8 +352,7 @@ TEST_F(ServiceTest, StopLetsPollsInFlightFinishAndStartsNothingNew) {
     poller_.hang("slow");
     hungNames_.push_back("slow");
     start(makeConfig({account("slow", 10s), account("quick", 10s)}));
-    ASSERT_TRUE(
-        poller_.waitFor([&] { return poller_.started("slow") == 1 && poller_.finished("quick") == 1; }));
+    ASSERT_TRUE(poller_.waitFor([&] { return poller_.started("slow") == 1 && poller_.finished("quick") == 1; }));
     ASSERT_TRUE(waitState(ServiceState::Running));
     service_->requestStop();
     EXPECT_EQ(service_->state(), ServiceState::Stopping);
@@ -389,8 +385,7 @@ TEST_F(ServiceTest, OncePollsEachAccountOnceInParallelAndReportsFailures) {
     failed.error = "authentication (USER/PASS) refused: -ERR nope";
     poller_.setResult("c", failed);
     poller_.holdAll(true);
-    start(makeConfig({account("a"), account("b"), account("c"), account("d")}, 3),
-          ServiceOptions{.once = true});
+    start(makeConfig({account("a"), account("b"), account("c"), account("d")}, 3), ServiceOptions{.once = true});
     ASSERT_TRUE(poller_.waitFor([&] { return poller_.active() == 3; }));
     poller_.holdAll(false);
     auto finished = result();
@@ -400,8 +395,7 @@ TEST_F(ServiceTest, OncePollsEachAccountOnceInParallelAndReportsFailures) {
 }
 
 TEST_F(ServiceTest, OnlyPollsTheSelectedAccounts) {
-    start(makeConfig({account("a"), account("b"), account("c")}),
-          ServiceOptions{.once = true, .only = {"c", "a"}});
+    start(makeConfig({account("a"), account("b"), account("c")}), ServiceOptions{.once = true, .only = {"c", "a"}});
     ASSERT_TRUE(result());
     EXPECT_EQ(poller_.started("a"), 1);
     EXPECT_EQ(poller_.started("b"), 0);
@@ -413,13 +407,11 @@ TEST_F(ServiceTest, RecordsTheNextPollAndResumesFromTheLedgerAfterARestart) {
     ledger_->recordPoll("recent", "ok", "");  // just now (real time; the fake wall clock is older)
     ASSERT_TRUE(ledger_->registerAccount("failing"));
     ledger_->recordPoll("failing", "failed", "x");
-    start(makeConfig({account("recent", 600s), account("failing", 600s)}),
-          ServiceOptions{.policy = noJitter()});
+    start(makeConfig({account("recent", 600s), account("failing", 600s)}), ServiceOptions{.policy = noJitter()});
     ASSERT_TRUE(poller_.waitFor([&] { return poller_.finished("failing") == 1; }));
     EXPECT_EQ(poller_.started("recent"), 0) << "polled successfully less than an interval ago";
     ASSERT_TRUE(poller_.waitFor([&] { return ledger_->account("failing")->nextPollAt != 0; }));
-    const auto wallNow =
-        std::chrono::duration_cast<std::chrono::seconds>(clock_.wallNow().time_since_epoch()).count();
+    const auto wallNow = std::chrono::duration_cast<std::chrono::seconds>(clock_.wallNow().time_since_epoch()).count();
     EXPECT_EQ(ledger_->account("failing")->nextPollAt, wallNow + 600);
     advance(600s);
     ASSERT_TRUE(poller_.waitFor([&] { return poller_.finished("recent") == 1; }));
@@ -444,10 +436,7 @@ public:
     class Watcher final : public AccountWatcher {
     public:
         Watcher(FakeWatchers& owner, std::string name, std::string host, std::function<void()> onNewMail)
-            : owner_(owner),
-              name_(std::move(name)),
-              host_(std::move(host)),
-              onNewMail_(std::move(onNewMail)) {}
+            : owner_(owner), name_(std::move(name)), host_(std::move(host)), onNewMail_(std::move(onNewMail)) {}
         void start() override { owner_.event("start " + name_ + "@" + host_, this); }
         void requestStop() override { owner_.event("requestStop " + name_, nullptr); }
         void stop() override { owner_.event("stop " + name_, this, true); }
@@ -463,8 +452,7 @@ public:
         return [this](const config::Config&, const config::AccountSettings& account,
                       std::function<void()> onNewMail) -> std::unique_ptr<AccountWatcher> {
             if (!account.idle) return nullptr;
-            return std::make_unique<Watcher>(*this, account.name, account.endpoint.host,
-                                             std::move(onNewMail));
+            return std::make_unique<Watcher>(*this, account.name, account.endpoint.host, std::move(onNewMail));
         };
     }
     void event(const std::string& what, Watcher* watcher, bool stopped = false) {
@@ -517,9 +505,7 @@ TEST_F(ServiceTest, PushWatchersFollowTheAccountsAndTriggerPolls) {
     service_->reload(makeConfig({polled, account("edited", 3600s, "imap.example.com")}));
     EXPECT_EQ(watchers.live(), std::set<std::string>{"edited"});
     auto events = watchers.events();
-    auto at = [&](const std::string& event) {
-        return std::find(events.begin(), events.end(), event) - events.begin();
-    };
+    auto at = [&](const std::string& event) { return std::find(events.begin(), events.end(), event) - events.begin(); };
     EXPECT_LT(at("stop pushed"), static_cast<long>(events.size()));
     EXPECT_LT(at("stop edited"), at("start edited@imap.example.com")) << "the old connection goes first";
     EXPECT_EQ(events.back(), "start edited@imap.example.com");

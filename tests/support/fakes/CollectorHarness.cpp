@@ -85,7 +85,7 @@ ProcessResult CollectorHarness::status() const {
 }
 
 ProcessResult CollectorHarness::command(const std::string& command, const std::vector<std::string>& args,
-                                       std::chrono::seconds timeout) const {
+                                        std::chrono::seconds timeout) const {
     std::vector<std::string> argv = {mailcollectorBinary().string(), command, "-c", configPath_.string()};
     argv.insert(argv.end(), args.begin(), args.end());
     return runProcess(argv, {}, timeout);

@@ -76,18 +76,16 @@ std::string joined(const std::vector<std::string>& words) {
 
 std::string base64(const std::string& bytes) {
     std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    int n =
-        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
     out.resize(static_cast<std::size_t>(n));
     return out;
 }
 
 std::string base64Decode(const std::string& text) {
     std::string out((text.size() / 4 + 1) * 3, '\0');
-    int n =
-        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
     if (n < 0) return {};
     out.resize(static_cast<std::size_t>(n));
     std::size_t padding = 0;
@@ -150,8 +148,7 @@ std::vector<std::uint32_t> expandSet(const std::string& set, std::uint32_t max) 
         std::uint32_t a = value(part.substr(0, colon));
         std::uint32_t b = colon == std::string::npos ? a : value(part.substr(colon + 1));
         if (a > b) std::swap(a, b);
-        for (std::uint64_t n = a; n <= b && n <= max && n != 0; ++n)
-            numbers.insert(static_cast<std::uint32_t>(n));
+        for (std::uint64_t n = a; n <= b && n <= max && n != 0; ++n) numbers.insert(static_cast<std::uint32_t>(n));
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
@@ -167,8 +164,8 @@ public:
 
     void run() {
         std::string greeting = override("GREETING", "")
-                                   .value_or(std::string(options_.preauth ? "* PREAUTH" : "* OK") +
-                                             " [CAPABILITY " + capabilities() + "] fake IMAP ready\r\n");
+                                   .value_or(std::string(options_.preauth ? "* PREAUTH" : "* OK") + " [CAPABILITY " +
+                                             capabilities() + "] fake IMAP ready\r\n");
         authenticated_ = options_.preauth;
         if (!c_.send(greeting)) return;
         while (c_.open() && !c_.stopping()) {
@@ -219,8 +216,7 @@ private:
             }
             return true;
         }
-        if (verb == "CAPABILITY")
-            return c_.send("* CAPABILITY " + capabilities() + "\r\n" + tag + " OK done\r\n");
+        if (verb == "CAPABILITY") return c_.send("* CAPABILITY " + capabilities() + "\r\n" + tag + " OK done\r\n");
         if (verb == "NOOP") return announceNew() && c_.send(tag + " OK NOOP done\r\n");
         if (verb == "LOGOUT") {
             c_.send("* BYE logging out\r\n" + tag + " OK LOGOUT done\r\n");
@@ -254,8 +250,7 @@ private:
                                           : tag + " NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n");
         }
         if (verb == "AUTHENTICATE") {
-            if (args.empty() || upper(args[0]) != "PLAIN")
-                return c_.send(tag + " NO unsupported mechanism\r\n");
+            if (args.empty() || upper(args[0]) != "PLAIN") return c_.send(tag + " NO unsupported mechanism\r\n");
             std::string initial = args.size() > 1 ? args[1] : "";
             if (initial.empty()) {
                 if (!c_.send("+ \r\n")) return false;
@@ -310,10 +305,9 @@ private:
             readOnly_ = readOnly;
             view_.clear();
             for (const auto& stored : folder->messages) view_.push_back(stored.message.uid);
-            reply = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* " +
-                    std::to_string(view_.size()) + " EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY " +
-                    std::to_string(folder->settings.uidValidity) + "] UIDs valid\r\n* OK [UIDNEXT " +
-                    std::to_string(folder->nextUid) + "] Predicted next UID\r\n";
+            reply = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* " + std::to_string(view_.size()) +
+                    " EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY " + std::to_string(folder->settings.uidValidity) +
+                    "] UIDs valid\r\n* OK [UIDNEXT " + std::to_string(folder->nextUid) + "] Predicted next UID\r\n";
         }
         return c_.send(reply + tag +
                        (readOnly ? " OK [READ-ONLY] EXAMINE done\r\n" : " OK [READ-WRITE] SELECT done\r\n"));
@@ -393,9 +387,9 @@ private:
                 response = "* " + sequence + " FETCH (UID " + std::to_string(uid) + " BODY[HEADER] {" +
                            std::to_string(end) + "}\r\n" + content.substr(0, end) + ")\r\n";
             } else if (body) {
-                response = message.fetchReply.value_or(
-                    "* " + sequence + " FETCH (UID " + std::to_string(uid) + " BODY[] {" +
-                    std::to_string(message.content.size()) + "}\r\n" + message.content + ")\r\n");
+                response = message.fetchReply.value_or("* " + sequence + " FETCH (UID " + std::to_string(uid) +
+                                                       " BODY[] {" + std::to_string(message.content.size()) + "}\r\n" +
+                                                       message.content + ")\r\n");
             } else {
                 response = "* " + sequence + " FETCH (UID " + std::to_string(uid) + " RFC822.SIZE " +
                            std::to_string(message.listedSize.value_or(message.content.size())) + " FLAGS (" +
@@ -425,8 +419,7 @@ private:
             std::uint32_t sequence = 0;
             {
                 std::lock_guard lock(shared_.mutex);
-                if (auto* folder = shared_.folder(selected_))
-                    sequence = removeLocked(*folder, message.expungeAfter);
+                if (auto* folder = shared_.folder(selected_)) sequence = removeLocked(*folder, message.expungeAfter);
             }
             if (sequence && !c_.send("* " + std::to_string(sequence) + " EXPUNGE\r\n")) return false;
         }
@@ -464,10 +457,9 @@ private:
                 for (const auto& flag : flags) {
                     bool present = hasFlag(current, flag);
                     if (action[0] == '-') {
-                        current.erase(
-                            std::remove_if(current.begin(), current.end(),
-                                           [&](const std::string& f) { return upper(f) == upper(flag); }),
-                            current.end());
+                        current.erase(std::remove_if(current.begin(), current.end(),
+                                                     [&](const std::string& f) { return upper(f) == upper(flag); }),
+                                      current.end());
                     } else if (!present) {
                         current.push_back(flag);
                     }

@@ -84,8 +84,7 @@ struct FakeImapOptions {
 
 class FakeImapServer {
 public:
-    explicit FakeImapServer(FakeImapOptions options,
-                            std::vector<FakeImapFolder> folders = {FakeImapFolder{}});
+    explicit FakeImapServer(FakeImapOptions options, std::vector<FakeImapFolder> folders = {FakeImapFolder{}});
     ~FakeImapServer();
 
     std::string host() const { return "127.0.0.1"; }

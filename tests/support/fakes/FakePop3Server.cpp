@@ -76,7 +76,9 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
 
     // The message index for a "RETR n"/"DELE n" argument, or nullopt.
     auto numberArg = [&](const std::string& arg) -> std::optional<std::size_t> {
-        if (arg.empty() || arg.size() > 9 || !std::all_of(arg.begin(), arg.end(), [](unsigned char d) { return d >= '0' && d <= '9'; })) return std::nullopt;
+        if (arg.empty() || arg.size() > 9 ||
+            !std::all_of(arg.begin(), arg.end(), [](unsigned char d) { return d >= '0' && d <= '9'; }))
+            return std::nullopt;
         std::size_t n = std::stoul(arg);
         if (n == 0 || n > visible.size() || marked.count(n - 1)) return std::nullopt;
         return n - 1;
@@ -155,8 +157,8 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
                     if (!response) return;
                     initial = *response;
                 }
-                authorized = base64Decode(initial) == std::string("\0", 1) + options.user +
-                                                          std::string("\0", 1) + options.password;
+                authorized = base64Decode(initial) ==
+                             std::string("\0", 1) + options.user + std::string("\0", 1) + options.password;
                 reply = authorized ? "+OK authenticated\r\n" : "-ERR [AUTH] authentication failed\r\n";
             }
         } else if (verb == "QUIT") {
@@ -195,7 +197,8 @@ void pop3Session(ScriptedConnection& c, FakePop3Server::Shared& shared) {
                 for (std::size_t i = 0; i < visible.size(); ++i) {
                     if (marked.count(i)) continue;
                     auto m = message(i);
-                    reply += std::to_string(i + 1) + " " + (verb == "UIDL" ? uidlOf(m, visible[i]) : sizeOf(m)) + "\r\n";
+                    reply +=
+                        std::to_string(i + 1) + " " + (verb == "UIDL" ? uidlOf(m, visible[i]) : sizeOf(m)) + "\r\n";
                 }
                 reply += ".\r\n";
             }

@@ -64,8 +64,8 @@ void smtpSession(ScriptedConnection& c, FakeSmtpTarget::Shared& shared) {
         std::lock_guard lock(shared.mutex);
         options = shared.options;
     }
-    if (!answer(c, shared.take("GREETING").value_or("220 " + options.domain + (options.lmtp ? " LMTP" : " ESMTP") +
-                                                    " fake target ready")))
+    if (!answer(c, shared.take("GREETING")
+                       .value_or("220 " + options.domain + (options.lmtp ? " LMTP" : " ESMTP") + " fake target ready")))
         return;
 
     std::optional<std::string> mailFrom;
@@ -99,8 +99,10 @@ void smtpSession(ScriptedConnection& c, FakeSmtpTarget::Shared& shared) {
         if (scripted && verb != "DATA" && verb != "AUTH" && verb != "STARTTLS") {
             if (!answer(c, *scripted)) return;
             if (verb == "MAIL") {
-                if (positive(*scripted)) mailFrom = line->substr(line->find(':') + 1);
-                else resetTransaction();
+                if (positive(*scripted))
+                    mailFrom = line->substr(line->find(':') + 1);
+                else
+                    resetTransaction();
             } else if (verb == "RCPT" && positive(*scripted)) {
                 rcpts.push_back(line->substr(line->find(':') + 1));
             } else if (verb == "RSET") {
@@ -121,10 +123,12 @@ void smtpSession(ScriptedConnection& c, FakeSmtpTarget::Shared& shared) {
                 lines.push_back("STARTTLS");
             if (!options.authMechanisms.empty()) lines.push_back("AUTH " + options.authMechanisms);
             for (std::size_t i = 0; i < lines.size(); ++i)
-                reply += std::string(i + 1 < lines.size() ? "250-" : "250 ") + lines[i] + (i + 1 < lines.size() ? "\r\n" : "");
+                reply += std::string(i + 1 < lines.size() ? "250-" : "250 ") + lines[i] +
+                         (i + 1 < lines.size() ? "\r\n" : "");
         } else if (verb == "STARTTLS") {
             bool offered = options.tls == FakeSmtpOptions::Tls::StartTls && options.offerStartTls && !c.secure();
-            std::string goAhead = scripted.value_or(offered ? "220 2.0.0 ready to start TLS" : "502 5.5.1 not available");
+            std::string goAhead =
+                scripted.value_or(offered ? "220 2.0.0 ready to start TLS" : "502 5.5.1 not available");
             if (!answer(c, goAhead)) return;
             if (goAhead.rfind("220", 0) == 0) {
                 if (options.delayBeforeTls.count() > 0) c.stall(options.delayBeforeTls);

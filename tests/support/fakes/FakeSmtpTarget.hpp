@@ -69,8 +69,8 @@ public:
     void script(const std::string& verb, std::string reply);
 
     std::vector<FakeSmtpTransaction> transactions() const;  // every one that reached the final dot
-    std::vector<std::string> messages() const;               // content of the accepted ones
-    std::vector<std::string> mailFroms() const;              // every MAIL FROM argument, in order
+    std::vector<std::string> messages() const;              // content of the accepted ones
+    std::vector<std::string> mailFroms() const;             // every MAIL FROM argument, in order
     std::string transcript() const { return server_->transcript(); }
 
     struct Shared;

@@ -22,9 +22,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPollSliceMs = 50;
 constexpr std::size_t kMaxPending = 1 << 20;
 
-std::runtime_error sysError(const std::string& what) {
-    return std::runtime_error(what + ": " + std::strerror(errno));
-}
+std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
 
 void setNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -69,9 +67,9 @@ struct Direction {
     FaultDirection plan;
     std::string pending;
     std::uint64_t forwarded = 0;
-    bool eof = false;          // the source closed its side
-    bool shutDown = false;     // we passed the EOF on
-    bool stalled = false;      // the stall happened (or is happening)
+    bool eof = false;       // the source closed its side
+    bool shutDown = false;  // we passed the EOF on
+    bool stalled = false;   // the stall happened (or is happening)
     Clock::time_point stallUntil{};
 
     bool stalledNow(Clock::time_point now) const { return stalled && now < stallUntil; }
@@ -98,8 +96,7 @@ FaultProxy::FaultProxy(std::string upstreamHost, std::uint16_t upstreamPort, Fau
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
-    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listenFd_, 64) != 0 ||
+    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 64) != 0 ||
         ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
         auto error = sysError("bind/listen 127.0.0.1:0");
         ::close(listenFd_);
@@ -229,9 +226,12 @@ void FaultProxy::relay(int client, FaultPlan plan) {
             Direction& d = *directions[i];
             char chunk[65536];
             ssize_t n = ::recv(d.from, chunk, sizeof chunk, 0);
-            if (n > 0) d.pending.append(chunk, static_cast<std::size_t>(n));
-            else if (n == 0) d.eof = true;
-            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) broken = true;
+            if (n > 0)
+                d.pending.append(chunk, static_cast<std::size_t>(n));
+            else if (n == 0)
+                d.eof = true;
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                broken = true;
         }
     }
     if (cut) {

@@ -51,8 +51,8 @@ public:
     void setPlan(FaultPlan plan);
 
     std::size_t connections() const;
-    std::size_t cuts() const;                  // connections ended by a cutAfter
-    std::uint64_t bytesToServer() const;       // over all connections
+    std::size_t cuts() const;             // connections ended by a cutAfter
+    std::uint64_t bytesToServer() const;  // over all connections
     std::uint64_t bytesToClient() const;
 
     void stop();

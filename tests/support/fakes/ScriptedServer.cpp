@@ -37,9 +37,7 @@ constexpr Millis kCloseDrain{300};
 // After the last step: keep reading until the client closes (the server's stop ends it sooner).
 constexpr Millis kTrailingDrain{600'000};
 
-std::runtime_error sysError(const std::string& what) {
-    return std::runtime_error(what + ": " + std::strerror(errno));
-}
+std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
 
 std::string opensslErrors() {
     std::string text;
@@ -86,8 +84,7 @@ std::string stripEnding(std::string line) {
 bool startsWithNoCase(std::string_view text, std::string_view prefix) {
     if (text.size() < prefix.size()) return false;
     for (std::size_t i = 0; i < prefix.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(text[i])) !=
-            std::tolower(static_cast<unsigned char>(prefix[i])))
+        if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
             return false;
     return true;
 }
@@ -158,13 +155,13 @@ Script& Script::expectLine(std::string prefix) {
     steps_.push_back([prefix = std::move(prefix)](ScriptedConnection& c) {
         auto line = c.readLine();
         if (!line) {
-            if (!c.stopping()) c.fail("expected a line starting with '" + escapeBytes(prefix) +
-                                      "' but the client closed or sent nothing");
+            if (!c.stopping())
+                c.fail("expected a line starting with '" + escapeBytes(prefix) +
+                       "' but the client closed or sent nothing");
             return;
         }
         if (line->compare(0, prefix.size(), prefix) != 0)
-            c.fail("expected a line starting with '" + escapeBytes(prefix) + "', got '" +
-                   escapeBytes(*line) + "'");
+            c.fail("expected a line starting with '" + escapeBytes(prefix) + "', got '" + escapeBytes(*line) + "'");
     });
     return *this;
 }
@@ -173,13 +170,12 @@ Script& Script::expectMatch(std::string pattern) {
     steps_.push_back([pattern = std::move(pattern)](ScriptedConnection& c) {
         auto line = c.readLine();
         if (!line) {
-            if (!c.stopping()) c.fail("expected a line matching /" + escapeBytes(pattern) +
-                                      "/ but the client closed or sent nothing");
+            if (!c.stopping())
+                c.fail("expected a line matching /" + escapeBytes(pattern) + "/ but the client closed or sent nothing");
             return;
         }
         if (!std::regex_match(*line, std::regex(pattern)))
-            c.fail("expected a line matching /" + escapeBytes(pattern) + "/, got '" +
-                   escapeBytes(*line) + "'");
+            c.fail("expected a line matching /" + escapeBytes(pattern) + "/, got '" + escapeBytes(*line) + "'");
     });
     return *this;
 }
@@ -281,8 +277,10 @@ ScriptedConnection::Fill ScriptedConnection::fill(Clock::time_point deadline) {
             n = SSL_read(ssl_, chunk, sizeof chunk);
             if (n <= 0) {
                 int error = SSL_get_error(ssl_, static_cast<int>(n));
-                if (error == SSL_ERROR_WANT_WRITE) wantWrite = true;
-                else if (error != SSL_ERROR_WANT_READ) return Fill::Closed;
+                if (error == SSL_ERROR_WANT_WRITE)
+                    wantWrite = true;
+                else if (error != SSL_ERROR_WANT_READ)
+                    return Fill::Closed;
             }
         } else {
             n = ::recv(fd_, chunk, sizeof chunk, 0);
@@ -323,13 +321,17 @@ std::optional<std::string> ScriptedConnection::takeLine(bool keepEnding, Millis 
             return std::nullopt;
         }
         switch (fill(deadline)) {
-            case Fill::Data: break;
+            case Fill::Data:
+                break;
             case Fill::Closed:
                 note("client closed the connection");
                 release();
                 return std::nullopt;
-            case Fill::Timeout: note("no line within " + std::to_string(timeout.count()) + " ms"); return std::nullopt;
-            case Fill::Stopped: return std::nullopt;
+            case Fill::Timeout:
+                note("no line within " + std::to_string(timeout.count()) + " ms");
+                return std::nullopt;
+            case Fill::Stopped:
+                return std::nullopt;
         }
     }
 }
@@ -354,7 +356,8 @@ bool ScriptedConnection::send(std::string_view bytes, Millis timeout) {
             n = SSL_write(ssl_, bytes.data(), static_cast<int>(std::min<std::size_t>(bytes.size(), 1 << 20)));
             if (n <= 0) {
                 int error = SSL_get_error(ssl_, static_cast<int>(n));
-                if (error == SSL_ERROR_WANT_READ) waitEvents = POLLIN;
+                if (error == SSL_ERROR_WANT_READ)
+                    waitEvents = POLLIN;
                 else if (error != SSL_ERROR_WANT_WRITE) {
                     note("send failed: the client is gone");
                     return false;
@@ -499,8 +502,7 @@ ScriptedServer::ScriptedServer(ScriptFor scriptFor) : scriptFor_(std::move(scrip
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
-    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::listen(listenFd_, 64) != 0 ||
+    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 64) != 0 ||
         ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
         auto error = sysError("bind/listen 127.0.0.1:0");
         ::close(listenFd_);
@@ -617,8 +619,7 @@ std::string ScriptedServer::received() const {
 std::vector<std::string> ScriptedServer::lines() const {
     std::lock_guard lock(mutex_);
     std::vector<std::string> all;
-    for (const auto& state : states_)
-        all.insert(all.end(), state->record.lines.begin(), state->record.lines.end());
+    for (const auto& state : states_) all.insert(all.end(), state->record.lines.begin(), state->record.lines.end());
     return all;
 }
 
@@ -658,8 +659,8 @@ std::string ScriptedServer::transcript() const {
     std::lock_guard lock(mutex_);
     std::string all;
     for (const auto& state : states_)
-        all += "=== connection " + std::to_string(state->index) + " (127.0.0.1:" + std::to_string(port_) +
-               ")\n" + state->record.transcript;
+        all += "=== connection " + std::to_string(state->index) + " (127.0.0.1:" + std::to_string(port_) + ")\n" +
+               state->record.transcript;
     if (all.empty()) all = "(no connections to 127.0.0.1:" + std::to_string(port_) + ")\n";
     return all;
 }

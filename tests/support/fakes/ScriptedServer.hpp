@@ -125,12 +125,12 @@ private:
 
 // What one connection saw.
 struct ConnectionRecord {
-    std::string received;             // every byte the client sent (decrypted after TLS)
-    std::vector<std::string> lines;   // lines read by the script, without line endings
-    std::string transcript;           // "C: ..." / "S: ..." / "-- note", printable
+    std::string received;            // every byte the client sent (decrypted after TLS)
+    std::vector<std::string> lines;  // lines read by the script, without line endings
+    std::string transcript;          // "C: ..." / "S: ..." / "-- note", printable
     bool tlsEstablished = false;
     bool tlsFailed = false;
-    bool closed = false;              // the connection has ended
+    bool closed = false;  // the connection has ended
 };
 
 class ScriptedServer {
