@@ -1,4 +1,5 @@
-#include "app/PollCommand.hpp"
+// `mailcollector poll -c FILE [NAME]...`: asks the running service, through its admin endpoint on
+// the config's http_listen, to poll now, waits for those polls and prints their results.
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -10,13 +11,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/CommandTable.hpp"
+
 namespace mc::app {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitLedger = 3;
 
 // Where to reach a service that listens on `listen`: a wildcard address is reached on loopback.
 Poco::Net::SocketAddress serviceAddress(const std::string& listen) {
@@ -28,8 +26,9 @@ Poco::Net::SocketAddress serviceAddress(const std::string& listen) {
     return address;
 }
 
-}  // namespace
-
+// Prints one line per account polled (as `run --once` words them) on stdout. Returns the exit
+// code, as `run --once`: 0 all well, 1 a poll failed or no service is listening, 2 an unknown
+// account or no http_listen, 3 the service's ledger failed.
 int pollCommand(const config::Config& config, const std::vector<std::string>& accounts) {
     const std::string& listen = config.collector.httpListen;
     if (listen.empty()) {
@@ -65,11 +64,11 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         } catch (const Poco::Net::NetException&) {
             std::cerr << "mailcollector: no mailcollector service is listening on " << address.toString()
                       << "; start it with `mailcollector run -c " << config.path << "` or use `run --once`\n";
-            return kExitFailed;
+            return kExitAccountFailed;
         } catch (const Poco::TimeoutException&) {
             std::cerr << "mailcollector: no mailcollector service is listening on " << address.toString()
                       << "; start it with `mailcollector run -c " << config.path << "` or use `run --once`\n";
-            return kExitFailed;
+            return kExitAccountFailed;
         }
         Poco::Net::HTTPResponse response;
         std::istream& in = session.receiveResponse(response);
@@ -78,7 +77,7 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
     } catch (const Poco::Exception& e) {
         std::cerr << "mailcollector: the service on " << address.toString()
                   << " did not answer the poll request (is it stopping?): " << e.displayText() << "\n";
-        return kExitFailed;
+        return kExitAccountFailed;
     }
     if (status == 404) {
         std::cerr << "mailcollector: " << body;
@@ -86,7 +85,7 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
     }
     if (status != 200) {
         std::cerr << "mailcollector: the service on " << address.toString() << " answered " << status << ": " << body;
-        return kExitFailed;
+        return kExitAccountFailed;
     }
     // One line per account: "ok|failed|ledger-failed<TAB>what run --once says of it".
     int exitCode = kExitOk;
@@ -99,9 +98,30 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         if (result == "ledger-failed")
             exitCode = kExitLedger;
         else if (result != "ok" && exitCode == kExitOk)
-            exitCode = kExitFailed;
+            exitCode = kExitAccountFailed;
     }
     return exitCode;
+}
+
+}  // namespace
+
+CommandSpec pollCommandSpec() {
+    CommandSpec spec;
+    spec.name = "poll";
+    spec.synopsis = "poll -c FILE [NAME]...";
+    spec.summary =
+        "asks the running service (on the config's http_listen) to poll every (or each named)\n"
+        "account now, waits for those polls and prints their results as run --once does";
+    spec.help =
+        "Asks the running service (on the config's http_listen) to poll every account, or each one\n"
+        "named, now; waits for those polls and prints their results as run --once does. Exit codes as\n"
+        "run --once; 1 also when no service is listening.\n";
+    spec.takesOperands = true;
+    spec.needsConfig = true;
+    spec.run = [](const Invocation& invocation, const config::Config* config) {
+        return pollCommand(*config, invocation.operands);
+    };
+    return spec;
 }
 
 }  // namespace mc::app

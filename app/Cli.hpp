@@ -1,0 +1,47 @@
+#pragma once
+// The command line: exit codes, what a command line said (Invocation), and the parser that reads
+// it against the commands' declared options (CommandTable). Pure: no I/O.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mc::app {
+
+constexpr int kExitOk = 0;
+constexpr int kExitAccountFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitLedger = 3;
+
+// Bad usage: printed with the usage text, exit 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One command line, parsed. Options are recorded under their long name ("--account"); a flag
+// holds one empty value per time it was given.
+struct Invocation {
+    std::string command;
+    std::string configPath;             // -c / --config
+    std::vector<std::string> operands;  // the words after the command that are not options
+    std::map<std::string, std::vector<std::string>> options;
+
+    bool has(const std::string& option) const { return options.count(option) != 0; }
+    // Every value given to a repeatable option (--account A --account B), in order.
+    const std::vector<std::string>& values(const std::string& option) const;
+    // The last value given to an option, or "".
+    std::string value(const std::string& option) const;
+    const std::vector<std::string>& accounts() const { return values("--account"); }
+};
+
+// Parses argv. `-h`/`--help` anywhere makes the command "help" (with the command named, if any,
+// as its operand); `--version` makes it "version". Throws UsageError.
+Invocation parseCommandLine(const std::vector<std::string>& words);
+
+// The global usage page, and one command's help page ("" when there is no such command).
+std::string usageText();
+std::string commandHelpText(const std::string& command);
+
+}  // namespace mc::app
