@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -24,18 +25,77 @@
 namespace mc::collector {
 namespace {
 
+using ledger::MailboxMark;
 using ledger::MessageKey;
 using ledger::MessageRecord;
 using ledger::MessageState;
 
 constexpr const char* kTooBig = "larger than max_message_size";
 
-// One message as a source lists it. POP3: number = message number, uid = UIDL. IMAP: number =
-// uid = the UID.
-struct SourceItem {
-    std::uint32_t number = 0;
-    std::string uid;
-    std::uint64_t size = 0;
+// One mailbox as the source listed it, whichever protocol; entries by index in [0, count()).
+// Lookups instead of copies, so that a listing of a million messages is held once, compactly.
+class ListedMailbox {
+public:
+    virtual ~ListedMailbox() = default;
+    virtual std::size_t count() const = 0;
+    virtual std::uint32_t number(std::size_t index) const = 0;  // POP3: message number; IMAP: UID
+    virtual std::string uid(std::size_t index) const = 0;       // the ledger's uid
+    virtual std::uint64_t size(std::size_t index) const = 0;
+    // Listed more than once (POP3): cannot identify a message.
+    virtual bool repeated(std::size_t index) const { return false; }
+    virtual bool anyRepeated() const { return false; }
+    // Flagged \Deleted (IMAP), by another client or by us before a crash.
+    virtual bool flaggedDeleted(std::size_t index) const { return false; }
+    virtual std::optional<std::size_t> find(const std::string& uid) const = 0;
+    virtual std::optional<std::size_t> findNumber(std::uint32_t number) const = 0;
+};
+
+class Pop3Mailbox final : public ListedMailbox {
+public:
+    explicit Pop3Mailbox(const Pop3Listing& listing) : listing_(listing) {}
+    std::size_t count() const override { return listing_.count(); }
+    std::uint32_t number(std::size_t index) const override { return listing_.number(index); }
+    std::string uid(std::size_t index) const override { return listing_.uidl(index); }
+    std::uint64_t size(std::size_t index) const override { return listing_.size(index); }
+    bool repeated(std::size_t index) const override { return listing_.repeated(index); }
+    bool anyRepeated() const override { return listing_.anyRepeated(); }
+    std::optional<std::size_t> find(const std::string& uid) const override { return listing_.findUidl(uid); }
+    std::optional<std::size_t> findNumber(std::uint32_t number) const override { return listing_.findNumber(number); }
+
+private:
+    const Pop3Listing& listing_;
+};
+
+class ImapMailbox final : public ListedMailbox {
+public:
+    explicit ImapMailbox(std::vector<ImapListing> listing) : listing_(std::move(listing)) {
+        std::sort(listing_.begin(), listing_.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+        listing_.erase(
+            std::unique(listing_.begin(), listing_.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
+            listing_.end());
+    }
+    std::size_t count() const override { return listing_.size(); }
+    std::uint32_t number(std::size_t index) const override { return listing_[index].uid; }
+    std::string uid(std::size_t index) const override { return std::to_string(listing_[index].uid); }
+    std::uint64_t size(std::size_t index) const override { return listing_[index].size; }
+    bool flaggedDeleted(std::size_t index) const override { return listing_[index].deleted; }
+    std::optional<std::size_t> find(const std::string& uid) const override {
+        std::uint32_t number = 0;
+        auto [end, error] = std::from_chars(uid.data(), uid.data() + uid.size(), number);
+        // Only the text std::to_string writes: "007" or "+7" is no UID of ours.
+        if (error != std::errc() || end != uid.data() + uid.size() || std::to_string(number) != uid)
+            return std::nullopt;
+        return findNumber(number);
+    }
+    std::optional<std::size_t> findNumber(std::uint32_t number) const override {
+        auto at = std::lower_bound(listing_.begin(), listing_.end(), number,
+                                   [](const ImapListing& entry, std::uint32_t uid) { return entry.uid < uid; });
+        if (at == listing_.end() || at->uid != number) return std::nullopt;
+        return static_cast<std::size_t>(at - listing_.begin());
+    }
+
+private:
+    std::vector<ImapListing> listing_;
 };
 
 // Where the items live: POP3 folder "" and UIDVALIDITY 0.
@@ -44,14 +104,44 @@ struct Mailbox {
     std::uint64_t uidValidity = 0;
 };
 
+// What one poll of one mailbox works with, set up once and passed whole (as isync's sync_vars).
+struct MailboxPoll {
+    const config::Config& config;
+    const config::AccountSettings& account;
+    ledger::LedgerStore& ledger;
+    const PollControl& control;
+    PollReport& report;
+    Mailbox mailbox;
+
+    MessageKey key(const std::string& uid) const {
+        return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
+    }
+};
+
+using HashSet = std::shared_ptr<const std::set<std::string>>;
+
 struct Plan {
-    std::vector<SourceItem> fetch;
-    // Per number: content not to resend. Shared, since a re-scan gives every message the same set.
-    std::map<std::uint32_t, std::shared_ptr<const std::set<std::string>>> knownHashes;
+    std::vector<std::uint32_t> fetch;  // numbers, in the order to fetch them
+    // Per number: content not to resend (a message under a UID that held other content before).
+    std::map<std::uint32_t, HashSet> knownHashes;
+    // A re-scan (UIDVALIDITY changed) and repeated UIDLs: every content delivered from the mailbox
+    // (and, in a re-scan, from its earlier UIDVALIDITYs) is recorded, not sent again.
+    bool rescan = false;
+    HashSet everyDelivered;
+    std::vector<std::uint32_t> ambiguous;  // repeated UIDLs, sorted: never deleted
     // Delivered in an earlier poll, due for deletion now, once verifyEarlier confirmed each one
     // is still the message delivered; with its ledger row.
-    std::vector<std::pair<SourceItem, MessageRecord>> deleteEarlier;
-    std::set<std::uint32_t> ambiguous;  // duplicate POP3 UIDLs: never deleted
+    std::vector<std::pair<std::uint32_t, MessageRecord>> deleteEarlier;
+    std::vector<std::string> absent;  // ledger rows of messages no longer listed
+
+    bool isAmbiguous(std::uint32_t number) const {
+        return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
+    }
+    HashSet notToResend(std::uint32_t number) const {
+        if (rescan || isAmbiguous(number)) return everyDelivered;
+        auto known = knownHashes.find(number);
+        return known == knownHashes.end() ? nullptr : known->second;
+    }
 };
 
 using BodyFactory = std::function<delivery::MessageBody()>;
@@ -65,10 +155,6 @@ using Retriever = std::function<void(const std::vector<std::uint32_t>&, const Bo
 using HeaderHandler = std::function<void(std::uint32_t number, const std::string& header)>;
 using HeaderFetcher = std::function<void(const std::vector<std::uint32_t>&, const HeaderHandler&)>;
 
-MessageKey keyOf(const config::AccountSettings& account, const Mailbox& mailbox, const std::string& uid) {
-    return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
-}
-
 bool deletionDue(const config::AccountSettings& account, const MessageRecord& record, std::time_t now) {
     if (!account.keep) return true;
     if (account.deleteAfterDays <= 0) return false;
@@ -77,85 +163,176 @@ bool deletionDue(const config::AccountSettings& account, const MessageRecord& re
 
 bool deletesAnything(const config::AccountSettings& account) { return !account.keep || account.deleteAfterDays > 0; }
 
-// Decides per listed message: fetch, skip, delete or nothing. Writes the Skipped/Seen rows it
-// decides. `alreadyDelivered`: content delivered from this mailbox before (an IMAP UIDVALIDITY
-// change); such content is recorded, not sent again.
-Plan planMailbox(const config::AccountSettings& account, ledger::LedgerStore& ledger, const Mailbox& mailbox,
-                 const std::vector<SourceItem>& listing, bool firstPoll, const std::set<std::string>& alreadyDelivered,
-                 PollReport& report) {
-    Plan plan;
-    std::unordered_map<std::string, MessageRecord> records;
-    std::set<std::string> deliveredHashes = alreadyDelivered;
-    for (auto& record : ledger.messages(account.name, mailbox.folder, mailbox.uidValidity)) {
-        if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
-            deliveredHashes.insert(record.contentHash);
-        records.emplace(record.key.uid, std::move(record));
-    }
-    std::unordered_map<std::string, int> occurrences;
-    for (const auto& item : listing) ++occurrences[item.uid];
+// What to do with one listed message, given its ledger row.
+enum class Decision : std::uint8_t {
+    Nothing,
+    Fetch,
+    FetchNotResending,  // deleted before and listed again: its earlier content is not sent again
+    ResetAndFetch,      // same UID, other size: a different message; fetched, never deleted by UID
+    Reset,              // the same, but too big to fetch
+    SkipNew,            // fetch = "new" and on the server before the account's first listing
+    SkipTooBig,
+    DeleteEarlier,  // delivered before and due for deletion
+};
 
-    using HashSet = std::shared_ptr<const std::set<std::string>>;
-    HashSet allDelivered = std::make_shared<const std::set<std::string>>(std::move(deliveredHashes));
-    auto only = [](const std::string& hash) { return std::make_shared<const std::set<std::string>>(std::set{hash}); };
-    auto fetch = [&](const SourceItem& item, HashSet known) {
-        if (!alreadyDelivered.empty()) known = allDelivered;  // a re-scan: everything delivered before
-        if (known) plan.knownHashes[item.number] = std::move(known);
-        plan.fetch.push_back(item);
+struct PlanRules {
+    bool firstPoll = false;
+    bool fetchNewOnly = false;
+    std::uint64_t maxMessageSize = 0;
+    const config::AccountSettings* account = nullptr;
+    std::time_t now = 0;
+};
+
+// The pure decision: no I/O, no ledger.
+Decision decide(const MessageRecord* record, std::uint64_t listedSize, const PlanRules& rules) {
+    const bool tooBig = listedSize > rules.maxMessageSize;
+    if (!record) {
+        if (rules.firstPoll && rules.fetchNewOnly) return Decision::SkipNew;
+        return tooBig ? Decision::SkipTooBig : Decision::Fetch;
+    }
+    if (record->size != listedSize && record->size != 0 && record->state != MessageState::Skipped)
+        return tooBig ? Decision::Reset : Decision::ResetAndFetch;
+    switch (record->state) {
+        case MessageState::Seen:  // left pending by an earlier poll (4xx, crash)
+            return tooBig ? Decision::Nothing : Decision::Fetch;
+        case MessageState::Delivered:
+            return deletionDue(*rules.account, *record, rules.now) ? Decision::DeleteEarlier : Decision::Nothing;
+        case MessageState::Deleted:
+            // Deleted before, listed again: the server re-used the UID or kept the message.
+            return tooBig ? Decision::Nothing : Decision::FetchNotResending;
+        case MessageState::Skipped:
+            // Too big earlier but allowed now (the limit was raised): fetch it.
+            return record->lastError.rfind(kTooBig, 0) == 0 && !tooBig ? Decision::Fetch : Decision::Nothing;
+        case MessageState::Quarantined:
+            return Decision::Nothing;  // reported; an operator decides
+    }
+    return Decision::Nothing;
+}
+
+bool decisionNeedsRow(Decision decision) {
+    return decision == Decision::FetchNotResending || decision == Decision::ResetAndFetch ||
+           decision == Decision::Reset || decision == Decision::DeleteEarlier;
+}
+
+PlanRules planRules(const config::AccountSettings& account, bool firstPoll) {
+    return PlanRules{firstPoll, account.fetch == config::FetchPolicy::New, account.maxMessageSize, &account,
+                     std::time(nullptr)};
+}
+
+// Carries out a decision for listed entry `index`: the plan, and the ledger rows it writes.
+// `record`: the row, for decisions that need it (decisionNeedsRow).
+void applyDecision(MailboxPoll& poll, Plan& plan, const ListedMailbox& listed, std::size_t index, Decision decision,
+                   const MessageRecord* record) {
+    const std::uint32_t number = listed.number(index);
+    const std::uint64_t size = listed.size(index);
+    auto onlyItsContent = [&] {
+        plan.knownHashes[number] = std::make_shared<const std::set<std::string>>(std::set{record->contentHash});
     };
-    std::time_t now = std::time(nullptr);
-    for (const auto& item : listing) {
-        MessageKey key = keyOf(account, mailbox, item.uid);
-        if (occurrences[item.uid] > 1) {
+    switch (decision) {
+        case Decision::Nothing:
+            return;
+        case Decision::Fetch:
+            plan.fetch.push_back(number);
+            return;
+        case Decision::FetchNotResending:
+            onlyItsContent();
+            plan.fetch.push_back(number);
+            return;
+        case Decision::ResetAndFetch:
+        case Decision::Reset: {
+            const std::string uid = listed.uid(index);
+            spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message", poll.account.name,
+                         net::printable(uid), record->size, size);
+            poll.ledger.recordSeen(poll.key(uid), size);
+            if (decision == Decision::ResetAndFetch) {
+                onlyItsContent();
+                plan.fetch.push_back(number);
+            }
+            return;
+        }
+        case Decision::SkipNew:
+            poll.ledger.markSkipped(poll.key(listed.uid(index)), size,
+                                    "on the server before the account was added (fetch = \"new\")");
+            ++poll.report.skipped;
+            return;
+        case Decision::SkipTooBig: {
+            const std::string uid = listed.uid(index);
+            poll.ledger.markSkipped(poll.key(uid), size,
+                                    std::string(kTooBig) + " (" + std::to_string(size) + " bytes)");
+            spdlog::warn("account={} folder={} uid={} skipped: {} bytes is {}", poll.account.name,
+                         net::printable(poll.mailbox.folder), net::printable(uid), size, kTooBig);
+            ++poll.report.skipped;
+            return;
+        }
+        case Decision::DeleteEarlier:
+            plan.deleteEarlier.emplace_back(number, *record);
+            return;
+    }
+}
+
+// Plans a mailbox from its whole listing: one pass over its ledger rows (one held at a time)
+// decides for the listed messages that have one and finds the rows of messages no longer listed;
+// then every decision is carried out. `deliveredBefore`: a re-scan (UIDVALIDITY changed), with
+// the content delivered under the folder's earlier UIDVALIDITYs.
+Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
+                 const std::set<std::string>* deliveredBefore) {
+    Plan plan;
+    const PlanRules rules = planRules(poll.account, firstPoll);
+    const bool wantDelivered = deliveredBefore != nullptr || listed.anyRepeated();
+    std::set<std::string> delivered = deliveredBefore ? *deliveredBefore : std::set<std::string>{};
+    std::vector<std::optional<Decision>> decisions(listed.count());
+    std::map<std::size_t, MessageRecord> rows;  // for decisions that need the row (few)
+    std::size_t othersDeleting = 0;
+    // No ledger call inside: the store may hold its lock while it visits.
+    poll.ledger.forEachMessage(
+        poll.account.name, poll.mailbox.folder, poll.mailbox.uidValidity, [&](const MessageRecord& record) {
+            if (wantDelivered && (record.state == MessageState::Delivered || record.state == MessageState::Deleted))
+                delivered.insert(record.contentHash);
+            auto index = listed.find(record.key.uid);
+            if (!index) {
+                // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
+                auto hash = record.key.uid.rfind('#');
+                if (!(listed.anyRepeated() && hash != std::string::npos && listed.find(record.key.uid.substr(0, hash))))
+                    plan.absent.push_back(record.key.uid);
+                return true;
+            }
+            if (listed.repeated(*index)) return true;
+            // A message flagged \Deleted is being deleted by another client (or by us, in a poll
+            // that stopped before UID EXPUNGE): neither collected nor removed, unless we delivered it.
+            if (listed.flaggedDeleted(*index) && record.state != MessageState::Delivered) {
+                decisions[*index] = Decision::Nothing;
+                ++othersDeleting;
+                return true;
+            }
+            const Decision decision = decide(&record, listed.size(*index), rules);
+            decisions[*index] = decision;
+            if (decisionNeedsRow(decision)) rows.emplace(*index, record);
+            return true;
+        });
+    if (wantDelivered) plan.everyDelivered = std::make_shared<const std::set<std::string>>(std::move(delivered));
+    plan.rescan = deliveredBefore != nullptr;
+
+    for (std::size_t index = 0; index < listed.count(); ++index) {
+        if (listed.repeated(index)) {
             // A repeated UIDL cannot identify a message: fetch it, send it only if its content is
             // new, and never delete it.
-            plan.ambiguous.insert(item.number);
-            fetch(item, allDelivered);
+            plan.ambiguous.push_back(listed.number(index));
+            plan.fetch.push_back(listed.number(index));
             continue;
         }
-        auto found = records.find(item.uid);
-        const MessageRecord* record = found == records.end() ? nullptr : &found->second;
-        bool tooBig = item.size > account.maxMessageSize;
-        if (!record) {
-            if (firstPoll && account.fetch == config::FetchPolicy::New) {
-                ledger.markSkipped(key, item.size, "on the server before the account was added (fetch = \"new\")");
-                ++report.skipped;
-            } else if (tooBig) {
-                ledger.markSkipped(key, item.size, std::string(kTooBig) + " (" + std::to_string(item.size) + " bytes)");
-                spdlog::warn("account={} folder={} uid={} skipped: {} bytes is {}", account.name,
-                             net::printable(mailbox.folder), net::printable(item.uid), item.size, kTooBig);
-                ++report.skipped;
-            } else {
-                fetch(item, nullptr);
-            }
+        if (!decisions[index] && listed.flaggedDeleted(index)) {
+            ++othersDeleting;
             continue;
         }
-        if (record->size != item.size && record->size != 0 && record->state != MessageState::Skipped) {
-            // Same UIDL, other size: a different message. Fetch it as new; never delete by UIDL.
-            spdlog::warn("account={} uid={} changed size ({} -> {}); treating it as a new message", account.name,
-                         net::printable(item.uid), record->size, item.size);
-            ledger.recordSeen(key, item.size);
-            if (!tooBig) fetch(item, only(record->contentHash));
-            continue;
-        }
-        switch (record->state) {
-            case MessageState::Seen:  // left pending by an earlier poll (4xx, crash)
-                if (!tooBig) fetch(item, nullptr);
-                break;
-            case MessageState::Delivered:
-                if (deletionDue(account, *record, now)) plan.deleteEarlier.emplace_back(item, *record);
-                break;
-            case MessageState::Deleted:
-                // Deleted before, listed again: the server re-used the UID or kept the message.
-                if (!tooBig) fetch(item, only(record->contentHash));
-                break;
-            case MessageState::Skipped:
-                // Too big earlier but allowed now (the limit was raised): fetch it.
-                if (record->lastError.rfind(kTooBig, 0) == 0 && !tooBig) fetch(item, nullptr);
-                break;
-            case MessageState::Quarantined:
-                break;  // reported; an operator decides
-        }
+        auto row = rows.find(index);
+        applyDecision(poll, plan, listed, index, decisions[index].value_or(decide(nullptr, listed.size(index), rules)),
+                      row == rows.end() ? nullptr : &row->second);
     }
+    std::sort(plan.ambiguous.begin(), plan.ambiguous.end());
+    poll.report.listed += listed.count() - othersDeleting;
+    if (othersDeleting)
+        spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
+                     poll.account.name, net::printable(poll.mailbox.folder), othersDeleting);
     return plan;
 }
 
@@ -180,16 +357,15 @@ std::string refusalHint(const std::string& reply) {
 // servers numbering by message number) would otherwise delete mail never fetched. Messages with
 // other headers are fetched as new ones (content delivered before is recognised by its hash and
 // not sent twice); those the server gives no header for are kept. Both are warned about once.
-void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbox, Plan& plan,
-                   const HeaderFetcher& fetchHeaders) {
+void verifyEarlier(const MailboxPoll& poll, Plan& plan, const HeaderFetcher& fetchHeaders) {
     if (plan.deleteEarlier.empty()) return;
     enum class Verdict { NoHeader, Same, Other };
     std::vector<Verdict> verdicts(plan.deleteEarlier.size(), Verdict::NoHeader);
     std::unordered_map<std::uint32_t, std::size_t> indexOf;
     std::vector<std::uint32_t> numbers;
     for (std::size_t i = 0; i < plan.deleteEarlier.size(); ++i) {
-        indexOf[plan.deleteEarlier[i].first.number] = i;
-        numbers.push_back(plan.deleteEarlier[i].first.number);
+        indexOf[plan.deleteEarlier[i].first] = i;
+        numbers.push_back(plan.deleteEarlier[i].first);
     }
     // Judged as each header arrives, so that only a verdict per message is held.
     fetchHeaders(numbers, [&](std::uint32_t number, const std::string& header) {
@@ -202,88 +378,85 @@ void verifyEarlier(const config::AccountSettings& account, const Mailbox& mailbo
                 : !record.messageId.empty() && proto::findHeader(header, "Message-ID").value_or("") == record.messageId;
         verdicts[index->second] = same ? Verdict::Same : Verdict::Other;
     });
-    std::vector<std::pair<SourceItem, MessageRecord>> verified;
+    std::vector<std::pair<std::uint32_t, MessageRecord>> verified;
     std::size_t different = 0, unverified = 0, unidentified = 0;
     for (std::size_t i = 0; i < plan.deleteEarlier.size(); ++i) {
-        auto& [item, record] = plan.deleteEarlier[i];
+        auto& [number, record] = plan.deleteEarlier[i];
         if (verdicts[i] == Verdict::NoHeader) {
             ++unverified;
             continue;
         }
         if (verdicts[i] == Verdict::Same) {
-            verified.emplace_back(std::move(item), std::move(record));
+            verified.emplace_back(number, std::move(record));
             continue;
         }
         if (record.headerHash.empty() && record.messageId.empty())
             ++unidentified;
         else
             ++different;
-        plan.knownHashes[item.number] =
+        plan.knownHashes[number] =
             std::make_shared<const std::set<std::string>>(std::set<std::string>{record.contentHash});
-        plan.fetch.push_back(item);
+        plan.fetch.push_back(number);
     }
     plan.deleteEarlier = std::move(verified);
+    const std::string& account = poll.account.name;
+    const std::string folder = net::printable(poll.mailbox.folder);
     if (different)
         spdlog::warn(
             "account={} folder={} {} message(s) listed under a delivered UID have other headers than were "
             "delivered: not deleted; fetched as new messages",
-            account.name, net::printable(mailbox.folder), different);
+            account, folder, different);
     if (unidentified)
         spdlog::info(
             "account={} folder={} {} message(s) delivered before header hashes were recorded, without a "
             "Message-ID: fetched again, deleted only if their content is the one delivered",
-            account.name, net::printable(mailbox.folder), unidentified);
+            account, folder, unidentified);
     if (unverified)
         spdlog::warn(
             "account={} folder={} {} message(s) due for deletion kept: the server did not send their "
             "headers to confirm they are the ones delivered",
-            account.name, net::printable(mailbox.folder), unverified);
+            account, folder, unverified);
 }
 
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
-std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const config::AccountSettings& account,
-                                           ledger::LedgerStore& ledger, const Mailbox& mailbox, const Plan& plan,
-                                           const Retriever& retrieve, const PollControl& control, PollReport& report) {
+std::vector<std::uint32_t> fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const Plan& plan,
+                                           const Retriever& retrieve) {
+    const config::AccountSettings& account = poll.account;
+    PollReport& report = poll.report;
     std::vector<std::uint32_t> toDelete;
-    for (const auto& [item, record] : plan.deleteEarlier) toDelete.push_back(item.number);
+    for (const auto& [number, record] : plan.deleteEarlier) toDelete.push_back(number);
     if (plan.fetch.empty()) return toDelete;
 
-    std::unordered_map<std::uint32_t, const SourceItem*> byNumber;
-    std::vector<std::uint32_t> numbers;
-    for (const auto& item : plan.fetch) {
-        byNumber[item.number] = &item;
-        numbers.push_back(item.number);
-    }
-    const std::string& spoolDir = config.collector.spoolDir;
-    DeliveryPipeline pipeline(config, account, ledger, account.endpoint.host, numbers.size(), control.cutoff);
+    const std::vector<std::uint32_t>& numbers = plan.fetch;
+    const std::string& spoolDir = poll.config.collector.spoolDir;
+    DeliveryPipeline pipeline(poll.config, account, poll.ledger, account.endpoint.host, numbers.size(),
+                              poll.control.cutoff);
     std::uint64_t handled = 0;
     retrieve(
         numbers, [&] { return delivery::MessageBody(spoolDir); },
         [&](std::uint32_t number, delivery::MessageBody body) {
-            auto found = byNumber.find(number);
-            if (found == byNumber.end()) return true;  // not asked for; ignore
-            const SourceItem& item = *found->second;
+            auto index = listed.findNumber(number);
+            if (!index) return true;  // not asked for; ignore
             ++report.fetched;
-            DeliveryJob job{keyOf(account, mailbox, item.uid), number, item.size, std::move(body), {}};
-            if (plan.ambiguous.count(number)) job.key.uid = item.uid + "#" + job.body.sha256().substr(0, 16);
-            if (auto hashes = plan.knownHashes.find(number); hashes != plan.knownHashes.end())
-                job.deliveredHashes = hashes->second;
+            const std::string uid = listed.uid(*index);
+            DeliveryJob job{poll.key(uid), number, listed.size(*index), std::move(body), plan.notToResend(number)};
+            if (plan.isAmbiguous(number)) job.key.uid = uid + "#" + job.body.sha256().substr(0, 16);
             bool accepted = pipeline.submit(std::move(job));
-            if (control.progress) control.progress(++handled, numbers.size());
-            return accepted && !control.stopRequested();
+            if (poll.control.progress) poll.control.progress(++handled, numbers.size());
+            return accepted && !poll.control.stopRequested();
         },
         [&](std::uint32_t number, const std::string& why) {
-            auto found = byNumber.find(number);
-            if (found == byNumber.end()) return;
-            const SourceItem& item = *found->second;
-            spdlog::warn("account={} folder={} uid={} left pending: {}", account.name, net::printable(mailbox.folder),
-                         net::printable(item.uid), why);
-            ledger.recordFailure(keyOf(account, mailbox, item.uid), item.size, why);  // pending in `status`
+            auto index = listed.findNumber(number);
+            if (!index) return;
+            const std::string uid = listed.uid(*index);
+            spdlog::warn("account={} folder={} uid={} left pending: {}", account.name,
+                         net::printable(poll.mailbox.folder), net::printable(uid), why);
+            poll.ledger.recordFailure(poll.key(uid), listed.size(*index), why);  // pending in `status`
             ++report.untrusted;
         });
     pipeline.finish();
-    if (handled < numbers.size() && control.stopRequested() && report.error.empty()) {
+    if (handled < numbers.size() && poll.control.stopRequested() && report.error.empty()) {
         report.interrupted = true;
         report.failure = proto::FailureKind::Interrupted;
         report.error = "interrupted: stopping after " + std::to_string(handled) + " of " +
@@ -310,7 +483,7 @@ std::vector<std::uint32_t> fetchAndDeliver(const config::Config& config, const c
     }
     if (!account.keep)
         for (auto number : pipeline.deliveredNumbers())
-            if (!plan.ambiguous.count(number)) toDelete.push_back(number);
+            if (!plan.isAmbiguous(number)) toDelete.push_back(number);
     return toDelete;
 }
 
@@ -348,24 +521,18 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
               const PollControl& control, PollReport& report) {
     Pop3Options options = pop3Options(account, config.collector.ioTimeout);
     options.connect.cutoff = control.cutoff;
+    options.spoolDir = config.collector.spoolDir;
     Pop3Session session(std::move(options));
     session.open();
-    auto listing = session.list();
-    report.listed = listing.size();
+    Pop3Mailbox listed(session.list());
     bool firstPoll = ledger.registerAccount(account.name);
-    std::vector<SourceItem> items;
-    items.reserve(listing.size());
-    for (const auto& entry : listing) items.push_back({entry.number, entry.uidl, entry.size});
-    Mailbox mailbox;
-    Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll, {}, report);
-    verifyEarlier(account, mailbox, plan,
-                  [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
+    MailboxPoll poll{config, account, ledger, control, report, Mailbox{}};
+    Plan plan = planListing(poll, listed, firstPoll, nullptr);
+    verifyEarlier(poll, plan, [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
     auto toDelete = fetchAndDeliver(
-        config, account, ledger, mailbox, plan,
-        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
+        poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
             session.retrieve(numbers, makeBody, handle, failed);
-        },
-        control, report);
+        });
 
     std::vector<std::uint32_t> marked;
     if (!toDelete.empty() && !report.ledgerFailed) {
@@ -375,84 +542,49 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     crashPoint("before-quit");
     bool committed = session.quit();  // POP3 deletes only at QUIT
     if (committed && !marked.empty()) {
-        std::unordered_map<std::uint32_t, std::string> uidOf;
-        for (const auto& item : items) uidOf[item.number] = item.uid;
-        for (auto number : marked) ledger.markDeleted(keyOf(account, mailbox, uidOf[number]));
+        for (auto number : marked)
+            if (auto index = listed.findNumber(number)) ledger.markDeleted(poll.key(listed.uid(*index)));
         report.deleted = marked.size();
     } else if (!marked.empty()) {
         spdlog::warn("account={} server did not confirm QUIT; {} deletions may not have happened", account.name,
                      marked.size());
     }
-    std::vector<std::string> present;
-    present.reserve(items.size());
-    for (const auto& item : items) present.push_back(item.uid);
-    if (!plan.ambiguous.empty()) {
-        // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
-        std::set<std::string> listed(present.begin(), present.end());
-        for (const auto& record : ledger.messages(account.name, "", 0)) {
-            auto hash = record.key.uid.rfind('#');
-            if (hash != std::string::npos && listed.count(record.key.uid.substr(0, hash)))
-                present.push_back(record.key.uid);
-        }
-    }
-    if (!report.ledgerFailed) ledger.forgetAbsent(account.name, "", 0, present);
+    if (!report.ledgerFailed) ledger.forget(account.name, "", 0, plan.absent);
 }
 
-void pollImapFolder(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
-                    ImapSession& session, const std::string& folder, const std::string& trashWireName, bool firstPoll,
-                    const PollControl& control, PollReport& report) {
+void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll) {
+    const config::AccountSettings& account = poll.account;
+    const std::string& folder = poll.mailbox.folder;
+    PollReport& report = poll.report;
     bool deleting = deletesAnything(account);
     ImapMailboxState state = session.select(folder, !deleting);
-    Mailbox mailbox{folder, state.uidValidity};
-    auto listing = session.listMessages();
-    // A message flagged \Deleted is being deleted by another client (or by us, in a poll that
-    // stopped before UID EXPUNGE): it is neither collected nor removed, unless we delivered it.
-    std::set<std::string> deliveredHere;
-    if (std::any_of(listing.begin(), listing.end(), [](const auto& entry) { return entry.deleted; }))
-        for (const auto& record : ledger.messages(account.name, folder, state.uidValidity))
-            if (record.state == MessageState::Delivered) deliveredHere.insert(record.key.uid);
-    std::vector<SourceItem> items;
-    std::vector<std::string> present;
-    std::size_t othersDeleting = 0;
-    for (const auto& entry : listing) {
-        std::string uid = std::to_string(entry.uid);
-        present.push_back(uid);
-        if (entry.deleted && !deliveredHere.count(uid)) {
-            ++othersDeleting;
-            continue;
-        }
-        items.push_back({entry.uid, uid, entry.size});
-    }
-    if (othersDeleting)
-        spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone", account.name,
-                     net::printable(folder), othersDeleting);
-    report.listed += items.size();
+    poll.mailbox.uidValidity = state.uidValidity;
+    ImapMailbox listed(session.listMessages());
 
     // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
     // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
-    std::set<std::string> deliveredBefore;
     bool known = false;
-    for (const auto& record : ledger.messagesInFolder(account.name, folder)) {
-        if (record.key.uidValidity == state.uidValidity)
-            known = true;
-        else if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
-            deliveredBefore.insert(record.contentHash);
-    }
+    poll.ledger.forEachMessage(account.name, folder, state.uidValidity, [&](const MessageRecord&) {
+        known = true;
+        return false;
+    });
+    std::set<std::string> deliveredBefore;
+    if (!known)
+        for (const auto& record : poll.ledger.messagesInFolder(account.name, folder))
+            if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
+                deliveredBefore.insert(record.contentHash);
     bool validityChanged = !known && !deliveredBefore.empty();
     if (validityChanged)
         spdlog::warn(
             "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
             "skipped and nothing is deleted from this folder in this poll",
             account.name, net::printable(folder), state.uidValidity);
-    Plan plan = planMailbox(account, ledger, mailbox, items, firstPoll && !validityChanged,
-                            validityChanged ? deliveredBefore : std::set<std::string>{}, report);
-    verifyEarlier(account, mailbox, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
+    Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged ? &deliveredBefore : nullptr);
+    verifyEarlier(poll, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
     auto toDelete = fetchAndDeliver(
-        config, account, ledger, mailbox, plan,
-        [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
+        poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
             session.retrieve(numbers, makeBody, handle, failed);
-        },
-        control, report);
+        });
 
     if (deleting && !toDelete.empty() && !validityChanged && !report.ledgerFailed) {
         if (session.currentUidValidity() != state.uidValidity) {
@@ -460,7 +592,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                          net::printable(folder));
         } else if (session.deleteMessages(toDelete, trashWireName)) {
             crashPoint("after-dele");
-            for (auto uid : toDelete) ledger.markDeleted(keyOf(account, mailbox, std::to_string(uid)));
+            for (auto uid : toDelete) poll.ledger.markDeleted(poll.key(std::to_string(uid)));
             report.deleted += toDelete.size();
         } else {
             spdlog::warn(
@@ -469,7 +601,7 @@ void pollImapFolder(const config::Config& config, const config::AccountSettings&
                 account.name);
         }
     }
-    if (!report.ledgerFailed) ledger.forgetAbsent(account.name, folder, state.uidValidity, present);
+    if (!report.ledgerFailed) poll.ledger.forget(account.name, folder, state.uidValidity, plan.absent);
 }
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
@@ -501,7 +633,8 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
             break;
         }
         try {
-            pollImapFolder(config, account, ledger, session, folder, trashWireName, firstPoll, control, report);
+            MailboxPoll poll{config, account, ledger, control, report, Mailbox{folder, 0}};
+            pollImapFolder(poll, session, trashWireName, firstPoll);
         } catch (const ImapError& e) {
             if (session.state() == ImapSession::State::LoggedOut) throw;
             // A folder that cannot be opened fails alone; the others are still collected.
@@ -593,12 +726,13 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         if (account.protocol == config::SourceProtocol::Pop3) {
             Pop3Session session(pop3Options(account, config.collector.ioTimeout));
             session.open();
-            auto listing = session.list();
+            const Pop3Listing& listing = session.list();
             std::uint64_t bytes = 0;
-            for (const auto& item : listing) bytes += item.size;
+            for (std::size_t i = 0; i < listing.count(); ++i) bytes += listing.size(i);
+            const std::size_t count = listing.count();
             session.quit();
-            report.detail = std::to_string(listing.size()) + " messages, " + std::to_string(bytes) + " bytes; " +
-                            security + (session.pipelining() ? "; pipelining" : "");
+            report.detail = std::to_string(count) + " messages, " + std::to_string(bytes) + " bytes; " + security +
+                            (session.pipelining() ? "; pipelining" : "");
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -44,6 +45,20 @@ struct MessageRecord {
     std::int64_t deliveredAt = 0;  // unix seconds, 0 when not delivered
     int attempts = 0;              // failed delivery attempts
     std::string lastError;         // last failure or quarantine/skip reason
+};
+
+// Where the last complete poll left a mailbox, so that the next poll of an unchanged mailbox
+// needs no listing. IMAP: the folder had `messages` messages below UID `uidNext` under
+// `uidValidity`, every one of them handled (rows for all; none can appear below uidNext again).
+// POP3 (folder "", uidValidity 0, uidNext 0): `messages` messages, the last one's UIDL `lastUid`.
+// `fetchLimit`: max_message_size then; a raised limit makes messages skipped as too big due.
+struct MailboxMark {
+    std::uint64_t uidValidity = 0;
+    std::uint64_t uidNext = 0;
+    std::uint64_t messages = 0;
+    std::string lastUid;
+    std::uint64_t fetchLimit = 0;
+    bool operator==(const MailboxMark&) const = default;
 };
 
 // Per-account summary kept for `status` and for the fetch = "new" policy.
@@ -104,6 +119,29 @@ public:
     // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
     virtual void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                               const std::vector<std::string>& present) = 0;
+
+    // ---- Work per poll proportional to what changed. The defaults are correct but read the whole
+    // mailbox; stores override them with indexed queries.
+
+    // Calls `visit` with each row of one mailbox, holding one row at a time, until it returns false.
+    virtual void forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                const std::function<bool(const MessageRecord&)>& visit);
+    // The row of `key`, if any.
+    virtual std::optional<MessageRecord> message(const MessageKey& key);
+    // Rows of one mailbox that ask for work without a listing: pending (Seen) ones, and Delivered
+    // ones delivered at or before `deliveredBy` (unix seconds; nullopt: no deletion is due).
+    virtual std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder,
+                                               std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy);
+    // Removes these rows of one mailbox (messages that left the server).
+    virtual void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                        const std::vector<std::string>& uids);
+    // The mailbox's mark (see MailboxMark); nullopt when none was recorded. The defaults keep none.
+    virtual std::optional<MailboxMark> mailboxMark(const std::string& account, const std::string& folder) {
+        return std::nullopt;
+    }
+    // Records the mark, or removes it (nullopt).
+    virtual void recordMailboxMark(const std::string& account, const std::string& folder,
+                                   const std::optional<MailboxMark>& mark) {}
 
     virtual std::optional<AccountRecord> account(const std::string& name) = 0;
     virtual std::vector<AccountRecord> accounts() = 0;

@@ -1,5 +1,8 @@
 #include "collector/ledger/LedgerStore.hpp"
 
+#include <algorithm>
+#include <unordered_set>
+
 namespace mc::ledger {
 
 const char* toString(MessageState state) {
@@ -44,6 +47,47 @@ void addStateCount(AccountRecord& record, MessageState state, std::uint64_t coun
             record.deleted += count;
             break;
     }
+}
+
+// ---- The slow but correct defaults of the per-poll queries ------------------------------------
+
+void LedgerStore::forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                 const std::function<bool(const MessageRecord&)>& visit) {
+    for (const MessageRecord& record : messages(account, folder, uidValidity))
+        if (!visit(record)) return;
+}
+
+std::optional<MessageRecord> LedgerStore::message(const MessageKey& key) {
+    std::optional<MessageRecord> found;
+    forEachMessage(key.account, key.folder, key.uidValidity, [&](const MessageRecord& record) {
+        if (record.key.uid == key.uid) found = record;
+        return !found;
+    });
+    return found;
+}
+
+std::vector<MessageRecord> LedgerStore::workDue(const std::string& account, const std::string& folder,
+                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy) {
+    std::vector<MessageRecord> due;
+    forEachMessage(account, folder, uidValidity, [&](const MessageRecord& record) {
+        if (record.state == MessageState::Seen ||
+            (record.state == MessageState::Delivered && deliveredBy && record.deliveredAt <= *deliveredBy))
+            due.push_back(record);
+        return true;
+    });
+    return due;
+}
+
+void LedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                         const std::vector<std::string>& uids) {
+    if (uids.empty()) return;
+    const std::unordered_set<std::string> gone(uids.begin(), uids.end());
+    std::vector<std::string> present;
+    forEachMessage(account, folder, uidValidity, [&](const MessageRecord& record) {
+        if (!gone.contains(record.key.uid)) present.push_back(record.key.uid);
+        return true;
+    });
+    forgetAbsent(account, folder, uidValidity, present);
 }
 
 }  // namespace mc::ledger

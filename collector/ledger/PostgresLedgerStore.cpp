@@ -56,6 +56,21 @@ CREATE TABLE leases (
     R"sql(
 ALTER TABLE messages ADD COLUMN header_hash TEXT NOT NULL DEFAULT '';
 )sql",
+    // Version 3 (SQLite's version 5): rows asking for work found by index, and where the last
+    // complete poll left each mailbox (MailboxMark).
+    R"sql(
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages (account, folder, uid_validity, state, delivered_at);
+CREATE TABLE IF NOT EXISTS mailbox_marks (
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity BIGINT NOT NULL,
+    uid_next BIGINT NOT NULL,
+    messages BIGINT NOT NULL,
+    last_uid TEXT NOT NULL,
+    fetch_limit BIGINT NOT NULL,
+    PRIMARY KEY (account, folder)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // pg_advisory_xact_lock key for schema changes: "mailcoll" in ASCII.
@@ -125,6 +140,26 @@ constexpr const char* kSqlMailboxUids =
 constexpr const char* kSqlDeleteUids =
     "DELETE FROM messages WHERE account = $1 AND folder = $2 AND uid_validity = $3"
     " AND uid = ANY($4::text[])";
+
+// A page of a mailbox's rows after id $4, so that a big mailbox is read a page at a time.
+constexpr const char* kSqlMailboxPage =
+    "SELECT " MC_MESSAGE_COLUMNS ", id FROM messages"
+    " WHERE account = $1 AND folder = $2 AND uid_validity = $3 AND id > $4 ORDER BY id LIMIT 5000";
+constexpr const char* kSqlMessage = "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE " MC_MESSAGE_KEY;
+// $4: delivered rows up to this delivered_at are due (-1: none).
+constexpr const char* kSqlWorkDue =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = $1 AND folder = $2 AND uid_validity = $3"
+    " AND (state = 'seen' OR (state = 'delivered' AND delivered_at <= $4)) ORDER BY id";
+constexpr const char* kSqlMailboxMark =
+    "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
+    " WHERE account = $1 AND folder = $2";
+constexpr const char* kSqlRecordMailboxMark =
+    "INSERT INTO mailbox_marks (account, folder, uid_validity, uid_next, messages, last_uid, fetch_limit)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (account, folder) DO UPDATE SET"
+    " uid_validity = excluded.uid_validity, uid_next = excluded.uid_next, messages = excluded.messages,"
+    " last_uid = excluded.last_uid, fetch_limit = excluded.fetch_limit";
+constexpr const char* kSqlClearMailboxMark = "DELETE FROM mailbox_marks WHERE account = $1 AND folder = $2";
 
 // Leases shown by status are the unexpired ones.
 #define MC_ACCOUNT_SELECT                                                                  \
@@ -488,6 +523,70 @@ std::vector<MessageRecord> PostgresLedgerStore::messages(const std::string& acco
         records.reserve(static_cast<std::size_t>(rows.rows()));
         for (int row = 0; row < rows.rows(); ++row) records.push_back(rows.message(row));
         return records;
+    });
+}
+
+void PostgresLedgerStore::forEachMessage(const std::string& account, const std::string& folder,
+                                         std::uint64_t uidValidity,
+                                         const std::function<bool(const MessageRecord&)>& visit) {
+    std::string after = "0";
+    for (;;) {
+        Result page = run("forEachMessage", [&] {
+            return query(kSqlMailboxPage, {account, folder, number(uidValidity), after});
+        });
+        for (int row = 0; row < page.rows(); ++row)
+            if (!visit(page.message(row))) return;
+        if (page.rows() == 0) return;
+        after = page.text(page.rows() - 1, 13);
+    }
+}
+
+std::optional<MessageRecord> PostgresLedgerStore::message(const MessageKey& key) {
+    const auto params = keyParams(key);
+    return run("message", [&]() -> std::optional<MessageRecord> {
+        Result rows = query(kSqlMessage, params);
+        if (rows.rows() == 0) return std::nullopt;
+        return rows.message(0);
+    });
+}
+
+std::vector<MessageRecord> PostgresLedgerStore::workDue(const std::string& account, const std::string& folder,
+                                                        std::uint64_t uidValidity,
+                                                        std::optional<std::int64_t> deliveredBy) {
+    return run("workDue", [&] {
+        Result rows = query(kSqlWorkDue, {account, folder, number(uidValidity), number(deliveredBy.value_or(-1))});
+        std::vector<MessageRecord> records;
+        for (int row = 0; row < rows.rows(); ++row) records.push_back(rows.message(row));
+        return records;
+    });
+}
+
+void PostgresLedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                 const std::vector<std::string>& uids) {
+    if (uids.empty()) return;
+    run("forget", [&] { query(kSqlDeleteUids, {account, folder, number(uidValidity), textArray(uids)}); });
+}
+
+std::optional<MailboxMark> PostgresLedgerStore::mailboxMark(const std::string& account, const std::string& folder) {
+    return run("mailboxMark", [&]() -> std::optional<MailboxMark> {
+        Result rows = query(kSqlMailboxMark, {account, folder});
+        if (rows.rows() == 0) return std::nullopt;
+        return MailboxMark{static_cast<std::uint64_t>(rows.integer(0, 0)),
+                           static_cast<std::uint64_t>(rows.integer(0, 1)),
+                           static_cast<std::uint64_t>(rows.integer(0, 2)), rows.text(0, 3),
+                           static_cast<std::uint64_t>(rows.integer(0, 4))};
+    });
+}
+
+void PostgresLedgerStore::recordMailboxMark(const std::string& account, const std::string& folder,
+                                            const std::optional<MailboxMark>& mark) {
+    run("recordMailboxMark", [&] {
+        if (!mark) {
+            query(kSqlClearMailboxMark, {account, folder});
+            return;
+        }
+        query(kSqlRecordMailboxMark, {account, folder, number(mark->uidValidity), number(mark->uidNext),
+                                      number(mark->messages), validText(mark->lastUid), number(mark->fetchLimit)});
     });
 }
 

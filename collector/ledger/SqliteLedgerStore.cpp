@@ -78,6 +78,21 @@ CREATE TABLE leases (
     R"sql(
 ALTER TABLE messages ADD COLUMN header_hash TEXT NOT NULL DEFAULT '';
 )sql",
+    // Version 5: a poll's work proportional to what changed: rows asking for work found by index,
+    // and where the last complete poll left each mailbox (MailboxMark).
+    R"sql(
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages (account, folder, uid_validity, state, delivered_at);
+CREATE TABLE IF NOT EXISTS mailbox_marks (
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    uid_next INTEGER NOT NULL,
+    messages INTEGER NOT NULL,
+    last_uid TEXT NOT NULL,
+    fetch_limit INTEGER NOT NULL,
+    PRIMARY KEY (account, folder)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -145,6 +160,23 @@ constexpr const char* kSqlDropQuarantined =
 constexpr const char* kSqlMailboxUids =
     "SELECT uid FROM messages WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3";
 constexpr const char* kSqlDeleteMessage = "DELETE FROM messages WHERE " MC_MESSAGE_KEY;
+constexpr const char* kSqlMessage = "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE " MC_MESSAGE_KEY;
+// ?4: delivered rows up to this delivered_at are due (-1: none).
+constexpr const char* kSqlWorkDue =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3 AND state = 'seen'"
+    " UNION ALL SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ?1 AND folder = ?2 AND uid_validity = ?3 AND state = 'delivered'"
+    " AND delivered_at <= ?4";
+constexpr const char* kSqlMailboxMark =
+    "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
+    " WHERE account = ?1 AND folder = ?2";
+constexpr const char* kSqlRecordMailboxMark =
+    "INSERT INTO mailbox_marks (account, folder, uid_validity, uid_next, messages, last_uid, fetch_limit)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (account, folder) DO UPDATE SET"
+    " uid_validity = excluded.uid_validity, uid_next = excluded.uid_next, messages = excluded.messages,"
+    " last_uid = excluded.last_uid, fetch_limit = excluded.fetch_limit";
+constexpr const char* kSqlClearMailboxMark = "DELETE FROM mailbox_marks WHERE account = ?1 AND folder = ?2";
 
 // Leases shown by status are the unexpired ones (?1: now, unix milliseconds).
 #define MC_ACCOUNT_SELECT                                                                  \
@@ -704,6 +736,96 @@ std::vector<MessageRecord> SqliteLedgerStore::messages(const std::string& accoun
     } catch (const SqliteFailure& e) {
         throw operationError("messages", e.what());
     }
+}
+
+void SqliteLedgerStore::forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                       const std::function<bool(const MessageRecord&)>& visit) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlMailbox));
+        query.bind(1, account).bind(2, folder).bind(3, static_cast<std::int64_t>(uidValidity));
+        while (query.step())
+            if (!visit(readMessage(query))) return;
+    } catch (const SqliteFailure& e) {
+        throw operationError("forEachMessage", e.what());
+    }
+}
+
+std::optional<MessageRecord> SqliteLedgerStore::message(const MessageKey& key) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlMessage));
+        query.bindKey(key);
+        if (!query.step()) return std::nullopt;
+        return readMessage(query);
+    } catch (const SqliteFailure& e) {
+        throw operationError("message", e.what());
+    }
+}
+
+std::vector<MessageRecord> SqliteLedgerStore::workDue(const std::string& account, const std::string& folder,
+                                                      std::uint64_t uidValidity,
+                                                      std::optional<std::int64_t> deliveredBy) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlWorkDue));
+        query.bind(1, account)
+            .bind(2, folder)
+            .bind(3, static_cast<std::int64_t>(uidValidity))
+            .bind(4, deliveredBy.value_or(-1));
+        std::vector<MessageRecord> records;
+        while (query.step()) records.push_back(readMessage(query));
+        return records;
+    } catch (const SqliteFailure& e) {
+        throw operationError("workDue", e.what());
+    }
+}
+
+void SqliteLedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                               const std::vector<std::string>& uids) {
+    if (uids.empty()) return;
+    write("forget", [&] {
+        for (const std::string& uid : uids)
+            Statement(db_, statement(kSqlDeleteMessage))
+                .bind(1, account)
+                .bind(2, folder)
+                .bind(3, static_cast<std::int64_t>(uidValidity))
+                .bind(4, uid)
+                .run();
+    });
+}
+
+std::optional<MailboxMark> SqliteLedgerStore::mailboxMark(const std::string& account, const std::string& folder) {
+    std::lock_guard lock(dbMutex_);
+    try {
+        Statement query(db_, statement(kSqlMailboxMark));
+        query.bind(1, account).bind(2, folder);
+        if (!query.step()) return std::nullopt;
+        return MailboxMark{static_cast<std::uint64_t>(query.integer(0)), static_cast<std::uint64_t>(query.integer(1)),
+                           static_cast<std::uint64_t>(query.integer(2)), query.text(3),
+                           static_cast<std::uint64_t>(query.integer(4))};
+    } catch (const SqliteFailure& e) {
+        throw operationError("mailboxMark", e.what());
+    }
+}
+
+void SqliteLedgerStore::recordMailboxMark(const std::string& account, const std::string& folder,
+                                          const std::optional<MailboxMark>& mark) {
+    write("recordMailboxMark", [&] {
+        if (!mark) {
+            Statement(db_, statement(kSqlClearMailboxMark)).bind(1, account).bind(2, folder).run();
+            return;
+        }
+        Statement(db_, statement(kSqlRecordMailboxMark))
+            .bind(1, account)
+            .bind(2, folder)
+            .bind(3, static_cast<std::int64_t>(mark->uidValidity))
+            .bind(4, static_cast<std::int64_t>(mark->uidNext))
+            .bind(5, static_cast<std::int64_t>(mark->messages))
+            .bind(6, mark->lastUid)
+            .bind(7, static_cast<std::int64_t>(mark->fetchLimit))
+            .run();
+    });
 }
 
 std::vector<MessageRecord> SqliteLedgerStore::messagesInFolder(const std::string& account, const std::string& folder) {

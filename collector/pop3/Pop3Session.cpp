@@ -185,7 +185,64 @@ void Pop3Session::authenticateLogin() {
     expectOk(proto::base64Encode(options_.password), "authentication (AUTH LOGIN)", true);
 }
 
-std::vector<Pop3Listing> Pop3Session::list() {
+std::optional<std::string> Pop3Session::okText(const char* context) {
+    std::string line = channel_->readLine();
+    auto status = proto::parsePop3Status(line);
+    if (!status || status->continuation)
+        throw Pop3Error(std::string("unexpected reply to ") + context + ": " + net::printable(line));
+    if (!status->ok) return std::nullopt;
+    return status->text;
+}
+
+std::optional<std::uint32_t> Pop3Session::messageCount() {
+    channel_->send("STAT\r\n");
+    auto text = okText("STAT");
+    auto stat = text ? proto::parseListLine(*text) : std::nullopt;  // "count octets", as a LIST line
+    if (!stat) return std::nullopt;
+    return stat->first;
+}
+
+std::optional<std::string> Pop3Session::uidlOf(std::uint32_t number) {
+    channel_->send("UIDL " + std::to_string(number) + "\r\n");
+    auto text = okText("UIDL");
+    auto entry = text ? proto::parseUidlLine(*text) : std::nullopt;
+    if (!entry || entry->number != number) return std::nullopt;
+    return std::move(entry->value);
+}
+
+const Pop3Listing& Pop3Session::listRange(std::uint32_t first, std::uint32_t last) {
+    listing_ = Pop3Listing(options_.spoolDir);
+    std::vector<std::string> commands;
+    for (std::uint64_t number = first; number <= last; ++number) {
+        commands.push_back("UIDL " + std::to_string(number));
+        commands.push_back("LIST " + std::to_string(number));
+    }
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> sizes;
+    pipeline(commands, [&](std::size_t index) {
+        const bool uidl = index % 2 == 0;
+        auto text = okText(uidl ? "UIDL" : "LIST");
+        if (!text) return true;
+        if (uidl) {
+            auto entry = proto::parseUidlLine(*text);
+            if (!entry) throw Pop3Error("malformed UIDL reply: " + net::printable(*text));
+            listing_.addUidl(entry->number, entry->value);
+        } else {
+            auto entry = proto::parseListLine(*text);
+            if (!entry) throw Pop3Error("malformed LIST reply: " + net::printable(*text));
+            sizes.push_back(*entry);
+        }
+        return true;
+    });
+    listing_.sortByNumber();
+    for (const auto& [number, size] : sizes) listing_.setSize(number, size);
+    listing_.seal();
+    return listing_;
+}
+
+const Pop3Listing& Pop3Session::list() {
+    listing_ = Pop3Listing(options_.spoolDir);
+    // Room for the listing at once: growing it by doubling would hold it twice for a moment.
+    listing_.reserve(std::min<std::size_t>(messageCount().value_or(0), kPop3MaxListingEntries));
     if (pipelining_)
         channel_->send("UIDL\r\nLIST\r\n");
     else
@@ -195,8 +252,6 @@ std::vector<Pop3Listing> Pop3Session::list() {
         if (pipelining_) channel_->readLine();
         throw Pop3Error("server does not support UIDL; without unique ids messages cannot be tracked");
     }
-    // Sorted vectors rather than maps: a listing of a million messages stays tens of MB.
-    std::vector<Pop3Listing> listing;
     readListing(
         "UIDL", kPop3MaxListingEntries, kPop3MaxListingEntries * (kPop3MaxUidlLength + 16), [&](std::string& line) {
             auto space = line.find(' ');
@@ -206,35 +261,20 @@ std::vector<Pop3Listing> Pop3Session::list() {
                                                                " characters (RFC 1939); refused");
             auto entry = proto::parseUidlLine(line);
             if (!entry) throw Pop3Error("malformed UIDL line: " + net::printable(line));
-            listing.push_back(Pop3Listing{entry->number, std::move(entry->value), 0});
+            listing_.addUidl(entry->number, entry->value);
         });
+    listing_.sortByNumber();
     if (!pipelining_) channel_->send("LIST\r\n");
     auto listStatus = proto::parsePop3Status(channel_->readLine());
     if (!listStatus || !listStatus->ok) throw Pop3Error("LIST refused");
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> sizes;
+    // A number listed twice: the last line counts.
     readListing("LIST", kPop3MaxListingEntries, kPop3MaxListingEntries * 32, [&](std::string& line) {
         auto entry = proto::parseListLine(line);
         if (!entry) throw Pop3Error("malformed LIST line: " + net::printable(line));
-        sizes.push_back(*entry);
+        listing_.setSize(entry->first, entry->second);
     });
-    // A number listed twice: the last line counts, as it did with maps.
-    auto byNumber = [](const auto& a, const auto& b) { return a.first < b.first; };
-    std::stable_sort(sizes.begin(), sizes.end(), byNumber);
-    std::stable_sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
-    std::size_t kept = 0;  // merged in place: no second copy of the listing
-    for (std::size_t i = 0; i < listing.size(); ++i) {
-        if (i + 1 < listing.size() && listing[i + 1].number == listing[i].number) continue;
-        auto size = std::upper_bound(sizes.begin(), sizes.end(), std::make_pair(listing[i].number, ~0ull),
-                                     [](const auto& a, const auto& b) { return a.first < b.first; });
-        if (size == sizes.begin() || std::prev(size)->first != listing[i].number)
-            continue;  // vanished between the two listings
-        listing[i].size = std::prev(size)->second;
-        if (kept != i) listing[kept] = std::move(listing[i]);
-        ++kept;
-    }
-    listing.resize(kept);
-    listedSizes_ = std::move(sizes);
-    return listing;
+    listing_.seal();
+    return listing_;
 }
 
 Pop3Session::SentBody Pop3Session::readBody(delivery::MessageBody& body) {
@@ -276,11 +316,9 @@ void Pop3Session::pipeline(const std::vector<std::string>& commands,
 }
 
 std::optional<std::uint64_t> Pop3Session::listedSize(std::uint32_t number) const {
-    // Sorted by number; of a number listed twice the last line counts, as in list().
-    auto size = std::upper_bound(listedSizes_.begin(), listedSizes_.end(), std::make_pair(number, ~0ull),
-                                 [](const auto& a, const auto& b) { return a.first < b.first; });
-    if (size == listedSizes_.begin() || std::prev(size)->first != number) return std::nullopt;
-    return std::prev(size)->second;
+    auto index = listing_.findNumber(number);
+    if (!index) return std::nullopt;
+    return listing_.size(*index);
 }
 
 bool Pop3Session::sizeAsListed(std::uint64_t listed, const SentBody& sent) {

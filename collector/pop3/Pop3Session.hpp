@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/pop3/Pop3Listing.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
 #include "net/LineChannel.hpp"
@@ -23,12 +24,6 @@ inline constexpr std::size_t kPop3MaxCapaLines = 1'000;
 inline constexpr std::size_t kPop3MaxCapaBytes = 64 * 1024;
 inline constexpr std::size_t kPop3MaxListingEntries = 1'000'000;  // UIDL and LIST lines
 inline constexpr std::size_t kPop3MaxUidlLength = 70;             // RFC 1939 7
-
-struct Pop3Listing {
-    std::uint32_t number = 0;
-    std::string uidl;
-    std::uint64_t size = 0;
-};
 
 // A POP3 protocol failure. `transient`: the server said try later ([IN-USE], [SYS/TEMP]).
 class Pop3Error : public proto::Failure {
@@ -57,6 +52,7 @@ struct Pop3Options {
     std::size_t pipelineDepth = 32;  // RETR/DELE commands in flight when the server pipelines
     // A body longer than this is a hostile or broken server (the listed size is checked first).
     std::uint64_t maxMessageBytes = 1ull << 32;
+    std::string spoolDir;  // where a large listing's UIDL text goes (see Pop3Listing)
 };
 
 class Pop3Session {
@@ -68,8 +64,16 @@ public:
 
     // Connects, negotiates TLS, re-reads CAPA and authenticates.
     void open();
-    // UIDL + LIST, merged by message number.
-    std::vector<Pop3Listing> list();
+    // STAT: how many messages the mailbox holds; nullopt when the server refuses it.
+    std::optional<std::uint32_t> messageCount();
+    // UIDL + LIST of the whole mailbox, merged by message number; held by the session until the
+    // next listing.
+    const Pop3Listing& list();
+    // `UIDL n` and `LIST n` for messages first..last only (pipelined when the server allows it): the
+    // listing of a mailbox that only grew. A message the server refuses either for is left out.
+    const Pop3Listing& listRange(std::uint32_t first, std::uint32_t last);
+    // `UIDL n`: the UIDL of message n, nullopt when the server refuses it.
+    std::optional<std::string> uidlOf(std::uint32_t number);
 
     using BodyFactory = std::function<delivery::MessageBody()>;
     // Called per retrieved message, in order; return false to stop after this one.
@@ -119,6 +123,8 @@ private:
     };
     SentBody readBody(delivery::MessageBody& body);
     std::optional<std::uint64_t> listedSize(std::uint32_t number) const;
+    // Reads a one-line reply; its text when +OK, nullopt when -ERR.
+    std::optional<std::string> okText(const char* context);
     static bool sizeAsListed(std::uint64_t listed, const SentBody& sent);
     // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
     void pipeline(const std::vector<std::string>& commands, const std::function<bool(std::size_t index)>& onReply);
@@ -129,7 +135,7 @@ private:
     std::vector<std::string> capabilities_;
     bool pipelining_ = false;
     bool utf8Mode_ = false;
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> listedSizes_;  // from list(): (number, size), sorted
+    Pop3Listing listing_;  // from list() or listRange()
 };
 
 }  // namespace mc::collector

@@ -10,8 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -407,9 +409,100 @@ TYPED_TEST_P(LedgerContractTest, QuarantinedRowsAreListedRequeuedAndDropped) {
     ASSERT_EQ(store->quarantined("").size(), 1u);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, CreateAndReopenKeepsRows, RecordSeenWithSameSizeLeavesRowAlone,
-                            SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark,
-                            MarkCallsSetStatesAndReasons, MarkCallsInsertAbsentRows, AccountCountersFollowStates,
+// ---- Per-poll queries (repoll): work proportional to what changed --------------------------------
+
+TYPED_TEST_P(LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop) {
+    auto store = this->open();
+    this->execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 12344) "
+        "INSERT INTO messages (account, folder, uid_validity, uid, state) "
+        "SELECT 'bob', 'INBOX', 7, CAST(i AS TEXT), 'seen' FROM n");
+    store->recordSeen(imapKey("1", 8), 10);
+    store->recordSeen(imapKey("1", 7, "Sent"), 10);
+    std::set<std::string> seen;
+    store->forEachMessage("bob", "INBOX", 7, [&](const MessageRecord& row) {
+        EXPECT_EQ(row.key.uidValidity, 7u);
+        EXPECT_EQ(row.key.folder, "INBOX");
+        seen.insert(row.key.uid);
+        return true;
+    });
+    EXPECT_EQ(seen.size(), 12345u) << "every row, across the store's pages";
+    int visited = 0;
+    store->forEachMessage("bob", "INBOX", 7, [&](const MessageRecord&) { return ++visited < 3; });
+    EXPECT_EQ(visited, 3);
+}
+
+TYPED_TEST_P(LedgerContractTest, MessageFindsOneRowByKey) {
+    auto store = this->open();
+    store->markDelivered(imapKey("5"), 70, "h5", "<5@x>", "hh5");
+    auto row = store->message(imapKey("5"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, MessageState::Delivered);
+    EXPECT_EQ(row->contentHash, "h5");
+    EXPECT_EQ(row->headerHash, "hh5");
+    EXPECT_FALSE(store->message(imapKey("5", 8)));
+    EXPECT_FALSE(store->message(imapKey("6")));
+}
+
+TYPED_TEST_P(LedgerContractTest, WorkDueIsPendingRowsAndDeliveriesDueForDeletion) {
+    auto store = this->open();
+    store->recordSeen(imapKey("1"), 10);  // pending
+    store->markDelivered(imapKey("2"), 10, "h2", "", "");
+    store->markQuarantined(imapKey("3"), 10, "550");
+    store->markSkipped(imapKey("4"), 10, "fetch = new");
+    store->markDeleted(imapKey("5"));
+    store->recordSeen(imapKey("6", 8), 10);  // other UIDVALIDITY
+    auto uids = [](const std::vector<MessageRecord>& rows) {
+        std::set<std::string> out;
+        for (const auto& row : rows) out.insert(row.key.uid);
+        return out;
+    };
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt)), (std::set<std::string>{"1"}));
+    const std::int64_t now = std::time(nullptr);
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now + 10)), (std::set<std::string>{"1", "2"}));
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now - 86400)), (std::set<std::string>{"1"}))
+        << "delivered after the cut-off: not due";
+    EXPECT_TRUE(store->requeueQuarantined(imapKey("3")));
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt)), (std::set<std::string>{"1", "3"}));
+}
+
+TYPED_TEST_P(LedgerContractTest, ForgetRemovesTheGivenRowsOfThatMailboxOnly) {
+    auto store = this->open();
+    for (const char* uid : {"1", "2", "3"}) store->recordSeen(imapKey(uid), 10);
+    store->recordSeen(imapKey("1", 8), 10);
+    store->recordSeen(imapKey("1", 7, "Sent"), 10);
+    store->forget("bob", "INBOX", 7, {"1", "3", "99"});
+    std::vector<std::string> left;
+    for (const auto& row : store->messages("bob", "INBOX", 7)) left.push_back(row.key.uid);
+    EXPECT_EQ(left, std::vector<std::string>{"2"});
+    EXPECT_EQ(store->messages("bob", "INBOX", 8).size(), 1u);
+    EXPECT_EQ(store->messages("bob", "Sent", 7).size(), 1u);
+    store->forget("bob", "INBOX", 7, {});
+    EXPECT_EQ(store->messages("bob", "INBOX", 7).size(), 1u);
+}
+
+TYPED_TEST_P(LedgerContractTest, MailboxMarksAreRecordedReplacedAndCleared) {
+    auto store = this->open();
+    EXPECT_FALSE(store->mailboxMark("bob", "INBOX"));
+    const MailboxMark mark{0xFFFFFFFFu, 1234, 1000, "", 50'000'000};
+    store->recordMailboxMark("bob", "INBOX", mark);
+    store->recordMailboxMark("alice", "", MailboxMark{0, 0, 7, "uidl-7", 10});
+    EXPECT_EQ(store->mailboxMark("bob", "INBOX"), mark);
+    EXPECT_EQ(store->mailboxMark("alice", ""), (MailboxMark{0, 0, 7, "uidl-7", 10}));
+    EXPECT_FALSE(store->mailboxMark("bob", "Sent"));
+    store->recordMailboxMark("bob", "INBOX", MailboxMark{9, 2, 1, "", 10});
+    EXPECT_EQ(store->mailboxMark("bob", "INBOX"), (MailboxMark{9, 2, 1, "", 10}));
+    store->recordMailboxMark("bob", "INBOX", std::nullopt);
+    EXPECT_FALSE(store->mailboxMark("bob", "INBOX"));
+    EXPECT_TRUE(store->mailboxMark("alice", ""));
+}
+
+REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
+                            WorkDueIsPendingRowsAndDeliveriesDueForDeletion, ForgetRemovesTheGivenRowsOfThatMailboxOnly,
+                            MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
+                            RecordSeenWithSameSizeLeavesRowAlone, SizeChangeResetsToSeen,
+                            RecordSeenFillsInSizeOfRowCreatedByMark, MarkCallsSetStatesAndReasons,
+                            MarkCallsInsertAbsentRows, AccountCountersFollowStates,
                             ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox, ForgetAbsentHandlesALargeMailbox,
                             MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip,
                             RegisterAccountReportsCreationOnce, RecordPollKeepsAccountsNewUntilRegistered,
