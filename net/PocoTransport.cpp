@@ -1,8 +1,11 @@
 // Transport over Poco sockets. TLS contexts are cached per trust configuration: loading the
-// system store costs milliseconds, and an operator polls hundreds of accounts.
+// system store costs milliseconds, and an operator polls hundreds of accounts. TLS sessions are
+// cached per server and trust configuration, so that a server offering resumption is not asked
+// for its certificate chain again on every poll (see TlsSessionCache).
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <Poco/Exception.h>
@@ -11,6 +14,7 @@
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/Session.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
@@ -19,6 +23,7 @@
 #include <algorithm>
 #include <cctype>
 #include <condition_variable>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -67,6 +72,62 @@ Poco::Net::Context::Ptr clientContext(const TlsPolicy& policy) {
     contexts.emplace(key, context);
     return context;
 }
+
+// The TLS session of the last verified connection to each server, to resume on the next one. A
+// resumed handshake skips the server's certificate chain: parsing and verifying it is most of a
+// client's CPU in a poll that finds nothing new. Verification is not weakened: a session is stored
+// only from a connection that passed every check (chain and host name, or the pin), it is offered
+// only to the same host name and port under the same trust settings (ca_file, system store, pin),
+// so under the context it was verified with, and the pin is checked on every connection, resumed
+// or not. A server that declines the session gets a full handshake, verified as always.
+class TlsSessionCache {
+public:
+    static TlsSessionCache& instance() {
+        static auto* cache = new TlsSessionCache;  // never destroyed: connections may outlive statics
+        return *cache;
+    }
+
+    static std::string keyOf(const std::string& host, std::uint16_t port, const TlsPolicy& policy) {
+        return host + '\n' + std::to_string(port) + '\n' + policy.caFile + '\n' + (policy.systemStore ? "1" : "0") +
+               '\n' + policy.fingerprint;
+    }
+
+    // A session still within its lifetime, or null.
+    Poco::Net::Session::Ptr find(const std::string& key) {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(key);
+        if (it == sessions_.end()) return nullptr;
+        if (!usable(it->second->sslSession())) {
+            sessions_.erase(it);
+            return nullptr;
+        }
+        return it->second;
+    }
+
+    void store(const std::string& key, Poco::Net::Session::Ptr session) {
+        if (!session || !usable(session->sslSession())) return;
+        std::lock_guard lock(mutex_);
+        if (sessions_.size() >= kMaxSessions && !sessions_.count(key)) sessions_.clear();
+        sessions_[key] = std::move(session);
+    }
+
+    void forget(const std::string& key) {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(key);
+    }
+
+private:
+    // Bounds memory for operators with many servers; past it the cache starts over.
+    static constexpr std::size_t kMaxSessions = 4096;
+
+    static bool usable(const SSL_SESSION* session) {
+        if (session == nullptr || SSL_SESSION_is_resumable(session) != 1) return false;
+        return std::time(nullptr) < SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session);
+    }
+
+    std::mutex mutex_;
+    std::unordered_map<std::string, Poco::Net::Session::Ptr> sessions_;
+};
 
 }  // namespace
 
@@ -265,10 +326,25 @@ public:
         }
     }
 
-    // The TLS handshake and the checks of what it brought; every failure is a TransportError.
+    // The TLS handshake, offering the session of the last verified connection to this server when
+    // there is one. A failed handshake drops that session: the next connection starts afresh.
     void handshake(const Poco::Net::Context::Ptr& context) {
+        auto& sessions = TlsSessionCache::instance();
+        const std::string sessionKey = TlsSessionCache::keyOf(options_.host, options_.port, options_.tls);
         try {
-            auto secure = Poco::Net::SecureStreamSocket::attach(plain_, options_.host, context);
+            checkedHandshake(context, sessions.find(sessionKey));
+        } catch (...) {
+            sessions.forget(sessionKey);
+            throw;
+        }
+        verified_ = true;
+    }
+
+    // The TLS handshake and the checks of what it brought; every failure is a TransportError.
+    void checkedHandshake(const Poco::Net::Context::Ptr& context, const Poco::Net::Session::Ptr& offered) {
+        try {
+            auto secure = offered ? Poco::Net::SecureStreamSocket::attach(plain_, options_.host, context, offered)
+                                  : Poco::Net::SecureStreamSocket::attach(plain_, options_.host, context);
             tls_ = std::make_unique<Poco::Net::SecureStreamSocket>(secure);
             // Poco 1.11 returns from attach() without an error when the handshake hits the receive
             // timeout, and would finish it later inside a read without any host name or pin check.
@@ -302,6 +378,11 @@ public:
 
     void close() override {
         try {
+            // TLS 1.3 servers send their session tickets after the handshake: by now they arrived.
+            if (tls_ && verified_)
+                TlsSessionCache::instance().store(TlsSessionCache::keyOf(options_.host, options_.port, options_.tls),
+                                                  tls_->currentSession());
+            verified_ = false;
             if (tls_)
                 tls_->close();
             else
@@ -401,6 +482,7 @@ private:
     ConnectOptions options_;
     Poco::Net::StreamSocket plain_;
     std::unique_ptr<Poco::Net::SecureStreamSocket> tls_;
+    bool verified_ = false;  // the TLS handshake and every check of it passed: its session may be resumed
     Clock::time_point exchangeStart_ = Clock::now();
     Clock::duration credit_{};
     bool receivedLast_ = true;  // the next send starts a new exchange

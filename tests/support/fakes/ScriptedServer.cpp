@@ -405,7 +405,9 @@ bool ScriptedConnection::startTls(const std::string& certFile, const std::string
         if (result == 1) {
             std::lock_guard lock(server_.mutex_);
             state_->record.tlsEstablished = true;
-            state_->record.transcript += std::string("-- TLS established: ") + SSL_get_version(ssl_) + "\n";
+            state_->record.tlsResumed = SSL_session_reused(ssl_) == 1;
+            state_->record.transcript += std::string("-- TLS established: ") + SSL_get_version(ssl_) +
+                                         (state_->record.tlsResumed ? " (resumed)" : "") + "\n";
             return true;
         }
         int error = SSL_get_error(ssl_, result);

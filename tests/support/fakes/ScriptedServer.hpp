@@ -129,6 +129,7 @@ struct ConnectionRecord {
     std::vector<std::string> lines;  // lines read by the script, without line endings
     std::string transcript;          // "C: ..." / "S: ..." / "-- note", printable
     bool tlsEstablished = false;
+    bool tlsResumed = false;  // the client resumed an earlier TLS session (abbreviated handshake)
     bool tlsFailed = false;
     bool closed = false;  // the connection has ended
 };
