@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 namespace mc::schedules {
 
@@ -18,21 +23,95 @@ std::string makeLeaseHolder() {
     return std::string(host) + ":" + std::to_string(::getpid()) + ":" + suffix;
 }
 
+namespace {
+
+// Renews every lease this process holds, each every ttl/3, on one thread started with the first.
+class LeaseRenewer {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    static LeaseRenewer& instance() {
+        // Never destroyed: its detached thread may outlive static destruction.
+        static auto* renewer = new LeaseRenewer;
+        return *renewer;
+    }
+
+    void add(AccountLease* lease) {
+        std::lock_guard lock(mutex_);
+        if (!started_) {
+            std::thread([this] { run(); }).detach();
+            started_ = true;
+        }
+        leases_[lease] = Held{Clock::now() + lease->renewEvery(), false};
+        changed_.notify_all();
+    }
+
+    // Returns once LEASE is not being renewed, and never will be again.
+    void remove(AccountLease* lease) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] {
+            auto it = leases_.find(lease);
+            return it == leases_.end() || !it->second.renewing;
+        });
+        leases_.erase(lease);
+        changed_.notify_all();
+    }
+
+private:
+    struct Held {
+        Clock::time_point due;
+        bool renewing;
+    };
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            auto next = Clock::time_point::max();
+            AccountLease* due = nullptr;
+            for (auto& [lease, held] : leases_)
+                if (!held.renewing && held.due < next) {
+                    next = held.due;
+                    due = lease;
+                }
+            if (due == nullptr || next > Clock::now()) {
+                if (due == nullptr)
+                    changed_.wait(lock);
+                else
+                    changed_.wait_until(lock, next);
+                continue;
+            }
+            Held& held = leases_[due];
+            held.renewing = true;
+            lock.unlock();
+            const bool keep = due->renew();  // a ledger write: never under the lock
+            lock.lock();
+            if (auto it = leases_.find(due); it != leases_.end()) {
+                it->second.renewing = false;
+                // A lost lease is not renewed again (max: never due); it stays until removed.
+                it->second.due = keep ? Clock::now() + due->renewEvery() : Clock::time_point::max();
+            }
+            changed_.notify_all();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::map<AccountLease*, Held> leases_;
+    bool started_ = false;
+};
+
+}  // namespace
+
 AccountLease::AccountLease(ledger::LedgerStore& ledger, std::string account, std::string holder,
                            std::chrono::milliseconds ttl)
     : ledger_(ledger), account_(std::move(account)), holder_(std::move(holder)), ttl_(ttl) {
     lease_ = ledger_.takeLease(account_, holder_, ttl_);
-    if (lease_.granted) renewer_ = std::thread([this] { renewLoop(); });
+    if (lease_.granted) LeaseRenewer::instance().add(this);
 }
 
 AccountLease::~AccountLease() {
     if (!lease_.granted) return;
-    {
-        std::lock_guard lock(mutex_);
-        stop_ = true;
-    }
-    stopped_.notify_all();
-    renewer_.join();
+    LeaseRenewer::instance().remove(this);
     try {
         ledger_.releaseLease(account_, holder_);
     } catch (const ledger::LedgerError& e) {
@@ -41,23 +120,19 @@ AccountLease::~AccountLease() {
     }
 }
 
-void AccountLease::renewLoop() {
-    std::unique_lock lock(mutex_);
-    while (!stopped_.wait_for(lock, ttl_ / 3, [this] { return stop_; })) {
-        lock.unlock();
-        try {
-            if (!ledger_.renewLease(account_, holder_, ttl_)) {
-                // It expired (this process was stalled for a whole ttl) and another instance
-                // took the account: both poll it now, which the ledger keeps to the crash window.
-                spdlog::error("account={} lost its lease to another instance; lease_ttl may be too short", account_);
-                return;
-            }
-        } catch (const ledger::LedgerError& e) {
-            spdlog::warn("account={} cannot renew its lease (tried again in {} ms): {}", account_, (ttl_ / 3).count(),
-                         e.what());
+bool AccountLease::renew() {
+    try {
+        if (!ledger_.renewLease(account_, holder_, ttl_)) {
+            // It expired (this process was stalled for a whole ttl) and another instance
+            // took the account: both poll it now, which the ledger keeps to the crash window.
+            spdlog::error("account={} lost its lease to another instance; lease_ttl may be too short", account_);
+            return false;
         }
-        lock.lock();
+    } catch (const ledger::LedgerError& e) {
+        spdlog::warn("account={} cannot renew its lease (tried again in {} ms): {}", account_, renewEvery().count(),
+                     e.what());
     }
+    return true;
 }
 
 }  // namespace mc::schedules

@@ -1,13 +1,10 @@
 #pragma once
 // An account's lease in a shared ledger, held for one poll: taken when constructed, renewed every
-// ttl/3 by its own thread while the poll runs, released when destroyed. With a ledger on one
-// machine (SQLite) it is always granted and costs nothing.
+// ttl/3 while the poll runs (by one renewing thread for all the process's leases: a poll starts no
+// thread), released when destroyed. With a ledger on one machine (SQLite) it is always granted.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "collector/ledger/LedgerStore.hpp"
 
@@ -28,18 +25,17 @@ public:
     // Granted: ours; refused: the instance holding it.
     const std::string& holder() const { return lease_.holder; }
 
-private:
-    void renewLoop();
+    // Renews it once (the renewing thread calls this); false when it was lost to another instance,
+    // and need not be renewed again.
+    bool renew();
+    std::chrono::milliseconds renewEvery() const { return ttl_ / 3; }
 
+private:
     ledger::LedgerStore& ledger_;
     std::string account_;
     std::string holder_;
     std::chrono::milliseconds ttl_;
     ledger::Lease lease_;
-    std::mutex mutex_;
-    std::condition_variable stopped_;
-    bool stop_ = false;
-    std::thread renewer_;
 };
 
 }  // namespace mc::schedules

@@ -99,12 +99,18 @@ Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerSto
 Service::~Service() {
     requestStop();
     stopWatchers();
+    // run() stops its workers; they are left only when run() was never called or threw.
+    stopWorkers();
+}
+
+void Service::stopWorkers() {
     std::unique_lock lock(mutex_);
-    // run() joins its workers; these are left only when run() was never called or threw.
+    workersStopping_ = true;
+    jobQueued_.notify_all();
     auto workers = std::move(workers_);
+    workers_.clear();
     lock.unlock();
-    for (auto& [id, thread] : workers)
-        if (thread.joinable()) thread.join();
+    for (auto& thread : workers) thread.join();
 }
 
 std::vector<AccountPlan> Service::initialPlans(const config::Config& config) {
@@ -140,22 +146,17 @@ ServiceResult Service::run() {
         lock.lock();
     }
     for (;;) {
-        joinExited(lock);
         if (options_.once && scheduler_.finished()) break;
         if (state_ != ServiceState::Running && scheduler_.running() == 0) break;
         if (state_ == ServiceState::Running)
             for (const auto& name : scheduler_.takeDue(clock_.now())) start(name);
         metrics_.setPollsInFlight(scheduler_.running());
         const auto wake = state_ == ServiceState::Running ? scheduler_.nextWakeup() : std::nullopt;
-        if (!exited_.empty()) continue;
         clock_.waitUntil(lock, changed_, wake.value_or(kNever));
     }
-    // Every poll has completed; their threads may still be logging: wait for all of them.
-    auto workers = std::move(workers_);
-    workers_.clear();
-    exited_.clear();
+    // Every poll has completed; their workers may still be logging: wait for all of them.
     lock.unlock();
-    for (auto& [id, thread] : workers) thread.join();
+    stopWorkers();
     stopWatchers();
     lock.lock();
     state_ = ServiceState::Stopped;
@@ -223,20 +224,39 @@ void Service::stopWatchers() {
 
 void Service::start(const std::string& name) {
     const config::AccountSettings* account = config_->findAccount(name);
-    const std::uint64_t worker = nextWorker_++;
     if (account == nullptr) {
         // Cannot happen (the scheduler's accounts come from this config); never leave it Running.
         scheduler_.complete(name, PollOutcome{}, clock_.now());
         return;
     }
-    const std::uint64_t pollNumber = ++history_[name].started;
-    workers_.emplace(worker, std::thread([this, config = config_, account, worker, pollNumber] {
-                         work(config, *account, worker, pollNumber);
-                     }));
+    jobs_.push_back(Job{config_, account, ++history_[name].started});
+    // Every queued job needs a worker of its own: the scheduler started it to run now.
+    if (workers_.size() - busyWorkers_ < jobs_.size())
+        workers_.emplace_back([this] { workLoop(); });
+    else
+        jobQueued_.notify_one();
 }
 
-void Service::work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
-                   std::uint64_t worker, std::uint64_t pollNumber) {
+void Service::workLoop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        jobQueued_.wait(lock, [this] { return !jobs_.empty() || workersStopping_; });
+        if (jobs_.empty()) return;  // stopping
+        const Job job = std::move(jobs_.front());
+        jobs_.pop_front();
+        ++busyWorkers_;
+        lock.unlock();
+        work(job);
+        lock.lock();
+        // Free again before run() hears of the finished poll, so the next job need not start a worker.
+        --busyWorkers_;
+        changed_.notify_all();
+    }
+}
+
+void Service::work(const Job& job) {
+    const config::Config* config = job.config.get();
+    const config::AccountSettings& account = *job.account;
     collector::PollReport report;
     std::optional<std::uint64_t> pending;
     {
@@ -268,11 +288,11 @@ void Service::work(std::shared_ptr<const config::Config> config, const config::A
             }
         }
     }
-    finish(account.name, report, pending, worker, pollNumber);
+    finish(account.name, report, pending, job.pollNumber);
 }
 
 void Service::finish(const std::string& name, const collector::PollReport& report, std::optional<std::uint64_t> pending,
-                     std::uint64_t worker, std::uint64_t pollNumber) {
+                     std::uint64_t pollNumber) {
     std::optional<TimePoint> next;
     TimePoint now;
     {
@@ -306,24 +326,6 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
             spdlog::error("account={} cannot record its next poll: {}", name, e.what());
         }
     }
-    std::lock_guard lock(mutex_);
-    exited_.push_back(worker);
-    changed_.notify_all();
-}
-
-void Service::joinExited(std::unique_lock<std::mutex>& lock) {
-    if (exited_.empty()) return;
-    std::vector<std::thread> threads;
-    for (auto id : exited_) {
-        auto it = workers_.find(id);
-        if (it == workers_.end()) continue;
-        threads.push_back(std::move(it->second));
-        workers_.erase(it);
-    }
-    exited_.clear();
-    lock.unlock();
-    for (auto& thread : threads) thread.join();  // each is past its last use of the lock
-    lock.lock();
 }
 
 ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {

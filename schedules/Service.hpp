@@ -1,7 +1,8 @@
 #pragma once
-// The running service: owns the Scheduler, starts each due poll on its own thread (at most
-// max_parallel at once, so a server that hangs until its io_timeout holds one slot and delays
-// nobody else), applies reloads, and stops gracefully.
+// The running service: owns the Scheduler, hands each due poll to a pool of long-lived worker
+// threads (at most max_parallel polls at once, so a server that hangs until its io_timeout holds
+// one worker and delays nobody else; a worker is started only when every one is busy, and serves
+// poll after poll), applies reloads, and stops gracefully.
 //
 // Service state:  Starting --run()--> Running --requestStop()/ledger failure--> Stopping
 //                 --(polls in flight ended)--> Stopped.   In `once` mode Running ends by itself
@@ -13,13 +14,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "collector/AccountPoller.hpp"
@@ -122,13 +123,20 @@ public:
     int pollsInFlight() const;
 
 private:
+    // One poll for a worker: the config it was started with (a reload does not change it).
+    struct Job {
+        std::shared_ptr<const config::Config> config;
+        const config::AccountSettings* account;
+        std::uint64_t pollNumber;
+    };
+
     void start(const std::string& name);  // mutex_ held
-    void work(std::shared_ptr<const config::Config> config, const config::AccountSettings& account,
-              std::uint64_t worker, std::uint64_t pollNumber);
+    void workLoop();                      // a worker thread: takes jobs until the workers stop
+    void work(const Job& job);
     void finish(const std::string& name, const collector::PollReport& report, std::optional<std::uint64_t> pending,
-                std::uint64_t worker, std::uint64_t pollNumber);
+                std::uint64_t pollNumber);
     std::vector<AccountPlan> initialPlans(const config::Config& config);
-    void joinExited(std::unique_lock<std::mutex>& lock);
+    void stopWorkers();  // waits for the jobs taken to end, then for every worker thread
     // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a
     // watcher's callback takes it).
     void syncWatchers(const config::Config& config);
@@ -147,9 +155,11 @@ private:
     Scheduler scheduler_;
     ServiceState state_ = ServiceState::Starting;
     ServiceResult result_;
-    std::uint64_t nextWorker_ = 0;
-    std::unordered_map<std::uint64_t, std::thread> workers_;
-    std::vector<std::uint64_t> exited_;  // workers whose thread is about to end: to join
+    std::deque<Job> jobs_;               // started polls no worker has taken yet
+    std::condition_variable jobQueued_;  // a job was queued, or the workers stop
+    std::vector<std::thread> workers_;
+    std::size_t busyWorkers_ = 0;  // running a job
+    bool workersStopping_ = false;
 
     // Per account, for waitForPolls: polls started (the last one's number) and the last finished.
     struct PollHistory {

@@ -35,6 +35,7 @@ public:
         ++active_;
         maxActive_ = std::max(maxActive_, active_);
         ++started_[account.name];
+        threads_.insert(threadSerial());
         hosts_[account.name].push_back(account.endpoint.host);
         changed_.notify_all();
         changed_.wait(lock, [&] { return !hung_.count(account.name) && !holdAll_; });
@@ -85,6 +86,11 @@ public:
         std::lock_guard lock(mutex_);
         return maxActive_;
     }
+    // How many threads ran polls (serials, not std::thread::id, which a new thread may reuse).
+    std::size_t threads() {
+        std::lock_guard lock(mutex_);
+        return threads_.size();
+    }
     std::vector<std::string> hosts(const std::string& account) {
         std::lock_guard lock(mutex_);
         return hosts_[account];
@@ -108,6 +114,12 @@ private:
     bool holdAll_ = false;
     int active_ = 0, maxActive_ = 0;
     std::map<std::string, int> started_, finished_;
+    std::set<int> threads_;
+    static int threadSerial() {
+        static std::atomic<int> next{0};
+        thread_local const int serial = ++next;
+        return serial;
+    }
     std::map<std::string, std::vector<std::string>> hosts_;
     std::map<std::string, collector::PollReport> results_;
 };
@@ -246,6 +258,9 @@ TEST_F(ServiceTest, NeverRunsMoreThanMaxParallelPolls) {
         advance(11s);
     }
     EXPECT_EQ(poller_.maxActive(), 4);
+    // 90 polls ran on long-lived workers, not on a thread each; a worker finishing its poll while
+    // the next is handed out may let one more start, so allow twice max_parallel.
+    EXPECT_LE(poller_.threads(), 8u);
 }
 
 TEST_F(ServiceTest, PollNowAndPollAllNow) {
