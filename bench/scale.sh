@@ -65,7 +65,8 @@ cleanup() {
     [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null || true
     "$DOVECOT_SH" stop "$DOVECOT_DIR" --fast >/dev/null 2>&1 || true
     [ -n "$PG_DIR" ] && "$POSTGRES_SH" stop "$PG_DIR" >/dev/null 2>&1 || true
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
+    # Dovecot may still be writing its last files for a moment after it was stopped.
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK" 2>/dev/null || { sleep 1; rm -rf "$WORK"; }; fi
 }
 trap cleanup EXIT
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
