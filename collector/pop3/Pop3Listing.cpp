@@ -97,7 +97,8 @@ std::string Pop3Listing::uidl(std::size_t index) const {
 }
 
 void Pop3Listing::sortByNumber() {
-    std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.number < b.number; });
+    std::stable_sort(entries_.begin(), entries_.end(),
+                     [](const Entry& a, const Entry& b) { return a.number < b.number; });
     // Of a number listed twice the last line counts.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < entries_.size(); ++i) {

@@ -24,7 +24,8 @@ ProcessResult mc(std::vector<std::string> args) {
 TEST(CliHelp, HelpListsEveryCommand) {
     auto help = mc({"help"});
     ASSERT_TRUE(help.ok()) << help.describe();
-    for (const char* command : {"run", "poll", "check", "validate", "status", "oauth2", "quarantine", "import", "ledger"})
+    for (const char* command :
+         {"run", "poll", "check", "validate", "status", "oauth2", "quarantine", "import", "ledger"})
         EXPECT_THAT(help.out, HasSubstr("  mailcollector " + std::string(command) + " ")) << command;
     EXPECT_EQ(mc({"--help"}).out, help.out);
     EXPECT_EQ(mc({"-h"}).out, help.out);

@@ -78,9 +78,8 @@ Script largePop3(Mailbox& box) {
             return c.send("+OK " + arg + " " + (verb == "UIDL" ? uidlOf(i) : box.listedSize(i)) + "\r\n");
         }
         if (verb == "UIDL")
-            return sendListing(c, count, [&](std::size_t n) {
-                return std::to_string(n) + " " + uidlOf(messageAt(n)) + "\r\n";
-            });
+            return sendListing(c, count,
+                               [&](std::size_t n) { return std::to_string(n) + " " + uidlOf(messageAt(n)) + "\r\n"; });
         if (verb == "LIST")
             return sendListing(c, count, [&](std::size_t n) {
                 return std::to_string(n) + " " + box.listedSize(messageAt(n)) + "\r\n";
