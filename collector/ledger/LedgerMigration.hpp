@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "collector/ledger/PostgresLedgerStore.hpp"
+#include "collector/ledger/LedgerBackend.hpp"
 
 namespace mc::ledger {
 

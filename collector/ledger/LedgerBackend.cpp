@@ -1,0 +1,155 @@
+#include "collector/ledger/LedgerBackend.hpp"
+
+#include <Poco/Data/Binding.h>
+#include <Poco/Data/Extraction.h>
+#include <Poco/Data/Limit.h>
+
+#include <charconv>
+#include <ctime>
+
+namespace mc::ledger {
+namespace {
+
+void bindValues(Poco::Data::Statement& statement, const SqlValue* begin, const SqlValue* end) {
+    for (const SqlValue* value = begin; value != end; ++value) {
+        if (const auto* number = std::get_if<std::int64_t>(value)) {
+            statement.addBind(Poco::Data::Keywords::bind(static_cast<Poco::Int64>(*number)));
+        } else {
+            statement.addBind(Poco::Data::Keywords::bind(std::get<std::string>(*value)));
+        }
+    }
+}
+
+// Rows a cursor reads per round trip.
+constexpr std::size_t kCursorBatch = 512;
+
+}  // namespace
+
+std::int64_t SqlRows::integer(std::size_t row, std::size_t column) const {
+    const std::string& value = text(row, column);
+    std::int64_t number = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (error != std::errc() || end != value.data() + value.size()) {
+        throw SqlFailure("unexpected value in the ledger (a number expected)");
+    }
+    return number;
+}
+
+Poco::Data::Session& LedgerBackend::session() {
+    if (!session_) throw SqlFailure("not connected");
+    return *session_;
+}
+
+const std::string& LedgerBackend::text(const char* sql) {
+    auto it = texts_.find(sql);
+    if (it == texts_.end()) it = texts_.emplace(sql, dialect(sql)).first;
+    return it->second;
+}
+
+std::size_t LedgerBackend::execute(const char* sql, std::initializer_list<SqlValue> values) {
+    Poco::Data::Statement statement(session());
+    statement << text(sql);
+    bindValues(statement, values.begin(), values.end());
+    return statement.execute();
+}
+
+std::size_t LedgerBackend::execute(const char* sql, const std::vector<SqlValue>& values) {
+    Poco::Data::Statement statement(session());
+    statement << text(sql);
+    bindValues(statement, values.data(), values.data() + values.size());
+    return statement.execute();
+}
+
+SqlRows LedgerBackend::select(const char* sql, std::size_t columns, std::initializer_list<SqlValue> values) {
+    Poco::Data::Statement statement(session());
+    statement << text(sql);
+    bindValues(statement, values.begin(), values.end());
+    SqlRows rows(columns);
+    for (auto& column : rows.columns()) statement.addExtract(Poco::Data::Keywords::into(column));
+    statement.execute();
+    return rows;
+}
+
+void LedgerBackend::executeText(const std::string& sql) {
+    Poco::Data::Statement statement(session());
+    statement << sql;
+    statement.execute();
+}
+
+LedgerBackend::Cursor::Cursor(LedgerBackend& backend, const char* sql, std::size_t columns)
+    : statement_(backend.session()), rows_(columns) {
+    statement_ << backend.text(sql);
+    for (auto& column : rows_.columns()) statement_.addExtract(Poco::Data::Keywords::into(column));
+    statement_, Poco::Data::Keywords::limit(kCursorBatch);
+}
+
+bool LedgerBackend::Cursor::next() {
+    if (started_ && row_ + 1 < rows_.size()) {
+        ++row_;
+        return true;
+    }
+    if (started_ && statement_.done()) return false;
+    started_ = true;
+    for (auto& column : rows_.columns()) column.clear();
+    statement_.execute();
+    row_ = 0;
+    return rows_.size() > 0;
+}
+
+void LedgerBackend::copyMessages(const std::function<bool(StoredMessage&)>& next, ImportCounts& counts) {
+    StoredMessage message;
+    while (next(message)) {
+        const MessageRecord& r = message.record;
+        execute(
+            "INSERT INTO messages (account, folder, uid_validity, uid, size, state, content_hash, message_id,"
+            " first_seen_at, delivered_at, attempts, last_error, header_hash, deleted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {r.key.account, r.key.folder, static_cast<std::int64_t>(r.key.uidValidity), r.key.uid,
+             static_cast<std::int64_t>(r.size), std::string(toString(r.state)), validText(r.contentHash),
+             validText(r.messageId), r.firstSeenAt, r.deliveredAt, std::int64_t{r.attempts}, validText(r.lastError),
+             validText(r.headerHash), message.deletedAt});
+        ++counts.messages;
+        if (r.state == MessageState::Seen) ++counts.pending;
+        if (r.state == MessageState::Quarantined) ++counts.quarantined;
+    }
+}
+
+std::string replaceAll(std::string text, std::string_view token, std::string_view replacement) {
+    for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at + replacement.size())) {
+        text.replace(at, token.size(), replacement);
+    }
+    return text;
+}
+
+std::string validText(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t size = text.size();
+    for (std::size_t i = 0; i < size;) {
+        const unsigned char c = bytes[i];
+        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool valid = length != 0 && c != 0 && i + length <= size && !(length == 2 && c < 0xC2);
+        for (std::size_t k = 1; valid && k < length; ++k) valid = (bytes[i + k] & 0xC0) == 0x80;
+        if (valid && length == 3) {
+            const unsigned next = bytes[i + 1];
+            valid = !(c == 0xE0 && next < 0xA0) && !(c == 0xED && next >= 0xA0);  // overlong, surrogate
+        }
+        if (valid && length == 4) {
+            const unsigned next = bytes[i + 1];
+            valid = c <= 0xF4 && !(c == 0xF0 && next < 0x90) && !(c == 0xF4 && next >= 0x90);
+        }
+        if (valid) {
+            out.append(text, i, length);
+            i += length;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::int64_t unixSeconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace mc::ledger

@@ -1,0 +1,617 @@
+#include "collector/ledger/SqlLedgerStore.hpp"
+
+#include <chrono>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace mc::ledger {
+namespace {
+
+// The SQL both databases run, with `?` placeholders (bound in order) and the {tokens} of
+// LedgerBackend::dialect. Laid out to be read as SQL.
+// clang-format off
+#define MC_MESSAGE_COLUMNS                                                        \
+    "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
+    "first_seen_at, delivered_at, attempts, last_error, header_hash"
+constexpr std::size_t kMessageColumns = 13;
+#define MC_MESSAGE_KEY "account = ? AND folder = ? AND uid_validity = ? AND uid = ?"
+#define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
+// Size 0 from a caller means "unknown": it never overwrites a known size.
+#define MC_KEEP_KNOWN_SIZE "size = CASE WHEN excluded.size = 0 THEN messages.size ELSE excluded.size END, "
+
+constexpr const char* kSqlMailbox =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ? AND folder = ? AND uid_validity = ? ORDER BY {row_order}";
+constexpr const char* kSqlFolder =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ? AND folder = ? ORDER BY uid_validity, {row_order}";
+// A row first created by mark* has size 0 (unknown); recordSeen fills that in below instead of
+// treating it as a changed message, which would deliver it a second time.
+constexpr const char* kSqlRecordSeen =
+    "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
+    " VALUES (?, ?, ?, ?, ?, 'seen', ?)" MC_ON_KEY_CONFLICT
+    "size = excluded.size, state = 'seen', content_hash = '', message_id = '', header_hash = '',"
+    " first_seen_at = excluded.first_seen_at, delivered_at = 0, deleted_at = 0, attempts = 0,"
+    " last_error = ''"
+    " WHERE messages.size <> excluded.size AND messages.size <> 0";
+constexpr const char* kSqlFillUnknownSize =
+    "UPDATE messages SET size = ? WHERE " MC_MESSAGE_KEY " AND size = 0";
+constexpr const char* kSqlMarkDelivered =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
+    " first_seen_at, delivered_at, size, header_hash)"
+    " VALUES (?, ?, ?, ?, 'delivered', ?, ?, ?, ?, ?, ?)"
+    MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
+    "state = 'delivered', content_hash = excluded.content_hash,"
+    " message_id = excluded.message_id, delivered_at = excluded.delivered_at,"
+    " header_hash = excluded.header_hash";
+constexpr const char* kSqlMarkWithReason =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, last_error, first_seen_at,"
+    " size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" MC_ON_KEY_CONFLICT MC_KEEP_KNOWN_SIZE
+    "state = excluded.state, last_error = excluded.last_error";
+constexpr const char* kSqlMarkDeleted =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, first_seen_at, deleted_at)"
+    " VALUES (?, ?, ?, ?, 'deleted', ?, ?)" MC_ON_KEY_CONFLICT
+    "state = 'deleted', deleted_at = excluded.deleted_at";
+constexpr const char* kSqlRecordFailure =
+    "INSERT INTO messages (account, folder, uid_validity, uid, state, attempts, last_error,"
+    " first_seen_at, size) VALUES (?, ?, ?, ?, 'seen', 1, ?, ?, ?)" MC_ON_KEY_CONFLICT
+    MC_KEEP_KNOWN_SIZE "attempts = messages.attempts + 1, last_error = excluded.last_error";
+constexpr const char* kSqlQuarantined =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE state = 'quarantined' AND (CAST(? AS TEXT) = '' OR account = ?)"
+    " ORDER BY account{byte_order}, {row_order}";
+constexpr const char* kSqlRequeueQuarantined =
+    "UPDATE messages SET state = 'seen', attempts = 0, last_error = ''"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
+constexpr const char* kSqlDropQuarantined =
+    "UPDATE messages SET state = 'skipped', last_error = ?"
+    " WHERE " MC_MESSAGE_KEY " AND state = 'quarantined'";
+constexpr const char* kSqlMailboxUids =
+    "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?";
+// Primary-key lookups of the listed uids, in one statement however many there are.
+constexpr const char* kSqlDeleteUids =
+    "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?"
+    " AND uid{in_text_list}";
+
+// Leases shown by status are the unexpired ones.
+#define MC_ACCOUNT_SELECT                                                          \
+    "SELECT a.name, a.first_seen_at, a.last_poll_at, a.last_result, a.last_error," \
+    " a.next_poll_at, COALESCE(l.holder, '') FROM accounts a LEFT JOIN leases l"   \
+    " ON l.account = a.name AND {lease_unexpired}"
+constexpr std::size_t kAccountColumns = 7;
+constexpr const char* kSqlAccount = MC_ACCOUNT_SELECT " WHERE a.name = ?";
+constexpr const char* kSqlAccounts = MC_ACCOUNT_SELECT " ORDER BY a.name{byte_order}";
+constexpr const char* kSqlAccountCounts =
+    "SELECT state, COUNT(*) FROM messages WHERE account = ? GROUP BY state";
+constexpr const char* kSqlAllCounts =
+    "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state";
+// first_seen_at = 0 marks a row made by recordPoll for an account never listed successfully:
+// registering it later still counts as new (fetch = "new" depends on that).
+constexpr const char* kSqlRegisterAccount =
+    "INSERT INTO accounts (name, first_seen_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+    " first_seen_at = excluded.first_seen_at WHERE accounts.first_seen_at = 0";
+constexpr const char* kSqlRecordPoll =
+    "INSERT INTO accounts (name, first_seen_at, last_poll_at, last_result, last_error)"
+    " VALUES (?, 0, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_poll_at = excluded.last_poll_at,"
+    " last_result = excluded.last_result, last_error = excluded.last_error";
+constexpr const char* kSqlRecordNextPoll =
+    "UPDATE accounts SET next_poll_at = ? WHERE name = ?";
+constexpr const char* kSqlReleaseLease = "DELETE FROM leases WHERE account = ? AND holder = ?";
+
+constexpr const char* kSqlImportConflicts =
+    "SELECT name FROM accounts WHERE name{in_text_list}"
+    " UNION SELECT DISTINCT account FROM messages WHERE account{in_text_list}"
+    " ORDER BY 1";
+constexpr const char* kSqlImportAccount =
+    "INSERT INTO accounts (name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+
+// Export reads ledgers of every schema version: the oldest have no next_poll_at, or no
+// header_hash (read as '', unknown).
+constexpr const char* kSqlExportAccounts =
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, next_poll_at FROM accounts"
+    " ORDER BY name{byte_order}";
+constexpr const char* kSqlExportAccountsV1 =
+    "SELECT name, first_seen_at, last_poll_at, last_result, last_error, 0 FROM accounts"
+    " ORDER BY name{byte_order}";
+constexpr const char* kSqlExportMessageAccounts = "SELECT DISTINCT account FROM messages";
+// In insertion order, so that the target keeps the order of rows within a mailbox.
+constexpr const char* kSqlExportMessages =
+    "SELECT " MC_MESSAGE_COLUMNS ", deleted_at FROM messages ORDER BY {row_order}";
+constexpr const char* kSqlExportMessagesV3 =
+    "SELECT account, folder, uid_validity, uid, size, state, content_hash, message_id,"
+    " first_seen_at, delivered_at, attempts, last_error, '', deleted_at FROM messages ORDER BY {row_order}";
+
+constexpr const char* kSqlSavepoint = "SAVEPOINT write";
+constexpr const char* kSqlRelease = "RELEASE write";
+constexpr const char* kSqlRollbackTo = "ROLLBACK TO write";
+
+#undef MC_MESSAGE_COLUMNS
+#undef MC_MESSAGE_KEY
+#undef MC_ON_KEY_CONFLICT
+#undef MC_KEEP_KNOWN_SIZE
+#undef MC_ACCOUNT_SELECT
+// clang-format on
+
+LedgerError operationError(const char* operation, const std::string& detail) {
+    return LedgerError(std::string("ledger: ") + operation + " failed: " + detail);
+}
+
+MessageState parseState(const std::string& text) {
+    if (auto state = parseMessageState(text)) return *state;
+    throw SqlFailure("unknown message state in the ledger");
+}
+
+// One row of SqlRows, read like a cursor's current row.
+struct RowOf {
+    const SqlRows& rows;
+    std::size_t row;
+    const std::string& text(std::size_t column) const { return rows.text(row, column); }
+    std::int64_t integer(std::size_t column) const { return rows.integer(row, column); }
+};
+
+// The one mapping of a messages row (MC_MESSAGE_COLUMNS, in that order) to a record.
+template <typename Row>
+MessageRecord messageFrom(const Row& row) {
+    MessageRecord record;
+    record.key.account = row.text(0);
+    record.key.folder = row.text(1);
+    record.key.uidValidity = static_cast<std::uint64_t>(row.integer(2));
+    record.key.uid = row.text(3);
+    record.size = static_cast<std::uint64_t>(row.integer(4));
+    record.state = parseState(row.text(5));
+    record.contentHash = row.text(6);
+    record.messageId = row.text(7);
+    record.firstSeenAt = row.integer(8);
+    record.deliveredAt = row.integer(9);
+    record.attempts = static_cast<int>(row.integer(10));
+    record.lastError = row.text(11);
+    record.headerHash = row.text(12);
+    return record;
+}
+
+AccountRecord accountFrom(const RowOf& row) {
+    AccountRecord record;
+    record.name = row.text(0);
+    record.firstSeenAt = row.integer(1);
+    record.lastPollAt = row.integer(2);
+    record.lastResult = row.text(3);
+    record.lastError = row.text(4);
+    record.nextPollAt = row.integer(5);
+    if (row.rows.columnCount() > 6) record.leaseHolder = row.text(6);
+    return record;
+}
+
+std::int64_t integer(std::uint64_t value) { return static_cast<std::int64_t>(value); }
+
+std::vector<SqlValue> keyValues(const MessageKey& key) {
+    return {key.account, key.folder, integer(key.uidValidity), key.uid};
+}
+
+// The key's values followed by `more`.
+std::vector<SqlValue> keyValues(const MessageKey& key, std::initializer_list<SqlValue> more) {
+    std::vector<SqlValue> values = keyValues(key);
+    values.insert(values.end(), more.begin(), more.end());
+    return values;
+}
+
+}  // namespace
+
+// One caller's write waiting in the group-commit queue; lives on that caller's stack.
+struct SqlLedgerStore::PendingWrite {
+    const std::function<void()>* apply = nullptr;
+    std::string error;  // set when this write did not commit
+    bool failed = false;
+    bool done = false;
+};
+
+SqlLedgerStore::SqlLedgerStore(std::unique_ptr<LedgerBackend> backend) : backend_(std::move(backend)) {}
+
+SqlLedgerStore::~SqlLedgerStore() = default;
+
+std::string SqlLedgerStore::describe(const std::exception& error) {
+    if (const auto* poco = dynamic_cast<const Poco::Exception*>(&error)) return backend_->describe(*poco);
+    return error.what();
+}
+
+template <typename Body>
+auto SqlLedgerStore::read(const char* operation, Body&& body) {
+    std::lock_guard lock(dbMutex_);
+    for (int attempt = 0;; ++attempt) {
+        try {
+            return body();
+        } catch (const LedgerError&) {
+            throw;
+        } catch (const std::exception& e) {
+            const std::string detail = describe(e);
+            // A dropped connection (server restart, failover, idle timeout) is re-established
+            // once; reads are safe to run again.
+            if (attempt == 0 && backend_->connectionLost()) {
+                try {
+                    backend_->reconnect();
+                    continue;
+                } catch (const std::exception& again) {
+                    throw operationError(operation, describe(again));
+                }
+            }
+            throw operationError(operation, detail);
+        }
+    }
+}
+
+void SqlLedgerStore::write(const char* operation, const std::function<void()>& apply) {
+    PendingWrite write;
+    write.apply = &apply;
+    std::unique_lock queueLock(queueMutex_);
+    queue_.push_back(&write);
+    queueChanged_.wait(queueLock, [&] { return write.done || !committing_; });
+    if (!write.done) {
+        // Nobody is committing: lead, taking every write queued so far (ours included). Others
+        // keep queueing meanwhile and one of them leads the next batch.
+        committing_ = true;
+        std::vector<PendingWrite*> batch;
+        batch.swap(queue_);
+        queueLock.unlock();
+        try {
+            commitBatch(batch);
+        } catch (...) {
+            // Only allocation can get here; never leave committing_ set or a caller unanswered.
+            for (PendingWrite* pending : batch) pending->failed = true;
+        }
+        queueLock.lock();
+        for (PendingWrite* pending : batch) pending->done = true;
+        committing_ = false;
+        queueChanged_.notify_all();
+    }
+    if (write.failed) {
+        throw operationError(operation, write.error.empty() ? "internal error" : write.error);
+    }
+}
+
+void SqlLedgerStore::commitBatch(const std::vector<PendingWrite*>& batch) {
+    std::lock_guard dbLock(dbMutex_);
+    // A dropped connection is re-established once and the whole batch runs again: its writes
+    // are upserts, so running one again is safe (recordFailure may count that failure twice).
+    for (int attempt = 0;; ++attempt) {
+        if (tryCommitBatch(batch)) return;
+        for (PendingWrite* pending : batch) {
+            pending->failed = attempt > 0;
+            if (attempt > 0 && pending->error.empty()) pending->error = "the connection was lost";
+        }
+        if (attempt > 0) return;
+        try {
+            backend_->reconnect();
+        } catch (const std::exception& e) {
+            for (PendingWrite* pending : batch) {
+                pending->failed = true;
+                pending->error = describe(e);
+            }
+            return;
+        }
+        for (PendingWrite* pending : batch) pending->error.clear();
+    }
+}
+
+bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
+    // Fails every write of the batch that has not failed yet: their changes were rolled back.
+    auto failRest = [&](const std::string& detail) {
+        try {
+            if (backend_->inTransaction()) backend_->rollback();
+        } catch (const std::exception&) {
+            // The rollback's failure adds nothing to `detail`.
+        }
+        for (PendingWrite* pending : batch) {
+            if (!pending->failed) {
+                pending->failed = true;
+                pending->error = detail;
+            }
+        }
+    };
+    // Records the first failure's text for every write; true when the connection was lost.
+    auto lost = [&](const std::string& detail) {
+        if (!backend_->connectionLost()) return false;
+        for (PendingWrite* pending : batch) pending->error = detail;
+        return true;
+    };
+    try {
+        backend_->beginWrite();
+    } catch (const std::exception& e) {
+        const std::string detail = describe(e);
+        if (lost(detail)) return false;
+        failRest(detail);
+        return true;
+    }
+    // With several writers each gets a savepoint, so one failing write does not undo the others.
+    const bool savepoints = batch.size() > 1;
+    for (PendingWrite* pending : batch) {
+        try {
+            if (savepoints) backend_->execute(kSqlSavepoint);
+            (*pending->apply)();
+            if (savepoints) backend_->execute(kSqlRelease);
+        } catch (const std::exception& e) {
+            const std::string detail = describe(e);
+            if (lost(detail)) return false;
+            pending->failed = true;
+            pending->error = detail;
+            // SQLite rolls the whole transaction back on some errors (disk full, I/O error);
+            // then nothing of this batch survived.
+            if (!savepoints || !backend_->inTransaction()) {
+                failRest(detail);
+                return true;
+            }
+            try {
+                backend_->execute(kSqlRollbackTo);
+                backend_->execute(kSqlRelease);
+            } catch (const std::exception& rollbackError) {
+                const std::string rollbackDetail = describe(rollbackError);
+                if (lost(rollbackDetail)) return false;
+                failRest(rollbackDetail);
+                return true;
+            }
+        }
+    }
+    try {
+        backend_->commit();
+    } catch (const std::exception& e) {
+        const std::string detail = describe(e);
+        if (lost(detail)) return false;
+        failRest(detail);
+    }
+    return true;
+}
+
+std::vector<MessageRecord> SqlLedgerStore::readMessages(const char* sql, std::initializer_list<SqlValue> values) {
+    const SqlRows rows = backend_->select(sql, kMessageColumns, values);
+    std::vector<MessageRecord> records;
+    records.reserve(rows.size());
+    for (std::size_t row = 0; row < rows.size(); ++row) records.push_back(messageFrom(RowOf{rows, row}));
+    return records;
+}
+
+std::vector<MessageRecord> SqlLedgerStore::messages(const std::string& account, const std::string& folder,
+                                                    std::uint64_t uidValidity) {
+    return read("messages", [&] { return readMessages(kSqlMailbox, {account, folder, integer(uidValidity)}); });
+}
+
+std::vector<MessageRecord> SqlLedgerStore::messagesInFolder(const std::string& account, const std::string& folder) {
+    return read("messagesInFolder", [&] { return readMessages(kSqlFolder, {account, folder}); });
+}
+
+void SqlLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
+    const std::int64_t now = unixSeconds();
+    write("recordSeen", [&] {
+        backend_->execute(kSqlRecordSeen, keyValues(key, {integer(size), now}));
+        std::vector<SqlValue> fill{integer(size)};
+        for (SqlValue& value : keyValues(key)) fill.push_back(std::move(value));
+        backend_->execute(kSqlFillUnknownSize, fill);
+    });
+}
+
+void SqlLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
+                                   const std::string& messageId, const std::string& headerHash) {
+    const std::int64_t now = unixSeconds();
+    const auto values = keyValues(
+        key, {validText(contentHash), validText(messageId), now, now, integer(size), validText(headerHash)});
+    write("markDelivered", [&] { backend_->execute(kSqlMarkDelivered, values); });
+}
+
+void SqlLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
+                                 const std::string& reason) {
+    const auto values = keyValues(key, {std::string(state), validText(reason), unixSeconds(), integer(size)});
+    write(operation, [&] { backend_->execute(kSqlMarkWithReason, values); });
+}
+
+void SqlLedgerStore::markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) {
+    upsertState("markQuarantined", key, size, toString(MessageState::Quarantined), reason);
+}
+
+void SqlLedgerStore::markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) {
+    upsertState("markSkipped", key, size, toString(MessageState::Skipped), reason);
+}
+
+void SqlLedgerStore::markDeleted(const MessageKey& key) {
+    const std::int64_t now = unixSeconds();
+    const auto values = keyValues(key, {now, now});
+    write("markDeleted", [&] { backend_->execute(kSqlMarkDeleted, values); });
+}
+
+void SqlLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) {
+    const auto values = keyValues(key, {validText(error), unixSeconds(), integer(size)});
+    write("recordFailure", [&] { backend_->execute(kSqlRecordFailure, values); });
+}
+
+std::vector<MessageRecord> SqlLedgerStore::quarantined(const std::string& account) {
+    return read("quarantined", [&] { return readMessages(kSqlQuarantined, {account, account}); });
+}
+
+bool SqlLedgerStore::requeueQuarantined(const MessageKey& key) {
+    bool changed = false;
+    const auto values = keyValues(key);
+    write("requeueQuarantined", [&] { changed = backend_->execute(kSqlRequeueQuarantined, values) == 1; });
+    return changed;
+}
+
+bool SqlLedgerStore::dropQuarantined(const MessageKey& key, const std::string& reason) {
+    bool changed = false;
+    std::vector<SqlValue> values{validText(reason)};
+    for (SqlValue& value : keyValues(key)) values.push_back(std::move(value));
+    write("dropQuarantined", [&] { changed = backend_->execute(kSqlDropQuarantined, values) == 1; });
+    return changed;
+}
+
+void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                  const std::vector<std::string>& present) {
+    write("forgetAbsent", [&] {
+        // Diff in memory: one indexed scan of the mailbox, then primary-key deletes of what left;
+        // the planners cannot be trusted to hash a 100,000-element parameter.
+        const SqlRows stored = backend_->select(kSqlMailboxUids, 1, {account, folder, integer(uidValidity)});
+        const std::unordered_set<std::string_view> keep(present.begin(), present.end());
+        std::vector<std::string> absent;
+        for (std::size_t row = 0; row < stored.size(); ++row) {
+            if (!keep.contains(stored.text(row, 0))) absent.push_back(stored.text(row, 0));
+        }
+        if (absent.empty()) return;
+        backend_->execute(kSqlDeleteUids, {account, folder, integer(uidValidity), backend_->textList(absent)});
+    });
+}
+
+std::optional<AccountRecord> SqlLedgerStore::account(const std::string& name) {
+    return read("account", [&]() -> std::optional<AccountRecord> {
+        const SqlRows rows = backend_->select(kSqlAccount, kAccountColumns, {name});
+        if (rows.size() == 0) return std::nullopt;
+        AccountRecord record = accountFrom(RowOf{rows, 0});
+        const SqlRows counts = backend_->select(kSqlAccountCounts, 2, {name});
+        for (std::size_t row = 0; row < counts.size(); ++row) {
+            addStateCount(record, parseState(counts.text(row, 0)), static_cast<std::uint64_t>(counts.integer(row, 1)));
+        }
+        return record;
+    });
+}
+
+std::vector<AccountRecord> SqlLedgerStore::accounts() {
+    return read("accounts", [&] {
+        std::vector<AccountRecord> records;
+        std::unordered_map<std::string, std::size_t> byName;
+        const SqlRows rows = backend_->select(kSqlAccounts, kAccountColumns);
+        for (std::size_t row = 0; row < rows.size(); ++row) {
+            records.push_back(accountFrom(RowOf{rows, row}));
+            byName.emplace(records.back().name, records.size() - 1);
+        }
+        const SqlRows counts = backend_->select(kSqlAllCounts, 3);
+        for (std::size_t row = 0; row < counts.size(); ++row) {
+            // Rows of accounts never registered are not reported.
+            if (auto it = byName.find(counts.text(row, 0)); it != byName.end()) {
+                addStateCount(records[it->second], parseState(counts.text(row, 1)),
+                              static_cast<std::uint64_t>(counts.integer(row, 2)));
+            }
+        }
+        return records;
+    });
+}
+
+bool SqlLedgerStore::registerAccount(const std::string& name) {
+    const std::int64_t now = unixSeconds();
+    bool created = false;
+    write("registerAccount", [&] { created = backend_->execute(kSqlRegisterAccount, {name, now}) == 1; });
+    return created;
+}
+
+void SqlLedgerStore::recordPoll(const std::string& name, const std::string& result, const std::string& error) {
+    const std::int64_t now = unixSeconds();
+    // A failure before the first listing is recorded too (status shows it); the row it creates
+    // has first_seen_at = 0, so the account still counts as new when it is registered.
+    write("recordPoll", [&] { backend_->execute(kSqlRecordPoll, {name, now, validText(result), validText(error)}); });
+}
+
+void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
+    // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
+    // (and with it fetch = "new") right.
+    write("recordNextPoll", [&] { backend_->execute(kSqlRecordNextPoll, {nextPollAt, name}); });
+}
+
+void SqlLedgerStore::probeWrite() {
+    write("probeWrite", [&] { backend_->probeWrite(); });
+}
+
+Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& holder,
+                                std::chrono::milliseconds ttl) {
+    Lease lease{true, holder};
+    // One write transaction: no other process can take it between our look at the current
+    // holder and our insert.
+    write("takeLease", [&] { lease = backend_->takeLease(account, holder, ttl); });
+    return lease;
+}
+
+bool SqlLedgerStore::renewLease(const std::string& account, const std::string& holder,
+                                std::chrono::milliseconds ttl) {
+    bool renewed = false;
+    write("renewLease", [&] { renewed = backend_->renewLease(account, holder, ttl); });
+    return renewed;
+}
+
+void SqlLedgerStore::releaseLease(const std::string& account, const std::string& holder) {
+    write("releaseLease", [&] { backend_->execute(kSqlReleaseLease, {account, holder}); });
+}
+
+ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
+                                          const std::vector<AccountRecord>& accounts,
+                                          const std::function<bool(StoredMessage&)>& next) {
+    // Not a queued write: `next` can be read once only, so a lost connection is not retried.
+    std::lock_guard lock(dbMutex_);
+    ImportCounts counts;
+    try {
+        backend_->beginWrite();
+        backend_->lockForImport();
+        const std::string list = backend_->textList(names);
+        const SqlRows conflicts = backend_->select(kSqlImportConflicts, 1, {list, list});
+        if (conflicts.size() > 0) {
+            std::string shown;
+            for (std::size_t row = 0; row < conflicts.size() && row < 10; ++row) {
+                shown += (shown.empty() ? "" : ", ") + conflicts.text(row, 0);
+            }
+            if (conflicts.size() > 10) shown += ", ...";
+            throw SqlFailure("the target ledger already holds " + std::to_string(conflicts.size()) +
+                             " of these accounts (" + shown + "); nothing was copied");
+        }
+        for (const AccountRecord& account : accounts) {
+            backend_->execute(kSqlImportAccount, {account.name, account.firstSeenAt, account.lastPollAt,
+                                                  validText(account.lastResult), validText(account.lastError),
+                                                  account.nextPollAt});
+            ++counts.accounts;
+        }
+        backend_->copyMessages(next, counts);
+        backend_->commit();
+    } catch (const std::exception& e) {
+        const std::string detail = describe(e);
+        try {
+            if (backend_->inTransaction()) backend_->rollback();
+        } catch (const std::exception&) {
+            // The first failure is the one to report.
+        }
+        if (const auto* ledgerError = dynamic_cast<const LedgerError*>(&e)) throw *ledgerError;
+        throw operationError("import", detail);
+    }
+    return counts;
+}
+
+ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
+    return read("export", [&] {
+        backend_->beginRead();
+        try {
+            const LedgerBackend::SchemaColumns columns = backend_->schemaColumns();
+            std::vector<AccountRecord> accounts;
+            std::set<std::string> names;
+            const SqlRows rows = backend_->select(columns.nextPollAt ? kSqlExportAccounts : kSqlExportAccountsV1, 6);
+            for (std::size_t row = 0; row < rows.size(); ++row) {
+                accounts.push_back(accountFrom(RowOf{rows, row}));
+                names.insert(accounts.back().name);
+            }
+            const SqlRows messageAccounts = backend_->select(kSqlExportMessageAccounts, 1);
+            for (std::size_t row = 0; row < messageAccounts.size(); ++row) names.insert(messageAccounts.text(row, 0));
+            LedgerBackend::Cursor messages(
+                *backend_, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
+                kMessageColumns + 1);
+            const ImportCounts counts = target.importLedger(std::vector<std::string>(names.begin(), names.end()),
+                                                            accounts, [&](StoredMessage& message) {
+                                                                if (!messages.next()) return false;
+                                                                message.record = messageFrom(messages);
+                                                                message.deletedAt = messages.integer(kMessageColumns);
+                                                                return true;
+                                                            });
+            backend_->rollback();  // read only
+            return counts;
+        } catch (...) {
+            if (backend_->inTransaction()) backend_->rollback();
+            throw;
+        }
+    });
+}
+
+void SqlLedgerStore::executeForTesting(const std::string& sql) {
+    read("executeForTesting", [&] { backend_->executeText(sql); });
+}
+
+}  // namespace mc::ledger

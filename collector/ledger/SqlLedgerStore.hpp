@@ -1,0 +1,95 @@
+#pragma once
+// The ledger store: one implementation over a Poco::Data session, for SQLite files and
+// PostgreSQL servers alike (what differs is in LedgerBackend). Safe to share between threads;
+// concurrent writers are group-committed (one commit, and one fsync, for everyone who queued
+// while the previous commit ran), each in its own savepoint so that one failing write does not
+// undo the others. A mark* call returns once its transaction committed durably. A PostgreSQL
+// connection that was lost is re-established once per call. Failures are LedgerErrors naming the
+// operation and the database's reason, never SQL text, row contents or a password.
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "collector/ledger/LedgerBackend.hpp"
+#include "collector/ledger/LedgerStore.hpp"
+
+namespace mc::ledger {
+
+class SqlLedgerStore : public LedgerStore {
+public:
+    explicit SqlLedgerStore(std::unique_ptr<LedgerBackend> backend);
+    ~SqlLedgerStore() override;
+    SqlLedgerStore(const SqlLedgerStore&) = delete;
+    SqlLedgerStore& operator=(const SqlLedgerStore&) = delete;
+
+    std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
+                                        std::uint64_t uidValidity) override;
+    std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) override;
+    void recordSeen(const MessageKey& key, std::uint64_t size) override;
+    void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
+                       const std::string& messageId, const std::string& headerHash) override;
+    void markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
+    void markSkipped(const MessageKey& key, std::uint64_t size, const std::string& reason) override;
+    void markDeleted(const MessageKey& key) override;
+    void recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) override;
+    std::vector<MessageRecord> quarantined(const std::string& account) override;
+    bool requeueQuarantined(const MessageKey& key) override;
+    bool dropQuarantined(const MessageKey& key, const std::string& reason) override;
+    void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                      const std::vector<std::string>& present) override;
+    std::optional<AccountRecord> account(const std::string& name) override;
+    std::vector<AccountRecord> accounts() override;
+    bool registerAccount(const std::string& name) override;
+    void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
+    void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
+    void probeWrite() override;
+
+    Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
+    bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
+    void releaseLease(const std::string& account, const std::string& holder) override;
+
+    // Copies `accounts` and every message `next` yields (it fills its argument and returns
+    // true, or returns false at the end) in one transaction. Refuses (LedgerError, nothing
+    // written) when the ledger holds an account row or a message of any of `names` already.
+    ImportCounts importLedger(const std::vector<std::string>& names, const std::vector<AccountRecord>& accounts,
+                              const std::function<bool(StoredMessage&)>& next);
+    // Copies every account and message row of this ledger, read in one snapshot (any schema
+    // version this build knows), into `target` with importLedger.
+    ImportCounts copyInto(SqlLedgerStore& target);
+
+    // Test seam: runs `sql` (the backend's own SQL, no parameters) on the connection, so that
+    // tests can provoke real failures (e.g. "PRAGMA query_only = 1").
+    void executeForTesting(const std::string& sql);
+
+private:
+    struct PendingWrite;
+
+    // Runs `body` with the connection locked; reconnects and runs it again once when the
+    // connection was lost; rethrows failures as LedgerError naming `operation`.
+    template <typename Body>
+    auto read(const char* operation, Body&& body);
+    // Runs `apply` (statements on the connection) in a committed transaction, possibly shared with
+    // other threads' writes; returns once it is durable, throws LedgerError naming `operation`.
+    void write(const char* operation, const std::function<void()>& apply);
+    void commitBatch(const std::vector<PendingWrite*>& batch);
+    // One attempt at committing the batch; false when the connection was lost on the way.
+    bool tryCommitBatch(const std::vector<PendingWrite*>& batch);
+    std::string describe(const std::exception& error);
+    void upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
+                     const std::string& reason);
+    std::vector<MessageRecord> readMessages(const char* sql, std::initializer_list<SqlValue> values);
+
+    std::unique_ptr<LedgerBackend> backend_;
+    std::mutex dbMutex_;  // guards backend_ (its session); held for a whole read or commit
+
+    std::mutex queueMutex_;  // guards queue_ and committing_
+    std::condition_variable queueChanged_;
+    std::vector<PendingWrite*> queue_;  // writes waiting for the next commit
+    bool committing_ = false;           // a thread is committing a batch right now
+};
+
+}  // namespace mc::ledger
