@@ -4,7 +4,6 @@
 #include <Poco/Data/Extraction.h>
 #include <Poco/Data/Limit.h>
 
-#include <charconv>
 #include <ctime>
 
 namespace mc::ledger {
@@ -25,14 +24,29 @@ constexpr std::size_t kCursorBatch = 512;
 
 }  // namespace
 
-std::int64_t SqlRows::integer(std::size_t row, std::size_t column) const {
-    const std::string& value = text(row, column);
-    std::int64_t number = 0;
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (error != std::errc() || end != value.data() + value.size()) {
-        throw SqlFailure("unexpected value in the ledger (a number expected)");
+SqlRows::SqlRows(std::string_view types) {
+    for (const char type : types) {
+        if (type == 'I') {
+            columns_.emplace_back(Integers{});
+        } else {
+            columns_.emplace_back(Texts{});
+        }
     }
-    return number;
+}
+
+std::size_t SqlRows::size() const {
+    if (columns_.empty()) return 0;
+    return std::visit([](const auto& column) { return column.size(); }, columns_.front());
+}
+
+void SqlRows::extractFrom(Poco::Data::Statement& statement) {
+    for (auto& column : columns_) {
+        std::visit([&](auto& values) { statement.addExtract(Poco::Data::Keywords::into(values)); }, column);
+    }
+}
+
+void SqlRows::clear() {
+    for (auto& column : columns_) std::visit([](auto& values) { values.clear(); }, column);
 }
 
 Poco::Data::Session& LedgerBackend::session() {
@@ -60,12 +74,12 @@ std::size_t LedgerBackend::execute(const char* sql, const std::vector<SqlValue>&
     return statement.execute();
 }
 
-SqlRows LedgerBackend::select(const char* sql, std::size_t columns, std::initializer_list<SqlValue> values) {
+SqlRows LedgerBackend::select(const char* sql, std::string_view types, std::initializer_list<SqlValue> values) {
     Poco::Data::Statement statement(session());
     statement << text(sql);
     bindValues(statement, values.begin(), values.end());
-    SqlRows rows(columns);
-    for (auto& column : rows.columns()) statement.addExtract(Poco::Data::Keywords::into(column));
+    SqlRows rows(types);
+    rows.extractFrom(statement);
     statement.execute();
     return rows;
 }
@@ -76,10 +90,10 @@ void LedgerBackend::executeText(const std::string& sql) {
     statement.execute();
 }
 
-LedgerBackend::Cursor::Cursor(LedgerBackend& backend, const char* sql, std::size_t columns)
-    : statement_(backend.session()), rows_(columns) {
+LedgerBackend::Cursor::Cursor(LedgerBackend& backend, const char* sql, std::string_view types)
+    : statement_(backend.session()), rows_(types) {
     statement_ << backend.text(sql);
-    for (auto& column : rows_.columns()) statement_.addExtract(Poco::Data::Keywords::into(column));
+    rows_.extractFrom(statement_);
     statement_, Poco::Data::Keywords::limit(kCursorBatch);
 }
 
@@ -90,7 +104,7 @@ bool LedgerBackend::Cursor::next() {
     }
     if (started_ && statement_.done()) return false;
     started_ = true;
-    for (auto& column : rows_.columns()) column.clear();
+    rows_.clear();
     statement_.execute();
     row_ = 0;
     return rows_.size() > 0;

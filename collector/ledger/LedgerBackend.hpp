@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -37,19 +38,29 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// The rows of a query, every column read as text (SQLite converts integers to text; PostgreSQL
-// sends text).
+// The rows of a query, a vector per column as Poco::Data extracts them.
 class SqlRows {
 public:
-    explicit SqlRows(std::size_t columns) : columns_(columns) {}
-    std::size_t size() const { return columns_.empty() ? 0 : columns_.front().size(); }
-    const std::string& text(std::size_t row, std::size_t column) const { return columns_[column][row]; }
-    std::int64_t integer(std::size_t row, std::size_t column) const;
+    // `types`: a letter per column, 'T' text or 'I' a 64-bit integer.
+    explicit SqlRows(std::string_view types);
+    std::size_t size() const;
     std::size_t columnCount() const { return columns_.size(); }
-    std::vector<std::vector<std::string>>& columns() { return columns_; }
+    const std::string& text(std::size_t row, std::size_t column) const {
+        return std::get<Texts>(columns_[column])[row];
+    }
+    // The text, moved out of the rows.
+    std::string take(std::size_t row, std::size_t column) { return std::move(std::get<Texts>(columns_[column])[row]); }
+    std::int64_t integer(std::size_t row, std::size_t column) const {
+        return std::get<Integers>(columns_[column])[row];
+    }
+    // Extracts the rows `statement` yields into these columns.
+    void extractFrom(Poco::Data::Statement& statement);
+    void clear();
 
 private:
-    std::vector<std::vector<std::string>> columns_;  // as Poco::Data extracts them: one vector each
+    using Texts = std::vector<std::string>;
+    using Integers = std::vector<Poco::Int64>;
+    std::vector<std::variant<Texts, Integers>> columns_;
 };
 
 // One message row as stored, for moving ledgers (`ledger migrate`).
@@ -70,18 +81,18 @@ public:
     // returns the number of rows it changed (or read).
     std::size_t execute(const char* sql, std::initializer_list<SqlValue> values = {});
     std::size_t execute(const char* sql, const std::vector<SqlValue>& values);
-    // Runs a query whose rows have `columns` columns.
-    SqlRows select(const char* sql, std::size_t columns, std::initializer_list<SqlValue> values = {});
+    // Runs a query whose rows have columns of `types` (see SqlRows).
+    SqlRows select(const char* sql, std::string_view types, std::initializer_list<SqlValue> values = {});
     // Runs `sql` (backend text, no parameters) as it is: migrations, test seams.
     void executeText(const std::string& sql);
 
     // Reads a query's rows a batch at a time (a whole ledger may not fit in memory).
     class Cursor {
     public:
-        Cursor(LedgerBackend& backend, const char* sql, std::size_t columns);
+        Cursor(LedgerBackend& backend, const char* sql, std::string_view types);
         // Moves to the next row; false at the end.
         bool next();
-        const std::string& text(std::size_t column) const { return rows_.text(row_, column); }
+        std::string take(std::size_t column) { return rows_.take(row_, column); }
         std::int64_t integer(std::size_t column) const { return rows_.integer(row_, column); }
 
     private:

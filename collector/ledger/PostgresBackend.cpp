@@ -92,8 +92,9 @@ constexpr const char* kSqlCopyMessages =
 // operator (and the tests) can find in pg_stat_activity, and keepalives that find a server that
 // vanished without closing the connection.
 constexpr std::pair<const char*, const char*> kConnectionDefaults[] = {
-    {"connect_timeout", "10"},  {"application_name", "mailcollector"}, {"keepalives_idle", "30"},
-    {"keepalives_interval", "10"}, {"keepalives_count", "3"},
+    {"connect_timeout", "10"}, {"application_name", "mailcollector"},
+    {"keepalives_idle", "30"}, {"keepalives_interval", "10"},
+    {"keepalives_count", "3"},
 };
 
 std::string trimmed(std::string text) {
@@ -185,7 +186,9 @@ public:
     void beginRead() override { session().begin(); }
     void commit() override { session().commit(); }
     void rollback() override { session().rollback(); }
-    bool inTransaction() override { return connection() != nullptr && PQtransactionStatus(connection()) != PQTRANS_IDLE; }
+    bool inTransaction() override {
+        return connection() != nullptr && PQtransactionStatus(connection()) != PQTRANS_IDLE;
+    }
     bool connectionLost() override { return connection() == nullptr || PQstatus(connection()) == CONNECTION_BAD; }
     void reconnect() override {
         session_.reset();
@@ -202,9 +205,9 @@ public:
             return error.name();
         }
         std::string text = error.message();
-        for (std::string_view prefix : {"postgresql_stmt_prepare error: ", "postgresql_stmt_execute error: ",
-                                        "Connection Error: ", "BEGIN statement failed:: ",
-                                        "COMMIT statement failed:: ", "ROLLBACK statement failed:: "}) {
+        for (std::string_view prefix :
+             {"postgresql_stmt_prepare error: ", "postgresql_stmt_execute error: ", "Connection Error: ",
+              "BEGIN statement failed:: ", "COMMIT statement failed:: ", "ROLLBACK statement failed:: "}) {
             if (text.starts_with(prefix)) text.erase(0, prefix.size());
         }
         text = trimmed(text.substr(0, text.find('\n')));
@@ -225,7 +228,7 @@ public:
         // Twice at most: the holder seen refusing us may release it before we read who it is.
         for (int attempt = 0; attempt < 2; ++attempt) {
             if (execute(kSqlTakeLease, {account, holder, std::int64_t{ttl.count()}}) == 1) return Lease{true, holder};
-            const SqlRows current = select(kSqlLeaseHolder, 1, {account});
+            const SqlRows current = select(kSqlLeaseHolder, "T", {account});
             if (current.size() == 1) return Lease{false, current.text(0, 0)};
         }
         return Lease{false, "another instance"};
@@ -333,28 +336,27 @@ private:
 
     void connect() {
         const std::string options = connectionString(url_, password_);
-        session_.emplace(
-            Poco::AutoPtr<Poco::Data::SessionImpl>(new Poco::Data::PostgreSQL::SessionImpl(options, 10)));
+        session_.emplace(Poco::AutoPtr<Poco::Data::SessionImpl>(new Poco::Data::PostgreSQL::SessionImpl(options, 10)));
         handle_ = Poco::AnyCast<Poco::Data::PostgreSQL::SessionHandle*>(session_->getProperty("handle"));
         // NOTICEs ("relation already exists, skipping") are not for the operator's terminal;
         // Poco::Data has no notice hook, so this one setting goes through the libpq handle.
         PQsetNoticeProcessor(
             connection(), [](void*, const char*) {}, nullptr);
         // Every commit must be on the server's disk before a source message may be deleted.
-        if (select("SHOW synchronous_commit", 1).text(0, 0) == "off") execute("SET synchronous_commit = on");
+        if (select("SHOW synchronous_commit", "T").text(0, 0) == "off") execute("SET synchronous_commit = on");
     }
 
     void migrate() {
         // Up to date: nothing to write (a read-only standby or role can still be read).
-        if (select(kSqlSchemaExists, 1).integer(0, 0) == 1) {
-            const SqlRows current = select(kSqlSchemaVersion, 1);
+        if (select(kSqlSchemaExists, "I").integer(0, 0) == 1) {
+            const SqlRows current = select(kSqlSchemaVersion, "I");
             if (current.size() == 1 && current.integer(0, 0) == kSchemaVersion) return;
         }
         session().begin();
         try {
-            select(kSqlSchemaLock, 1);
+            select(kSqlSchemaLock, "T");
             execute(kSqlCreateSchemaVersion);
-            const SqlRows current = select(kSqlSchemaVersion, 1);
+            const SqlRows current = select(kSqlSchemaVersion, "I");
             int version = 0;
             if (current.size() == 0) {
                 execute(kSqlInsertSchemaVersion);

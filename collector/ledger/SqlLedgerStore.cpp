@@ -16,7 +16,8 @@ namespace {
 #define MC_MESSAGE_COLUMNS                                                        \
     "account, folder, uid_validity, uid, size, state, content_hash, message_id, " \
     "first_seen_at, delivered_at, attempts, last_error, header_hash"
-constexpr std::size_t kMessageColumns = 13;
+// Their types (see SqlRows).
+constexpr std::string_view kMessageTypes = "TTITITTTIIITT";
 #define MC_MESSAGE_KEY "account = ? AND folder = ? AND uid_validity = ? AND uid = ?"
 #define MC_ON_KEY_CONFLICT " ON CONFLICT (account, folder, uid_validity, uid) DO UPDATE SET "
 // Size 0 from a caller means "unknown": it never overwrites a known size.
@@ -81,7 +82,7 @@ constexpr const char* kSqlDeleteUids =
     "SELECT a.name, a.first_seen_at, a.last_poll_at, a.last_result, a.last_error," \
     " a.next_poll_at, COALESCE(l.holder, '') FROM accounts a LEFT JOIN leases l"   \
     " ON l.account = a.name AND {lease_unexpired}"
-constexpr std::size_t kAccountColumns = 7;
+constexpr std::string_view kAccountTypes = "TIITTIT";
 constexpr const char* kSqlAccount = MC_ACCOUNT_SELECT " WHERE a.name = ?";
 constexpr const char* kSqlAccounts = MC_ACCOUNT_SELECT " ORDER BY a.name{byte_order}";
 constexpr const char* kSqlAccountCounts =
@@ -147,41 +148,42 @@ MessageState parseState(const std::string& text) {
 
 // One row of SqlRows, read like a cursor's current row.
 struct RowOf {
-    const SqlRows& rows;
+    SqlRows& rows;
     std::size_t row;
-    const std::string& text(std::size_t column) const { return rows.text(row, column); }
+    std::string take(std::size_t column) { return rows.take(row, column); }
     std::int64_t integer(std::size_t column) const { return rows.integer(row, column); }
 };
 
 // The one mapping of a messages row (MC_MESSAGE_COLUMNS, in that order) to a record.
 template <typename Row>
-MessageRecord messageFrom(const Row& row) {
+MessageRecord messageFrom(Row&& row) {
     MessageRecord record;
-    record.key.account = row.text(0);
-    record.key.folder = row.text(1);
+    record.key.account = row.take(0);
+    record.key.folder = row.take(1);
     record.key.uidValidity = static_cast<std::uint64_t>(row.integer(2));
-    record.key.uid = row.text(3);
+    record.key.uid = row.take(3);
     record.size = static_cast<std::uint64_t>(row.integer(4));
-    record.state = parseState(row.text(5));
-    record.contentHash = row.text(6);
-    record.messageId = row.text(7);
+    record.state = parseState(row.take(5));
+    record.contentHash = row.take(6);
+    record.messageId = row.take(7);
     record.firstSeenAt = row.integer(8);
     record.deliveredAt = row.integer(9);
     record.attempts = static_cast<int>(row.integer(10));
-    record.lastError = row.text(11);
-    record.headerHash = row.text(12);
+    record.lastError = row.take(11);
+    record.headerHash = row.take(12);
     return record;
 }
 
-AccountRecord accountFrom(const RowOf& row) {
+// An accounts row (kAccountTypes; the lease holder is optional).
+AccountRecord accountFrom(RowOf row) {
     AccountRecord record;
-    record.name = row.text(0);
+    record.name = row.take(0);
     record.firstSeenAt = row.integer(1);
     record.lastPollAt = row.integer(2);
-    record.lastResult = row.text(3);
-    record.lastError = row.text(4);
+    record.lastResult = row.take(3);
+    record.lastError = row.take(4);
     record.nextPollAt = row.integer(5);
-    if (row.rows.columnCount() > 6) record.leaseHolder = row.text(6);
+    if (row.rows.columnCount() > 6) record.leaseHolder = row.take(6);
     return record;
 }
 
@@ -364,7 +366,7 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
 }
 
 std::vector<MessageRecord> SqlLedgerStore::readMessages(const char* sql, std::initializer_list<SqlValue> values) {
-    const SqlRows rows = backend_->select(sql, kMessageColumns, values);
+    SqlRows rows = backend_->select(sql, kMessageTypes, values);
     std::vector<MessageRecord> records;
     records.reserve(rows.size());
     for (std::size_t row = 0; row < rows.size(); ++row) records.push_back(messageFrom(RowOf{rows, row}));
@@ -393,8 +395,8 @@ void SqlLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
 void SqlLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                                    const std::string& messageId, const std::string& headerHash) {
     const std::int64_t now = unixSeconds();
-    const auto values = keyValues(
-        key, {validText(contentHash), validText(messageId), now, now, integer(size), validText(headerHash)});
+    const auto values =
+        keyValues(key, {validText(contentHash), validText(messageId), now, now, integer(size), validText(headerHash)});
     write("markDelivered", [&] { backend_->execute(kSqlMarkDelivered, values); });
 }
 
@@ -447,7 +449,7 @@ void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string&
     write("forgetAbsent", [&] {
         // Diff in memory: one indexed scan of the mailbox, then primary-key deletes of what left;
         // the planners cannot be trusted to hash a 100,000-element parameter.
-        const SqlRows stored = backend_->select(kSqlMailboxUids, 1, {account, folder, integer(uidValidity)});
+        const SqlRows stored = backend_->select(kSqlMailboxUids, "T", {account, folder, integer(uidValidity)});
         const std::unordered_set<std::string_view> keep(present.begin(), present.end());
         std::vector<std::string> absent;
         for (std::size_t row = 0; row < stored.size(); ++row) {
@@ -460,10 +462,10 @@ void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string&
 
 std::optional<AccountRecord> SqlLedgerStore::account(const std::string& name) {
     return read("account", [&]() -> std::optional<AccountRecord> {
-        const SqlRows rows = backend_->select(kSqlAccount, kAccountColumns, {name});
+        SqlRows rows = backend_->select(kSqlAccount, kAccountTypes, {name});
         if (rows.size() == 0) return std::nullopt;
         AccountRecord record = accountFrom(RowOf{rows, 0});
-        const SqlRows counts = backend_->select(kSqlAccountCounts, 2, {name});
+        const SqlRows counts = backend_->select(kSqlAccountCounts, "TI", {name});
         for (std::size_t row = 0; row < counts.size(); ++row) {
             addStateCount(record, parseState(counts.text(row, 0)), static_cast<std::uint64_t>(counts.integer(row, 1)));
         }
@@ -475,12 +477,12 @@ std::vector<AccountRecord> SqlLedgerStore::accounts() {
     return read("accounts", [&] {
         std::vector<AccountRecord> records;
         std::unordered_map<std::string, std::size_t> byName;
-        const SqlRows rows = backend_->select(kSqlAccounts, kAccountColumns);
+        SqlRows rows = backend_->select(kSqlAccounts, kAccountTypes);
         for (std::size_t row = 0; row < rows.size(); ++row) {
             records.push_back(accountFrom(RowOf{rows, row}));
             byName.emplace(records.back().name, records.size() - 1);
         }
-        const SqlRows counts = backend_->select(kSqlAllCounts, 3);
+        const SqlRows counts = backend_->select(kSqlAllCounts, "TTI");
         for (std::size_t row = 0; row < counts.size(); ++row) {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(row, 0)); it != byName.end()) {
@@ -516,8 +518,7 @@ void SqlLedgerStore::probeWrite() {
     write("probeWrite", [&] { backend_->probeWrite(); });
 }
 
-Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& holder,
-                                std::chrono::milliseconds ttl) {
+Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
     Lease lease{true, holder};
     // One write transaction: no other process can take it between our look at the current
     // holder and our insert.
@@ -525,8 +526,7 @@ Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& h
     return lease;
 }
 
-bool SqlLedgerStore::renewLease(const std::string& account, const std::string& holder,
-                                std::chrono::milliseconds ttl) {
+bool SqlLedgerStore::renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
     bool renewed = false;
     write("renewLease", [&] { renewed = backend_->renewLease(account, holder, ttl); });
     return renewed;
@@ -546,7 +546,7 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
         backend_->beginWrite();
         backend_->lockForImport();
         const std::string list = backend_->textList(names);
-        const SqlRows conflicts = backend_->select(kSqlImportConflicts, 1, {list, list});
+        const SqlRows conflicts = backend_->select(kSqlImportConflicts, "T", {list, list});
         if (conflicts.size() > 0) {
             std::string shown;
             for (std::size_t row = 0; row < conflicts.size() && row < 10; ++row) {
@@ -557,9 +557,9 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
                              " of these accounts (" + shown + "); nothing was copied");
         }
         for (const AccountRecord& account : accounts) {
-            backend_->execute(kSqlImportAccount, {account.name, account.firstSeenAt, account.lastPollAt,
-                                                  validText(account.lastResult), validText(account.lastError),
-                                                  account.nextPollAt});
+            backend_->execute(kSqlImportAccount,
+                              {account.name, account.firstSeenAt, account.lastPollAt, validText(account.lastResult),
+                               validText(account.lastError), account.nextPollAt});
             ++counts.accounts;
         }
         backend_->copyMessages(next, counts);
@@ -584,23 +584,23 @@ ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
             const LedgerBackend::SchemaColumns columns = backend_->schemaColumns();
             std::vector<AccountRecord> accounts;
             std::set<std::string> names;
-            const SqlRows rows = backend_->select(columns.nextPollAt ? kSqlExportAccounts : kSqlExportAccountsV1, 6);
+            SqlRows rows = backend_->select(columns.nextPollAt ? kSqlExportAccounts : kSqlExportAccountsV1,
+                                            kAccountTypes.substr(0, 6));
             for (std::size_t row = 0; row < rows.size(); ++row) {
                 accounts.push_back(accountFrom(RowOf{rows, row}));
                 names.insert(accounts.back().name);
             }
-            const SqlRows messageAccounts = backend_->select(kSqlExportMessageAccounts, 1);
+            const SqlRows messageAccounts = backend_->select(kSqlExportMessageAccounts, "T");
             for (std::size_t row = 0; row < messageAccounts.size(); ++row) names.insert(messageAccounts.text(row, 0));
-            LedgerBackend::Cursor messages(
-                *backend_, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
-                kMessageColumns + 1);
-            const ImportCounts counts = target.importLedger(std::vector<std::string>(names.begin(), names.end()),
-                                                            accounts, [&](StoredMessage& message) {
-                                                                if (!messages.next()) return false;
-                                                                message.record = messageFrom(messages);
-                                                                message.deletedAt = messages.integer(kMessageColumns);
-                                                                return true;
-                                                            });
+            LedgerBackend::Cursor messages(*backend_, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
+                                           std::string(kMessageTypes) + "I");  // and deleted_at
+            const ImportCounts counts = target.importLedger(
+                std::vector<std::string>(names.begin(), names.end()), accounts, [&](StoredMessage& message) {
+                    if (!messages.next()) return false;
+                    message.record = messageFrom(messages);
+                    message.deletedAt = messages.integer(kMessageTypes.size());
+                    return true;
+                });
             backend_->rollback();  // read only
             return counts;
         } catch (...) {

@@ -270,7 +270,6 @@ std::optional<FileIdentity> secureFile(const std::string& path, bool create) {
     return FileIdentity{st.st_dev, st.st_ino};
 }
 
-
 // `path` as a SQLite URI ("file:" and the path, percent-encoded where URIs need it).
 std::string fileUri(const std::string& path) {
     static constexpr char kHex[] = "0123456789ABCDEF";
@@ -351,7 +350,7 @@ public:
     // and start time) is free at once; one of an unknown process is free when it expires.
     Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override {
         const std::int64_t now = unixMilliseconds();
-        const SqlRows current = select(kSqlLease, 3, {account});
+        const SqlRows current = select(kSqlLease, "TIT", {account});
         if (current.size() == 1) {
             const bool free = current.text(0, 0) == holder || current.integer(0, 1) <= now ||
                               holderProcessEnded(current.text(0, 2), processIdentity_);
@@ -459,7 +458,7 @@ private:
         if (!S_ISREG(st.st_mode)) throw LedgerError("ledger file " + path_ + " is not a regular file");
         openSession(fileUri(path_) + "?mode=ro", kReadOnlyBusyTimeoutSeconds);
         try {
-            version_ = static_cast<int>(select("PRAGMA user_version", 1).integer(0, 0));
+            version_ = static_cast<int>(select("PRAGMA user_version", "I").integer(0, 0));
         } catch (const Poco::Exception& e) {
             throw LedgerError("cannot read " + path_ + ": " + describe(e));
         }
@@ -476,7 +475,7 @@ private:
         const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(kBusyTimeoutSeconds);
         for (;;) {
             try {
-                const SqlRows mode = select("PRAGMA journal_mode = WAL", 1);
+                const SqlRows mode = select("PRAGMA journal_mode = WAL", "T");
                 const std::string got = mode.size() == 1 ? mode.text(0, 0) : std::string();
                 if (got != "wal") throw SqlFailure("cannot enable WAL journal mode (got '" + got + "')");
                 return;
@@ -490,7 +489,7 @@ private:
     void migrate() {
         beginWrite();
         try {
-            version_ = static_cast<int>(select("PRAGMA user_version", 1).integer(0, 0));
+            version_ = static_cast<int>(select("PRAGMA user_version", "I").integer(0, 0));
             if (version_ > kSchemaVersion) {
                 throw LedgerError("ledger schema version " + std::to_string(version_) +
                                   " is newer than this mailcollector supports");

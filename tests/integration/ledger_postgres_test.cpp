@@ -188,6 +188,16 @@ TEST_F(PostgresLedgerTest, ErrorsNeverShowThePassword) {
     EXPECT_EQ(error.find("another-secret-pw"), std::string::npos) << error;
 }
 
+TEST_F(PostgresLedgerTest, AUrlValueWithASpaceIsRefusedNamingTheFix) {
+    // The connector cannot pass a value holding a space; the error says so, not the value.
+    const std::string url = "postgresql://mc:two%20words@127.0.0.1:" + std::to_string(server().port()) + "/" +
+                            url_.substr(url_.rfind('/') + 1);
+    const std::string error = ledgerErrorOf([&] { openLedger(url); });
+    EXPECT_NE(error.find("password holds a space"), std::string::npos) << error;
+    EXPECT_NE(error.find(".pgpass"), std::string::npos) << error;
+    EXPECT_EQ(error.find("two words"), std::string::npos) << error;
+}
+
 TEST_F(PostgresLedgerTest, WriteFailuresAreLedgerErrors) {
     PostgresLedgerStore store(url_);
     store.executeForTesting("ALTER DATABASE " + url_.substr(url_.rfind('/') + 1) +
@@ -296,6 +306,33 @@ TEST_F(LedgerImportTest, RunsTwiceOnlyOnce) {
     migrateLedger(sqlitePath_, url_);
     EXPECT_THROW(migrateLedger(sqlitePath_, url_), LedgerError);
     EXPECT_EQ(PostgresLedgerStore(url_).messages("alice", "", 0).size(), 5u);
+}
+
+TEST_F(LedgerImportTest, CopiesAVersionOneLedgerOfManyRowsInOrder) {
+    {
+        // More rows than the source is read at a time, in a ledger as schema version 1 left it:
+        // no next_poll_at, no leases, no header_hash.
+        SqliteLedgerStore store(sqlitePath_);
+        store.registerAccount("alice");
+        store.recordNextPoll("alice", 1'900'000'000);
+        store.executeForTesting(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1499) "
+            "INSERT INTO messages (account, folder, uid_validity, uid, state, size) "
+            "SELECT 'alice', '', 0, printf('%04d', 1499 - i), 'delivered', i + 1 FROM n");
+        store.executeForTesting("DROP TABLE leases");
+        store.executeForTesting("ALTER TABLE accounts DROP COLUMN next_poll_at");
+        store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
+        store.executeForTesting("PRAGMA user_version = 1");
+    }
+    EXPECT_EQ(migrateLedger(sqlitePath_, url_).messages, 1500u);
+    PostgresLedgerStore target(url_);
+    const auto rows = target.messages("alice", "", 0);
+    ASSERT_EQ(rows.size(), 1500u);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        ASSERT_EQ(rows[i].size, i + 1) << "row " << i << " out of the source's order";
+        EXPECT_EQ(rows[i].headerHash, "");
+    }
+    EXPECT_EQ(target.account("alice")->nextPollAt, 0);
 }
 
 TEST_F(LedgerImportTest, RefusesAMissingOrForeignSourceWithoutCreatingIt) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -215,6 +216,28 @@ TEST_F(LedgerFilesTest, VersionThreeLedgerGainsAnEmptyHeaderHash) {
     EXPECT_EQ(rows[0].messageId, "<old@x>");
     EXPECT_EQ(rows[0].headerHash, "");  // unknown: deletion falls back to the Message-ID
     EXPECT_EQ(rows[1].headerHash, "header-hash");
+}
+
+TEST_F(LedgerFilesTest, VersionOneLedgerIsMigratedToTheNewest) {
+    {
+        // A ledger as schema version 1 left it: no next_poll_at, no leases, no header_hash.
+        SqliteLedgerStore store(path_);
+        store.registerAccount("alice");
+        store.markDelivered(key("old"), 10, "h", "<old@x>", "");
+        store.executeForTesting("DROP TABLE leases");
+        store.executeForTesting("ALTER TABLE accounts DROP COLUMN next_poll_at");
+        store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
+        store.executeForTesting("PRAGMA user_version = 1");
+    }
+    SqliteLedgerStore store(path_);
+    EXPECT_TRUE(store.takeLease("alice", "me", std::chrono::minutes(1)).granted);
+    store.recordNextPoll("alice", 1'900'000'000);
+    EXPECT_EQ(store.account("alice")->nextPollAt, 1'900'000'000);
+    EXPECT_EQ(store.account("alice")->leaseHolder, "me");
+    const auto rows = store.messages("alice", "", 0);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].messageId, "<old@x>");
+    EXPECT_EQ(rows[0].headerHash, "");
 }
 
 TEST_F(LedgerFilesTest, ReadOnlyFileIsRefusedForNonRoot) {
