@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "collector/ledger/LedgerBackend.hpp"
+#include "proto/SafeText.hpp"
 #include "proto/UniqueFd.hpp"
 
 namespace mc::ledger {
@@ -366,24 +367,10 @@ public:
 
     // A JSON array of strings (json_each reads it).
     std::string textList(const std::vector<std::string>& values) const override {
-        static constexpr char kHex[] = "0123456789abcdef";
         std::string out = "[";
         for (const std::string& value : values) {
             if (out.size() > 1) out += ',';
-            out += '"';
-            for (const char c : validText(value)) {
-                if (c == '"' || c == '\\') {
-                    out += '\\';
-                    out += c;
-                } else if (static_cast<unsigned char>(c) < 0x20) {
-                    out += "\\u00";
-                    out += kHex[(c >> 4) & 0xf];
-                    out += kHex[c & 0xf];
-                } else {
-                    out += c;
-                }
-            }
-            out += '"';
+            out += '"' + proto::jsonEscape(validText(value)) + '"';
         }
         return out + "]";
     }
