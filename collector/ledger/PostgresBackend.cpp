@@ -57,6 +57,21 @@ CREATE TABLE leases (
     R"sql(
 ALTER TABLE messages ADD COLUMN header_hash TEXT NOT NULL DEFAULT '';
 )sql",
+    // Version 3 (SQLite's version 5): rows asking for work found by index, and where the last
+    // complete poll left each mailbox (MailboxMark).
+    R"sql(
+CREATE INDEX IF NOT EXISTS messages_by_state ON messages (account, folder, uid_validity, state, delivered_at);
+CREATE TABLE IF NOT EXISTS mailbox_marks (
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity BIGINT NOT NULL,
+    uid_next BIGINT NOT NULL,
+    messages BIGINT NOT NULL,
+    last_uid TEXT NOT NULL,
+    fetch_limit BIGINT NOT NULL,
+    PRIMARY KEY (account, folder)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

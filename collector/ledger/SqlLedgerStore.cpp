@@ -77,6 +77,28 @@ constexpr const char* kSqlDeleteUids =
     "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?"
     " AND uid{in_text_list}";
 
+// A page of a mailbox's rows after a row (in insertion order), so that a big mailbox is read a
+// page at a time.
+constexpr const char* kSqlMailboxPage =
+    "SELECT " MC_MESSAGE_COLUMNS ", {row_order} FROM messages"
+    " WHERE account = ? AND folder = ? AND uid_validity = ? AND {row_order} > ? ORDER BY {row_order} LIMIT 5000";
+constexpr const char* kSqlMessage = "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE " MC_MESSAGE_KEY;
+// Pending rows, and delivered rows up to a delivered_at (-1: none); each part an index range.
+constexpr const char* kSqlWorkDue =
+    "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'seen'"
+    " UNION ALL SELECT " MC_MESSAGE_COLUMNS " FROM messages"
+    " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'delivered' AND delivered_at <= ?";
+constexpr const char* kSqlMailboxMark =
+    "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
+    " WHERE account = ? AND folder = ?";
+constexpr const char* kSqlRecordMailboxMark =
+    "INSERT INTO mailbox_marks (account, folder, uid_validity, uid_next, messages, last_uid, fetch_limit)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET"
+    " uid_validity = excluded.uid_validity, uid_next = excluded.uid_next, messages = excluded.messages,"
+    " last_uid = excluded.last_uid, fetch_limit = excluded.fetch_limit";
+constexpr const char* kSqlClearMailboxMark = "DELETE FROM mailbox_marks WHERE account = ? AND folder = ?";
+
 // Leases shown by status are the unexpired ones.
 #define MC_ACCOUNT_SELECT                                                          \
     "SELECT a.name, a.first_seen_at, a.last_poll_at, a.last_result, a.last_error," \
@@ -457,6 +479,70 @@ void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string&
         }
         if (absent.empty()) return;
         backend_->execute(kSqlDeleteUids, {account, folder, integer(uidValidity), backend_->textList(absent)});
+    });
+}
+
+void SqlLedgerStore::forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                    const std::function<bool(const MessageRecord&)>& visit) {
+    static const std::string kPageTypes = std::string(kMessageTypes) + "I";  // and the row's position
+    std::int64_t after = 0;
+    for (;;) {
+        SqlRows page = read("forEachMessage", [&] {
+            return backend_->select(kSqlMailboxPage, kPageTypes, {account, folder, integer(uidValidity), after});
+        });
+        if (page.size() == 0) return;
+        after = page.integer(page.size() - 1, kMessageTypes.size());
+        for (std::size_t row = 0; row < page.size(); ++row) {
+            if (!visit(messageFrom(RowOf{page, row}))) return;
+        }
+    }
+}
+
+std::optional<MessageRecord> SqlLedgerStore::message(const MessageKey& key) {
+    return read("message", [&]() -> std::optional<MessageRecord> {
+        SqlRows rows =
+            backend_->select(kSqlMessage, kMessageTypes, {key.account, key.folder, integer(key.uidValidity), key.uid});
+        if (rows.size() == 0) return std::nullopt;
+        return messageFrom(RowOf{rows, 0});
+    });
+}
+
+std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, const std::string& folder,
+                                                   std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy) {
+    return read("workDue", [&] {
+        return readMessages(kSqlWorkDue, {account, folder, integer(uidValidity), account, folder, integer(uidValidity),
+                                          deliveredBy.value_or(-1)});
+    });
+}
+
+void SqlLedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                            const std::vector<std::string>& uids) {
+    if (uids.empty()) return;
+    const std::string list = backend_->textList(uids);
+    write("forget", [&] { backend_->execute(kSqlDeleteUids, {account, folder, integer(uidValidity), list}); });
+}
+
+std::optional<MailboxMark> SqlLedgerStore::mailboxMark(const std::string& account, const std::string& folder) {
+    return read("mailboxMark", [&]() -> std::optional<MailboxMark> {
+        SqlRows rows = backend_->select(kSqlMailboxMark, "IIITI", {account, folder});
+        if (rows.size() == 0) return std::nullopt;
+        return MailboxMark{static_cast<std::uint64_t>(rows.integer(0, 0)),
+                           static_cast<std::uint64_t>(rows.integer(0, 1)),
+                           static_cast<std::uint64_t>(rows.integer(0, 2)), rows.take(0, 3),
+                           static_cast<std::uint64_t>(rows.integer(0, 4))};
+    });
+}
+
+void SqlLedgerStore::recordMailboxMark(const std::string& account, const std::string& folder,
+                                       const std::optional<MailboxMark>& mark) {
+    write("recordMailboxMark", [&] {
+        if (!mark) {
+            backend_->execute(kSqlClearMailboxMark, {account, folder});
+            return;
+        }
+        backend_->execute(kSqlRecordMailboxMark,
+                          {account, folder, integer(mark->uidValidity), integer(mark->uidNext), integer(mark->messages),
+                           validText(mark->lastUid), integer(mark->fetchLimit)});
     });
 }
 

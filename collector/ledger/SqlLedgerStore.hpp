@@ -41,6 +41,16 @@ public:
     bool dropQuarantined(const MessageKey& key, const std::string& reason) override;
     void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                       const std::vector<std::string>& present) override;
+    void forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                        const std::function<bool(const MessageRecord&)>& visit) override;
+    std::optional<MessageRecord> message(const MessageKey& key) override;
+    std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                                       std::optional<std::int64_t> deliveredBy) override;
+    void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
+                const std::vector<std::string>& uids) override;
+    std::optional<MailboxMark> mailboxMark(const std::string& account, const std::string& folder) override;
+    void recordMailboxMark(const std::string& account, const std::string& folder,
+                           const std::optional<MailboxMark>& mark) override;
     std::optional<AccountRecord> account(const std::string& name) override;
     std::vector<AccountRecord> accounts() override;
     bool registerAccount(const std::string& name) override;
