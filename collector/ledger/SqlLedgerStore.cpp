@@ -77,11 +77,11 @@ constexpr const char* kSqlDeleteUids =
     "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?"
     " AND uid{in_text_list}";
 
-// A page of a mailbox's rows after a row (in insertion order), so that a big mailbox is read a
-// page at a time.
+// A page of a mailbox's rows after a row (in insertion order): a poll of a big mailbox holds one
+// page of rows at a time (the poll's memory budget per message is 64 bytes), never the mailbox.
 constexpr const char* kSqlMailboxPage =
     "SELECT " MC_MESSAGE_COLUMNS ", {row_order} FROM messages"
-    " WHERE account = ? AND folder = ? AND uid_validity = ? AND {row_order} > ? ORDER BY {row_order} LIMIT 5000";
+    " WHERE account = ? AND folder = ? AND uid_validity = ? AND {row_order} > ? ORDER BY {row_order} LIMIT 1000";
 constexpr const char* kSqlMessage = "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE " MC_MESSAGE_KEY;
 // Pending rows, and delivered rows up to a delivered_at (-1: none); each part an index range.
 constexpr const char* kSqlWorkDue =
