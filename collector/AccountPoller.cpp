@@ -1,4 +1,5 @@
 #include "collector/AccountPoller.hpp"
+#include "collector/FailureHints.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -688,9 +689,9 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         report.error = std::string("ledger failure: ") + e.what();
     } catch (const proto::Failure& e) {
         report.failure = e.failureKind();
-        report.error = e.what();
+        report.error = withFailureHint(account, e.what());
     } catch (const std::exception& e) {
-        report.error = e.what();
+        report.error = withFailureHint(account, e.what());
     }
     if (!report.ok && !report.ledgerFailed) {
         if (control.stopRequested()) {
@@ -747,7 +748,7 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         }
         report.ok = true;
     } catch (const std::exception& e) {
-        report.detail = e.what();
+        report.detail = withFailureHint(account, e.what());
     }
     return report;
 }

@@ -30,6 +30,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "net/PeerCertificate.hpp"
 #include "net/Transport.hpp"
 
 namespace mc::net {
@@ -69,6 +70,7 @@ Poco::Net::Context::Ptr clientContext(const TlsPolicy& policy) {
     }
     context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     context->enableExtendedCertificateVerification(true);
+    rememberPeerCertificates(context->sslContext());
     contexts.emplace(key, context);
     return context;
 }
@@ -225,15 +227,17 @@ private:
     std::unordered_map<const void*, Armed> armed_;
 };
 
+constexpr std::chrono::milliseconds kGreetingTimeout{30'000};
+
 class PocoTransport final : public Transport {
 public:
     PocoTransport(const ConnectOptions& options) : options_(options) {
         try {
             Poco::Net::SocketAddress address(options.host, options.port);
-            plain_.connect(address, toTimespan(options.timeout));
+            plain_.connect(address, toTimespan(greetingBudget_));
             setCloseOnExec(plain_.impl()->sockfd());
             plain_.setNoDelay(true);
-            beginExchange();  // the greeting, or the TLS handshake and then the greeting
+            beginExchange(greetingBudget_);  // the greeting, or the TLS handshake and then the greeting
             armTimeouts();
         } catch (const Poco::TimeoutException&) {
             throw TransportError(TransportErrorKind::Timeout, "connection to " + where() + " timed out");
@@ -268,6 +272,7 @@ public:
     }
 
     void send(std::string_view bytes) override {
+        awaitingGreeting_ = false;
         if (receivedLast_) beginExchange();
         receivedLast_ = false;
         Limit limit = Limit::Silence;
@@ -358,11 +363,15 @@ public:
         } catch (const Poco::TimeoutException&) {
             throw TransportError(TransportErrorKind::Timeout, "TLS handshake with " + where() + " timed out");
         } catch (const Poco::Net::CertificateValidationException& e) {
-            throw TransportError(TransportErrorKind::Certificate,
-                                 "certificate of " + where() + " refused: " + e.displayText());
+            throw TransportError(
+                TransportErrorKind::Certificate,
+                "certificate of " + where() + " refused: " + e.displayText() + "; " + describeLastPeerCertificate());
         } catch (const Poco::Net::SSLException& e) {
-            throw TransportError(classifySslError(e.displayText()),
-                                 "TLS with " + where() + " failed: " + e.displayText());
+            const auto kind = classifySslError(e.displayText());
+            throw TransportError(
+                kind,
+                "TLS with " + where() + " failed: " + e.displayText() +
+                    (kind == TransportErrorKind::Certificate ? "; " + describeLastPeerCertificate() : std::string()));
         } catch (const Poco::Exception& e) {
             throw TransportError(TransportErrorKind::Tls, "TLS with " + where() + " failed: " + e.displayText());
         }
@@ -461,6 +470,10 @@ private:
     }
 
     TransportError expired(Limit limit, const std::string& silence) const {
+        if (awaitingGreeting_ && limit != Limit::Cutoff)
+            return TransportError(TransportErrorKind::Timeout, where() + " sent nothing for " +
+                                                                   std::to_string(greetingBudget_.count() / 1000) +
+                                                                   " s after accepting the connection: no greeting");
         switch (limit) {
             case Limit::Exchange:
                 return TransportError(TransportErrorKind::Timeout,
@@ -480,6 +493,10 @@ private:
     std::string seconds() const { return std::to_string(options_.timeout.count() / 1000); }
 
     ConnectOptions options_;
+    // A server that answers nothing at all is told early: connecting and the greeting (with an
+    // implicit TLS handshake) may take at most this, however long io_timeout is.
+    std::chrono::milliseconds greetingBudget_ = std::min(options_.timeout, kGreetingTimeout);
+    bool awaitingGreeting_ = true;  // nothing was sent yet
     Poco::Net::StreamSocket plain_;
     std::unique_ptr<Poco::Net::SecureStreamSocket> tls_;
     bool verified_ = false;  // the TLS handshake and every check of it passed: its session may be resumed
