@@ -3,6 +3,7 @@
 // 2 usage/config, 3 ledger.
 
 #include <iostream>
+#include <sstream>
 
 #include "app/Cli.hpp"
 #include "app/CommandSupport.hpp"
@@ -47,7 +48,9 @@ int main(int argc, char** argv) {
         try {
             config = mc::config::loadConfig(invocation.configPath);
         } catch (const mc::config::ConfigError& e) {
-            std::cerr << "mailcollector: " << e.what() << "\n";
+            // One line per problem, each "mailcollector: FILE:LINE: KEY: problem".
+            std::istringstream problems(e.what());
+            for (std::string line; std::getline(problems, line);) std::cerr << "mailcollector: " << line << "\n";
             return kExitUsage;
         }
         setUpLogging(&config);

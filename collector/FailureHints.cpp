@@ -16,8 +16,9 @@ const char* protocolName(SourceProtocol protocol) { return protocol == SourcePro
 
 // The usual ports, for "use port N" hints.
 std::string usualPorts(SourceProtocol protocol) {
-    return protocol == SourceProtocol::Pop3 ? "POP3 uses port 995 with tls = \"implicit\" or 110 with tls = \"starttls\""
-                                            : "IMAP uses port 993 with tls = \"implicit\" or 143 with tls = \"starttls\"";
+    return protocol == SourceProtocol::Pop3
+               ? "POP3 uses port 995 with tls = \"implicit\" or 110 with tls = \"starttls\""
+               : "IMAP uses port 993 with tls = \"implicit\" or 143 with tls = \"starttls\"";
 }
 
 // What a well-known port is for, or "".
@@ -106,8 +107,8 @@ std::string connectionLimit(const config::AccountSettings&, std::string_view err
 }  // namespace
 
 const std::vector<FailureHintRule>& failureHintRules() {
-    static const std::vector<FailureHintRule> rules{plainTextPort, tlsOnlyPort, otherProtocolGreeting, noGreeting, nothingListens,
-                                                    connectionLimit};
+    static const std::vector<FailureHintRule> rules{plainTextPort, tlsOnlyPort,    otherProtocolGreeting,
+                                                    noGreeting,    nothingListens, connectionLimit};
     return rules;
 }
 

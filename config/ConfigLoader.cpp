@@ -33,7 +33,30 @@ constexpr const char* kDefaultQuarantineDir = "/var/lib/mailcollector/quarantine
 
 // What reading needs besides the current table. loadConfig uses the inline-password place to
 // refuse an inline password in a file others can read; parseConfig ignores it.
+// The errors of a whole file: each table's first error, in file order, thrown as one.
+class ErrorList {
+public:
+    template <typename Read>
+    void collect(Read read) {
+        try {
+            read();
+        } catch (const ConfigError& e) {
+            problems_.push_back(e.what());
+        }
+    }
+    void throwIfAny() const {
+        if (problems_.empty()) return;
+        std::string text;
+        for (const auto& problem : problems_) text += (text.empty() ? "" : "\n") + problem;
+        throw ConfigError(text);
+    }
+
+private:
+    std::vector<std::string> problems_;
+};
+
 struct Context {
+    ErrorList errors;
     std::string file;
     fs::path baseDir;  // relative paths in the file are relative to the file's directory
     int inlinePasswordLine = 0;
@@ -486,8 +509,35 @@ void readPolicy(const TableReader& reader, AccountSettings& account) {
     account.idle = reader.boolean("idle").value_or(account.idle);
 }
 
+// "account[old-yandex]" once the table has a usable name, else "account[2]" (its position).
+std::string accountPrefix(const toml::table& table, std::size_t index) {
+    const toml::node* name = table.get("name");
+    if (name && name->is_string() && isAccountName(name->as_string()->get()))
+        return "account[" + name->as_string()->get() + "]";
+    return "account[" + std::to_string(index) + "]";
+}
+
+// A [collector] or [target] key written after an [[account]] header belongs to that account
+// in TOML: say where it goes instead of only "unknown key".
+void rejectMisplacedKeys(const TableReader& reader, const toml::table& table) {
+    static const std::vector<std::string_view> collectorKeys{"ledger",     "max_parallel",   "http_listen",
+                                                             "log_format", "quarantine_dir", "spool_dir",
+                                                             "io_timeout", "lease_ttl"};
+    static const std::vector<std::string_view> targetKeys{"recipient",   "envelope_from",   "folder",
+                                                          "connections", "max_connections", "label_delivery"};
+    for (const auto& [key, value] : table) {
+        const auto name = key.str();
+        const bool collector = std::find(collectorKeys.begin(), collectorKeys.end(), name) != collectorKeys.end();
+        const bool target = std::find(targetKeys.begin(), targetKeys.end(), name) != targetKeys.end();
+        if (!collector && !target) continue;
+        reader.fail(name, std::string("unknown key: it is a [") + (collector ? "collector" : "target") +
+                              "] key, and every key after an [[account]] header belongs to that account; move it " +
+                              "under [" + (collector ? "collector" : "target") + "], above the first [[account]]");
+    }
+}
+
 AccountSettings readAccount(const toml::table& table, std::size_t index, Context& context) {
-    TableReader reader(table, "account[" + std::to_string(index) + "]", context.file,
+    TableReader reader(table, accountPrefix(table, index), context.file,
                        {"name",
                         "protocol",
                         "host",
@@ -519,6 +569,7 @@ AccountSettings readAccount(const toml::table& table, std::size_t index, Context
                         "ca_file",
                         "tls_fingerprint",
                         "allow_plaintext"});
+    rejectMisplacedKeys(reader, table);
     reader.rejectUnknownKeys();
     AccountSettings account;
     account.line = reader.headerLine();
@@ -536,15 +587,19 @@ std::vector<AccountSettings> readAccounts(const toml::node* node, Context& conte
         failAt(context.file, lineOf(*node), "account",
                "expected [[account]] tables, found " + detail::describeType(node->type()));
     std::map<std::string, int> firstLine;  // name -> line of its first definition
+    std::size_t index = 0;
     for (const toml::node& element : *node->as_array()) {
-        AccountSettings account = readAccount(*element.as_table(), accounts.size(), context);
-        int nameLine = lineOf(*element.as_table()->get("name"));
-        auto [existing, inserted] = firstLine.emplace(account.name, nameLine);
-        if (!inserted)
-            failAt(context.file, nameLine, "account[" + std::to_string(accounts.size()) + "].name",
-                   "duplicate account name \"" + account.name + "\" (first used on line " +
-                       std::to_string(existing->second) + ")");
-        accounts.push_back(std::move(account));
+        const std::size_t position = index++;
+        context.errors.collect([&] {
+            AccountSettings account = readAccount(*element.as_table(), position, context);
+            int nameLine = lineOf(*element.as_table()->get("name"));
+            auto [existing, inserted] = firstLine.emplace(account.name, nameLine);
+            if (!inserted)
+                failAt(context.file, nameLine, "account[" + std::to_string(position) + "].name",
+                       "duplicate account name \"" + account.name + "\" (first used on line " +
+                           std::to_string(existing->second) + ")");
+            accounts.push_back(std::move(account));
+        });
     }
     return accounts;
 }
@@ -582,14 +637,38 @@ std::string maskQuoted(std::string description) {
     return description;
 }
 
+// toml++'s words for the usual slips, in plain words with the fix; "" when not one of them.
+std::string plainSyntaxProblem(const std::string& description) {
+    auto says = [&](const char* words) { return description.find(words) != std::string::npos; };
+    if (says("could not determine value type"))
+        return "the value is not one TOML knows: write text in double quotes (\"...\"), yes/no as true/false, a "
+               "list as [\"a\", \"b\"]";
+    if (says("while parsing string") || says("unterminated"))
+        return "a string is not closed: end it with a \" on the same line";
+    if (says("expected digit") || says("while parsing decimal integer") || says("while parsing floating-point"))
+        return "not a number: write only digits, or put the value in double quotes if it is text";
+    if (says("expected '='")) return "expected KEY = VALUE";
+    if (says("redefin")) return "this key or table is defined twice";
+    return "";
+}
+
 toml::table parseToml(const std::string& text, const std::string& path) {
     try {
         return toml::parse(std::string_view(text), std::string_view(path));
     } catch (const toml::parse_error& error) {
         std::size_t line = error.source().begin.line;
         std::string description(error.description());
-        if (holdsInlinePassword(lineText(text, line))) description = maskQuoted(description);
-        failAt(path, static_cast<int>(line), "", description);
+        const std::string source = lineText(text, line);
+        const bool secret = holdsInlinePassword(source);
+        if (secret) description = maskQuoted(description);
+        const std::string plain = plainSyntaxProblem(description);
+        std::string shown;  // the line itself, unless it holds a password
+        if (!secret && !source.empty() && source.size() <= 200 &&
+            std::none_of(source.begin(), source.end(), [](unsigned char c) { return c < 0x20 && c != '\t'; }))
+            shown = " in `" + source + "`";
+        if (plain.empty()) failAt(path, static_cast<int>(line), "", "TOML syntax error" + shown + ": " + description);
+        failAt(path, static_cast<int>(line), "",
+               "TOML syntax error" + shown + ": " + plain + " (the parser said: " + description + ")");
     }
 }
 
@@ -599,9 +678,11 @@ Config parseWithContext(const std::string& text, const std::string& path, Contex
     reader.rejectUnknownKeys();
     Config config;
     config.path = path;
-    config.collector = readCollector(reader.node("collector"), context);
-    config.target = readTarget(reader.node("target"), context);
-    config.accounts = readAccounts(reader.node("account"), context);
+    // Each table is read on its own, so that one pass reports an error in each of them.
+    context.errors.collect([&] { config.collector = readCollector(reader.node("collector"), context); });
+    context.errors.collect([&] { config.target = readTarget(reader.node("target"), context); });
+    context.errors.collect([&] { config.accounts = readAccounts(reader.node("account"), context); });
+    context.errors.throwIfAny();
     return config;
 }
 

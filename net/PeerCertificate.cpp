@@ -65,7 +65,9 @@ CertificateFacts certificateFacts(const X509* certificate) {
     return facts;
 }
 
-void rememberPeerCertificates(SSL_CTX* context) { SSL_CTX_set_cert_verify_callback(context, verifyRemembering, nullptr); }
+void rememberPeerCertificates(SSL_CTX* context) {
+    SSL_CTX_set_cert_verify_callback(context, verifyRemembering, nullptr);
+}
 
 std::string describeLastPeerCertificate() {
     if (!lastPeerCertificate) return {};

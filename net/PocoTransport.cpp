@@ -268,6 +268,7 @@ public:
             if (n <= 0 && guard.fired()) throw expired(limit, silence);
         }
         if (n <= 0) throw TransportError(TransportErrorKind::Closed, where() + " closed the connection");
+        awaitingGreeting_ = false;
         return static_cast<std::size_t>(n);
     }
 
@@ -318,6 +319,7 @@ public:
 
     void startTls() override {
         if (tls_) throw TransportError(TransportErrorKind::Protocol, "TLS is already active");
+        awaitingGreeting_ = false;  // a handshake that stalls says so itself
         auto context = clientContext(options_.tls);
         if (!options_.implicitTls) beginExchange();  // the handshake, then the next command's exchange
         receivedLast_ = true;
@@ -496,7 +498,7 @@ private:
     // A server that answers nothing at all is told early: connecting and the greeting (with an
     // implicit TLS handshake) may take at most this, however long io_timeout is.
     std::chrono::milliseconds greetingBudget_ = std::min(options_.timeout, kGreetingTimeout);
-    bool awaitingGreeting_ = true;  // nothing was sent yet
+    bool awaitingGreeting_ = true;  // nothing was sent or received yet, no TLS handshake begun
     Poco::Net::StreamSocket plain_;
     std::unique_ptr<Poco::Net::SecureStreamSocket> tls_;
     bool verified_ = false;  // the TLS handshake and every check of it passed: its session may be resumed

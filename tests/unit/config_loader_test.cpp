@@ -389,7 +389,7 @@ TEST(ConfigErrors, UnknownKeyNamesKeyAndSuggestsTheRightOne) {
 TEST(ConfigErrors, UnknownKeyInAccountWinsOverMissingKey) {
     // "hots" is a typo for "host"; saying "host is missing" would send the user looking elsewhere.
     std::string error = accountError("name = \"a\"\nhots = \"x\"\nusername = \"u\"\n");
-    EXPECT_EQ(error, std::string(kPath) + ":6: account[0].hots: unknown key (did you mean \"host\"?)");
+    EXPECT_EQ(error, std::string(kPath) + ":6: account[a].hots: unknown key (did you mean \"host\"?)");
 }
 
 TEST(ConfigErrors, UnknownTable) {
@@ -412,7 +412,7 @@ TEST(ConfigErrors, WrongType) {
               std::string(kPath) + ":5: account[0].name: expected a string, found an integer");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                            "keep = \"yes\"\n"),
-              std::string(kPath) + ":9: account[0].keep: expected a boolean, found a string");
+              std::string(kPath) + ":9: account[a].keep: expected a boolean, found a string");
     EXPECT_EQ(parseError("collector = 3\n" + std::string(kMinimal)),
               std::string(kPath) + ":1: collector: expected a table, found an integer");
     EXPECT_EQ(parseError("account = 3\n" + std::string(kMinimal)),
@@ -422,7 +422,7 @@ TEST(ConfigErrors, WrongType) {
 TEST(ConfigErrors, WrongTypeInsideArray) {
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                            "protocol = \"imap\"\nfolders = [\"INBOX\",\n  3]\n"),
-              std::string(kPath) + ":11: account[0].folders: expected an array of strings, found an integer in it");
+              std::string(kPath) + ":11: account[a].folders: expected an array of strings, found an integer in it");
 }
 
 TEST(ConfigErrors, MissingRequiredKeyPointsAtTheTableHeader) {
@@ -437,12 +437,12 @@ password_env = "P"
 name = "second"
 username = "u"
 )";
-    EXPECT_EQ(parseError(text), std::string(kPath) + ":11: account[1].host: missing required key");
+    EXPECT_EQ(parseError(text), std::string(kPath) + ":11: account[second].host: missing required key");
     EXPECT_EQ(parseError("[target]\nrecipient = \"me@example.org\"\n"),
               std::string(kPath) + ":1: target.host: missing required key");
     EXPECT_EQ(accountError("host = \"h\"\n"), std::string(kPath) + ":4: account[0].name: missing required key");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\n"),
-              std::string(kPath) + ":4: account[0].username: missing required key");
+              std::string(kPath) + ":4: account[a].username: missing required key");
 }
 
 TEST(ConfigErrors, RecipientRequiredForSmtpAndLmtp) {
@@ -469,7 +469,7 @@ TEST(ConfigErrors, EnumerationListsAllowedValues) {
     EXPECT_EQ(parseError(std::string(kMinimal) + "tls = \"ssl\"\n"),
               std::string(kPath) + ":4: target.tls: unknown value \"ssl\"; expected one of: implicit, starttls, none");
     EXPECT_EQ(accountError("name = \"a\"\nprotocol = \"pop4\"\n"),
-              std::string(kPath) + ":6: account[0].protocol: unknown value \"pop4\"; expected one of: pop3, imap");
+              std::string(kPath) + ":6: account[a].protocol: unknown value \"pop4\"; expected one of: pop3, imap");
     EXPECT_THAT(parseError("[collector]\nlog_format = \"xml\"\n" + std::string(kMinimal)),
                 StartsWith(std::string(kPath) + ":2: collector.log_format: unknown value \"xml\""));
 }
@@ -489,7 +489,7 @@ TEST(ConfigErrors, Ranges) {
                 StartsWith(std::string(kPath) + ":4: target.max_connections: "));
     EXPECT_THAT(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                              "delete_after_days = -1\n"),
-                StartsWith(std::string(kPath) + ":9: account[0].delete_after_days: "));
+                StartsWith(std::string(kPath) + ":9: account[a].delete_after_days: "));
 }
 
 TEST(ConfigErrors, DuplicateAccountNameReportsTheSecond) {
@@ -518,7 +518,7 @@ TEST(ConfigErrors, PlaintextToARemoteHostIsRefused) {
     std::string error = accountError(
         "name = \"a\"\nhost = \"pop.example.org\"\ntls = \"none\"\n"
         "username = \"u\"\npassword = \"hunter2\"\n");
-    EXPECT_THAT(error, StartsWith(std::string(kPath) + ":7: account[0].tls: \"none\" "));
+    EXPECT_THAT(error, StartsWith(std::string(kPath) + ":7: account[a].tls: \"none\" "));
     EXPECT_THAT(error, HasSubstr("allow_plaintext"));
     EXPECT_THAT(error, Not(HasSubstr("hunter2")));
     EXPECT_THAT(parseError(std::string(kMinimal) + "tls = \"none\"\n"),
@@ -543,7 +543,7 @@ TEST(ConfigErrors, PasswordKeysAreExclusive) {
         "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_file = \"/p\"\n"
         "password = \"hunter2\"\n");
     EXPECT_EQ(error, std::string(kPath) +
-                         ":9: account[0].password: set only one of password, password_file, "
+                         ":9: account[a].password: set only one of password, password_file, "
                          "password_env, password_command");
     EXPECT_THAT(
         parseError(std::string(kMinimal) + "username = \"u\"\npassword_env = \"A\"\npassword_command = \"b\"\n"),
@@ -552,9 +552,9 @@ TEST(ConfigErrors, PasswordKeysAreExclusive) {
 
 TEST(ConfigErrors, AccountNeedsAPasswordOrTokenSource) {
     EXPECT_THAT(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\n"),
-                StartsWith(std::string(kPath) + ":4: account[0].password: missing"));
+                StartsWith(std::string(kPath) + ":4: account[a].password: missing"));
     EXPECT_THAT(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\nauth = \"xoauth2\"\n"),
-                StartsWith(std::string(kPath) + ":4: account[0].password: no token source"));
+                StartsWith(std::string(kPath) + ":4: account[a].password: no token source"));
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\nauth = \"oauthbearer\"\n"
                            "oauth2_token_command = \"get-token\"\n"),
               "");
@@ -571,7 +571,7 @@ TEST(ConfigErrors, TargetUsernameWithoutPassword) {
 
 TEST(ConfigErrors, EmptyStringsAreRefusedWhereTheyMeanNothing) {
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"\"\n"),
-              std::string(kPath) + ":8: account[0].password_env: must not be empty");
+              std::string(kPath) + ":8: account[a].password_env: must not be empty");
     EXPECT_EQ(accountError("name = \"\"\n"), std::string(kPath) + ":5: account[0].name: must not be empty");
 }
 
@@ -579,29 +579,29 @@ TEST(ConfigErrors, FoldersOnPop3) {
     std::string base = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
     EXPECT_EQ(accountError(base + "folders = [\"INBOX\"]\n"), "");
     EXPECT_EQ(accountError(base + "folders = [\"INBOX\", \"Sent\"]\n"),
-              std::string(kPath) + ":9: account[0].folders: pop3 has only the INBOX; folders is for imap accounts");
+              std::string(kPath) + ":9: account[a].folders: pop3 has only the INBOX; folders is for imap accounts");
     EXPECT_THAT(accountError(base + "protocol = \"imap\"\nfolders = []\n"),
-                StartsWith(std::string(kPath) + ":10: account[0].folders: must list at least"));
+                StartsWith(std::string(kPath) + ":10: account[a].folders: must list at least"));
     EXPECT_THAT(accountError(base + "protocol = \"imap\"\nfolders = [\"A\", \"A\"]\n"),
-                StartsWith(std::string(kPath) + ":10: account[0].folders: \"A\" is listed twice"));
+                StartsWith(std::string(kPath) + ":10: account[a].folders: \"A\" is listed twice"));
 }
 
 TEST(ConfigErrors, SizesAndIntervals) {
     std::string base = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
     EXPECT_THAT(accountError(base + "max_message_size = \"50 XB\"\n"),
-                StartsWith(std::string(kPath) + ":9: account[0].max_message_size: expected a size"));
+                StartsWith(std::string(kPath) + ":9: account[a].max_message_size: expected a size"));
     EXPECT_THAT(accountError(base + "max_message_size = -5\n"),
-                StartsWith(std::string(kPath) + ":9: account[0].max_message_size: "));
+                StartsWith(std::string(kPath) + ":9: account[a].max_message_size: "));
     EXPECT_EQ(accountError(base + "max_message_size = true\n"),
               std::string(kPath) +
-                  ":9: account[0].max_message_size: expected a string or an integer, found a "
+                  ":9: account[a].max_message_size: expected a string or an integer, found a "
                   "boolean");
     EXPECT_EQ(accountError(base + "interval = \"5s\"\n"),
-              std::string(kPath) + ":9: account[0].interval: must be at least 10s");
+              std::string(kPath) + ":9: account[a].interval: must be at least 10s");
     EXPECT_EQ(accountError(base + "interval = 9\n"),
-              std::string(kPath) + ":9: account[0].interval: must be at least 10s");
+              std::string(kPath) + ":9: account[a].interval: must be at least 10s");
     EXPECT_THAT(accountError(base + "interval = \"soon\"\n"),
-                StartsWith(std::string(kPath) + ":9: account[0].interval: expected a duration"));
+                StartsWith(std::string(kPath) + ":9: account[a].interval: expected a duration"));
     EXPECT_EQ(accountError(base + "interval = \"10s\"\n"), "");
 }
 
@@ -630,14 +630,14 @@ TEST(ConfigErrors, EnvelopeFrom) {
 TEST(ConfigErrors, LabelsCannotCarryLineBreaks) {
     EXPECT_THAT(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                              "labels = [\"ok\", \"bad\\r\\nX-Injected: 1\"]\n"),
-                StartsWith(std::string(kPath) + ":9: account[0].labels: "));
+                StartsWith(std::string(kPath) + ":9: account[a].labels: "));
 }
 
 TEST(ConfigErrors, LabelsAndTheTargetFolderFitAnImapFolderName) {
     const std::string account = "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
     EXPECT_EQ(accountError(account + "labels = [\"" + std::string(200, 'x') + "\"]\n"), "");
     EXPECT_EQ(accountError(account + "labels = [\"" + std::string(201, 'x') + "\"]\n"),
-              std::string(kPath) + ":9: account[0].labels: a label may have at most 200 bytes");
+              std::string(kPath) + ":9: account[a].labels: a label may have at most 200 bytes");
     const std::string imap = "[target]\nprotocol = \"imap\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n";
     EXPECT_EQ(parseError(imap + "folder = \"" + std::string(201, 'f') + "\"\n"),
               std::string(kPath) + ":6: target.folder: may have at most 200 bytes");
@@ -682,7 +682,7 @@ TEST_F(LoadConfigTest, InlinePasswordInReadableFileIsRefused) {
         FAIL() << "expected a ConfigError";
     } catch (const ConfigError& error) {
         std::string message = error.what();
-        EXPECT_THAT(message, StartsWith(path + ":9: account[0].password: "));
+        EXPECT_THAT(message, StartsWith(path + ":9: account[a].password: "));
         EXPECT_THAT(message, HasSubstr("chmod 600"));
         EXPECT_THAT(message, HasSubstr("password_file"));
         EXPECT_THAT(message, HasSubstr("password_env"));
@@ -742,6 +742,39 @@ TEST_F(LoadConfigTest, ErrorsFromAFileNameTheFile) {
             }
         },
         ConfigError);
+}
+
+// ---- one pass, plain words ------------------------------------------------------------------
+
+TEST(ConfigErrors, EveryTablesFirstErrorIsReportedInOnePassWithAccountsByName) {
+    std::string error = parseError(
+        "[collector]\nmax_parallel = 0\n" + std::string(kMinimal) +
+        "[[account]]\nname = \"old-isp\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\nport = 0\n"
+        "[[account]]\nname = \"work\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\nkeep = \"yes\"\n");
+    EXPECT_EQ(error, std::string(kPath) + ":2: collector.max_parallel: must be between 1 and 1024, found 0\n" + kPath +
+                         ":11: account[old-isp].port: must be between 1 and 65535, found 0\n" + kPath +
+                         ":17: account[work].keep: expected a boolean, found a string");
+}
+
+TEST(ConfigErrors, ACollectorKeyAfterTheLastAccountSaysWhereItBelongs) {
+    std::string error = accountError(
+        "name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
+        "max_parallel = 4\n");
+    EXPECT_THAT(error, StartsWith(std::string(kPath) + ":9: account[a].max_parallel: unknown key: it is a [collector] "
+                                                       "key, and every key after an [[account]] header belongs to that "
+                                                       "account; move it under [collector]"));
+}
+
+TEST(ConfigErrors, TomlSyntaxErrorsAreInPlainWordsWithTheLine) {
+    EXPECT_THAT(accountError("name = \"a\"\nkeep = yes\n"),
+                StartsWith(std::string(kPath) + ":6: TOML syntax error in `keep = yes`: the value is not one TOML "
+                                                "knows: write text in double quotes (\"...\"), yes/no as true/false"));
+    EXPECT_THAT(accountError("name = \"a\nkeep = true\n"), HasSubstr(":5: TOML syntax error in `name = \"a`: a string "
+                                                                     "is not closed"));
+    // A password line is never quoted back, not even in part.
+    auto error = accountError("name = \"a\"\npassword = s3cret-yes\n");
+    EXPECT_THAT(error, HasSubstr(":6: TOML syntax error: the value is not one TOML knows"));
+    EXPECT_THAT(error, Not(HasSubstr("s3cret")));
 }
 
 }  // namespace
