@@ -157,7 +157,8 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
     // A password inside the PostgreSQL URL is a secret like an inline password.
     AccountConfig plain = account();
     plain.password.clear();
-    plain.extra = "password_file = \"/nonexistent/pw\"\n";
+    // validate checks that a password file exists and is private.
+    plain.extra = "password_file = " + tomlString(harness.dir().writeFile("pw", "secret\n", 0600).string()) + "\n";
     std::string toml = harness.writeConfig(lmtpTarget(), {plain});
     const std::string sqlite =
         toml.substr(toml.find("ledger = "), toml.find('\n', toml.find("ledger = ")) - toml.find("ledger = "));
