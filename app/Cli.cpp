@@ -1,5 +1,7 @@
 #include "app/Cli.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "app/CommandTable.hpp"
@@ -62,6 +64,14 @@ Invocation parseCommandLine(const std::vector<std::string>& words) {
             version = true;
         } else if (word == "-c" || word == "--config") {
             invocation.configPath = value("-c");
+        } else if (word == "-v" || word == "--verbose") {
+            invocation.verbosity = std::max(invocation.verbosity, 0) + 1;
+        } else if (word == "-vv") {
+            invocation.verbosity = 2;
+        } else if (word == "-q" || word == "--quiet") {
+            invocation.verbosity = -1;
+        } else if (word == "--trace") {
+            invocation.trace = true;
         } else if (!command && word == "help") {
             help = true;
         } else if (!command && !word.empty() && word[0] != '-') {
@@ -97,14 +107,27 @@ Invocation parseCommandLine(const std::vector<std::string>& words) {
     if (!command->takesOperands && !invocation.operands.empty())
         throw UsageError("unexpected argument '" + invocation.operands.front() + "'");
     if (command->checkUsage) command->checkUsage(invocation);
-    if (command->needsConfig && invocation.configPath.empty()) throw UsageError(command->name + " needs -c FILE");
     return invocation;
+}
+
+std::vector<std::string> defaultConfigPaths() {
+    std::vector<std::string> paths;
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg == '/')
+        paths.push_back(std::string(xdg) + "/mailcollector/config.toml");
+    else if (const char* home = std::getenv("HOME"); home && *home == '/')
+        paths.push_back(std::string(home) + "/.config/mailcollector/config.toml");
+    paths.push_back("/etc/mailcollector/config.toml");
+    return paths;
 }
 
 std::string usageText() {
     std::string text = "mailcollector - collect mail from many POP3 and IMAP accounts into one mailbox\n\nusage:\n";
     for (const auto& command : commands()) text += indentLines(command.synopsis, "  mailcollector ", 0);
     text += "  mailcollector help [COMMAND] | --help | --version\n\n";
+    text +=
+        "options for every command: -c FILE (default: $XDG_CONFIG_HOME/mailcollector/config.toml, then\n"
+        "/etc/mailcollector/config.toml), -v (debug; -v -v: trace), -q (warnings and errors only), --trace\n"
+        "(the protocol exchange, credentials and message bodies left out)\n\n";
     for (const auto& command : commands()) {
         std::string name = command.name;
         name.resize(11, ' ');

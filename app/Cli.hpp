@@ -27,6 +27,8 @@ struct Invocation {
     std::string configPath;             // -c / --config
     std::vector<std::string> operands;  // the words after the command that are not options
     std::map<std::string, std::vector<std::string>> options;
+    int verbosity = 0;   // -v: debug, -v -v: trace; -q: -1 (warnings and errors only)
+    bool trace = false;  // --trace: the protocol exchange, credentials and message bodies redacted
 
     bool has(const std::string& option) const { return options.count(option) != 0; }
     // Every value given to a repeatable option (--account A --account B), in order.
@@ -39,6 +41,10 @@ struct Invocation {
 // Parses argv. `-h`/`--help` anywhere makes the command "help" (with the command named, if any,
 // as its operand); `--version` makes it "version". Throws UsageError.
 Invocation parseCommandLine(const std::vector<std::string>& words);
+
+// Where the config is looked for when -c is not given: $XDG_CONFIG_HOME/mailcollector/config.toml
+// (~/.config/... without XDG_CONFIG_HOME), then /etc/mailcollector/config.toml.
+std::vector<std::string> defaultConfigPaths();
 
 // The global usage page, and one command's help page ("" when there is no such command).
 std::string usageText();

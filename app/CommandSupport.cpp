@@ -14,6 +14,30 @@
 
 namespace mc::app {
 
+namespace {
+
+spdlog::level::level_enum chosenLevel = spdlog::level::info;
+
+}  // namespace
+
+std::string chooseLogLevel(int verbosity, bool trace) {
+    std::string warning;
+    chosenLevel = spdlog::level::info;
+    if (const char* level = std::getenv("MC_LOG_LEVEL"); level && *level) {
+        // spdlog reads an unknown name as "off", which would hide even errors.
+        const auto parsed = spdlog::level::from_str(level);
+        if (parsed == spdlog::level::off && std::string(level) != "off")
+            warning = "MC_LOG_LEVEL=" + proto::terminalEscape(level, 40) +
+                      " is not a level (trace, debug, info, warn, error, critical, off); using info";
+        else
+            chosenLevel = parsed;
+    }
+    if (verbosity < 0) chosenLevel = spdlog::level::warn;
+    if (verbosity == 1) chosenLevel = spdlog::level::debug;
+    if (verbosity >= 2 || trace) chosenLevel = spdlog::level::trace;
+    return warning;
+}
+
 void setUpLogging(const config::Config* config, std::shared_ptr<ProgressBoard> board) {
     std::shared_ptr<spdlog::sinks::sink> sink;
     if (board)
@@ -23,7 +47,7 @@ void setUpLogging(const config::Config* config, std::shared_ptr<ProgressBoard> b
     auto logger =
         std::make_shared<spdlog::logger>("mailcollector", std::make_shared<schedules::RepeatLimitingSink>(sink));
     logger->set_formatter(schedules::makeLogFormatter(config ? config->collector.logFormat : "text"));
-    if (const char* level = std::getenv("MC_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));
+    logger->set_level(chosenLevel);
     logger->flush_on(spdlog::level::info);
     spdlog::drop("mailcollector");
     spdlog::set_default_logger(logger);

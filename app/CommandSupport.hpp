@@ -14,6 +14,10 @@ namespace mc::app {
 
 class ProgressBoard;
 
+// The level of every later setUpLogging: -q, nothing, -v, -v -v (VERBOSITY -1..2), else
+// MC_LOG_LEVEL when set; returns a warning when MC_LOG_LEVEL holds no level ("" otherwise).
+std::string chooseLogLevel(int verbosity, bool trace);
+
 // The default logger: stderr (through BOARD's line when given), in the config's log_format.
 void setUpLogging(const config::Config* config, std::shared_ptr<ProgressBoard> board = {});
 

@@ -5,7 +5,7 @@ namespace mc::app {
 const std::vector<CommandSpec>& commands() {
     static const std::vector<CommandSpec> table{
         runCommandSpec(),    pollCommandSpec(),       checkCommandSpec(),  validateCommandSpec(), statusCommandSpec(),
-        oauth2CommandSpec(), quarantineCommandSpec(), importCommandSpec(), ledgerCommandSpec(),
+        oauth2CommandSpec(), quarantineCommandSpec(), importCommandSpec(), ledgerCommandSpec(),   configCommandSpec(),
     };
     return table;
 }

@@ -44,5 +44,6 @@ CommandSpec oauth2CommandSpec();
 CommandSpec quarantineCommandSpec();
 CommandSpec importCommandSpec();
 CommandSpec ledgerCommandSpec();
+CommandSpec configCommandSpec();
 
 }  // namespace mc::app

@@ -48,8 +48,7 @@ CommandSpec oauth2CommandSpec() {
     spec.needsConfig = true;
     spec.checkUsage = [](const Invocation& invocation) {
         if (invocation.operands != std::vector<std::string>{"authorize"}) throw UsageError("oauth2 needs authorize");
-        if (invocation.configPath.empty() || invocation.accounts().size() != 1)
-            throw UsageError("oauth2 authorize needs -c FILE and one --account NAME");
+        if (invocation.accounts().size() != 1) throw UsageError("oauth2 authorize needs one --account NAME");
     };
     spec.run = [](const Invocation& invocation, const config::Config* config) {
         return oauth2AuthorizeCommand(*config, invocation.accounts().front());

@@ -1,6 +1,7 @@
 #pragma once
 // The progress line of `run --once` on a terminal: accounts finished, and the ones in flight with
-// their message counts, redrawn at most five times a second. Log lines go through a
+// their message counts, rate and time left, as wide as the terminal (narrower than it, so it never
+// wraps), redrawn at most five times a second. Log lines go through a
 // ProgressSink, which clears the line before writing and redraws it after, so they never mix.
 
 #include <spdlog/sinks/base_sink.h>
@@ -16,7 +17,8 @@ namespace mc::app {
 
 class ProgressBoard {
 public:
-    ProgressBoard(std::size_t accounts, bool enabled);
+    // WIDTH: the terminal's columns (0: asked of stderr's terminal, else $COLUMNS, else 80).
+    ProgressBoard(std::size_t accounts, bool enabled, std::size_t width = 0);
     ~ProgressBoard();
 
     void update(const std::string& account, std::uint64_t done, std::uint64_t total);
@@ -27,15 +29,20 @@ public:
     void clearLine();
     void redraw();
 
+    // One account's part of the line: "name 40/100 12/s 5s left" (rate and time once known).
+    static std::string describe(const std::string& account, std::uint64_t done, std::uint64_t total, double seconds);
+
 private:
     void draw(bool force);  // mutex_ held
 
     struct Progress {
         std::uint64_t done = 0, total = 0;
+        std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     };
     std::mutex mutex_;
     std::size_t accounts_;
     bool enabled_;
+    std::size_t width_;
     std::size_t finished_ = 0;
     std::map<std::string, Progress> inFlight_;
     bool shown_ = false;

@@ -119,7 +119,6 @@ CommandSpec quarantineCommandSpec() {
         if (words.empty() || (words[0] != "list" && words[0] != "retry" && words[0] != "drop"))
             throw UsageError("quarantine needs list, retry or drop");
         if (words[0] == "list" && words.size() > 1) throw UsageError("quarantine list takes no IDs");
-        if (invocation.configPath.empty()) throw UsageError("quarantine needs -c FILE");
         if (invocation.accounts().size() > 1) throw UsageError("quarantine takes at most one --account NAME");
     };
     spec.run = [](const Invocation& invocation, const config::Config* config) {

@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <mutex>
 
 #include "app/CommandSupport.hpp"
 #include "app/CommandTable.hpp"
@@ -34,7 +38,7 @@ std::string joinNames(const std::vector<std::string>& names) {
 
 // SIGHUP: the new file replaces the config only when it is valid; what cannot change while
 // running (the ledger, the listen address) is reported and keeps its old value.
-void reloadConfig(schedules::Service& service, PollStops& stops, const std::string& path,
+void reloadConfig(schedules::Service& service, schedules::Metrics& metrics, PollStops& stops, const std::string& path,
                   const std::vector<std::string>& onlyAccounts) {
     notifySystemd("RELOADING=1");
     try {
@@ -56,13 +60,49 @@ void reloadConfig(schedules::Service& service, PollStops& stops, const std::stri
         for (const auto& name : summary.removed)
             if (stops.stop(name, current->collector.ioTimeout))
                 spdlog::info("account={} removed: its poll in flight stops within io_timeout", name);
-    } catch (const config::ConfigError& e) {
-        spdlog::error("reload failed, keeping the current configuration: {}", e.what());
+        metrics.recordReload(true, std::time(nullptr));
     } catch (const std::exception& e) {
         spdlog::error("reload failed, keeping the current configuration: {}", e.what());
+        metrics.recordReload(false, std::time(nullptr));
     }
     notifySystemd("READY=1");
 }
+
+// What `run --once` did, for its last line: accounts ok and failed, messages, bytes, time.
+class RunSummary {
+public:
+    void add(const collector::PollReport& report) {
+        std::lock_guard lock(mutex_);
+        if (!report.heldBy.empty())
+            ++skipped_;
+        else if (report.ok)
+            ++ok_;
+        else
+            ++failed_;
+        delivered_ += report.delivered;
+        bytes_ += report.bytes;
+    }
+    std::string text() const {
+        std::lock_guard lock(mutex_);
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        char bytes[32];
+        if (bytes_ >= 1000 * 1000)
+            std::snprintf(bytes, sizeof bytes, "%.1f MB", static_cast<double>(bytes_) / 1e6);
+        else
+            std::snprintf(bytes, sizeof bytes, "%.1f kB", static_cast<double>(bytes_) / 1e3);
+        char time[32];
+        std::snprintf(time, sizeof time, "%.1f", seconds);
+        return fmt::format("summary: accounts={} ok={} failed={}{} messages={} bytes={} ({}) seconds={}",
+                           ok_ + failed_ + skipped_, ok_, failed_, skipped_ ? fmt::format(" skipped={}", skipped_) : "",
+                           delivered_, bytes_, bytes, time);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::size_t ok_ = 0, failed_ = 0, skipped_ = 0;
+    std::uint64_t delivered_ = 0, bytes_ = 0;
+};
 
 int runCommand(const Invocation& invocation, const config::Config& config) {
     warnAboutPlaintext(config);
@@ -90,7 +130,9 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     options.watchers = schedules::imapIdleWatchers();
     // On the first SIGTERM/SIGINT polls in flight stop fetching and finish what they hold.
     PollStops stops;
-    auto poll = [&ledger, board, &stops](const config::Config& current, const config::AccountSettings& account) {
+    RunSummary summary;
+    auto poll = [&ledger, board, &stops, &summary](const config::Config& current,
+                                                   const config::AccountSettings& account) {
         auto handle = stops.begin(account.name);
         collector::PollControl control;
         control.stop = &handle->stop;
@@ -102,6 +144,7 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
         auto report = collector::pollAccount(current, account, *ledger, control);
         stops.end(account.name, handle);
         if (board) board->finished(account.name);
+        summary.add(report);
         return report;
     };
     schedules::Service service(std::make_shared<const config::Config>(config), *ledger, clock, metrics, poll, options);
@@ -131,7 +174,7 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
                 if (once)
                     spdlog::info("SIGHUP ignored: run --once does not reload");
                 else
-                    reloadConfig(service, stops, invocation.configPath, invocation.accounts());
+                    reloadConfig(service, metrics, stops, invocation.configPath, invocation.accounts());
                 break;
             case SIGUSR1:
                 if (once) break;
@@ -161,6 +204,7 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     notifySystemd("READY=1");
     auto result = service.run();
     if (admin) admin->stop();
+    if (once) spdlog::info("{}", summary.text());
     if (result.ledgerFailed) return kExitLedger;
     if (once) return result.anyFailed ? kExitAccountFailed : kExitOk;
     spdlog::info("stopped");

@@ -2,12 +2,15 @@
 // needs one, and runs the command (app/*Command.cpp). Exit codes: 0 all well, 1 an account failed,
 // 2 usage/config, 3 ledger.
 
+#include <unistd.h>
+
 #include <iostream>
 #include <sstream>
 
 #include "app/Cli.hpp"
 #include "app/CommandSupport.hpp"
 #include "app/CommandTable.hpp"
+#include "net/LineChannel.hpp"
 #include "proto/SafeText.hpp"
 
 namespace {
@@ -43,7 +46,24 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
     const CommandSpec& command = *findCommand(invocation.command);
+    const std::string levelWarning = chooseLogLevel(invocation.verbosity, invocation.trace);
+    if (!levelWarning.empty()) std::cerr << "mailcollector: warning: " << levelWarning << "\n";
+    mc::net::setProtocolTrace(invocation.trace);
     mc::config::Config config;
+    if (command.needsConfig && invocation.configPath.empty()) {
+        const auto candidates = defaultConfigPaths();
+        for (const auto& path : candidates)
+            if (::access(path.c_str(), F_OK) == 0) {
+                invocation.configPath = path;
+                break;
+            }
+        if (invocation.configPath.empty()) {
+            std::cerr << "mailcollector: " << command.name << " needs a config: give -c FILE, or create ";
+            for (std::size_t i = 0; i < candidates.size(); ++i) std::cerr << (i == 0 ? "" : " or ") << candidates[i];
+            std::cerr << " ('mailcollector import' translates a fetchmailrc or getmailrc)\n";
+            return kExitUsage;
+        }
+    }
     if (command.needsConfig) {
         try {
             config = mc::config::loadConfig(invocation.configPath);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/Failure.hpp"
@@ -106,6 +107,9 @@ class ConfigError : public proto::Failure {
 public:
     explicit ConfigError(const std::string& what) : proto::Failure(proto::FailureKind::Config, what) {}
 };
+
+// The keys a table ("collector", "target", "account") may hold, as the loader accepts them.
+std::vector<std::string_view> acceptedKeys(std::string_view table);
 
 // Parses and validates the file; throws ConfigError naming file, line and key.
 Config loadConfig(const std::string& path);

@@ -65,6 +65,61 @@ struct Context {
     std::string ledgerKey;
 };
 
+// ---- the keys of each table ----------------------------------------------------------------
+
+const std::initializer_list<std::string_view> kCollectorKeys{"ledger",     "max_parallel",   "http_listen",
+                                                             "log_format", "quarantine_dir", "spool_dir",
+                                                             "io_timeout", "lease_ttl",      "poll_timeout"};
+const std::initializer_list<std::string_view> kTargetKeys{"protocol",
+                                                          "host",
+                                                          "port",
+                                                          "tls",
+                                                          "username",
+                                                          "password",
+                                                          "password_file",
+                                                          "password_env",
+                                                          "password_command",
+                                                          "recipient",
+                                                          "envelope_from",
+                                                          "folder",
+                                                          "label_delivery",
+                                                          "connections",
+                                                          "max_connections",
+                                                          "ca_file",
+                                                          "tls_fingerprint",
+                                                          "allow_plaintext"};
+const std::initializer_list<std::string_view> kAccountKeys{"name",
+                                                           "protocol",
+                                                           "host",
+                                                           "port",
+                                                           "tls",
+                                                           "username",
+                                                           "password",
+                                                           "password_file",
+                                                           "password_env",
+                                                           "password_command",
+                                                           "auth",
+                                                           "oauth2_provider",
+                                                           "oauth2_client_id",
+                                                           "oauth2_client_secret_file",
+                                                           "oauth2_refresh_token_file",
+                                                           "oauth2_token_url",
+                                                           "oauth2_device_url",
+                                                           "oauth2_token_command",
+                                                           "folders",
+                                                           "keep",
+                                                           "delete_after_days",
+                                                           "fetch",
+                                                           "labels",
+                                                           "archive",
+                                                           "max_message_size",
+                                                           "interval",
+                                                           "poll_timeout",
+                                                           "idle",
+                                                           "ca_file",
+                                                           "tls_fingerprint",
+                                                           "allow_plaintext"};
+
 // ---- small value checks -------------------------------------------------------------------
 
 std::string lowercase(std::string text) {
@@ -303,9 +358,7 @@ CollectorSettings readCollector(const toml::node* node, Context& context) {
     settings.ledger = kDefaultLedger;
     settings.quarantineDir = kDefaultQuarantineDir;
     if (node) {
-        TableReader reader(asTable(*node, "collector", context), "collector", context.file,
-                           {"ledger", "max_parallel", "http_listen", "log_format", "quarantine_dir", "spool_dir",
-                            "io_timeout", "lease_ttl", "poll_timeout"});
+        TableReader reader(asTable(*node, "collector", context), "collector", context.file, kCollectorKeys);
         reader.rejectUnknownKeys();
         readCollectorTable(reader, settings, context);
     }
@@ -392,10 +445,7 @@ void readTargetTable(const TableReader& reader, TargetSettings& target, Context&
 
 TargetSettings readTarget(const toml::node* node, Context& context) {
     if (!node) failAt(context.file, 0, "target", "required table [target] is missing");
-    TableReader reader(asTable(*node, "target", context), "target", context.file,
-                       {"protocol", "host", "port", "tls", "username", "password", "password_file", "password_env",
-                        "password_command", "recipient", "envelope_from", "folder", "label_delivery", "connections",
-                        "max_connections", "ca_file", "tls_fingerprint", "allow_plaintext"});
+    TableReader reader(asTable(*node, "target", context), "target", context.file, kTargetKeys);
     reader.rejectUnknownKeys();
     TargetSettings target;
     readTargetTable(reader, target, context);
@@ -520,55 +570,22 @@ std::string accountPrefix(const toml::table& table, std::size_t index) {
 // A [collector] or [target] key written after an [[account]] header belongs to that account
 // in TOML: say where it goes instead of only "unknown key".
 void rejectMisplacedKeys(const TableReader& reader, const toml::table& table) {
-    static const std::vector<std::string_view> collectorKeys{"ledger",     "max_parallel",   "http_listen",
-                                                             "log_format", "quarantine_dir", "spool_dir",
-                                                             "io_timeout", "lease_ttl"};
-    static const std::vector<std::string_view> targetKeys{"recipient",   "envelope_from",   "folder",
-                                                          "connections", "max_connections", "label_delivery"};
+    auto in = [](const std::initializer_list<std::string_view>& keys, std::string_view key) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
     for (const auto& [key, value] : table) {
-        const auto name = key.str();
-        const bool collector = std::find(collectorKeys.begin(), collectorKeys.end(), name) != collectorKeys.end();
-        const bool target = std::find(targetKeys.begin(), targetKeys.end(), name) != targetKeys.end();
-        if (!collector && !target) continue;
-        reader.fail(name, std::string("unknown key: it is a [") + (collector ? "collector" : "target") +
+        const std::string_view name = key.str();
+        if (in(kAccountKeys, name)) continue;
+        const char* owner = in(kCollectorKeys, name) ? "collector" : in(kTargetKeys, name) ? "target" : nullptr;
+        if (!owner) continue;
+        reader.fail(name, std::string("unknown key: it is a [") + owner +
                               "] key, and every key after an [[account]] header belongs to that account; move it " +
-                              "under [" + (collector ? "collector" : "target") + "], above the first [[account]]");
+                              "under [" + owner + "], above the first [[account]]");
     }
 }
 
 AccountSettings readAccount(const toml::table& table, std::size_t index, Context& context) {
-    TableReader reader(table, accountPrefix(table, index), context.file,
-                       {"name",
-                        "protocol",
-                        "host",
-                        "port",
-                        "tls",
-                        "username",
-                        "password",
-                        "password_file",
-                        "password_env",
-                        "password_command",
-                        "auth",
-                        "oauth2_provider",
-                        "oauth2_client_id",
-                        "oauth2_client_secret_file",
-                        "oauth2_refresh_token_file",
-                        "oauth2_token_url",
-                        "oauth2_device_url",
-                        "oauth2_token_command",
-                        "folders",
-                        "keep",
-                        "delete_after_days",
-                        "fetch",
-                        "labels",
-                        "archive",
-                        "max_message_size",
-                        "interval",
-                        "poll_timeout",
-                        "idle",
-                        "ca_file",
-                        "tls_fingerprint",
-                        "allow_plaintext"});
+    TableReader reader(table, accountPrefix(table, index), context.file, kAccountKeys);
     rejectMisplacedKeys(reader, table);
     reader.rejectUnknownKeys();
     AccountSettings account;
@@ -723,6 +740,13 @@ std::string readConfigFile(const std::string& path, struct stat& status) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> acceptedKeys(std::string_view table) {
+    if (table == "collector") return kCollectorKeys;
+    if (table == "target") return kTargetKeys;
+    if (table == "account") return kAccountKeys;
+    return {};
+}
 
 Config parseConfig(const std::string& text, const std::string& path) {
     Context context = makeContext(path);

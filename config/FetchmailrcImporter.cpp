@@ -946,10 +946,15 @@ TargetWish mapDelivery(UserMapping& m, ImportedAccount& account, const RcUser& u
 
     std::string recipient = m.value("smtpname");
     if (recipient.empty()) {
+        // `is '' here` names nobody: the local user, as with no local name at all.
         std::vector<std::string> names;
-        for (const auto& name : localNames)
-            if (name != "*") names.push_back(name.substr(name.find('=') + 1));
-        if (names.size() > 1 || localNames.size() != names.size())
+        bool wildcard = false;
+        for (const auto& name : localNames) {
+            wildcard = wildcard || name == "*";
+            const std::string local = name.substr(name.find('=') + 1);
+            if (name != "*" && !local.empty()) names.push_back(local);
+        }
+        if (names.size() > 1 || wildcard)
             m.note(account, m.line("user"),
                    "multidrop (several local names or *) is not supported: everything goes to one recipient", true);
         recipient = names.empty() ? options.localUser : names.front();

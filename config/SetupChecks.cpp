@@ -76,7 +76,8 @@ std::vector<SetupFinding> checkSetup(const Config& config) {
     const std::string secretFix = "write the password on its first line, then chmod 600 it";
     if (config.target.password.kind == SecretSource::Kind::File)
         check.file("target.password_file", 0, config.target.password.reference, Need::Private, secretFix);
-    check.file("target.ca_file", 0, config.target.endpoint.caFile, Need::Exists, "TLS to the target fails until it does");
+    check.file("target.ca_file", 0, config.target.endpoint.caFile, Need::Exists,
+               "TLS to the target fails until it does");
     for (const auto& account : config.accounts) {
         const std::string prefix = "account[" + account.name + "].";
         if (account.password.kind == SecretSource::Kind::File)
@@ -95,8 +96,8 @@ std::vector<SetupFinding> checkSetup(const Config& config) {
             const auto& b = config.accounts[i];
             if (!shareMail(a, b)) continue;
             check.add(false, b.line, "account[" + b.name + "]",
-                      "collects the same mailbox as account " + a.name + " (line " + std::to_string(a.line) + "): " +
-                          b.username + " at " + b.endpoint.host +
+                      "collects the same mailbox as account " + a.name + " (line " + std::to_string(a.line) +
+                          "): " + b.username + " at " + b.endpoint.host +
                           "; every message would be delivered twice: keep one of them");
         }
     return check.take();

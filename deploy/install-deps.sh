@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev clang-format
   libpoco-dev libsqlite3-dev sqlite3 libpq-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libgtest-dev
   openssl ca-certificates
+  man-db groff-base   # the man pages render in tests (man -l)
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix             # smtp-sink, and full private instances as SMTP target (tests/support/PostfixServer)
   postgresql-15

@@ -1,5 +1,7 @@
 #include "net/LineChannel.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 
 namespace mc::net {
@@ -15,11 +17,20 @@ void LineChannel::fill() {
 
 std::string LineChannel::readLine() {
     for (;;) {
-        if (auto line = buffer_.nextLine()) return std::move(*line);
+        if (auto line = buffer_.nextLine()) {
+            if (protocolTraceOn()) spdlog::trace("{}", trace_.received(*line));
+            return std::move(*line);
+        }
         if (buffer_.error() != proto::LineError::None)
             throw TransportError(TransportErrorKind::Protocol, "server sent a line longer than the limit");
         fill();
     }
+}
+
+void LineChannel::send(std::string_view bytes) {
+    if (protocolTraceOn())
+        for (const auto& line : trace_.sent(bytes)) spdlog::trace("{}", line);
+    transport_->send(bytes);
 }
 
 std::string_view LineChannel::peekChunk() {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/ProtocolTrace.hpp"
 #include "net/Transport.hpp"
 #include "proto/LineBuffer.hpp"
 
@@ -21,7 +22,7 @@ public:
     // Marks `n` bytes of the last peekChunk() as used. Bytes read this way are message content,
     // which extends the exchange's deadline (Transport::creditBulk); readLine() bytes do not.
     void consume(std::size_t n);
-    void send(std::string_view bytes) { transport_->send(bytes); }
+    void send(std::string_view bytes);
     // Starts TLS. Bytes the server sent after its go-ahead and before the handshake would be read
     // as post-TLS replies (response injection): they are refused.
     void startTls();
@@ -32,6 +33,7 @@ private:
     void fill();
     std::unique_ptr<Transport> transport_;
     proto::LineBuffer buffer_;
+    ProtocolTrace trace_;
 };
 
 // Makes server text safe to log: control characters and non-ASCII bytes escaped, length capped.

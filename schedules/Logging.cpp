@@ -2,8 +2,13 @@
 
 #include <spdlog/pattern_formatter.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace mc::schedules {
@@ -139,9 +144,56 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
         append(dest, jsonEscape(account));
         append(dest, "\"");
     }
+    for (const auto& [key, value] : messageFields(message)) {
+        append(dest, ",\"");
+        append(dest, key);
+        append(dest, "\":");
+        if (isJsonNumber(value)) {
+            append(dest, value);
+        } else {
+            append(dest, "\"");
+            append(dest, jsonEscape(value));
+            append(dest, "\"");
+        }
+    }
     append(dest, ",\"message\":\"");
     append(dest, jsonEscape(message));
     append(dest, "\"}\n");
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> messageFields(std::string_view message) {
+    std::vector<std::pair<std::string_view, std::string_view>> fields;
+    // Server text follows the first ": " (an error, a reply): only our own words before it are read,
+    // except in a poll's success line, which holds no server text.
+    if (const std::size_t colon = message.find(": "); colon != std::string_view::npos) {
+        const std::string_view head = message.substr(0, colon);
+        if (head.size() < 7 || head.substr(head.size() - 7) != "poll ok") message = head;
+    }
+    std::size_t at = 0;
+    while (at < message.size()) {
+        std::size_t end = message.find(' ', at);
+        if (end == std::string_view::npos) end = message.size();
+        std::string_view token = message.substr(at, end - at);
+        at = end + 1;
+        while (!token.empty() && (token.back() == ')' || token.back() == ',' || token.back() == ';'))
+            token.remove_suffix(1);
+        if (!token.empty() && token.front() == '(') token.remove_prefix(1);
+        const std::size_t equals = token.find('=');
+        if (equals == 0 || equals == std::string_view::npos || equals + 1 == token.size()) continue;
+        const std::string_view key = token.substr(0, equals);
+        if (!std::all_of(key.begin(), key.end(), [](unsigned char c) { return std::islower(c) || c == '_'; })) continue;
+        if (key == "time" || key == "level" || key == "account" || key == "message") continue;
+        if (std::any_of(fields.begin(), fields.end(), [&](const auto& field) { return field.first == key; })) continue;
+        fields.emplace_back(key, token.substr(equals + 1));
+    }
+    return fields;
+}
+
+bool isJsonNumber(std::string_view text) {
+    if (text.empty() || text.size() > 18 || text.front() == '.' || text.back() == '.') return false;
+    if (text.size() > 1 && text.front() == '0' && text[1] != '.') return false;
+    return std::count(text.begin(), text.end(), '.') <= 1 &&
+           std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) || c == '.'; });
 }
 
 std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const { return std::make_unique<JsonLogFormatter>(); }
@@ -153,9 +205,59 @@ std::unique_ptr<spdlog::formatter> makeTextLogFormatter() {
     return formatter;
 }
 
+namespace {
+
+// Prefixes each line with its journald priority.
+class JournalPriorityFormatter final : public spdlog::formatter {
+public:
+    explicit JournalPriorityFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        append(dest, journalPriority(msg.level));
+        inner_->format(msg, dest);
+    }
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<JournalPriorityFormatter>(inner_->clone());
+    }
+
+private:
+    std::unique_ptr<spdlog::formatter> inner_;
+};
+
+}  // namespace
+
+std::string_view journalPriority(spdlog::level::level_enum level) {
+    switch (level) {
+        case spdlog::level::critical:
+            return "<2>";
+        case spdlog::level::err:
+            return "<3>";
+        case spdlog::level::warn:
+            return "<4>";
+        case spdlog::level::info:
+            return "<6>";
+        default:
+            return "<7>";
+    }
+}
+
+bool stderrIsJournal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (!stream) return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+    struct stat status {};
+    return ::fstat(2, &status) == 0 && status.st_dev == device && status.st_ino == inode;
+}
+
 std::unique_ptr<spdlog::formatter> makeLogFormatter(const std::string& format) {
-    if (format == "json") return std::make_unique<JsonLogFormatter>();
-    return makeTextLogFormatter();
+    if (format == "json") {
+        if (stderrIsJournal()) return std::make_unique<JournalPriorityFormatter>(std::make_unique<JsonLogFormatter>());
+        return std::make_unique<JsonLogFormatter>();
+    }
+    if (!stderrIsJournal()) return makeTextLogFormatter();
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<AccountFlag>('A').add_flag<PrintableMessageFlag>('V').set_pattern("%l %A%V");
+    return std::make_unique<JournalPriorityFormatter>(std::move(formatter));
 }
 
 }  // namespace mc::schedules

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "proto/SafeText.hpp"
 
@@ -37,8 +39,9 @@ private:
     std::string previous_;
 };
 
-// {"time":"2024-05-01T12:00:00.123Z","level":"info","account":"x","message":"..."}: the
-// "account=NAME " prefix of a message becomes the account field.
+// {"time":"2024-05-01T12:00:00.123Z","level":"info","account":"x","folder":"INBOX",
+// "delivered":3,...,"message":"..."}: the "account=NAME " prefix of a message becomes the account
+// field, and its key=value words (counts, folder, uid) fields of their own.
 class JsonLogFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
@@ -49,8 +52,16 @@ public:
 // account where the message does not start with one.
 std::unique_ptr<spdlog::formatter> makeTextLogFormatter();
 
-// "json" -> JsonLogFormatter, anything else -> the text formatter.
+// "json" -> JsonLogFormatter, anything else -> the text formatter. When stderr is the journal
+// (systemd sets JOURNAL_STREAM to its device:inode), each line starts with its syslog priority
+// ("<3>" for errors, sd-daemon(3)) and the text format leaves the time to journald.
 std::unique_ptr<spdlog::formatter> makeLogFormatter(const std::string& format);
+
+// True when stderr is the stream JOURNAL_STREAM names.
+bool stderrIsJournal();
+
+// "<N>" for a level: critical 2, error 3, warn 4, info 6, debug and trace 7.
+std::string_view journalPriority(spdlog::level::level_enum level);
 
 // Passes log lines on to SINK, except that one same message (level and text) is passed at most
 // kShownRepeats times per minute; the rest are counted and reported as one line, "MESSAGE
@@ -86,6 +97,13 @@ private:
     std::shared_ptr<spdlog::sinks::sink> sink_;
     std::map<std::string, Repeats> repeats_;  // by message text
 };
+
+// The "key=value" words of a message ("folder=INBOX", "delivered=3"), for JSON fields: keys of
+// lowercase letters and '_', the first of each key, surrounding "(),;" dropped; only before the
+// first ": " (server text may follow it), except in "... poll ok: ..." lines.
+std::vector<std::pair<std::string_view, std::string_view>> messageFields(std::string_view message);
+// Digits with at most one inner '.', no leading zero: written as a JSON number.
+bool isJsonNumber(std::string_view text);
 
 // Splits "account=NAME rest" into NAME and rest; false when the message has no such prefix.
 bool splitAccountPrefix(std::string_view message, std::string_view& account, std::string_view& rest);

@@ -143,6 +143,13 @@ void Metrics::setPollsInFlight(int polls) {
     pollsInFlight_ = polls;
 }
 
+void Metrics::recordReload(bool applied, std::int64_t atUnix) {
+    std::lock_guard lock(mutex_);
+    ++(applied ? reloadsApplied_ : reloadsFailed_);
+    lastReloadApplied_ = applied;
+    lastReloadAt_ = atUnix;
+}
+
 std::string Metrics::render() const {
     std::lock_guard lock(mutex_);
     std::string out;
@@ -211,6 +218,16 @@ std::string Metrics::render() const {
     sample(out, "mailcollector_accounts", "", std::to_string(accounts_.size()));
     header(out, "mailcollector_polls_in_flight", "gauge", "Polls running right now.");
     sample(out, "mailcollector_polls_in_flight", "", std::to_string(pollsInFlight_));
+    header(out, "mailcollector_config_reloads_total", "counter",
+           "SIGHUP reloads: applied, or failed (the running configuration kept).");
+    sample(out, "mailcollector_config_reloads_total", "result=\"applied\"", std::to_string(reloadsApplied_));
+    sample(out, "mailcollector_config_reloads_total", "result=\"failed\"", std::to_string(reloadsFailed_));
+    header(out, "mailcollector_config_last_reload_successful", "gauge",
+           "1 when the last reload was applied (or none was tried), 0 when it failed.");
+    sample(out, "mailcollector_config_last_reload_successful", "", lastReloadApplied_ ? "1" : "0");
+    header(out, "mailcollector_config_last_reload_timestamp_seconds", "gauge",
+           "When the last reload was tried (unix time; 0: never).");
+    sample(out, "mailcollector_config_last_reload_timestamp_seconds", "", std::to_string(lastReloadAt_));
     return out;
 }
 

@@ -31,6 +31,8 @@ public:
     void setNextPoll(const std::string& account, std::int64_t atUnix);
     void setConsecutiveFailures(const std::string& account, int failures);
     void setPollsInFlight(int polls);
+    // A SIGHUP reload: applied, or refused (the running configuration kept).
+    void recordReload(bool applied, std::int64_t atUnix);
 
     std::string render() const;
 
@@ -57,6 +59,9 @@ private:
     std::uint64_t durationCount_ = 0;
     double durationSum_ = 0;
     int pollsInFlight_ = 0;
+    std::uint64_t reloadsApplied_ = 0, reloadsFailed_ = 0;
+    bool lastReloadApplied_ = true;
+    std::int64_t lastReloadAt_ = 0;
 };
 
 }  // namespace mc::schedules

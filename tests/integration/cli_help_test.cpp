@@ -1,6 +1,9 @@
 // The command line as a user meets it: `help`, `help CMD`, `CMD --help`, `--version`, and usage
 // errors that name the mistake (exit 2).
 
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -74,6 +77,45 @@ TEST(CliHelp, UsageErrorsNameTheMistake) {
         auto result = mc(args);
         EXPECT_EQ(result.exitCode, 2) << result.describe();
         EXPECT_THAT(result.err, HasSubstr(says)) << result.describe();
+    }
+}
+
+// mailcollector(1) documents exactly the commands the binary knows (its usage page lists them).
+TEST(CliHelp, TheManPageDocumentsEveryCommandAndRenders) {
+    auto help = mc({"help"});
+    ASSERT_TRUE(help.ok()) << help.describe();
+    std::set<std::string> known;
+    std::istringstream usage(help.out);
+    for (std::string line; std::getline(usage, line);)
+        if (line.rfind("  mailcollector ", 0) == 0) {
+            std::string command = line.substr(16, line.find(' ', 16) - 16);
+            if (command != "help" && command[0] != '-') known.insert(command);
+        }
+    ASSERT_GE(known.size(), 9u) << help.out;
+
+    const std::string page = std::string(MC_SOURCE_DIR) + "/man/mailcollector.1";
+    std::ifstream in(page);
+    ASSERT_TRUE(in) << page;
+    std::set<std::string> documented;
+    std::string line, previous;
+    bool commands = false;
+    while (std::getline(in, line)) {
+        if (line.rfind(".SH ", 0) == 0) commands = line == ".SH COMMANDS";
+        if (commands && previous == ".TP" && line.rfind(".B ", 0) == 0) {
+            std::string command =
+                line.substr(3, line.find(' ', 3) == std::string::npos ? std::string::npos : line.find(' ', 3) - 3);
+            if (command != "help") documented.insert(command);
+        }
+        previous = line;
+    }
+    EXPECT_EQ(documented, known);
+
+    for (const std::string file : {"mailcollector.1", "mailcollector.toml.5"}) {
+        auto rendered = runProcess({"man", "-l", std::string(MC_SOURCE_DIR) + "/man/" + file},
+                                   {{"MANPAGER", "cat"}, {"MANWIDTH", "80"}});
+        ASSERT_TRUE(rendered.ok()) << rendered.describe();
+        EXPECT_THAT(rendered.out, HasSubstr("NAME")) << file;
+        EXPECT_THAT(rendered.out, HasSubstr("mailcollector")) << file;
     }
 }
 

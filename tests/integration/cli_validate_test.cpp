@@ -15,7 +15,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr const char* kTarget = "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nrecipient = \"me\"\n";
+constexpr const char* kTarget =
+    "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nrecipient = \"me\"\n";
 
 class CliValidate : public ::testing::Test {
 protected:
@@ -48,12 +49,13 @@ TEST_F(CliValidate, ReportsEveryAccountsErrorByNameInOnePass) {
 }
 
 TEST_F(CliValidate, AMissingOrReadablePasswordFileFailsValidate) {
-    const std::string account = "[[account]]\nname = \"old-isp\"\nhost = \"pop.example.net\"\nusername = \"u\"\n"
-                                "password_file = \"isp.pw\"\n";
+    const std::string account =
+        "[[account]]\nname = \"old-isp\"\nhost = \"pop.example.net\"\nusername = \"u\"\n"
+        "password_file = \"isp.pw\"\n";
     auto missing = validate(std::string(kTarget) + account);
     EXPECT_EQ(missing.exitCode, 2) << missing.describe();
-    EXPECT_THAT(missing.err, HasSubstr("account[old-isp].password_file: " + (dir_.path() / "isp.pw").string() +
-                                       " does not exist"));
+    EXPECT_THAT(missing.err,
+                HasSubstr("account[old-isp].password_file: " + (dir_.path() / "isp.pw").string() + " does not exist"));
     dir_.writeFile("isp.pw", "secret\n", 0644);
     auto readable = validate(std::string(kTarget) + account);
     EXPECT_EQ(readable.exitCode, 2) << readable.describe();

@@ -164,6 +164,11 @@ TEST_F(ServiceDaemonTest, AnInvalidConfigOnSighupKeepsTheRunningOne) {
     EXPECT_NE(daemon_->err().find("mailcollector.toml:" + std::to_string(badLine)), std::string::npos)
         << "the error names the line\n"
         << daemon_->err();
+    // A failed reload shows in the metrics, as Prometheus' own config_last_reload_successful.
+    auto m = metrics();
+    EXPECT_EQ(m["mailcollector_config_last_reload_successful"], 0) << http(httpPort_, "GET", "/metrics").body;
+    EXPECT_EQ(m["mailcollector_config_reloads_total{result=\"failed\"}"], 1);
+    EXPECT_EQ(m["mailcollector_config_reloads_total{result=\"applied\"}"], 0);
 
     seed(accounts[2], "still@x");
     ASSERT_TRUE(pollAllAndWait(accounts)) << daemon_->err();

@@ -339,5 +339,14 @@ TEST(FetchmailrcFixtures, BenchServiceOneLinePerAccount) {
     EXPECT_EQ(config.target.endpoint.port, 2525);
 }
 
+// `is '' here` (seen in a public rc file) names nobody: the local user receives, and the result
+// loads, instead of recipient = "" that validate refuses.
+TEST(FetchmailrcTarget, AnEmptyLocalNameMeansTheLocalUser) {
+    auto result = imported("poll pop.example.net proto pop3 user \"me\" there with password \"pw\" is '' here\n");
+    ASSERT_TRUE(result.ok()) << result.errorText();
+    EXPECT_EQ(result.config.target.recipient, "localme");
+    for (const auto& warning : result.config.warnings) EXPECT_EQ(warning.text.find("multidrop"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mc::config::importer

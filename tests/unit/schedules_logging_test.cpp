@@ -33,7 +33,8 @@ private:
     bool value() {
         if (pos_ < text_.size() && text_[pos_] == '"') return string();
         std::size_t start = pos_;
-        while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-'))
+        while (pos_ < text_.size() &&
+               (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '-' || text_[pos_] == '.'))
             ++pos_;
         return pos_ > start;
     }
@@ -116,8 +117,33 @@ TEST_F(LoggingTest, JsonLinesParseWhateverTheServerSent) {
         << all[0];
     EXPECT_NE(all[0].find("%s {} {:>99999}"), std::string::npos) << "server text is never a format string";
     EXPECT_EQ(all[1].find("\"account\""), std::string::npos);
-    EXPECT_NE(all[2].find(R"("account":"bob","message":"uid=\u0000\t skipped")"), std::string::npos) << all[2];
+    EXPECT_NE(all[2].find(R"("account":"bob","uid":"\u0000\t","message":"uid=\u0000\t skipped")"), std::string::npos)
+        << all[2];
     EXPECT_EQ(all[0].rfind(R"({"time":")", 0), 0u);
+}
+
+TEST_F(LoggingTest, JsonLinesCarryCountsAndFolderAsFields) {
+    logger_->set_formatter(makeLogFormatter("json"));
+    logger_->info("account={} poll ok: listed={} fetched={} delivered={} bytes={} seconds={:.2f}", "alice", 5, 3, 3,
+                  1200, 0.25);
+    logger_->error("account={} folder={} failed: {}", "bob", "Lists/Debian", "NO delivered=999 folder=evil");
+    auto all = lines();
+    ASSERT_EQ(all.size(), 2u) << out_.str();
+    for (const auto& line : all) EXPECT_TRUE(JsonChecker(line).object()) << line;
+    EXPECT_NE(all[0].find(R"("account":"alice","listed":5,"fetched":3,"delivered":3,"bytes":1200,"seconds":0.25,)"),
+              std::string::npos)
+        << all[0];
+    // Server text after the first ": " makes no fields.
+    EXPECT_NE(all[1].find(R"("account":"bob","folder":"Lists/Debian","message":)"), std::string::npos) << all[1];
+    EXPECT_EQ(all[1].find(R"("delivered":)"), std::string::npos) << all[1];
+}
+
+TEST_F(LoggingTest, JournalPrioritiesFollowSdDaemon) {
+    EXPECT_EQ(journalPriority(spdlog::level::critical), "<2>");
+    EXPECT_EQ(journalPriority(spdlog::level::err), "<3>");
+    EXPECT_EQ(journalPriority(spdlog::level::warn), "<4>");
+    EXPECT_EQ(journalPriority(spdlog::level::info), "<6>");
+    EXPECT_EQ(journalPriority(spdlog::level::debug), "<7>");
 }
 
 TEST_F(LoggingTest, LinesLoggedDuringAPollCarryItsAccount) {

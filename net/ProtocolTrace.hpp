@@ -1,0 +1,31 @@
+#pragma once
+// --trace: every line of the protocol exchange, logged at trace level as "C: ..." and "S: ...",
+// with credentials and message content left out. Off by default; one process-wide switch.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mc::net {
+
+void setProtocolTrace(bool on);
+bool protocolTraceOn();
+
+// What of one connection's exchange may be shown. Pure: it decides, LineChannel logs.
+class ProtocolTrace {
+public:
+    // The lines to show for bytes the client sends.
+    std::vector<std::string> sent(std::string_view bytes);
+    // The line to show for a line the server sent.
+    std::string received(std::string_view line);
+
+private:
+    std::string sentLine(std::string_view line);
+
+    bool sasl_ = false;              // an AUTH exchange is going on: client lines are credentials
+    bool smtpData_ = false;          // after 354: message content until the lone "."
+    std::uint64_t literalLeft_ = 0;  // IMAP literal bytes still to come
+};
+
+}  // namespace mc::net

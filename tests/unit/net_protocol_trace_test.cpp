@@ -1,0 +1,57 @@
+// --trace shows the exchange, never credentials or message content.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "net/ProtocolTrace.hpp"
+
+namespace mc::net {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(ProtocolTrace, Pop3PassAndAuthAreRedactedUntilTheServerAnswers) {
+    ProtocolTrace trace;
+    EXPECT_THAT(trace.sent("USER alice\r\n"), ElementsAre("C: USER alice"));
+    EXPECT_THAT(trace.sent("PASS hunter2\r\n"), ElementsAre("C: PASS [credentials]"));
+    EXPECT_THAT(trace.sent("AUTH PLAIN AGFsaWNlAGh1bnRlcjI=\r\n"), ElementsAre("C: AUTH PLAIN [credentials]"));
+    EXPECT_EQ(trace.received("+ "), "S: + ");
+    EXPECT_THAT(trace.sent("AGFsaWNlAGh1bnRlcjI=\r\n"), ElementsAre("C: [credentials]"));
+    EXPECT_EQ(trace.received("+OK logged in"), "S: +OK logged in");
+    EXPECT_THAT(trace.sent("UIDL\r\nLIST\r\n"), ElementsAre("C: UIDL", "C: LIST"));
+}
+
+TEST(ProtocolTrace, ImapLoginAuthenticateAndAppendLiteralsAreRedacted) {
+    ProtocolTrace trace;
+    EXPECT_THAT(trace.sent("a1 LOGIN alice \"hunter2\"\r\n"), ElementsAre("C: a1 LOGIN [credentials]"));
+    EXPECT_THAT(trace.sent("a2 AUTHENTICATE XOAUTH2\r\n"), ElementsAre("C: a2 AUTHENTICATE XOAUTH2 [credentials]"));
+    trace.received("+ ");
+    EXPECT_THAT(trace.sent("dXNlcj1hbGljZQFhdXRoPUJlYXJlciB0b2tlbgEB\r\n"), ElementsAre("C: [credentials]"));
+    trace.received("a2 OK done");
+    EXPECT_THAT(trace.sent("a3 APPEND INBOX {11}\r\n"), ElementsAre("C: a3 APPEND INBOX {11}"));
+    trace.received("+ go ahead");
+    EXPECT_THAT(trace.sent("Hello world\r\n"), ElementsAre("C: [11 bytes of message content]"));
+    EXPECT_THAT(trace.sent("a4 APPEND INBOX {5+}\r\nHello\r\na5 NOOP\r\n"),
+                ElementsAre("C: a4 APPEND INBOX {5+}", "C: [5 bytes of message content]", "C: a5 NOOP"));
+}
+
+TEST(ProtocolTrace, SmtpMessageContentIsLeftOutUntilTheDot) {
+    ProtocolTrace trace;
+    EXPECT_THAT(trace.sent("MAIL FROM:<a@example.net>\r\nRCPT TO:<me>\r\nDATA\r\n"),
+                ElementsAre("C: MAIL FROM:<a@example.net>", "C: RCPT TO:<me>", "C: DATA"));
+    trace.received("250 ok");
+    trace.received("250 ok");
+    trace.received("354 go ahead");
+    EXPECT_THAT(trace.sent("Subject: secret plans\r\n\r\nbody\r\n"), ElementsAre("C: [31 bytes of message content]"));
+    EXPECT_THAT(trace.sent(".\r\n"), ElementsAre("C: [3 bytes of message content]"));
+    trace.received("250 queued");
+    EXPECT_THAT(trace.sent("QUIT\r\n"), ElementsAre("C: QUIT"));
+}
+
+TEST(ProtocolTrace, ServerTextIsEscaped) {
+    ProtocolTrace trace;
+    EXPECT_EQ(trace.received("* OK \x1b[31mred"), "S: * OK \\x1b[31mred");
+}
+
+}  // namespace
+}  // namespace mc::net
