@@ -51,6 +51,15 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         std::cerr << "mailcollector: http_listen = \"" << listen << "\": " << e.displayText() << "\n";
         return kExitUsage;
     }
+    std::string token;
+    if (config.collector.httpToken.kind != mc::config::SecretSource::Kind::None) {
+        try {
+            token = mc::config::resolveSecret(config.collector.httpToken, "http_token_file");
+        } catch (const mc::config::ConfigError& e) {
+            std::cerr << "mailcollector: " << e.what() << "\n";
+            return kExitUsage;
+        }
+    }
     int status = 0;
     std::string body;
     try {
@@ -60,6 +69,7 @@ int pollCommand(const config::Config& config, const std::vector<std::string>& ac
         try {
             Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target, Poco::Net::HTTPMessage::HTTP_1_1);
             request.setContentLength(0);
+            if (!token.empty()) request.set("Authorization", "Bearer " + token);
             session.sendRequest(request);
         } catch (const Poco::Net::NetException&) {
             std::cerr << "mailcollector: no mailcollector service is listening on " << address.toString()

@@ -131,17 +131,20 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     // On the first SIGTERM/SIGINT polls in flight stop fetching and finish what they hold.
     PollStops stops;
     RunSummary summary;
-    auto poll = [&ledger, board, &stops, &summary](const config::Config& current,
-                                                   const config::AccountSettings& account) {
+    schedules::PollProgress progress;  // for the status page
+    auto poll = [&ledger, board, &stops, &summary, &progress](const config::Config& current,
+                                                              const config::AccountSettings& account) {
         auto handle = stops.begin(account.name);
         collector::PollControl control;
         control.stop = &handle->stop;
         control.cutoff = handle->cutoff;
-        if (board)
-            control.progress = [&](std::uint64_t done, std::uint64_t total) {
-                board->update(account.name, done, total);
-            };
+        progress.begin(account.name);
+        control.progress = [&](std::uint64_t done, std::uint64_t total) {
+            progress.update(account.name, done, total);
+            if (board) board->update(account.name, done, total);
+        };
         auto report = collector::pollAccount(current, account, *ledger, control);
+        progress.end(account.name);
         stops.end(account.name, handle);
         if (board) board->finished(account.name);
         summary.add(report);
@@ -191,7 +194,11 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     if (!once && !config.collector.httpListen.empty()) {
         health = std::make_unique<schedules::LedgerHealth>(*ledger, clock);
         try {
-            admin = std::make_unique<schedules::AdminServer>(config.collector.httpListen, service, metrics, *health);
+            schedules::AdminPage page{ledger.get(), &progress, ""};
+            if (config.collector.httpToken.kind != config::SecretSource::Kind::None)
+                page.token = config::resolveSecret(config.collector.httpToken, "http_token_file");
+            admin = std::make_unique<schedules::AdminServer>(config.collector.httpListen, service, metrics, *health,
+                                                             schedules::AdminLimits{}, page);
         } catch (const std::exception& e) {
             spdlog::critical("http_listen: {}", e.what());
             return kExitUsage;

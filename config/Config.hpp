@@ -42,6 +42,8 @@ struct CollectorSettings {
     std::string ledger;  // SQLite path (absolute after loading) or postgresql:// URL
     int maxParallel = 8;
     std::string httpListen = "127.0.0.1:9780";
+    // The token every request to http_listen needs (status page, /metrics, /poll); None: no token.
+    SecretSource httpToken;
     std::string logFormat = "text";          // text | json
     std::string quarantineDir;               // absolute after loading
     std::string spoolDir;                    // big messages are spooled here; default: <quarantineDir>/../spool

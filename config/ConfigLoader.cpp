@@ -67,9 +67,9 @@ struct Context {
 
 // ---- the keys of each table ----------------------------------------------------------------
 
-const std::initializer_list<std::string_view> kCollectorKeys{"ledger",     "max_parallel",   "http_listen",
-                                                             "log_format", "quarantine_dir", "spool_dir",
-                                                             "io_timeout", "lease_ttl",      "poll_timeout"};
+const std::initializer_list<std::string_view> kCollectorKeys{
+    "ledger",    "max_parallel", "http_listen", "log_format",   "quarantine_dir",
+    "spool_dir", "io_timeout",   "lease_ttl",   "poll_timeout", "http_token_file"};
 const std::initializer_list<std::string_view> kTargetKeys{"protocol",
                                                           "host",
                                                           "port",
@@ -342,6 +342,8 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings, 
     settings.httpListen = reader.string("http_listen").value_or(settings.httpListen);
     if (!settings.httpListen.empty() && !isListenAddress(settings.httpListen))
         reader.fail("http_listen", "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
+    if (auto tokenFile = nonEmptyString(reader, "http_token_file"))
+        settings.httpToken = SecretSource{SecretSource::Kind::File, resolvePath(*tokenFile, context)};
     settings.logFormat =
         reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}}).value_or(settings.logFormat);
     auto quarantine = nonEmptyString(reader, "quarantine_dir");

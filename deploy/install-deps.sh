@@ -12,6 +12,7 @@ packages=(
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd
   postfix             # smtp-sink, and full private instances as SMTP target (tests/support/PostfixServer)
   postgresql-15
+  chromium chromium-driver python3-selenium   # the status page's browser test (tests/integration)
 )
 [ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3)
 missing=()

@@ -233,6 +233,24 @@ bool isTokenChar(char c) {
 
 }  // namespace
 
+std::optional<FormFields> parseFormUrlEncoded(std::string_view body) {
+    FormFields fields;
+    while (!body.empty()) {
+        const std::size_t amp = body.find('&');
+        std::string item(body.substr(0, amp));
+        body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+        if (item.empty()) continue;
+        std::replace(item.begin(), item.end(), '+', ' ');
+        const std::size_t equals = item.find('=');
+        auto name = percentDecode(std::string_view(item).substr(0, equals));
+        auto value =
+            percentDecode(equals == std::string::npos ? std::string_view() : std::string_view(item).substr(equals + 1));
+        if (!name || !value) return std::nullopt;
+        fields.emplace_back(std::move(*name), std::move(*value));
+    }
+    return fields;
+}
+
 HttpParse parseHttpRequest(std::string_view raw, HttpRequest& out) {
     std::size_t pos = 0;
     // RFC 9112 section 2.2: empty lines before the request line are ignored.

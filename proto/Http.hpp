@@ -53,6 +53,10 @@ struct HttpRequest {
 // ("/path?query") are Malformed. OUT is set on Complete.
 HttpParse parseHttpRequest(std::string_view raw, HttpRequest& out);
 
+// An application/x-www-form-urlencoded body (a submitted HTML form): fields split at '&' and '=',
+// '+' as space, %XX decoded; nullopt for a broken escape.
+std::optional<FormFields> parseFormUrlEncoded(std::string_view body);
+
 // RFC 9110's reason phrase for STATUS ("Not Found" for 404); "Unknown" for codes we never send.
 const char* httpReasonPhrase(int status);
 

@@ -25,8 +25,15 @@
 #include <utility>
 #include <vector>
 
+#include <Poco/SHA2Engine.h>
+
+#include <ctime>
+#include <random>
+
+#include "collector/Quarantine.hpp"
 #include "proto/Http.hpp"
 #include "proto/UniqueFd.hpp"
+#include "schedules/StatusPage.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -42,15 +49,21 @@ struct Reply {
     int status;
     std::string body;
     std::string contentType;
-    std::string allow;  // 405: the methods the resource takes
+    std::vector<std::pair<std::string, std::string>> headers;  // more header fields (Allow, Location ...)
 };
+
+Reply redirect(const std::string& location) {
+    Reply reply{303, "see " + location + "\n"};
+    reply.headers.emplace_back("Location", location);
+    return reply;
+}
 
 std::string render(const Reply& reply, bool head) {
     std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " + proto::httpReasonPhrase(reply.status) +
                       "\r\nContent-Type: " + reply.contentType +
                       "\r\nContent-Length: " + std::to_string(reply.body.size()) +
                       "\r\nCache-Control: no-store\r\nConnection: close\r\nServer: mailcollector\r\n";
-    if (!reply.allow.empty()) out += "Allow: " + reply.allow + "\r\n";
+    for (const auto& [name, value] : reply.headers) out += name + ": " + value + "\r\n";
     out += "\r\n";
     if (!head) out += reply.body;
     return out;
@@ -76,13 +89,104 @@ const char* resultWord(const collector::PollReport& report) {
 
 using FileDescriptor = proto::UniqueFd;
 
+constexpr const char* kSessionCookie = "mc_session";
+constexpr std::int64_t kDaySeconds = 86400;
+constexpr int kChartDays = 30;
+
+std::string randomHex(std::size_t bytes) {
+    static const char* kHex = "0123456789abcdef";
+    std::random_device device;
+    std::string out;
+    for (std::size_t i = 0; i < bytes; ++i) {
+        const unsigned value = device() & 0xff;
+        out += kHex[value >> 4];
+        out += kHex[value & 15];
+    }
+    return out;
+}
+
+// Compares a secret in time independent of where it differs.
+bool sameSecret(std::string_view given, std::string_view secret) {
+    if (secret.empty() || given.size() != secret.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < secret.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ secret[i]);
+    return diff == 0;
+}
+
+// The cookie a browser holds after /login: derived from the token, so the token itself is never
+// stored in the browser.
+std::string sessionValue(const std::string& token) {
+    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+    sha.update("mailcollector status page session\n" + token);
+    return Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+std::string header(const proto::HttpRequest& request, const std::string& name) {
+    auto it = request.headers.find(name);
+    return it == request.headers.end() ? std::string() : it->second;
+}
+
+std::string cookie(const proto::HttpRequest& request, std::string_view name) {
+    std::string_view all = request.headers.count("cookie") ? std::string_view(request.headers.at("cookie")) : "";
+    while (!all.empty()) {
+        const std::size_t semicolon = all.find(';');
+        std::string_view item = all.substr(0, semicolon);
+        all = semicolon == std::string_view::npos ? std::string_view() : all.substr(semicolon + 1);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=')
+            return std::string(item.substr(name.size() + 1));
+    }
+    return "";
+}
+
+std::string field(const proto::FormFields& fields, const std::string& name) {
+    for (const auto& [key, value] : fields)
+        if (key == name) return value;
+    return "";
+}
+
+// HOST of "HOST:PORT", "[V6]:PORT" or "HOST", lower-cased, brackets kept.
+std::string hostOf(std::string_view authority) {
+    std::string host;
+    if (!authority.empty() && authority.front() == '[') {
+        host = std::string(authority.substr(0, authority.find(']') + 1));
+    } else {
+        host = std::string(authority.substr(0, authority.find(':')));
+    }
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    return host;
+}
+
+bool isLoopbackHost(const std::string& host) {
+    return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t unixNowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
 class AdminServer::Impl {
 public:
-    Impl(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health, AdminLimits limits)
-        : service_(service), metrics_(metrics), health_(health), limits_(limits) {
+    Impl(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health, AdminLimits limits,
+         AdminPage page)
+        : service_(service),
+          metrics_(metrics),
+          health_(health),
+          limits_(limits),
+          page_(std::move(page)),
+          listenHost_(hostOf(listen)),
+          csrfToken_(randomHex(16)) {
         listenOn(listen);
+        if (page_.token.empty() && !isLoopbackHost(listenHost_))
+            spdlog::warn(
+                "http_listen {} is not a loopback address and http_token_file is not set: anyone who can reach it "
+                "sees the status page and can trigger polls; set http_token_file, or listen on 127.0.0.1 and use "
+                "ssh -L or a reverse proxy with TLS",
+                listen);
         wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
         if (wake_.get() < 0) throw std::runtime_error("cannot listen on " + listen + ": eventfd failed");
         for (int i = 0; i < std::max(1, limits_.workers); ++i) workers_.emplace_back([this] { work(); });
@@ -383,6 +487,27 @@ private:
         const std::string& path = request.path;
         const std::string& method = request.method;
         const bool get = method == "GET" || method == "HEAD";
+        if (method == "POST" && !sameOrigin(request))
+            return Reply{403, "refused: a cross-site request (Origin is not this server)\n"};
+        if (path == "/login") return login(request);
+        const bool pageRoute = path == "/" || path == "/status.json" || path.rfind("/account/", 0) == 0 ||
+                               path.rfind("/ui/", 0) == 0 || path == "/logout";
+        if (!page_.token.empty() && !authorized(request)) {
+            if (get && pageRoute && path != "/status.json") {
+                const PageContext context = pageContext();
+                return htmlPage(401, renderLoginPage(context, false), context);
+            }
+            Reply reply{401, "the token of http_token_file is needed (Authorization: Bearer TOKEN)\n"};
+            reply.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"mailcollector\"");
+            return reply;
+        }
+        if (pageRoute && page_.ledger != nullptr) {
+            if (page_.token.empty() && !hostAllowed(request))
+                return Reply{403,
+                             "refused: Host is not a loopback name or the listen address; set http_token_file to "
+                             "reach the page under another name\n"};
+            return pageRequest(request);
+        }
         if (path == "/metrics" || path == "/healthz") {
             if (!get) return methodNotAllowed("GET, HEAD");
             if (path == "/metrics") return Reply{200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8"};
@@ -392,7 +517,164 @@ private:
             if (method != "POST") return methodNotAllowed("POST");
             return poll(connection, request);
         }
-        return Reply{404, "not found; try /metrics, /healthz or POST /poll/<account>\n"};
+        return Reply{404, "not found; try /, /metrics, /healthz or POST /poll/<account>\n"};
+    }
+
+    // --- the status page ----------------------------------------------------------------------
+
+    PageContext pageContext() const { return PageContext{csrfToken_, randomHex(12), !page_.token.empty()}; }
+
+    static Reply withPageHeaders(Reply reply, const std::string& nonce) {
+        reply.headers.emplace_back("Content-Security-Policy", contentSecurityPolicy(nonce));
+        reply.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        // Not no-referrer: under it browsers send "Origin: null" with forms, which the Origin check refuses.
+        reply.headers.emplace_back("Referrer-Policy", "same-origin");
+        reply.headers.emplace_back("X-Frame-Options", "DENY");
+        return reply;
+    }
+
+    Reply htmlPage(int status, const std::string& body, const PageContext& context) const {
+        return withPageHeaders(Reply{status, body, "text/html; charset=utf-8"}, context.nonce);
+    }
+
+    bool authorized(const proto::HttpRequest& request) const {
+        const std::string authorization = header(request, "authorization");
+        if (authorization.rfind("Bearer ", 0) == 0 && sameSecret(authorization.substr(7), page_.token)) return true;
+        const std::string session = cookie(request, kSessionCookie);
+        return !session.empty() && sameSecret(session, sessionValue(page_.token));
+    }
+
+    // A browser says where a request comes from (Origin; Sec-Fetch-Site); tools send neither.
+    static bool sameOrigin(const proto::HttpRequest& request) {
+        const std::string site = header(request, "sec-fetch-site");
+        if (!site.empty() && site != "same-origin" && site != "none") return false;
+        const std::string origin = header(request, "origin");
+        if (origin.empty()) return true;
+        const std::size_t scheme = origin.find("://");
+        if (scheme == std::string::npos) return false;  // "null" (sandboxed, file:) included
+        std::string host = origin.substr(scheme + 3);
+        std::string expected = header(request, "host");
+        auto lower = [](std::string text) {
+            std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+            return text;
+        };
+        return !expected.empty() && lower(host) == lower(expected);
+    }
+
+    bool hostAllowed(const proto::HttpRequest& request) const {
+        const std::string host = hostOf(header(request, "host"));
+        if (isLoopbackHost(host) || host == listenHost_) return true;
+        return listenHost_ == "0.0.0.0" || listenHost_ == "[::]";  // warned about at start
+    }
+
+    Reply login(const proto::HttpRequest& request) {
+        const PageContext context = pageContext();
+        if (page_.token.empty()) return redirect("/");
+        if (request.method == "GET" || request.method == "HEAD")
+            return htmlPage(200, renderLoginPage(context, false), context);
+        if (request.method != "POST") return methodNotAllowed("GET, HEAD, POST");
+        const auto form = proto::parseFormUrlEncoded(request.body);
+        if (!form || !sameSecret(field(*form, "token"), page_.token)) {
+            spdlog::warn("status page: a login with a wrong token was refused");
+            return htmlPage(401, renderLoginPage(context, true), context);
+        }
+        Reply reply = redirect("/");
+        reply.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=" + sessionValue(page_.token) +
+                                                     "; Path=/; HttpOnly; SameSite=Strict");
+        return reply;
+    }
+
+    Reply pageRequest(const proto::HttpRequest& request) {
+        const std::string& path = request.path;
+        const bool get = request.method == "GET" || request.method == "HEAD";
+        if (path == "/" || path == "/status.json" || path.rfind("/account/", 0) == 0) {
+            if (!get) return methodNotAllowed("GET, HEAD");
+            const auto config = service_.config();
+            const StatusModel model = statusModel(*config);
+            if (path == "/status.json") return Reply{200, renderStatusJson(model), "application/json"};
+            const PageContext context = pageContext();
+            const std::int64_t firstDay = unixNow() / kDaySeconds * kDaySeconds - (kChartDays - 1) * kDaySeconds;
+            if (path == "/") {
+                std::vector<ChartSeries> series;
+                for (const auto& account : model.accounts) series.push_back(chartSeries(account.name, firstDay));
+                return htmlPage(200, renderStatusPage(model, renderDailyChart(series, firstDay), context), context);
+            }
+            const std::string name = path.substr(std::string("/account/").size());
+            auto account = std::find_if(model.accounts.begin(), model.accounts.end(),
+                                        [&](const AccountStatus& a) { return a.name == name; });
+            if (account == model.accounts.end()) return Reply{404, "no such account\n"};
+            AccountHistory history;
+            history.status = *account;
+            history.polls = page_.ledger->pollHistory(name, ledger::kPollHistoryKept);
+            history.days = page_.ledger->pollDays(name, 0);
+            history.quarantined = collector::Quarantine(*page_.ledger, config->collector.quarantineDir).list(name);
+            const std::string chart = renderDailyChart(
+                {ChartSeries{name, deliveredPerDay(history.polls, history.days, firstDay, kChartDays)}}, firstDay);
+            return htmlPage(200, renderAccountPage(history, model.now, chart, context), context);
+        }
+        if (request.method != "POST") return methodNotAllowed("POST");
+        const auto form = proto::parseFormUrlEncoded(request.body);
+        if (!form || !sameSecret(field(*form, "csrf"), csrfToken_))
+            return Reply{403, "refused: the form's CSRF token is missing or stale; reload the page\n"};
+        if (path == "/logout") {
+            Reply reply = redirect("/login");
+            reply.headers.emplace_back("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; Max-Age=0");
+            return reply;
+        }
+        const std::string account = field(*form, "account");
+        const bool fromScript = header(request, "x-requested-with") == "fetch";
+        if (path == "/ui/poll") {
+            const PollRequest result = account.empty() ? service_.pollAllNow() : service_.pollNow(account);
+            if (result == PollRequest::UnknownAccount) return Reply{404, "no such account\n"};
+            if (result == PollRequest::NotRunning) return Reply{503, "service is stopping\n"};
+            if (account.empty())
+                spdlog::info("poll of every account requested on the status page");
+            else
+                spdlog::info("account={} poll requested on the status page", account);
+            if (fromScript) return Reply{202, "polling\n"};
+            return redirect(account.empty() ? "/" : "/account/" + accountPath(account));
+        }
+        if (path == "/ui/quarantine") {
+            const auto config = service_.config();
+            if (account.empty() || config->findAccount(account) == nullptr) return Reply{404, "no such account\n"};
+            const std::string action = field(*form, "action");
+            if (action != "retry" && action != "drop") return Reply{400, "action must be retry or drop\n"};
+            std::vector<std::string> ids;
+            if (const std::string id = field(*form, "id"); !id.empty()) ids.push_back(id);
+            collector::Quarantine quarantine(*page_.ledger, config->collector.quarantineDir);
+            try {
+                const auto done = action == "retry" ? quarantine.retry(account, ids) : quarantine.drop(account, ids);
+                spdlog::info("account={} quarantine {} of {} messages on the status page", account, action,
+                             done.size());
+            } catch (const collector::UnknownQuarantineIds&) {
+                return Reply{404, "no such quarantined message (already retried or dropped?)\n"};
+            }
+            return redirect("/account/" + accountPath(account));
+        }
+        return Reply{404, "not found\n"};
+    }
+
+    StatusModel statusModel(const config::Config& config) {
+        StatusInputs inputs;
+        inputs.now = unixNow();
+        inputs.nowMs = unixNowMs();
+        const auto names = service_.accountNames();
+        for (const auto& name : names)
+            if (const auto* account = config.findAccount(name)) inputs.accounts.push_back(account);
+        inputs.views = service_.accounts();
+        inputs.records = page_.ledger->accounts();
+        for (const auto* account : inputs.accounts) {
+            auto last = page_.ledger->pollHistory(account->name, 1);
+            if (!last.empty()) inputs.lastPolls.emplace(account->name, last.front());
+        }
+        inputs.quarantined = collector::Quarantine(*page_.ledger, config.collector.quarantineDir).list();
+        if (page_.progress != nullptr) inputs.progress = page_.progress->snapshot();
+        return buildStatusModel(inputs);
+    }
+
+    ChartSeries chartSeries(const std::string& account, std::int64_t firstDay) {
+        return ChartSeries{account, deliveredPerDay(page_.ledger->pollHistory(account, ledger::kPollHistoryKept),
+                                                    page_.ledger->pollDays(account, firstDay), firstDay, kChartDays)};
     }
 
     Reply healthz() {
@@ -479,7 +761,7 @@ private:
 
     static Reply methodNotAllowed(const char* allowed) {
         Reply reply{405, std::string("use ") + allowed + "\n"};
-        reply.allow = allowed;
+        reply.headers.emplace_back("Allow", allowed);
         return reply;
     }
 
@@ -487,6 +769,9 @@ private:
     Metrics& metrics_;
     LedgerHealth& health_;
     const AdminLimits limits_;
+    const AdminPage page_;
+    const std::string listenHost_;
+    const std::string csrfToken_;  // this process's: in every form of the page
     FileDescriptor listener_;
     FileDescriptor wake_;
     std::uint16_t port_ = 0;
@@ -532,8 +817,8 @@ std::string LedgerHealth::check() {
 }
 
 AdminServer::AdminServer(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health,
-                         AdminLimits limits)
-    : impl_(std::make_unique<Impl>(listen, service, metrics, health, limits)) {}
+                         AdminLimits limits, AdminPage page)
+    : impl_(std::make_unique<Impl>(listen, service, metrics, health, limits, std::move(page))) {}
 
 AdminServer::~AdminServer() { stop(); }
 

@@ -8,7 +8,14 @@
 //                          polls to end, and answer 200 with one line per account:
 //                          "ok|failed|ledger-failed<TAB>account=NAME poll ..." (what `mailcollector
 //                          poll` prints); 404 naming the known accounts for an unknown one
-// Anyone who can reach it can trigger polls: keep it on loopback or behind a firewall.
+//   GET  /                 the status page (StatusPage.hpp); /account/<name> an account's history
+//                          and quarantine; /status.json what the page polls for live updates
+//   POST /ui/poll, /ui/quarantine  the page's buttons (a form with the page's CSRF token)
+//   GET|POST /login, POST /logout  with http_token_file: the token as a cookie for browsers
+// Every POST with an Origin (or Sec-Fetch-Site) of another site is refused (403), so a web page
+// cannot make a browser poll or retry. Without a token the page answers only requests whose Host
+// is a loopback name or the listen address (no DNS rebinding); with one, every request needs it
+// (`Authorization: Bearer TOKEN`, or the cookie set by /login).
 //
 // Slow or many clients cannot make it stop answering: one thread multiplexes every connection
 // and never waits for a client; a request must arrive whole within requestDeadline (trickled
@@ -24,6 +31,7 @@
 #include "collector/ledger/LedgerStore.hpp"
 #include "schedules/Clock.hpp"
 #include "schedules/Metrics.hpp"
+#include "schedules/PollProgress.hpp"
 #include "schedules/Service.hpp"
 
 namespace mc::schedules {
@@ -54,12 +62,19 @@ struct AdminLimits {
     std::size_t maxRequestBytes = 16 * 1024;  // request line, header fields and body
 };
 
+// The status page's sources, and the access token.
+struct AdminPage {
+    ledger::LedgerStore* ledger = nullptr;  // null: no status page (GET / is 404)
+    PollProgress* progress = nullptr;       // null: no live progress shown
+    std::string token;                      // http_token_file's content; empty: no token needed
+};
+
 class AdminServer {
 public:
     // Listens on `listen` ("HOST:PORT"; port 0 picks a free one). Throws std::runtime_error when
-    // it cannot.
+    // it cannot. Warns when `listen` is not a loopback address and no token is set.
     AdminServer(const std::string& listen, Service& service, Metrics& metrics, LedgerHealth& health,
-                AdminLimits limits = {});
+                AdminLimits limits = {}, AdminPage page = {});
     ~AdminServer();
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;

@@ -319,12 +319,33 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
         metrics_.setPollsInFlight(scheduler_.running());
     }
     logReport(report, options_.once, next ? "; next poll in " + describeDelay(*next - now) : std::string());
+    if (report.heldBy.empty() && !report.ledgerFailed) recordHistory(report);
     if (next && options_.recordNextPoll && !report.ledgerFailed) {
         try {
             ledger_.recordNextPoll(name, unixSeconds(clock_.toWall(*next)));
         } catch (const ledger::LedgerError& e) {
             spdlog::error("account={} cannot record its next poll: {}", name, e.what());
         }
+    }
+}
+
+void Service::recordHistory(const collector::PollReport& report) {
+    ledger::PollRecord poll;
+    poll.account = report.account;
+    poll.durationMs = static_cast<std::int64_t>(report.seconds * 1000);
+    poll.startedAt = unixSeconds(clock_.wallNow()) - poll.durationMs / 1000;
+    poll.result = collector::pollResultText(report);
+    poll.error = report.error;
+    poll.fetched = report.fetched;
+    poll.delivered = report.delivered;
+    poll.quarantined = report.quarantined;
+    poll.deferred = report.deferred;
+    poll.skipped = report.skipped;
+    poll.deleted = report.deleted;
+    try {
+        ledger_.recordPollHistory(poll);
+    } catch (const ledger::LedgerError& e) {
+        spdlog::error("account={} cannot record the poll in its history: {}", report.account, e.what());
     }
 }
 

@@ -137,6 +137,8 @@ private:
                 std::uint64_t pollNumber);
     std::vector<AccountPlan> initialPlans(const config::Config& config);
     void stopWorkers();  // waits for the jobs taken to end, then for every worker thread
+    // Appends the poll to the account's history in the ledger (the status page, status --history).
+    void recordHistory(const collector::PollReport& report);
     // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a
     // watcher's callback takes it).
     void syncWatchers(const config::Config& config);

@@ -73,6 +73,24 @@ struct AccountRecord {
     std::string leaseHolder;  // the instance polling it now (shared ledgers); empty: nobody
 };
 
+// One finished poll of an account, kept for the status page and `status --history`.
+struct PollRecord {
+    std::string account;
+    std::int64_t startedAt = 0;  // unix seconds
+    std::int64_t durationMs = 0;
+    std::string result;  // as AccountRecord::lastResult: "ok", "partial", "failed:KIND"
+    std::string error;
+    std::uint64_t fetched = 0, delivered = 0, quarantined = 0, deferred = 0, skipped = 0, deleted = 0;
+};
+
+// Polls older than an account's last kPollHistoryKept, summed per UTC day.
+struct PollDaySummary {
+    std::string account;
+    std::int64_t day = 0;  // unix seconds of 00:00 UTC
+    std::uint64_t polls = 0, failed = 0, fetched = 0, delivered = 0, quarantined = 0;
+};
+inline constexpr std::size_t kPollHistoryKept = 100;
+
 // Counts COUNT messages in STATE into RECORD's per-state counts (and `seen`).
 void addStateCount(AccountRecord& record, MessageState state, std::uint64_t count);
 
@@ -152,6 +170,13 @@ public:
     // the account's row only (made by registerAccount or recordPoll), never creates one. Stores
     // without a schedule ignore it.
     virtual void recordNextPoll(const std::string& name, std::int64_t nextPollAt) {}
+    // Appends one poll to the account's history; polls beyond its last kPollHistoryKept are
+    // folded into per-day summaries in the same transaction, so the history stays bounded.
+    virtual void recordPollHistory(const PollRecord& poll) {}
+    // The account's last `limit` polls, newest first.
+    virtual std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) { return {}; }
+    // The account's per-day summaries of older polls from `sinceDay` (unix seconds) on, oldest first.
+    virtual std::vector<PollDaySummary> pollDays(const std::string& account, std::int64_t sinceDay) { return {}; }
     // A cheap durable write that changes no data: throws LedgerError when the ledger cannot be
     // written (read-only, disk full, I/O error). For health checks.
     virtual void probeWrite() {}

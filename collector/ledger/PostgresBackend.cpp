@@ -72,6 +72,34 @@ CREATE TABLE IF NOT EXISTS mailbox_marks (
     PRIMARY KEY (account, folder)
 );
 )sql",
+    // Version 4 (SQLite's version 6): each account's last polls, and older ones summed per day (the status page).
+    R"sql(
+CREATE TABLE poll_history (
+    id BIGSERIAL PRIMARY KEY,
+    account TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    duration_ms BIGINT NOT NULL DEFAULT 0,
+    result TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    fetched BIGINT NOT NULL DEFAULT 0,
+    delivered BIGINT NOT NULL DEFAULT 0,
+    quarantined BIGINT NOT NULL DEFAULT 0,
+    deferred BIGINT NOT NULL DEFAULT 0,
+    skipped BIGINT NOT NULL DEFAULT 0,
+    deleted BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX poll_history_by_account ON poll_history (account, id);
+CREATE TABLE poll_days (
+    account TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    polls BIGINT NOT NULL DEFAULT 0,
+    failed BIGINT NOT NULL DEFAULT 0,
+    fetched BIGINT NOT NULL DEFAULT 0,
+    delivered BIGINT NOT NULL DEFAULT 0,
+    quarantined BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, day)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

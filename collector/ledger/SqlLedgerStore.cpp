@@ -1,5 +1,7 @@
 #include "collector/ledger/SqlLedgerStore.hpp"
 
+#include "collector/ledger/PollHistorySql.hpp"
+
 #include <chrono>
 #include <set>
 #include <string_view>
@@ -598,6 +600,45 @@ void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPo
     // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
     // (and with it fetch = "new") right.
     write("recordNextPoll", [&] { backend_->execute(kSqlRecordNextPoll, {nextPollAt, name}); });
+}
+
+void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
+    write("recordPollHistory", [&] {
+        backend_->execute(history_sql::kInsertPoll,
+                          {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
+                           integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
+                           integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
+        backend_->execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
+        backend_->execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
+    });
+}
+
+std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, std::size_t limit) {
+    return read("pollHistory", [&] {
+        const SqlRows rows =
+            backend_->select(history_sql::kPollHistory, "TIITTIIIIII", {account, static_cast<std::int64_t>(limit)});
+        std::vector<PollRecord> polls;
+        for (std::size_t row = 0; row < rows.size(); ++row) {
+            auto count = [&](std::size_t column) { return static_cast<std::uint64_t>(rows.integer(row, column)); };
+            polls.push_back(PollRecord{rows.text(row, 0), rows.integer(row, 1), rows.integer(row, 2),
+                                       rows.text(row, 3), rows.text(row, 4), count(5), count(6), count(7), count(8),
+                                       count(9), count(10)});
+        }
+        return polls;
+    });
+}
+
+std::vector<PollDaySummary> SqlLedgerStore::pollDays(const std::string& account, std::int64_t sinceDay) {
+    return read("pollDays", [&] {
+        const SqlRows rows = backend_->select(history_sql::kPollDays, "TIIIIII", {account, sinceDay});
+        std::vector<PollDaySummary> days;
+        for (std::size_t row = 0; row < rows.size(); ++row) {
+            auto count = [&](std::size_t column) { return static_cast<std::uint64_t>(rows.integer(row, column)); };
+            days.push_back(PollDaySummary{rows.text(row, 0), rows.integer(row, 1), count(2), count(3), count(4),
+                                          count(5), count(6)});
+        }
+        return days;
+    });
 }
 
 void SqlLedgerStore::probeWrite() {

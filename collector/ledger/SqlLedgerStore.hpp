@@ -56,6 +56,9 @@ public:
     bool registerAccount(const std::string& name) override;
     void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
+    void recordPollHistory(const PollRecord& poll) override;
+    std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) override;
+    std::vector<PollDaySummary> pollDays(const std::string& account, std::int64_t sinceDay) override;
     void probeWrite() override;
 
     Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;

@@ -97,6 +97,34 @@ CREATE TABLE IF NOT EXISTS mailbox_marks (
     PRIMARY KEY (account, folder)
 );
 )sql",
+    // Version 6: each account's last polls, and older ones summed per day (the status page).
+    R"sql(
+CREATE TABLE poll_history (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    result TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    fetched INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    deferred INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX poll_history_by_account ON poll_history (account, id);
+CREATE TABLE poll_days (
+    account TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    polls INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    fetched INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, day)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

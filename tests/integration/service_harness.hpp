@@ -43,13 +43,16 @@ struct HttpResult {
     std::string body;
 };
 
-inline HttpResult http(std::uint16_t port, const std::string& method, const std::string& path) {
+// `token`: sent as `Authorization: Bearer` (for a service with http_token_file).
+inline HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,
+                       const std::string& token = "") {
     HttpResult result;
     try {
         Poco::Net::HTTPClientSession session("127.0.0.1", port);
         session.setTimeout(Poco::Timespan(10, 0));
         Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
         if (method == "POST") request.setContentLength(0);
+        if (!token.empty()) request.set("Authorization", "Bearer " + token);
         session.sendRequest(request);
         Poco::Net::HTTPResponse response;
         std::istream& body = session.receiveResponse(response);
@@ -203,8 +206,10 @@ protected:
         ASSERT_TRUE(daemon_->running()) << daemon_->err();
     }
 
-    int health() { return http(httpPort_, "GET", "/healthz").status; }
-    std::map<std::string, double> metrics() { return parseMetrics(http(httpPort_, "GET", "/metrics").body); }
+    int health() { return http(httpPort_, "GET", "/healthz", httpToken_).status; }
+    std::map<std::string, double> metrics() {
+        return parseMetrics(http(httpPort_, "GET", "/metrics", httpToken_).body);
+    }
 
     // Polls of `account` finished so far, per /metrics.
     double polls(const std::string& account) {
@@ -285,6 +290,7 @@ protected:
     DovecotServer dovecot_;
     TempDir work_{"mc-service"};
     std::uint16_t httpPort_ = freeLoopbackPort();
+    std::string httpToken_;  // set when the config has http_token_file
     std::unique_ptr<BackgroundProcess> daemon_;
 };
 

@@ -352,6 +352,13 @@ TEST(ConfigLoader, EmptyHttpListenTurnsItOff) {
     EXPECT_EQ(config.collector.httpListen, "");
 }
 
+TEST(ConfigLoader, HttpTokenFileIsAFileSecretRelativeToTheConfig) {
+    EXPECT_EQ(parseConfig(kMinimal, kPath).collector.httpToken.kind, SecretSource::Kind::None);
+    Config config = parseConfig("[collector]\nhttp_token_file = \"http.token\"\n" + std::string(kMinimal), kPath);
+    EXPECT_EQ(config.collector.httpToken.kind, SecretSource::Kind::File);
+    EXPECT_EQ(config.collector.httpToken.reference, "/etc/mailcollector/http.token");
+}
+
 TEST(ConfigLoader, EnumerationsIgnoreCase) {
     Config config = parseConfig(std::string(kMinimal) + "tls = \"STARTTLS\"\n", kPath);
     EXPECT_EQ(config.target.endpoint.tls, TlsMode::StartTls);

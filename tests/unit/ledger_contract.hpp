@@ -497,6 +497,54 @@ TYPED_TEST_P(LedgerContractTest, MailboxMarksAreRecordedReplacedAndCleared) {
     EXPECT_TRUE(store->mailboxMark("alice", ""));
 }
 
+TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay) {
+    auto store = this->open();
+    constexpr std::int64_t kDay = 86400;
+    const std::int64_t day0 = 20000 * kDay;
+    // 130 polls of alice, 26 a day over 5 days (each delivering 1, every 10th failing), and one of bob.
+    for (int i = 0; i < 130; ++i) {
+        PollRecord poll;
+        poll.account = "alice";
+        poll.startedAt = day0 + (i / 26) * kDay + (i % 26) * 60;
+        poll.durationMs = 1500 + i;
+        poll.result = i % 10 == 9 ? "failed:network" : "ok";
+        poll.error = i % 10 == 9 ? "connection refused \xff" : "";
+        poll.fetched = 2;
+        poll.delivered = 1;
+        store->recordPollHistory(poll);
+    }
+    store->recordPollHistory(PollRecord{"bob", day0, 10, "ok", "", 5, 5, 0, 0, 0, 0});
+
+    const auto recent = store->pollHistory("alice", 1000);
+    ASSERT_EQ(recent.size(), kPollHistoryKept);
+    EXPECT_EQ(recent.front().startedAt, day0 + 4 * kDay + 25 * 60) << "newest first";
+    EXPECT_EQ(recent.front().durationMs, 1500 + 129);
+    EXPECT_EQ(recent.front().result, "failed:network");
+    EXPECT_EQ(recent.back().startedAt, day0 + 1 * kDay + 4 * 60) << "poll 30 is the oldest kept";
+    EXPECT_EQ(store->pollHistory("alice", 3).size(), 3u);
+    ASSERT_EQ(store->pollHistory("bob", 10).size(), 1u);
+    EXPECT_EQ(store->pollHistory("bob", 10)[0].delivered, 5u);
+
+    // Polls 0..29 are summed per day: 26 on day 0 (polls 9 and 19 failed), 4 on day 1 (poll 29 failed).
+    const auto days = store->pollDays("alice", 0);
+    ASSERT_EQ(days.size(), 2u);
+    EXPECT_EQ(days[0].day, day0);
+    EXPECT_EQ(days[0].polls, 26u);
+    EXPECT_EQ(days[0].failed, 2u);
+    EXPECT_EQ(days[0].delivered, 26u);
+    EXPECT_EQ(days[0].fetched, 52u);
+    EXPECT_EQ(days[1].day, day0 + kDay);
+    EXPECT_EQ(days[1].polls, 4u);
+    EXPECT_EQ(days[1].failed, 1u);
+    EXPECT_EQ(store->pollDays("alice", day0 + kDay).size(), 1u);
+    EXPECT_TRUE(store->pollDays("bob", 0).empty());
+
+    // Summaries add up as more polls age out.
+    store->recordPollHistory(PollRecord{"alice", day0 + 5 * kDay, 1, "ok", "", 0, 0, 0, 0, 0, 0});
+    EXPECT_EQ(store->pollDays("alice", 0)[1].polls, 5u);
+    EXPECT_EQ(store->pollHistory("alice", 1000).size(), kPollHistoryKept);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
                             WorkDueIsPendingRowsAndDeliveriesDueForDeletion, ForgetRemovesTheGivenRowsOfThatMailboxOnly,
                             MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
@@ -508,6 +556,7 @@ REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, ForEachMessageVisitsOneMailboxUn
                             RegisterAccountReportsCreationOnce, RecordPollKeepsAccountsNewUntilRegistered,
                             ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
                             AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly,
-                            KeysAreCaseAndSpaceExact, QuarantinedRowsAreListedRequeuedAndDropped);
+                            KeysAreCaseAndSpaceExact, QuarantinedRowsAreListedRequeuedAndDropped,
+                            PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay);
 
 }  // namespace mc::ledger::contract
