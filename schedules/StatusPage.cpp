@@ -60,8 +60,8 @@ std::string utcTime(std::int64_t at, const char* format) {
 
 std::string describeSource(const config::AccountSettings& account) {
     const bool imap = account.protocol == config::SourceProtocol::Imap;
-    std::string text = std::string(imap ? "IMAP " : "POP3 ") + account.endpoint.host + ":" +
-                       std::to_string(account.endpoint.port);
+    std::string text =
+        std::string(imap ? "IMAP " : "POP3 ") + account.endpoint.host + ":" + std::to_string(account.endpoint.port);
     if (imap) {
         text += ", folders ";
         for (std::size_t i = 0; i < account.folders.size(); ++i) text += (i ? ", " : "") + account.folders[i];
@@ -183,14 +183,13 @@ std::string accountPanel(const AccountStatus& a, std::int64_t now, const PageCon
 
 std::string jsonAccount(const AccountStatus& a, std::int64_t now, std::int64_t nowMs) {
     const bool failing = a.state == AccountPageState::Failing;
-    std::string out = "{\"name\":" + json(a.name) + ",\"state\":" + json(toString(a.state)) +
-                      ",\"last_poll\":" + std::to_string(a.lastPollAt) +
-                      ",\"next_poll\":" + std::to_string(a.nextPollAt) +
-                      ",\"delivered\":" + std::to_string(a.deliveredTotal) +
-                      ",\"pending_count\":" + std::to_string(a.pending) +
-                      ",\"quarantined_count\":" + std::to_string(a.quarantined) +
-                      ",\"progress_done\":" + std::to_string(a.progress.done) +
-                      ",\"progress_total\":" + std::to_string(a.progress.total);
+    std::string out =
+        "{\"name\":" + json(a.name) + ",\"state\":" + json(toString(a.state)) +
+        ",\"last_poll\":" + std::to_string(a.lastPollAt) + ",\"next_poll\":" + std::to_string(a.nextPollAt) +
+        ",\"delivered\":" + std::to_string(a.deliveredTotal) + ",\"pending_count\":" + std::to_string(a.pending) +
+        ",\"quarantined_count\":" + std::to_string(a.quarantined) +
+        ",\"progress_done\":" + std::to_string(a.progress.done) +
+        ",\"progress_total\":" + std::to_string(a.progress.total);
     // What the page shows, as text (the script puts it in with textContent).
     out += ",\"text\":{\"state\":" + json(stateText(a)) + ",\"last_checked\":" + json(describeAgo(now, a.lastPollAt)) +
            ",\"next_check\":" + json(nextText(a, now)) + ",\"fetched\":" + json(fetchedText(a)) +
@@ -310,7 +309,8 @@ StatusModel buildStatusModel(const StatusInputs& in) {
         }
         for (const auto& message : in.quarantined)
             if (message.key.account == a.name) a.quarantineReason = message.reason;  // the latest
-        auto view = std::find_if(in.views.begin(), in.views.end(), [&](const AccountView& v) { return v.name == a.name; });
+        auto view =
+            std::find_if(in.views.begin(), in.views.end(), [&](const AccountView& v) { return v.name == a.name; });
         if (view != in.views.end() && view->state == AccountState::Running)
             a.state = AccountPageState::Polling;
         else if (!a.heldBy.empty())
@@ -336,8 +336,8 @@ StatusModel buildStatusModel(const StatusInputs& in) {
 }
 
 std::vector<std::uint64_t> deliveredPerDay(const std::vector<ledger::PollRecord>& polls,
-                                           const std::vector<ledger::PollDaySummary>& summaries,
-                                           std::int64_t firstDay, int days) {
+                                           const std::vector<ledger::PollDaySummary>& summaries, std::int64_t firstDay,
+                                           int days) {
     std::vector<std::uint64_t> counts(static_cast<std::size_t>(std::max(0, days)), 0);
     auto add = [&](std::int64_t at, std::uint64_t delivered) {
         if (at < firstDay) return;
@@ -437,11 +437,13 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
             if (!id.empty()) form += "<input type=\"hidden\" name=\"id\" value=\"" + html(id) + "\">";
             return form + "<button type=\"submit\" class=\"" + what + "\">" + label + "</button></form>";
         };
-        out += "<p>The target refused these for good; they are still on the source. After fixing the cause, retry "
-               "them (the next check delivers them) or drop them.</p><div class=\"actions\">" +
-               action("retry", "", "Retry all") + action("drop", "", "Drop all") + "</div>";
-        out += "<div class=\"scroll\"><table><thead><tr><th>Date</th><th>From</th><th>Subject</th><th>Folder</th>"
-               "<th>Reason</th><th></th></tr></thead><tbody>";
+        out +=
+            "<p>The target refused these for good; they are still on the source. After fixing the cause, retry "
+            "them (the next check delivers them) or drop them.</p><div class=\"actions\">" +
+            action("retry", "", "Retry all") + action("drop", "", "Drop all") + "</div>";
+        out +=
+            "<div class=\"scroll\"><table><thead><tr><th>Date</th><th>From</th><th>Subject</th><th>Folder</th>"
+            "<th>Reason</th><th></th></tr></thead><tbody>";
         for (const auto& m : history.quarantined) {
             out += "<tr data-id=\"" + html(m.id) + "\"><td>" + html(utcTime(m.quarantinedAt, "%Y-%m-%d %H:%M")) +
                    "</td><td>" + html(m.from) + "</td><td>" + html(m.subject) + "</td><td>" +
@@ -454,11 +456,13 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
            chartSvg + "</section>\n";
 
     out += "<section class=\"history\"><h2>Last polls</h2>";
-    if (history.polls.empty()) out += "<p>No poll recorded yet.</p>";
+    if (history.polls.empty())
+        out += "<p>No poll recorded yet.</p>";
     else {
-        out += "<div class=\"scroll\"><table><thead><tr><th>Started (UTC)</th><th>Took</th><th>Result</th>"
-               "<th>Fetched</th><th>Delivered</th><th>Quarantined</th><th>Deferred</th><th>Error</th></tr></thead>"
-               "<tbody>";
+        out +=
+            "<div class=\"scroll\"><table><thead><tr><th>Started (UTC)</th><th>Took</th><th>Result</th>"
+            "<th>Fetched</th><th>Delivered</th><th>Quarantined</th><th>Deferred</th><th>Error</th></tr></thead>"
+            "<tbody>";
         for (const auto& poll : history.polls)
             out += "<tr><td>" + html(utcTime(poll.startedAt, "%Y-%m-%d %H:%M:%S")) + "</td><td>" +
                    durationText(poll.durationMs) + "</td><td>" + html(resultText(poll.result)) + "</td><td>" +
@@ -468,8 +472,9 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
         out += "</tbody></table></div>";
     }
     if (!history.days.empty()) {
-        out += "<h3>Earlier, per day</h3><div class=\"scroll\"><table><thead><tr><th>Day (UTC)</th><th>Polls</th>"
-               "<th>Failed</th><th>Fetched</th><th>Delivered</th></tr></thead><tbody>";
+        out +=
+            "<h3>Earlier, per day</h3><div class=\"scroll\"><table><thead><tr><th>Day (UTC)</th><th>Polls</th>"
+            "<th>Failed</th><th>Fetched</th><th>Delivered</th></tr></thead><tbody>";
         for (auto it = history.days.rbegin(); it != history.days.rend(); ++it)
             out += "<tr><td>" + html(utcTime(it->day, "%Y-%m-%d")) + "</td><td>" + grouped(it->polls) + "</td><td>" +
                    grouped(it->failed) + "</td><td>" + grouped(it->fetched) + "</td><td>" + grouped(it->delivered) +
@@ -484,9 +489,10 @@ std::string renderLoginPage(const PageContext& context, bool failed) {
     std::string out = pageHead("mailcollector - log in", context);
     out += "<header><h1>mailcollector</h1></header><main><section class=\"login\"><h2>Log in</h2>";
     if (failed) out += "<p class=\"error\">That token is not the one in http_token_file.</p>";
-    out += "<form method=\"post\" action=\"/login\"><label>Token (the content of http_token_file) "
-           "<input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus></label> "
-           "<button type=\"submit\">Log in</button></form></section></main>";
+    out +=
+        "<form method=\"post\" action=\"/login\"><label>Token (the content of http_token_file) "
+        "<input type=\"password\" name=\"token\" autocomplete=\"current-password\" autofocus></label> "
+        "<button type=\"submit\">Log in</button></form></section></main>";
     return out + pageEnd(context, false);
 }
 

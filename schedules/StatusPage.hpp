@@ -54,8 +54,8 @@ struct StatusModel {
 
 // What the model is built from; the caller reads these (service, ledger) and passes them in.
 struct StatusInputs {
-    std::int64_t now = 0;     // unix seconds
-    std::int64_t nowMs = 0;   // unix milliseconds, for progress rates
+    std::int64_t now = 0;                                  // unix seconds
+    std::int64_t nowMs = 0;                                // unix milliseconds, for progress rates
     std::vector<const config::AccountSettings*> accounts;  // in config order
     std::vector<AccountView> views;                        // the scheduler's, by name
     std::vector<ledger::AccountRecord> records;            // the ledger's
@@ -77,8 +77,8 @@ std::string describeIn(std::int64_t now, std::int64_t at);
 // Messages delivered per UTC day for `days` days starting at `firstDay` (unix seconds of 00:00
 // UTC), from an account's kept polls and its per-day summaries of older ones.
 std::vector<std::uint64_t> deliveredPerDay(const std::vector<ledger::PollRecord>& polls,
-                                           const std::vector<ledger::PollDaySummary>& summaries,
-                                           std::int64_t firstDay, int days);
+                                           const std::vector<ledger::PollDaySummary>& summaries, std::int64_t firstDay,
+                                           int days);
 
 struct ChartSeries {
     std::string account;
@@ -89,8 +89,8 @@ std::string renderDailyChart(const std::vector<ChartSeries>& series, std::int64_
 
 // What every rendered page needs besides the model.
 struct PageContext {
-    std::string csrfToken;  // put in every form; POSTs without it are refused
-    std::string nonce;      // the Content-Security-Policy nonce of the inline style and script
+    std::string csrfToken;       // put in every form; POSTs without it are refused
+    std::string nonce;           // the Content-Security-Policy nonce of the inline style and script
     bool tokenRequired = false;  // http_token_file is set (the page offers to log out)
 };
 

@@ -55,10 +55,11 @@ TEST_F(StatusPageTest, ABrowserSeesTheAccountsPollsAndRetriesThroughThePage) {
 
     const std::string screenshot = (std::filesystem::current_path() / "status-page.png").string();
     // Debian's python3, where python3-selenium is (not a python3 earlier on PATH).
-    const auto browser = runProcess({"/usr/bin/python3", std::string(MC_SOURCE_DIR) + "/tests/integration/status_page_browser.py",
-                                     "--url", "http://127.0.0.1:" + std::to_string(httpPort_), "--token", httpToken_,
-                                     "--hostile", kHostileFolder, "--screenshot", screenshot},
-                                    {}, 300s);
+    const auto browser =
+        runProcess({"/usr/bin/python3", std::string(MC_SOURCE_DIR) + "/tests/integration/status_page_browser.py",
+                    "--url", "http://127.0.0.1:" + std::to_string(httpPort_), "--token", httpToken_, "--hostile",
+                    kHostileFolder, "--screenshot", screenshot},
+                   {}, 300s);
     EXPECT_EQ(browser.exitCode, 0) << browser.describe() << "\n" << daemon_->err();
     EXPECT_NE(browser.out.find("PASSED"), std::string::npos) << browser.out;
     EXPECT_TRUE(std::filesystem::exists(screenshot));
