@@ -6,6 +6,7 @@
 #include "app/CommandSupport.hpp"
 #include "app/CommandTable.hpp"
 #include "collector/AccountPoller.hpp"
+#include "schedules/StatusPage.hpp"
 
 namespace mc::app {
 namespace {
@@ -18,8 +19,50 @@ std::string describeNextPoll(std::int64_t nextPollAt) {
     return formatTime(nextPollAt);
 }
 
+// An account's kept polls (newest first) and the per-day summaries of older ones.
+struct History {
+    std::vector<ledger::PollRecord> polls;
+    std::vector<ledger::PollDaySummary> days;
+};
+
+std::string historyJson(const History& history) {
+    std::string out = ",\"history\":[";
+    for (std::size_t i = 0; i < history.polls.size(); ++i) {
+        const auto& poll = history.polls[i];
+        out += std::string(i ? "," : "") + "{\"started\":" + std::to_string(poll.startedAt) +
+               ",\"duration_ms\":" + std::to_string(poll.durationMs) + ",\"result\":" + jsonString(poll.result) +
+               ",\"error\":" + jsonString(poll.error) + ",\"fetched\":" + std::to_string(poll.fetched) +
+               ",\"delivered\":" + std::to_string(poll.delivered) +
+               ",\"quarantined\":" + std::to_string(poll.quarantined) +
+               ",\"deferred\":" + std::to_string(poll.deferred) + ",\"skipped\":" + std::to_string(poll.skipped) +
+               ",\"deleted\":" + std::to_string(poll.deleted) + "}";
+    }
+    out += "],\"days\":[";
+    for (std::size_t i = 0; i < history.days.size(); ++i) {
+        const auto& day = history.days[i];
+        out += std::string(i ? "," : "") + "{\"day\":" + std::to_string(day.day) +
+               ",\"polls\":" + std::to_string(day.polls) + ",\"failed\":" + std::to_string(day.failed) +
+               ",\"fetched\":" + std::to_string(day.fetched) + ",\"delivered\":" + std::to_string(day.delivered) + "}";
+    }
+    return out + "]";
+}
+
+void printHistory(const History& history) {
+    for (const auto& poll : history.polls) {
+        std::cout << "  " << formatTime(poll.startedAt) << "  " << poll.durationMs / 1000 << "."
+                  << poll.durationMs % 1000 / 100 << "s  " << shown(poll.result) << "  fetched " << poll.fetched
+                  << ", delivered " << poll.delivered << ", quarantined " << poll.quarantined << ", deferred "
+                  << poll.deferred << (poll.error.empty() ? "" : "  " + shown(poll.error)) << "\n";
+    }
+    for (auto it = history.days.rbegin(); it != history.days.rend(); ++it)
+        std::cout << "  " << schedules::formatUtc(it->day, "%Y-%m-%d") << " (UTC)  " << it->polls << " polls, "
+                  << it->failed << " failed, fetched " << it->fetched << ", delivered " << it->delivered << "\n";
+    if (history.polls.empty()) std::cout << "  no poll recorded\n";
+}
+
 int statusCommand(const Invocation& invocation, const config::Config& config) {
     const bool json = invocation.has("--json");
+    const bool withHistory = invocation.has("--history");
     auto ledger = openLedgerOrSay(config);
     if (!ledger) return kExitLedger;
     auto accounts = selectAccounts(config, invocation.accounts());
@@ -31,6 +74,11 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
         if (auto stored = ledger->account(account->name)) record = *stored;
         records.push_back(std::move(record));
     }
+    std::vector<History> histories(accounts.size());
+    if (withHistory)
+        for (std::size_t i = 0; i < accounts.size(); ++i)
+            histories[i] = History{ledger->pollHistory(accounts[i]->name, ledger::kPollHistoryKept),
+                                   ledger->pollDays(accounts[i]->name, 0)};
     if (json) std::cout << "[";
     bool first = true;
     for (std::size_t i = 0; i < accounts.size(); ++i) {
@@ -50,7 +98,7 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
                       << ",\"held_by\":" << jsonString(record.leaseHolder) << ",\"seen\":" << record.seen
                       << ",\"delivered\":" << record.delivered << ",\"deleted\":" << record.deleted
                       << ",\"quarantined\":" << record.quarantined << ",\"skipped\":" << record.skipped
-                      << ",\"pending\":" << record.pending << "}";
+                      << ",\"pending\":" << record.pending << (withHistory ? historyJson(histories[i]) : "") << "}";
         } else {
             std::cout << shown(account->name) << ": last poll " << formatTime(record.lastPollAt) << ", "
                       << (result.result.empty() ? "never polled" : shown(result.result))
@@ -60,6 +108,7 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
                       << describeNextPoll(record.nextPollAt) << "\n";
             if (!record.leaseHolder.empty()) std::cout << "  held by " << shown(record.leaseHolder) << "\n";
             if (!record.lastError.empty()) std::cout << "  last error: " << shown(record.lastError) << "\n";
+            if (withHistory) printHistory(histories[i]);
         }
         first = false;
     }
@@ -72,7 +121,7 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
 CommandSpec statusCommandSpec() {
     CommandSpec spec;
     spec.name = "status";
-    spec.synopsis = "status -c FILE [--account NAME]... [--json]";
+    spec.synopsis = "status -c FILE [--account NAME]... [--history] [--json]";
     spec.summary = "per account: last poll, result, message counts and last error, from the ledger";
     spec.help =
         "Per account, from the ledger: the last poll and its result (with the failure kind and when\n"
@@ -81,8 +130,10 @@ CommandSpec statusCommandSpec() {
         "\n"
         "options:\n"
         "  --account NAME   only this account (repeatable)\n"
-        "  --json           one JSON array, an object per account\n";
-    spec.options = {{"--account", true}, {"--json", false}};
+        "  --history        also each account's last polls (newest first: start, duration, result,\n"
+        "                   counts, error; the last 100 are kept) and older ones summed per UTC day\n"
+        "  --json           one JSON array, an object per account (with --history: \"history\", \"days\")\n";
+    spec.options = {{"--account", true}, {"--history", false}, {"--json", false}};
     spec.needsConfig = true;
     spec.run = [](const Invocation& invocation, const config::Config* config) {
         return statusCommand(invocation, *config);

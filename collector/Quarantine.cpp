@@ -61,15 +61,20 @@ std::string Quarantine::idOf(const ledger::MessageKey& key) {
     return id;
 }
 
+std::string Quarantine::reasonOf(const ledger::MessageRecord& record) {
+    const auto at = record.lastError.rfind(kCopyMarker);
+    if (at == std::string::npos || record.lastError.back() != ')') return record.lastError;
+    return record.lastError.substr(0, at);
+}
+
 QuarantinedMessage Quarantine::describe(const ledger::MessageRecord& record) const {
     QuarantinedMessage message;
     message.id = idOf(record.key);
     message.key = record.key;
     message.size = record.size;
     message.quarantinedAt = record.firstSeenAt;
-    message.reason = record.lastError;
+    message.reason = reasonOf(record);
     if (auto at = record.lastError.rfind(kCopyMarker); at != std::string::npos && record.lastError.back() == ')') {
-        message.reason = record.lastError.substr(0, at);
         message.copyPath =
             record.lastError.substr(at + kCopyMarker.size(), record.lastError.size() - at - kCopyMarker.size() - 1);
     }

@@ -47,6 +47,9 @@ public:
     // never fetched again nor deleted from the source, and their copies are removed.
     std::vector<QuarantinedMessage> drop(const std::string& account, const std::vector<std::string>& ids);
 
+    // The target's reply a quarantined row records (without the copy's path), read from the ledger
+    // alone: cheap enough for a page that refreshes every few seconds.
+    static std::string reasonOf(const ledger::MessageRecord& record);
     // The ID of a ledger key (12 hex digits).
     static std::string idOf(const ledger::MessageKey& key);
 

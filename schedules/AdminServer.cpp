@@ -663,11 +663,10 @@ private:
             if (const auto* account = config.findAccount(name)) inputs.accounts.push_back(account);
         inputs.views = service_.accounts();
         inputs.records = page_.ledger->accounts();
-        for (const auto* account : inputs.accounts) {
-            auto last = page_.ledger->pollHistory(account->name, 1);
-            if (!last.empty()) inputs.lastPolls.emplace(account->name, last.front());
-        }
-        inputs.quarantined = collector::Quarantine(*page_.ledger, config.collector.quarantineDir).list();
+        // From memory and two ledger reads whatever the number of accounts: the page asks every
+        // few seconds.
+        inputs.lastPolls = service_.lastReports();
+        inputs.quarantined = page_.ledger->quarantined("");
         if (page_.progress != nullptr) inputs.progress = page_.progress->snapshot();
         return buildStatusModel(inputs);
     }

@@ -462,6 +462,14 @@ std::vector<AccountView> Service::accounts() const {
     return scheduler_.accounts();
 }
 
+std::map<std::string, collector::PollReport> Service::lastReports() const {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, collector::PollReport> reports;
+    for (const auto& [name, history] : history_)
+        if (history.finished > 0) reports.emplace(name, history.lastReport);
+    return reports;
+}
+
 int Service::pollsInFlight() const {
     std::lock_guard lock(mutex_);
     return scheduler_.running();

@@ -120,6 +120,8 @@ public:
     ServiceState state() const;
     std::shared_ptr<const config::Config> config() const;
     std::vector<AccountView> accounts() const;
+    // Each account's last finished poll since the service started (the status page).
+    std::map<std::string, collector::PollReport> lastReports() const;
     int pollsInFlight() const;
 
 private:

@@ -49,15 +49,6 @@ std::string plural(std::uint64_t count, const char* one, const char* many) {
     return grouped(count) + " " + (count == 1 ? one : many);
 }
 
-std::string utcTime(std::int64_t at, const char* format) {
-    std::time_t t = at;
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    char buffer[40];
-    std::strftime(buffer, sizeof buffer, format, &utc);
-    return buffer;
-}
-
 std::string describeSource(const config::AccountSettings& account) {
     const bool imap = account.protocol == config::SourceProtocol::Imap;
     std::string text =
@@ -264,6 +255,15 @@ std::string failureHint(proto::FailureKind kind) {
     return "";
 }
 
+std::string formatUtc(std::int64_t at, const char* format) {
+    std::time_t t = at;
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char buffer[40];
+    std::strftime(buffer, sizeof buffer, format, &utc);
+    return buffer;
+}
+
 std::string describeAgo(std::int64_t now, std::int64_t at) {
     if (at <= 0) return "never";
     const std::int64_t seconds = std::max<std::int64_t>(0, now - at);
@@ -302,13 +302,13 @@ StatusModel buildStatusModel(const StatusInputs& in) {
             a.heldBy = record->leaseHolder;
             a.lastError = record->lastError;
         }
-        if (auto last = in.lastPolls.find(a.name); last != in.lastPolls.end()) {
+        if (auto last = in.lastPolls.find(a.name); last != in.lastPolls.end() && last->second.heldBy.empty()) {
             a.lastPollKnown = true;
             a.fetchedLastPoll = last->second.fetched;
             a.deliveredLastPoll = last->second.delivered;
         }
-        for (const auto& message : in.quarantined)
-            if (message.key.account == a.name) a.quarantineReason = message.reason;  // the latest
+        for (const auto& row : in.quarantined)
+            if (row.key.account == a.name) a.quarantineReason = collector::Quarantine::reasonOf(row);  // the latest
         auto view =
             std::find_if(in.views.begin(), in.views.end(), [&](const AccountView& v) { return v.name == a.name; });
         if (view != in.views.end() && view->state == AccountState::Running)
@@ -384,13 +384,13 @@ std::string renderDailyChart(const std::vector<ChartSeries>& series, std::int64_
             std::snprintf(number, sizeof number, "%.1f", height);
             out += number;
             out += "\" fill=\"" + std::string(kPalette[s % std::size(kPalette)]) + "\"><title>" +
-                   html(series[s].account) + ", " + utcTime(firstDay + d * kDay, "%Y-%m-%d") + ": " +
+                   html(series[s].account) + ", " + formatUtc(firstDay + d * kDay, "%Y-%m-%d") + ": " +
                    plural(value, "message", "messages") + "</title></rect>";
         }
         if ((d % 7 == 0 && d + 4 < days) || d == days - 1) {
             std::snprintf(number, sizeof number, "%.1f", kLeft + d * slot);
             out += "<text x=\"" + std::string(number) + "\" y=\"" + std::to_string(kHeight - 4) + "\" class=\"axis\">" +
-                   utcTime(firstDay + d * kDay, "%m-%d") + "</text>";
+                   formatUtc(firstDay + d * kDay, "%m-%d") + "</text>";
         }
     }
     out += "</svg><p class=\"legend\">";
@@ -445,7 +445,7 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
             "<div class=\"scroll\"><table><thead><tr><th>Date</th><th>From</th><th>Subject</th><th>Folder</th>"
             "<th>Reason</th><th></th></tr></thead><tbody>";
         for (const auto& m : history.quarantined) {
-            out += "<tr data-id=\"" + html(m.id) + "\"><td>" + html(utcTime(m.quarantinedAt, "%Y-%m-%d %H:%M")) +
+            out += "<tr data-id=\"" + html(m.id) + "\"><td>" + html(formatUtc(m.quarantinedAt, "%Y-%m-%d %H:%M")) +
                    "</td><td>" + html(m.from) + "</td><td>" + html(m.subject) + "</td><td>" +
                    html(m.key.folder.empty() ? "-" : m.key.folder) + "</td><td>" + html(m.reason) + "</td><td>" +
                    action("retry", m.id, "Retry") + action("drop", m.id, "Drop") + "</td></tr>";
@@ -464,7 +464,7 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
             "<th>Fetched</th><th>Delivered</th><th>Quarantined</th><th>Deferred</th><th>Error</th></tr></thead>"
             "<tbody>";
         for (const auto& poll : history.polls)
-            out += "<tr><td>" + html(utcTime(poll.startedAt, "%Y-%m-%d %H:%M:%S")) + "</td><td>" +
+            out += "<tr><td>" + html(formatUtc(poll.startedAt, "%Y-%m-%d %H:%M:%S")) + "</td><td>" +
                    durationText(poll.durationMs) + "</td><td>" + html(resultText(poll.result)) + "</td><td>" +
                    grouped(poll.fetched) + "</td><td>" + grouped(poll.delivered) + "</td><td>" +
                    grouped(poll.quarantined) + "</td><td>" + grouped(poll.deferred) + "</td><td>" + html(poll.error) +
@@ -476,7 +476,7 @@ std::string renderAccountPage(const AccountHistory& history, std::int64_t now, c
             "<h3>Earlier, per day</h3><div class=\"scroll\"><table><thead><tr><th>Day (UTC)</th><th>Polls</th>"
             "<th>Failed</th><th>Fetched</th><th>Delivered</th></tr></thead><tbody>";
         for (auto it = history.days.rbegin(); it != history.days.rend(); ++it)
-            out += "<tr><td>" + html(utcTime(it->day, "%Y-%m-%d")) + "</td><td>" + grouped(it->polls) + "</td><td>" +
+            out += "<tr><td>" + html(formatUtc(it->day, "%Y-%m-%d")) + "</td><td>" + grouped(it->polls) + "</td><td>" +
                    grouped(it->failed) + "</td><td>" + grouped(it->fetched) + "</td><td>" + grouped(it->delivered) +
                    "</td></tr>";
         out += "</tbody></table></div>";

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/AccountPoller.hpp"
 #include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
@@ -54,20 +55,23 @@ struct StatusModel {
 
 // What the model is built from; the caller reads these (service, ledger) and passes them in.
 struct StatusInputs {
-    std::int64_t now = 0;                                  // unix seconds
-    std::int64_t nowMs = 0;                                // unix milliseconds, for progress rates
-    std::vector<const config::AccountSettings*> accounts;  // in config order
-    std::vector<AccountView> views;                        // the scheduler's, by name
-    std::vector<ledger::AccountRecord> records;            // the ledger's
-    std::map<std::string, ledger::PollRecord> lastPolls;   // the last poll of each account
-    std::vector<collector::QuarantinedMessage> quarantined;
-    std::map<std::string, PollProgressEntry> progress;  // running polls
+    std::int64_t now = 0;                                    // unix seconds
+    std::int64_t nowMs = 0;                                  // unix milliseconds, for progress rates
+    std::vector<const config::AccountSettings*> accounts;    // in config order
+    std::vector<AccountView> views;                          // the scheduler's, by name
+    std::vector<ledger::AccountRecord> records;              // the ledger's
+    std::map<std::string, collector::PollReport> lastPolls;  // the service's last poll of each account
+    std::vector<ledger::MessageRecord> quarantined;          // the ledger's quarantined rows
+    std::map<std::string, PollProgressEntry> progress;       // running polls
 };
 
 StatusModel buildStatusModel(const StatusInputs& inputs);
 
 // What to do about a failure of KIND, in plain words ("" when there is nothing to add).
 std::string failureHint(proto::FailureKind kind);
+
+// AT (unix seconds) in UTC with strftime's FORMAT ("%Y-%m-%d").
+std::string formatUtc(std::int64_t at, const char* format);
 
 // "just now", "3 minutes ago", "2 hours ago", "5 days ago"; "never" for 0.
 std::string describeAgo(std::int64_t now, std::int64_t at);

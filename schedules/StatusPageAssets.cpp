@@ -83,7 +83,7 @@ const char* const kStatusPageScript = R"js(
   function refresh() {
     fetch(url, {credentials: 'same-origin', cache: 'no-store'})
       .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-      .then(function (data) { schedule(apply(data) ? 1000 : 10000); })
+      .then(function (data) { schedule(apply(data) ? 2000 : 10000); })
       .catch(function () { schedule(15000); });
   }
   document.querySelectorAll('form.poll').forEach(function (form) {

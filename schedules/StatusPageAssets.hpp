@@ -5,7 +5,7 @@
 namespace mc::schedules {
 
 extern const char* const kStatusPageCss;
-// Live updates: polls the JSON at main[data-live] (every second while a poll runs, else every 10 s)
+// Live updates: polls the JSON at main[data-live] (every 2 s while a poll runs, else every 10 s)
 // and puts each account's texts in with textContent; "Check mail now" posts without reloading.
 extern const char* const kStatusPageScript;
 

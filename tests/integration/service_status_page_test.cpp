@@ -68,6 +68,16 @@ TEST_F(StatusPageTest, ABrowserSeesTheAccountsPollsAndRetriesThroughThePage) {
     const auto ids = deliveredIds();
     EXPECT_EQ(ids.size(), 2u);
     for (const auto& [id, count] : ids) EXPECT_EQ(count, 1) << id;
+    // The same history through the command line: the first poll quarantined, the last delivered.
+    const auto history = runProcess({MC_BINARY, "status", "-c", config, "--account", "home", "--history"}, {}, 60s);
+    EXPECT_EQ(history.exitCode, 0) << history.describe();
+    EXPECT_NE(history.out.find("ok  fetched 2, delivered 2, quarantined 0"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("failed:target-permanent  fetched 2, delivered 0, quarantined 2"), std::string::npos)
+        << history.out;
+    const auto json = runProcess({MC_BINARY, "status", "-c", config, "--history", "--json"}, {}, 60s);
+    EXPECT_NE(json.out.find("\"result\":\"ok\",\"error\":\"\",\"fetched\":2,\"delivered\":2"), std::string::npos)
+        << json.out;
+    EXPECT_NE(json.out.find("\"days\":[]"), std::string::npos) << json.out;
     // The token never reaches a log line.
     EXPECT_EQ(daemon_->err().find(httpToken_), std::string::npos);
     const auto stopped = daemon_->stop(SIGTERM);

@@ -66,10 +66,13 @@ protected:
                            record("busy", "ok"), record("elsewhere", "ok")};
         inputs_.records[3].leaseHolder = "other-host:42:abc";
         inputs_.views = {AccountView{.name = "busy", .state = AccountState::Running}};
-        inputs_.lastPolls["fine"] = ledger::PollRecord{"fine", 0, 900, "ok", "", 12, 12, 0, 0, 0, 0};
-        collector::QuarantinedMessage quarantined;
+        collector::PollReport last;
+        last.ok = true;
+        last.fetched = last.delivered = 12;
+        inputs_.lastPolls["fine"] = last;
+        ledger::MessageRecord quarantined;
         quarantined.key.account = "fine";
-        quarantined.reason = "550 5.1.1 " + kHostile;
+        quarantined.lastError = "550 5.1.1 " + kHostile + " (copy: /var/lib/q/fine/1.eml)";
         inputs_.quarantined = {quarantined};
         inputs_.progress["busy"] = PollProgressEntry{120, 5000, inputs_.nowMs - 4000, inputs_.nowMs};
     }
