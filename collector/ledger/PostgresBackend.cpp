@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS mailbox_marks (
 )sql",
     // Version 4 (SQLite's version 6): each account's last polls, and older ones summed per day (the status page).
     R"sql(
-CREATE TABLE poll_history (
+CREATE TABLE IF NOT EXISTS poll_history (
     id BIGSERIAL PRIMARY KEY,
     account TEXT NOT NULL,
     started_at BIGINT NOT NULL,
@@ -88,8 +88,8 @@ CREATE TABLE poll_history (
     skipped BIGINT NOT NULL DEFAULT 0,
     deleted BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX poll_history_by_account ON poll_history (account, id);
-CREATE TABLE poll_days (
+CREATE INDEX IF NOT EXISTS poll_history_by_account ON poll_history (account, id);
+CREATE TABLE IF NOT EXISTS poll_days (
     account TEXT NOT NULL,
     day BIGINT NOT NULL,
     polls BIGINT NOT NULL DEFAULT 0,

@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS mailbox_marks (
 )sql",
     // Version 6: each account's last polls, and older ones summed per day (the status page).
     R"sql(
-CREATE TABLE poll_history (
+CREATE TABLE IF NOT EXISTS poll_history (
     id INTEGER PRIMARY KEY,
     account TEXT NOT NULL,
     started_at INTEGER NOT NULL,
@@ -113,8 +113,8 @@ CREATE TABLE poll_history (
     skipped INTEGER NOT NULL DEFAULT 0,
     deleted INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX poll_history_by_account ON poll_history (account, id);
-CREATE TABLE poll_days (
+CREATE INDEX IF NOT EXISTS poll_history_by_account ON poll_history (account, id);
+CREATE TABLE IF NOT EXISTS poll_days (
     account TEXT NOT NULL,
     day INTEGER NOT NULL,
     polls INTEGER NOT NULL DEFAULT 0,

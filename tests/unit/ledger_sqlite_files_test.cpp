@@ -207,7 +207,6 @@ TEST_F(LedgerFilesTest, VersionThreeLedgerGainsAnEmptyHeaderHash) {
         SqliteLedgerStore store(path_);
         store.markDelivered(key("old"), 10, "h", "<old@x>", "");
         store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
-        store.executeForTesting("DROP TABLE poll_history; DROP TABLE poll_days");  // version 5's
         store.executeForTesting("PRAGMA user_version = 3");
     }
     SqliteLedgerStore store(path_);
