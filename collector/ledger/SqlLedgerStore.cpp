@@ -620,9 +620,8 @@ std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, 
         std::vector<PollRecord> polls;
         for (std::size_t row = 0; row < rows.size(); ++row) {
             auto count = [&](std::size_t column) { return static_cast<std::uint64_t>(rows.integer(row, column)); };
-            polls.push_back(PollRecord{rows.text(row, 0), rows.integer(row, 1), rows.integer(row, 2),
-                                       rows.text(row, 3), rows.text(row, 4), count(5), count(6), count(7), count(8),
-                                       count(9), count(10)});
+            polls.push_back(PollRecord{rows.text(row, 0), rows.integer(row, 1), rows.integer(row, 2), rows.text(row, 3),
+                                       rows.text(row, 4), count(5), count(6), count(7), count(8), count(9), count(10)});
         }
         return polls;
     });
