@@ -3,6 +3,7 @@
 # (clang) for a bounded time from its seed corpus. FUZZ_SECONDS sets the time per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
@@ -12,7 +13,8 @@ sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit
     -DCMAKE_CXX_FLAGS="-O1 $sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize"
 unit_targets=$(cmake --build build-asan --target help | sed -n 's/^\(mc_unit_[a-z]*_tests\):.*/\1/p')
 cmake --build build-asan -j "$(nproc)" --target $unit_targets
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$root/deploy/lsan.supp" \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --output-on-failure -j "$(nproc)" -R '^unit\.')
 
 [ -f build-fuzz/CMakeCache.txt ] || cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_CXX_COMPILER=clang++ \
