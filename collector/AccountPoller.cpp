@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -21,6 +22,7 @@
 #include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
 #include "proto/AsciiText.hpp"
+#include "proto/ImapCommand.hpp"
 #include "proto/MessageHeaders.hpp"
 
 namespace mc::collector {
@@ -67,6 +69,15 @@ private:
     const Pop3Listing& listing_;
 };
 
+// The UID a ledger row of an IMAP folder names: only the text std::to_string writes ("007" or
+// "+7" is no UID of ours).
+std::optional<std::uint32_t> imapUid(const std::string& text) {
+    std::uint32_t number = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size() || std::to_string(number) != text) return std::nullopt;
+    return number;
+}
+
 class ImapMailbox final : public ListedMailbox {
 public:
     explicit ImapMailbox(std::vector<ImapListing> listing) : listing_(std::move(listing)) {
@@ -81,12 +92,8 @@ public:
     std::uint64_t size(std::size_t index) const override { return listing_[index].size; }
     bool flaggedDeleted(std::size_t index) const override { return listing_[index].deleted; }
     std::optional<std::size_t> find(const std::string& uid) const override {
-        std::uint32_t number = 0;
-        auto [end, error] = std::from_chars(uid.data(), uid.data() + uid.size(), number);
-        // Only the text std::to_string writes: "007" or "+7" is no UID of ours.
-        if (error != std::errc() || end != uid.data() + uid.size() || std::to_string(number) != uid)
-            return std::nullopt;
-        return findNumber(number);
+        auto number = imapUid(uid);
+        return number ? findNumber(*number) : std::nullopt;
     }
     std::optional<std::size_t> findNumber(std::uint32_t number) const override {
         auto at = std::lower_bound(listing_.begin(), listing_.end(), number,
@@ -134,6 +141,7 @@ struct Plan {
     // is still the message delivered; with its ledger row.
     std::vector<std::pair<std::uint32_t, MessageRecord>> deleteEarlier;
     std::vector<std::string> absent;  // ledger rows of messages no longer listed
+    std::size_t leftAlone = 0;        // flagged \Deleted by another client: neither collected nor removed
 
     bool isAmbiguous(std::uint32_t number) const {
         return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
@@ -271,12 +279,15 @@ void applyDecision(MailboxPoll& poll, Plan& plan, const ListedMailbox& listed, s
     }
 }
 
-// Plans a mailbox from its whole listing: one pass over its ledger rows (one held at a time)
-// decides for the listed messages that have one and finds the rows of messages no longer listed;
-// then every decision is carried out. `deliveredBefore`: a re-scan (UIDVALIDITY changed), with
-// the content delivered under the folder's earlier UIDVALIDITYs.
+// Plans a mailbox from its listing: one pass over its ledger rows (one held at a time) decides for
+// the listed messages that have one and, for a whole listing, finds the rows of messages no longer
+// listed; then every decision is carried out. `deliveredBefore`: a re-scan (UIDVALIDITY changed),
+// with the content delivered under the folder's earlier UIDVALIDITYs. `rowsOfListed`: the listing
+// is partial (what arrived since the mailbox's mark, and what the ledger has work for), with the
+// rows it has; rows of messages not listed are then no news.
 Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
-                 const std::set<std::string>* deliveredBefore) {
+                 const std::set<std::string>* deliveredBefore,
+                 const std::vector<MessageRecord>* rowsOfListed = nullptr) {
     Plan plan;
     const PlanRules rules = planRules(poll.account, firstPoll);
     const bool wantDelivered = deliveredBefore != nullptr || listed.anyRepeated();
@@ -284,32 +295,35 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
     std::vector<std::optional<Decision>> decisions(listed.count());
     std::map<std::size_t, MessageRecord> rows;  // for decisions that need the row (few)
     std::size_t othersDeleting = 0;
-    // No ledger call inside: the store may hold its lock while it visits.
-    poll.ledger.forEachMessage(
-        poll.account.name, poll.mailbox.folder, poll.mailbox.uidValidity, [&](const MessageRecord& record) {
-            if (wantDelivered && (record.state == MessageState::Delivered || record.state == MessageState::Deleted))
-                delivered.insert(record.contentHash);
-            auto index = listed.find(record.key.uid);
-            if (!index) {
-                // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
-                auto hash = record.key.uid.rfind('#');
-                if (!(listed.anyRepeated() && hash != std::string::npos && listed.find(record.key.uid.substr(0, hash))))
-                    plan.absent.push_back(record.key.uid);
-                return true;
-            }
-            if (listed.repeated(*index)) return true;
-            // A message flagged \Deleted is being deleted by another client (or by us, in a poll
-            // that stopped before UID EXPUNGE): neither collected nor removed, unless we delivered it.
-            if (listed.flaggedDeleted(*index) && record.state != MessageState::Delivered) {
-                decisions[*index] = Decision::Nothing;
-                ++othersDeleting;
-                return true;
-            }
-            const Decision decision = decide(&record, listed.size(*index), rules);
-            decisions[*index] = decision;
-            if (decisionNeedsRow(decision)) rows.emplace(*index, record);
+    auto visit = [&](const MessageRecord& record) {
+        if (wantDelivered && (record.state == MessageState::Delivered || record.state == MessageState::Deleted))
+            delivered.insert(record.contentHash);
+        auto index = listed.find(record.key.uid);
+        if (!index) {
+            if (rowsOfListed) return true;
+            // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
+            auto hash = record.key.uid.rfind('#');
+            if (!(listed.anyRepeated() && hash != std::string::npos && listed.find(record.key.uid.substr(0, hash))))
+                plan.absent.push_back(record.key.uid);
             return true;
-        });
+        }
+        if (listed.repeated(*index)) return true;
+        // A message flagged \Deleted is being deleted by another client (or by us, in a poll
+        // that stopped before UID EXPUNGE): neither collected nor removed, unless we delivered it.
+        if (listed.flaggedDeleted(*index) && record.state != MessageState::Delivered) {
+            decisions[*index] = Decision::Nothing;
+            ++othersDeleting;
+            return true;
+        }
+        const Decision decision = decide(&record, listed.size(*index), rules);
+        decisions[*index] = decision;
+        if (decisionNeedsRow(decision)) rows.emplace(*index, record);
+        return true;
+    };
+    if (rowsOfListed)
+        std::for_each(rowsOfListed->begin(), rowsOfListed->end(), visit);
+    else  // no ledger call inside: the store may hold its lock while it visits
+        poll.ledger.forEachMessage(poll.account.name, poll.mailbox.folder, poll.mailbox.uidValidity, visit);
     if (wantDelivered) plan.everyDelivered = std::make_shared<const std::set<std::string>>(std::move(delivered));
     plan.rescan = deliveredBefore != nullptr;
 
@@ -330,6 +344,7 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
                       row == rows.end() ? nullptr : &row->second);
     }
     std::sort(plan.ambiguous.begin(), plan.ambiguous.end());
+    plan.leftAlone = othersDeleting;
     poll.report.listed += listed.count() - othersDeleting;
     if (othersDeleting)
         spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
@@ -419,21 +434,31 @@ void verifyEarlier(const MailboxPoll& poll, Plan& plan, const HeaderFetcher& fet
             account, folder, unverified);
 }
 
+struct Collected {
+    std::vector<std::uint32_t> toDelete;  // numbers now safe to delete
+    // Every planned message was answered (delivered, refused, deferred or left pending, each with
+    // its ledger row) and the poll met no error: the mailbox's mark may move on.
+    bool complete = false;
+};
+
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
-std::vector<std::uint32_t> fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const Plan& plan,
-                                           const Retriever& retrieve) {
+Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const Plan& plan, const Retriever& retrieve) {
     const config::AccountSettings& account = poll.account;
     PollReport& report = poll.report;
-    std::vector<std::uint32_t> toDelete;
+    Collected collected;
+    std::vector<std::uint32_t>& toDelete = collected.toDelete;
     for (const auto& [number, record] : plan.deleteEarlier) toDelete.push_back(number);
-    if (plan.fetch.empty()) return toDelete;
+    if (plan.fetch.empty()) {
+        collected.complete = report.error.empty() && !report.ledgerFailed;
+        return collected;
+    }
 
     const std::vector<std::uint32_t>& numbers = plan.fetch;
     const std::string& spoolDir = poll.config.collector.spoolDir;
     DeliveryPipeline pipeline(poll.config, account, poll.ledger, account.endpoint.host, numbers.size(),
                               poll.control.cutoff);
-    std::uint64_t handled = 0;
+    std::uint64_t handled = 0, untrusted = 0;
     retrieve(
         numbers, [&] { return delivery::MessageBody(spoolDir); },
         [&](std::uint32_t number, delivery::MessageBody body) {
@@ -444,7 +469,8 @@ std::vector<std::uint32_t> fetchAndDeliver(MailboxPoll& poll, const ListedMailbo
             DeliveryJob job{poll.key(uid), number, listed.size(*index), std::move(body), plan.notToResend(number)};
             if (plan.isAmbiguous(number)) job.key.uid = uid + "#" + job.body.sha256().substr(0, 16);
             bool accepted = pipeline.submit(std::move(job));
-            if (poll.control.progress) poll.control.progress(++handled, numbers.size());
+            ++handled;
+            if (poll.control.progress) poll.control.progress(handled, numbers.size());
             return accepted && !poll.control.stopRequested();
         },
         [&](std::uint32_t number, const std::string& why) {
@@ -455,6 +481,7 @@ std::vector<std::uint32_t> fetchAndDeliver(MailboxPoll& poll, const ListedMailbo
                          net::printable(poll.mailbox.folder), net::printable(uid), why);
             poll.ledger.recordFailure(poll.key(uid), listed.size(*index), why);  // pending in `status`
             ++report.untrusted;
+            ++untrusted;
         });
     pipeline.finish();
     if (handled < numbers.size() && poll.control.stopRequested() && report.error.empty()) {
@@ -485,7 +512,8 @@ std::vector<std::uint32_t> fetchAndDeliver(MailboxPoll& poll, const ListedMailbo
     if (!account.keep)
         for (auto number : pipeline.deliveredNumbers())
             if (!plan.isAmbiguous(number)) toDelete.push_back(number);
-    return toDelete;
+    collected.complete = handled + untrusted == numbers.size() && report.error.empty() && !report.ledgerFailed;
+    return collected;
 }
 
 std::string describeDuration(std::chrono::seconds duration) {
@@ -518,6 +546,72 @@ ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::mil
     return imapOptionsFor(account, timeout, bodyCap(account));
 }
 
+// When a deletion is due for a Delivered row (LedgerStore::workDue's cut-off); nullopt: never.
+std::optional<std::int64_t> deliveredBy(const config::AccountSettings& account) {
+    if (!account.keep) return std::numeric_limits<std::int64_t>::max();
+    if (account.deleteAfterDays <= 0) return std::nullopt;
+    return static_cast<std::int64_t>(std::time(nullptr)) - std::int64_t(account.deleteAfterDays) * 86400;
+}
+
+// The rows of a partial listing's messages: those the ledger has work for (`due`) and, for the
+// others, their row if they have one (left by a poll that stopped before it moved the mark).
+// `found` counts the latter.
+std::vector<MessageRecord> rowsOfListed(const MailboxPoll& poll, const ListedMailbox& listed,
+                                        std::vector<MessageRecord> due, std::size_t& found) {
+    std::set<std::string> dueUids;
+    for (const auto& record : due) dueUids.insert(record.key.uid);
+    for (std::size_t index = 0; index < listed.count(); ++index) {
+        std::string uid = listed.uid(index);
+        if (dueUids.count(uid)) continue;
+        if (auto record = poll.ledger.message(poll.key(uid))) {
+            due.push_back(std::move(*record));
+            ++found;
+        }
+    }
+    return due;
+}
+
+// A POP3 mailbox that only grew is listed from its mark on, at most this many new messages (one
+// UIDL and one LIST each); beyond, a whole listing is cheaper.
+constexpr std::uint32_t kPop3MostListedOneByOne = 1000;
+
+// The number of messages the POP3 mailbox holds when it only grew since `mark` (as fetchmail
+// checks: it holds at least as many, and the last one then is still there under its UIDL), and
+// nothing is pending or due for deletion (finding those takes a whole listing) and no limit was
+// raised. nullopt: list the mailbox whole.
+std::optional<std::uint32_t> pop3GrownFromMark(Pop3Session& session, const MailboxPoll& poll,
+                                               const std::optional<MailboxMark>& mark) {
+    if (!mark || mark->fetchLimit < poll.account.maxMessageSize || mark->messages > kPop3MaxListingEntries)
+        return std::nullopt;
+    if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account)).empty()) return std::nullopt;
+    auto count = session.messageCount();
+    if (!count || *count < mark->messages || *count - mark->messages > kPop3MostListedOneByOne) return std::nullopt;
+    if (mark->messages > 0 && session.uidlOf(static_cast<std::uint32_t>(mark->messages)) != mark->lastUid)
+        return std::nullopt;
+    return count;
+}
+
+// Where a POP3 poll leaves the mailbox (see MailboxMark): the messages left after QUIT deleted
+// `deleted` (sorted) and renumbered the rest, and the UIDL of the last one. `base`: the listing
+// started after this mark.
+MailboxMark pop3MarkAfter(const Pop3Listing& listing, const std::vector<std::uint32_t>& deleted,
+                          const std::optional<MailboxMark>& base, std::uint64_t fetchLimit) {
+    MailboxMark mark;
+    mark.fetchLimit = fetchLimit;
+    for (std::size_t index = listing.count(); index-- > 0;) {
+        const std::uint32_t number = listing.number(index);
+        if (std::binary_search(deleted.begin(), deleted.end(), number)) continue;
+        mark.messages = number - (std::lower_bound(deleted.begin(), deleted.end(), number) - deleted.begin());
+        mark.lastUid = listing.uidl(index);
+        return mark;
+    }
+    if (base) {
+        mark.messages = base->messages;
+        mark.lastUid = base->lastUid;
+    }
+    return mark;
+}
+
 void pollPop3(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
               const PollControl& control, PollReport& report) {
     Pop3Options options = pop3Options(account, config.collector.ioTimeout);
@@ -525,19 +619,33 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     options.spoolDir = config.collector.spoolDir;
     Pop3Session session(std::move(options));
     session.open();
-    Pop3Mailbox listed(session.list());
-    bool firstPoll = ledger.registerAccount(account.name);
     MailboxPoll poll{config, account, ledger, control, report, Mailbox{}};
-    Plan plan = planListing(poll, listed, firstPoll, nullptr);
+    const auto mark = ledger.mailboxMark(account.name, "");
+    const Pop3Listing* listing = nullptr;
+    std::vector<MessageRecord> rows;
+    bool sinceMark = false;
+    if (auto count = pop3GrownFromMark(session, poll, mark)) {
+        const Pop3Listing& arrived = session.listRange(static_cast<std::uint32_t>(mark->messages) + 1, *count);
+        std::size_t withRows = 0;
+        rows = rowsOfListed(poll, Pop3Mailbox(arrived), {}, withRows);
+        // New messages with rows: a poll that stopped before moving the mark, or a UIDL given
+        // twice. A whole listing tells them apart.
+        sinceMark = withRows == 0 && arrived.count() == *count - mark->messages && !arrived.anyRepeated();
+        if (sinceMark) listing = &arrived;
+    }
+    if (!sinceMark) listing = &session.list();
+    Pop3Mailbox listed(*listing);
+    bool firstPoll = ledger.registerAccount(account.name);
+    Plan plan = planListing(poll, listed, firstPoll, nullptr, sinceMark ? &rows : nullptr);
     verifyEarlier(poll, plan, [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
-    auto toDelete = fetchAndDeliver(
+    Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
             session.retrieve(numbers, makeBody, handle, failed);
         });
 
     std::vector<std::uint32_t> marked;
-    if (!toDelete.empty() && !report.ledgerFailed) {
-        marked = session.markDeleted(toDelete);
+    if (!collected.toDelete.empty() && !report.ledgerFailed) {
+        marked = session.markDeleted(collected.toDelete);
         crashPoint("after-dele");
     }
     crashPoint("before-quit");
@@ -550,7 +658,13 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
         spdlog::warn("account={} server did not confirm QUIT; {} deletions may not have happened", account.name,
                      marked.size());
     }
-    if (!report.ledgerFailed) ledger.forget(account.name, "", 0, plan.absent);
+    if (report.ledgerFailed) return;
+    ledger.forget(account.name, "", 0, plan.absent);
+    // The mark moves on only when every message listed was handled and the deletions are known.
+    if (!collected.complete || listed.anyRepeated() || (!marked.empty() && !committed)) return;
+    std::sort(marked.begin(), marked.end());
+    MailboxMark next = pop3MarkAfter(*listing, marked, sinceMark ? mark : std::nullopt, account.maxMessageSize);
+    if (next != mark) ledger.recordMailboxMark(account.name, "", next);
 }
 
 void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll) {
@@ -560,33 +674,71 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     bool deleting = deletesAnything(account);
     ImapMailboxState state = session.select(folder, !deleting);
     poll.mailbox.uidValidity = state.uidValidity;
-    ImapMailbox listed(session.listMessages());
 
-    // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
-    // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
-    bool known = false;
-    poll.ledger.forEachMessage(account.name, folder, state.uidValidity, [&](const MessageRecord&) {
-        known = true;
-        return false;
-    });
+    // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
+    // UIDNEXT (none can appear there): only what arrived from it on is listed, and what the ledger
+    // has work for (pending, due for deletion). Nothing new: no listing at all.
+    const auto mark = poll.ledger.mailboxMark(account.name, folder);
+    bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 && state.uidNext != 0 &&
+                     state.uidNext >= mark->uidNext && mark->fetchLimit >= account.maxMessageSize;
+    std::vector<ImapListing> entries;
+    if (sinceMark) {
+        const auto from = static_cast<std::uint32_t>(mark->uidNext);
+        if (state.uidNext > from)
+            entries = session.listUids(std::to_string(from) + ":*", state.exists,
+                                       [&](std::uint32_t uid) { return uid >= from; });
+        sinceMark = session.mailbox().exists == mark->messages + entries.size();
+    }
+    std::vector<MessageRecord> rows;
     std::set<std::string> deliveredBefore;
-    if (!known)
-        for (const auto& record : poll.ledger.messagesInFolder(account.name, folder))
-            if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
-                deliveredBefore.insert(record.contentHash);
-    bool validityChanged = !known && !deliveredBefore.empty();
-    if (validityChanged)
-        spdlog::warn(
-            "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
-            "skipped and nothing is deleted from this folder in this poll",
-            account.name, net::printable(folder), state.uidValidity);
-    Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged ? &deliveredBefore : nullptr);
+    bool validityChanged = false;
+    if (sinceMark) {
+        std::vector<MessageRecord> due =
+            poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account));
+        std::vector<std::uint32_t> dueUids;
+        for (const auto& record : due)
+            if (auto uid = imapUid(record.key.uid); uid && *uid < mark->uidNext) dueUids.push_back(*uid);
+        std::sort(dueUids.begin(), dueUids.end());
+        for (const auto& set : proto::imapSequenceSet(dueUids)) {
+            auto more = session.listUids(set, dueUids.size(), [&](std::uint32_t uid) {
+                return std::binary_search(dueUids.begin(), dueUids.end(), uid);
+            });
+            entries.insert(entries.end(), more.begin(), more.end());
+        }
+        std::size_t withRows = 0;
+        ImapMailbox partial(entries);
+        rows = rowsOfListed(poll, partial, std::move(due), withRows);
+    } else {
+        entries = session.listMessages();
+        // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
+        // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
+        bool known = false;
+        poll.ledger.forEachMessage(account.name, folder, state.uidValidity, [&](const MessageRecord&) {
+            known = true;
+            return false;
+        });
+        if (!known)
+            for (const auto& record : poll.ledger.messagesInFolder(account.name, folder))
+                if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
+                    deliveredBefore.insert(record.contentHash);
+        validityChanged = !known && !deliveredBefore.empty();
+        if (validityChanged)
+            spdlog::warn(
+                "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
+                "skipped and nothing is deleted from this folder in this poll",
+                account.name, net::printable(folder), state.uidValidity);
+    }
+    ImapMailbox listed(std::move(entries));
+    Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged ? &deliveredBefore : nullptr,
+                            sinceMark ? &rows : nullptr);
     verifyEarlier(poll, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
-    auto toDelete = fetchAndDeliver(
+    Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
             session.retrieve(numbers, makeBody, handle, failed);
         });
 
+    const auto& toDelete = collected.toDelete;
+    std::vector<std::uint32_t> deleted;
     if (deleting && !toDelete.empty() && !validityChanged && !report.ledgerFailed) {
         if (session.currentUidValidity() != state.uidValidity) {
             spdlog::warn("account={} folder={} UIDVALIDITY changed during the poll; nothing deleted", account.name,
@@ -595,6 +747,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
             crashPoint("after-dele");
             for (auto uid : toDelete) poll.ledger.markDeleted(poll.key(std::to_string(uid)));
             report.deleted += toDelete.size();
+            deleted = toDelete;
         } else {
             spdlog::warn(
                 "account={} server offers neither UIDPLUS nor MOVE: keeping the mail, since a bare EXPUNGE "
@@ -602,7 +755,21 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
                 account.name);
         }
     }
-    if (!report.ledgerFailed) poll.ledger.forget(account.name, folder, state.uidValidity, plan.absent);
+    if (report.ledgerFailed) return;
+    poll.ledger.forget(account.name, folder, state.uidValidity, plan.absent);
+    // The mark moves on only when every message listed was handled, none was left alone for
+    // another client, and the folder kept its UIDVALIDITY.
+    if (!collected.complete || plan.leftAlone > 0 || state.uidNext == 0 ||
+        session.currentUidValidity() != state.uidValidity)
+        return;
+    const std::uint32_t uidNext = state.uidNext, listedFrom = sinceMark ? mark->uidNext : 0;
+    std::uint64_t below = sinceMark ? mark->messages : 0;
+    for (std::size_t index = 0; index < listed.count(); ++index)
+        if (listed.number(index) >= listedFrom && listed.number(index) < uidNext) ++below;
+    for (auto uid : deleted)
+        if (uid < uidNext && below > 0) --below;
+    MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize};
+    if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
 }
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,

@@ -208,6 +208,26 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     return mailbox_;
 }
 
+void ImapSession::fetchListing(const std::string& command, std::uint64_t first, std::uint64_t last,
+                               std::size_t expected, const std::function<bool(std::uint32_t uid)>& wanted,
+                               std::vector<ImapListing>& listing) {
+    // Indexed by sequence number - 1; 0 until that number's FETCH arrived. Responses for numbers
+    // not asked for, or a second one for the same number, are dropped: a server cannot grow this.
+    expectOk(
+        command, "FETCH",
+        [&](const ImapResponse& response) {
+            auto fetch = response.fetch();
+            if (!fetch || !fetch->uid || *fetch->uid == 0 || !fetch->rfc822Size) return;
+            if (fetch->sequence < first || fetch->sequence > last || fetch->sequence > uidBySequence_.size() ||
+                uidBySequence_[fetch->sequence - 1] != 0 || !wanted(*fetch->uid))
+                return;
+            uidBySequence_[fetch->sequence - 1] = *fetch->uid;
+            sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
+            listing.push_back({*fetch->uid, *fetch->rfc822Size, fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
+        },
+        expected);
+}
+
 std::vector<ImapListing> ImapSession::listMessages() {
     std::uint32_t total = mailbox_.exists;
     if (total > kImapMaxFolderMessages)
@@ -216,31 +236,32 @@ std::vector<ImapListing> ImapSession::listMessages() {
                             std::to_string(kImapMaxFolderMessages) + " messages listed per folder");
     std::vector<ImapListing> listing;
     listing.reserve(total);
-    // Indexed by sequence number - 1; 0 until that number's FETCH arrived. Responses for numbers
-    // not asked for, or a second one for the same number, are dropped: a server cannot grow this.
     uidBySequence_.assign(total, 0);
     sizeBySequence_.assign(total, 0);
     for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
         std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
-        expectOk(
-            "FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)", "FETCH",
-            [&](const ImapResponse& response) {
-                auto fetch = response.fetch();
-                if (!fetch || !fetch->uid || *fetch->uid == 0 || !fetch->rfc822Size) return;
-                if (fetch->sequence < first || fetch->sequence > last || fetch->sequence > uidBySequence_.size() ||
-                    uidBySequence_[fetch->sequence - 1] != 0)
-                    return;
-                uidBySequence_[fetch->sequence - 1] = *fetch->uid;
-                sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
-                listing.push_back(
-                    {*fetch->uid, *fetch->rfc822Size, fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
-            },
-            last - first + 1);
+        fetchListing(
+            "FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)", first, last,
+            last - first + 1, [](std::uint32_t) { return true; }, listing);
     }
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     listing.erase(
         std::unique(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
         listing.end());
+    return listing;
+}
+
+std::vector<ImapListing> ImapSession::listUids(const std::string& uidSet, std::size_t expected,
+                                               const std::function<bool(std::uint32_t uid)>& wanted) {
+    std::uint32_t total = std::min(mailbox_.exists, kImapMaxFolderMessages);
+    if (uidBySequence_.size() < total) {  // keeps what an earlier listing of this folder found
+        uidBySequence_.resize(total, 0);
+        sizeBySequence_.resize(total, 0);
+    }
+    std::vector<ImapListing> listing;
+    fetchListing("UID FETCH " + uidSet + " (UID RFC822.SIZE FLAGS)", 1, uidBySequence_.size(),
+                 std::min<std::size_t>(expected, total), wanted, listing);
+    std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     return listing;
 }
 

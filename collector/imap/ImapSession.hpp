@@ -107,6 +107,11 @@ public:
     ImapMailboxState select(const std::string& name, bool readOnly);
     // UID, size and \Deleted flag of every message in the selected folder, in chunks.
     std::vector<ImapListing> listMessages();
+    // The same for some messages only: `UID FETCH <uidSet> (UID RFC822.SIZE FLAGS)`, answers
+    // kept for UIDs `wanted` accepts (new arrivals "n:*", or the messages the ledger has work
+    // for). Adds to what retrieve() checks bodies against, until the next select or listMessages.
+    std::vector<ImapListing> listUids(const std::string& uidSet, std::size_t expected,
+                                      const std::function<bool(std::uint32_t uid)>& wanted);
 
     using BodyFactory = std::function<delivery::MessageBody()>;
     using BodyHandler = std::function<bool(std::uint32_t uid, delivery::MessageBody body)>;
@@ -164,6 +169,10 @@ private:
                                  const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
                                  std::size_t expectedUntagged = 0);
     void noteUntagged(const proto::ImapResponse& response);
+    // Runs a listing FETCH; keeps the answer for a sequence number in [first, last] not answered
+    // yet, whose UID `wanted` accepts, in `listing` and the sequence tables.
+    void fetchListing(const std::string& command, std::uint64_t first, std::uint64_t last, std::size_t expected,
+                      const std::function<bool(std::uint32_t uid)>& wanted, std::vector<ImapListing>& listing);
     void enableUtf8();
     void authenticate();
 

@@ -116,6 +116,16 @@ void FaultProxy::setPlan(FaultPlan plan) {
 std::size_t FaultProxy::connections() const { return connections_; }
 std::size_t FaultProxy::cuts() const { return cuts_; }
 std::uint64_t FaultProxy::bytesToServer() const { return bytesToServer_; }
+
+std::string FaultProxy::sentToServer() const {
+    std::lock_guard lock(sentMutex_);
+    return sentToServer_;
+}
+
+void FaultProxy::clearSent() {
+    std::lock_guard lock(sentMutex_);
+    sentToServer_.clear();
+}
 std::uint64_t FaultProxy::bytesToClient() const { return bytesToClient_; }
 
 void FaultProxy::stop() {
@@ -178,6 +188,10 @@ void FaultProxy::relay(int client, FaultPlan plan) {
             if (n < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) broken = true;
                 continue;
+            }
+            if (i == 0) {
+                std::lock_guard lock(sentMutex_);
+                sentToServer_.append(d.pending, 0, static_cast<std::size_t>(n));
             }
             d.pending.erase(0, static_cast<std::size_t>(n));
             d.forwarded += static_cast<std::uint64_t>(n);

@@ -54,6 +54,10 @@ public:
     std::size_t cuts() const;             // connections ended by a cutAfter
     std::uint64_t bytesToServer() const;  // over all connections
     std::uint64_t bytesToClient() const;
+    // Every byte clients sent to the server (all connections, in order), for protocol assertions;
+    // clearSent() forgets it.
+    std::string sentToServer() const;
+    void clearSent();
 
     void stop();
 
@@ -72,6 +76,8 @@ private:
     std::atomic<std::size_t> cuts_{0};
     std::atomic<std::uint64_t> bytesToServer_{0};
     std::atomic<std::uint64_t> bytesToClient_{0};
+    mutable std::mutex sentMutex_;
+    std::string sentToServer_;
     std::vector<std::thread> threads_;
     std::thread acceptThread_;
 };
