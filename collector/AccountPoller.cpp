@@ -345,7 +345,6 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
     }
     std::sort(plan.ambiguous.begin(), plan.ambiguous.end());
     plan.leftAlone = othersDeleting;
-    poll.report.listed += listed.count() - othersDeleting;
     if (othersDeleting)
         spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
                      poll.account.name, net::printable(poll.mailbox.folder), othersDeleting);
@@ -637,6 +636,8 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     Pop3Mailbox listed(*listing);
     bool firstPoll = ledger.registerAccount(account.name);
     Plan plan = planListing(poll, listed, firstPoll, nullptr, sinceMark ? &rows : nullptr);
+    // The mailbox's messages, listed or known from the mark.
+    report.listed = (sinceMark ? mark->messages : 0) + listed.count();
     verifyEarlier(poll, plan, [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
     Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
@@ -731,6 +732,8 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     ImapMailbox listed(std::move(entries));
     Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged ? &deliveredBefore : nullptr,
                             sinceMark ? &rows : nullptr);
+    // The folder's messages, listed or known from the mark, but those left alone.
+    report.listed += (sinceMark ? session.mailbox().exists : listed.count()) - plan.leftAlone;
     verifyEarlier(poll, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
     Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {

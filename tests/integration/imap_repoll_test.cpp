@@ -56,9 +56,10 @@ protected:
             "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
             "io_timeout = \"10s\"\n\n[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
             std::to_string(dovecot_.lmtpPort()) + "\ntls = \"none\"\nrecipient = \"me\"\n\n";
-        toml += "[[account]]\nname = \"alice\"\nprotocol = \"" + protocol + "\"\nhost = \"127.0.0.1\"\nport = " +
-                std::to_string(port) + "\ntls = \"none\"\nusername = \"alice\"\npassword_file = \"" +
-                (work_ / "alice.pw").string() + "\"\n" + extra + "\n";
+        toml += "[[account]]\nname = \"alice\"\nprotocol = \"" + protocol +
+                "\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(port) +
+                "\ntls = \"none\"\nusername = \"alice\"\npassword_file = \"" + (work_ / "alice.pw").string() + "\"\n" +
+                extra + "\n";
         return work_.writeFile("mailcollector.toml", toml, 0600).string();
     }
     ProcessResult run(const std::string& config) {
@@ -81,7 +82,8 @@ protected:
     // Message `i` leaves alice's INBOX, as when another client deletes it.
     void removeFromAlice(int i) {
         for (const auto& file : dovecot_.messageFiles("alice"))
-            if (readFile(file).find("Subject: repoll " + std::to_string(i) + "\n") != std::string::npos) fs::remove(file);
+            if (readFile(file).find("Subject: repoll " + std::to_string(i) + "\n") != std::string::npos)
+                fs::remove(file);
     }
 
     DovecotServer dovecot_;
