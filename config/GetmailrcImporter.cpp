@@ -9,6 +9,7 @@
 #include <set>
 
 #include "config/Importers.hpp"
+#include "proto/Utf8.hpp"
 
 namespace mc::config::importer {
 
@@ -37,24 +38,6 @@ std::string lowercase(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return text;
-}
-
-void appendUtf8(std::string& out, unsigned long code) {
-    if (code < 0x80) {
-        out += static_cast<char>(code);
-    } else if (code < 0x800) {
-        out += static_cast<char>(0xC0 | (code >> 6));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else if (code < 0x10000) {
-        out += static_cast<char>(0xE0 | (code >> 12));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (code >> 18));
-        out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-    }
 }
 
 // One Python string literal at text[pos] (optional u/r prefix); advances pos.
@@ -116,7 +99,7 @@ std::optional<std::string> pythonString(std::string_view text, std::size_t& pos)
             case 'U': {
                 auto code = hex(e == 'x' ? 2 : e == 'u' ? 4 : 8);
                 if (!code) return std::nullopt;
-                appendUtf8(out, *code);
+                proto::appendUtf8(out, static_cast<char32_t>(*code));
                 break;
             }
             default:
@@ -124,7 +107,7 @@ std::optional<std::string> pythonString(std::string_view text, std::size_t& pos)
                     unsigned long code = static_cast<unsigned long>(e - '0');
                     for (int i = 0; i < 2 && pos < text.size() && text[pos] >= '0' && text[pos] <= '7'; ++i)
                         code = code * 8 + static_cast<unsigned long>(text[pos++] - '0');
-                    appendUtf8(out, code);
+                    proto::appendUtf8(out, static_cast<char32_t>(code));
                 } else {
                     out += '\\';
                     out += e;

@@ -50,22 +50,4 @@ void LineChannel::startTls() {
     transport_->startTls();
 }
 
-std::string printable(std::string_view text, std::size_t maxLength) {
-    std::string out;
-    for (unsigned char c : text) {
-        if (out.size() >= maxLength) {
-            out += "...";
-            break;
-        }
-        if (c >= 0x20 && c < 0x7f) {
-            out += static_cast<char>(c);
-        } else {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-            out += escaped;
-        }
-    }
-    return out;
-}
-
 }  // namespace mc::net

@@ -8,6 +8,7 @@
 #include "net/ProtocolTrace.hpp"
 #include "net/Transport.hpp"
 #include "proto/LineBuffer.hpp"
+#include "proto/SafeText.hpp"
 
 namespace mc::net {
 
@@ -36,7 +37,7 @@ private:
     ProtocolTrace trace_;
 };
 
-// Makes server text safe to log: control characters and non-ASCII bytes escaped, length capped.
-std::string printable(std::string_view text, std::size_t maxLength = 200);
+// Server text in errors and logs (proto/SafeText), by the name the protocol layers use.
+using proto::printable;
 
 }  // namespace mc::net

@@ -4,85 +4,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "proto/Base64.hpp"
+#include "proto/Utf8.hpp"
+
 namespace mc::proto {
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-constexpr std::int8_t kInvalid = -1;
-
-constexpr std::array<std::int8_t, 256> makeDecodeTable() {
-    std::array<std::int8_t, 256> table{};
-    for (auto& entry : table) {
-        entry = kInvalid;
-    }
-    for (int i = 0; i < 64; ++i) {
-        table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
-    }
-    return table;
-}
-constexpr std::array<std::int8_t, 256> kDecodeTable = makeDecodeTable();
-
 bool isPrintableAscii(std::uint32_t c) { return c >= 0x20 && c <= 0x7e; }
-
-void appendUtf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-        out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-}
-
-// Reads one code point at `pos`, advancing it; nullopt for anything but strict UTF-8.
-std::optional<std::uint32_t> nextCodePoint(std::string_view text, std::size_t& pos) {
-    const auto lead = static_cast<unsigned char>(text[pos]);
-    std::size_t length = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t minimum = 0;
-    if (lead < 0x80) {
-        ++pos;
-        return lead;
-    } else if ((lead & 0xe0) == 0xc0) {
-        length = 2;
-        cp = lead & 0x1f;
-        minimum = 0x80;
-    } else if ((lead & 0xf0) == 0xe0) {
-        length = 3;
-        cp = lead & 0x0f;
-        minimum = 0x800;
-    } else if ((lead & 0xf8) == 0xf0) {
-        length = 4;
-        cp = lead & 0x07;
-        minimum = 0x10000;
-    } else {
-        return std::nullopt;
-    }
-    if (text.size() - pos < length) {
-        return std::nullopt;
-    }
-    for (std::size_t i = 1; i < length; ++i) {
-        const auto next = static_cast<unsigned char>(text[pos + i]);
-        if ((next & 0xc0) != 0x80) {
-            return std::nullopt;
-        }
-        cp = (cp << 6) | (next & 0x3f);
-    }
-    if (cp < minimum || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return std::nullopt;
-    }
-    pos += length;
-    return cp;
-}
 
 // "&" + modified base64 of the UTF-16BE units, no padding, + "-".
 void appendShift(std::string& out, const std::vector<std::uint16_t>& units) {
@@ -94,12 +23,12 @@ void appendShift(std::string& out, const std::vector<std::uint16_t>& units) {
         count += 16;
         while (count >= 6) {
             count -= 6;
-            out.push_back(kAlphabet[(bits >> count) & 0x3f]);
+            out.push_back(kBase64ImapMailbox.digit(bits >> count));
         }
         bits &= (1u << count) - 1;
     }
     if (count > 0) {
-        out.push_back(kAlphabet[(bits << (6 - count)) & 0x3f]);
+        out.push_back(kBase64ImapMailbox.digit(bits << (6 - count)));
     }
     out.push_back('-');
 }
@@ -138,8 +67,8 @@ std::optional<std::string> modifiedUtf7Decode(std::string_view encoded) {
         std::uint32_t bits = 0;
         int count = 0;
         for (std::size_t k = i + 1; k < end; ++k) {
-            const std::int8_t value = kDecodeTable[static_cast<unsigned char>(encoded[k])];
-            if (value == kInvalid) {
+            const int value = kBase64ImapMailbox.value(encoded[k]);
+            if (value < 0) {
                 return std::nullopt;
             }
             bits = (bits << 6) | static_cast<std::uint32_t>(value);
@@ -182,7 +111,7 @@ std::optional<std::string> modifiedUtf7Encode(std::string_view utf8) {
     std::vector<std::uint16_t> pending;
     std::size_t pos = 0;
     while (pos < utf8.size()) {
-        const auto cp = nextCodePoint(utf8, pos);
+        const auto cp = decodeUtf8(utf8, pos);
         if (!cp) {
             return std::nullopt;
         }

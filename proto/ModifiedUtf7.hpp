@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "proto/SafeText.hpp"  // isValidUtf8
+#include "proto/Utf8.hpp"  // isValidUtf8
 
 namespace mc::proto {
 

@@ -13,41 +13,6 @@ void appendHexEscape(std::string& out, const char* format, unsigned value) {
 
 }  // namespace
 
-std::size_t utf8SequenceLength(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-        length = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        length = 3;
-        if (c == 0xE0) low = 0xA0;
-        if (c == 0xED) high = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        length = 4;
-        if (c == 0xF0) low = 0x90;
-        if (c == 0xF4) high = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size()) return 0;
-    if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-    for (std::size_t k = 2; k < length; ++k)
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    return length;
-}
-
-bool isValidUtf8(std::string_view text) {
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) return false;
-        i += length;
-    }
-    return true;
-}
-
 std::string jsonEscape(std::string_view text) {
     std::string out;
     out.reserve(text.size() + 8);
@@ -109,6 +74,21 @@ std::string terminalEscape(std::string_view text, std::size_t maxBytes) {
         }
         out.append(text.substr(i, length));
         i += length;
+    }
+    return out;
+}
+
+std::string printable(std::string_view text, std::size_t maxLength) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (out.size() >= maxLength) {
+            out += "...";
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f)
+            out += static_cast<char>(c);
+        else
+            appendHexEscape(out, "\\x%02x", c);
     }
     return out;
 }

@@ -1,19 +1,15 @@
 #pragma once
 // Server-controlled text (folder names, replies, alerts, Message-IDs, errors quoting them) made
-// safe for where it is shown: a terminal or text log, a JSON string. The one UTF-8 validator and
-// the one JSON string escaper of the program. Pure, never throws.
+// safe for where it is shown: a terminal or text log, a JSON string. The one JSON string escaper
+// of the program (UTF-8 itself: proto/Utf8). Pure, never throws.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "proto/Utf8.hpp"
+
 namespace mc::proto {
-
-// Length of the valid UTF-8 sequence at text[i] (1 for ASCII), or 0 when there is none: a stray
-// continuation byte, a truncated sequence, an overlong form, a surrogate, above U+10FFFF.
-std::size_t utf8SequenceLength(std::string_view text, std::size_t i);
-
-bool isValidUtf8(std::string_view text);
 
 // JSON string body (without the quotes) for any bytes: quote, backslash and control characters
 // escaped, each byte that is not part of valid UTF-8 replaced by U+FFFD, so the result is always
@@ -25,5 +21,9 @@ std::string jsonEscape(std::string_view text);
 // so server text cannot move the cursor, retitle the window or forge a line. Cut to about
 // `maxBytes` bytes (then "...").
 std::string terminalEscape(std::string_view text, std::size_t maxBytes = std::string_view::npos);
+
+// Text for an error message or protocol log: printable ASCII kept, every other byte shown as
+// \xNN (so also UTF-8, which terminalEscape keeps). Cut to `maxLength` bytes (then "...").
+std::string printable(std::string_view text, std::size_t maxLength = 200);
 
 }  // namespace mc::proto

@@ -1,5 +1,5 @@
 #pragma once
-// Base64 (RFC 4648) and SASL client messages (PLAIN RFC 4616, LOGIN, XOAUTH2, OAUTHBEARER
+// SASL client messages (PLAIN RFC 4616, LOGIN, XOAUTH2, OAUTHBEARER
 // RFC 7628), and the OAuth error challenge servers send when they refuse a token. Pure.
 
 #include <cstdint>
@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "proto/Base64.hpp"
 
 namespace mc::proto {
 
@@ -17,10 +19,6 @@ enum class SaslMechanism { Plain, Login, XOAuth2, OAuthBearer };
 // when offered, otherwise Login. `offered` tells whether the server announces a SASL mechanism.
 SaslMechanism chooseSaslMechanism(std::optional<SaslMechanism> configured, bool oauth2,
                                   const std::function<bool(std::string_view mechanism)>& offered);
-
-std::string base64Encode(std::string_view bytes);
-// Strict: nullopt on characters outside the alphabet, bad padding or length.
-std::optional<std::string> base64Decode(std::string_view text);
 
 // "\0user\0password", base64-encoded.
 std::string saslPlain(std::string_view user, std::string_view password);
