@@ -18,9 +18,9 @@
 #include "app/ProgressBoard.hpp"
 #include "app/ServiceSignals.hpp"
 #include "app/Systemd.hpp"
+#include "base/Clock.hpp"
 #include "collector/AccountPoller.hpp"
 #include "schedules/AdminServer.hpp"
-#include "schedules/Clock.hpp"
 #include "schedules/Logging.hpp"
 #include "schedules/Metrics.hpp"
 #include "schedules/PushWatchers.hpp"
@@ -122,12 +122,12 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
         board = std::make_shared<ProgressBoard>(accounts.size(), true);
         setUpLogging(&config, board);
     }
-    schedules::SystemClock clock;
+    SystemClock clock;
     schedules::Metrics metrics;
     schedules::ServiceOptions options;
     options.once = once;
     options.only = invocation.accounts();
-    options.watchers = schedules::imapIdleWatchers();
+    options.watchers = schedules::imapIdleWatchers(clock);
     // On the first SIGTERM/SIGINT polls in flight stop fetching and finish what they hold.
     PollStops stops;
     RunSummary summary;

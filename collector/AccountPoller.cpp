@@ -16,6 +16,7 @@
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
 #include "collector/HeaderFingerprint.hpp"
+#include "collector/SessionOptions.hpp"
 #include "collector/SourceSettings.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "collector/pop3/Pop3Session.hpp"
@@ -522,29 +523,6 @@ std::string describeDuration(std::chrono::seconds duration) {
     return std::to_string(s) + "s";
 }
 
-// Room for a server's size estimate being a little off, not for an endless body.
-std::uint64_t bodyCap(const config::AccountSettings& account) {
-    return account.maxMessageSize + account.maxMessageSize / 10 + (1 << 20);
-}
-
-Pop3Options pop3Options(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
-    Pop3Options options;
-    options.connect = sourceConnectOptions(account, timeout);
-    options.tls = account.endpoint.tls;
-    options.username = account.username;
-    auto login = sourceLogin(account, timeout);
-    options.password = std::move(login.secret);
-    options.oauth2 = login.oauth2;
-    options.credentialRefused = std::move(login.refused);
-    options.auth = account.auth;
-    options.maxMessageBytes = bodyCap(account);
-    return options;
-}
-
-ImapOptions imapOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout) {
-    return imapOptionsFor(account, timeout, bodyCap(account));
-}
-
 // When a deletion is due for a Delivered row (LedgerStore::workDue's cut-off); nullopt: never.
 std::optional<std::int64_t> deliveredBy(const config::AccountSettings& account) {
     if (!account.keep) return std::numeric_limits<std::int64_t>::max();
@@ -926,10 +904,8 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
 CheckReport checkTarget(const config::Config& config) {
     CheckReport report{"target", false, ""};
     try {
-        std::string password;
-        if (!config.target.username.empty())
-            password = config::resolveSecret(config.target.password, "target password");
-        auto target = delivery::makeTarget(config.target, password, config.collector.ioTimeout);
+        auto target = delivery::makeTarget(
+            targetOptions(config.target, targetPassword(config.target), config.collector.ioTimeout));
         target->open();
         auto probe = target->probe();
         target->close();

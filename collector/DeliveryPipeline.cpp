@@ -1,9 +1,6 @@
 #include "collector/DeliveryPipeline.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -11,6 +8,7 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/HeaderFingerprint.hpp"
+#include "collector/SessionOptions.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "delivery/TargetConnectionBudget.hpp"
 #include "delivery/TraceHeaders.hpp"
@@ -31,12 +29,6 @@ constexpr std::chrono::milliseconds kBusyMaxBackoff{15'000};
 constexpr std::chrono::milliseconds kIdleCheck{200};
 // A target that turns a logged-in connection away as busy this often in a row stops the poll.
 constexpr int kMaxBusyAfterLogin = 3;
-
-std::string safeFileComponent(const std::string& text) {
-    std::string out;
-    for (unsigned char c : text.substr(0, 80)) out += std::isalnum(c) || c == '-' || c == '_' ? char(c) : '_';
-    return out;
-}
 
 // "local@domain" -> "local+label@domain" (Dovecot, Postfix and Gmail file by the detail).
 std::string subaddress(const std::string& recipient, const std::string& label) {
@@ -64,13 +56,13 @@ DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::A
       account_(account),
       ledger_(ledger),
       sourceHost_(std::move(sourceHost)),
-      cutoff_(std::move(cutoff)) {
+      cutoff_(std::move(cutoff)),
+      quarantine_(ledger, config.collector.quarantineDir) {
     std::size_t connections = std::clamp<std::size_t>(
         expectedJobs, 1, std::max(1, std::min(config.target.connections, config.target.maxConnections)));
     delivery::TargetConnectionBudget::processWide().setCapacity(config.target.maxConnections);
     capacity_ = connections * 4;
-    if (!config.target.username.empty())
-        targetPassword_ = config::resolveSecret(config.target.password, "target password");
+    targetOptions_ = targetOptions(config.target, targetPassword(config.target), config.collector.ioTimeout, cutoff_);
     activeWorkers_ = connections;
     for (std::size_t i = 0; i < connections; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -174,8 +166,7 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
         if (!budget.acquire(stopped)) return false;
         context.holdsSlot = true;
         try {
-            context.target =
-                delivery::makeTarget(config_.target, targetPassword_, config_.collector.ioTimeout, cutoff_);
+            context.target = delivery::makeTarget(targetOptions_);
             ++connectedWorkers_;
             context.target->open();
             return true;
@@ -254,20 +245,7 @@ void DeliveryPipeline::work() {
     disconnect(context);
 }
 
-void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
-    crashPoint("after-fetch");
-    std::string head = job.body.head();
-    std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
-    std::string headerHash = headerFingerprint(head);
-    if (job.deliveredHashes && job.deliveredHashes->count(job.body.sha256())) {
-        // The same content was delivered before (a repeated UIDL): record, do not send twice.
-        ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
-        std::lock_guard lock(mutex_);
-        ++counts_.duplicates;
-        delivered_.push_back(job.number);
-        return;
-    }
-
+delivery::OutgoingMessage DeliveryPipeline::envelope(const DeliveryJob& job, const std::string& head) const {
     delivery::OutgoingMessage message;
     message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, account_.labels, std::time(nullptr)});
     message.body = &job.body;
@@ -285,7 +263,24 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     } else {
         message.envelopeFrom = config_.target.envelopeFrom;
     }
+    return message;
+}
 
+void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
+    crashPoint("after-fetch");
+    std::string head = job.body.head();
+    std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
+    std::string headerHash = headerFingerprint(head);
+    if (job.deliveredHashes && job.deliveredHashes->count(job.body.sha256())) {
+        // The same content was delivered before (a repeated UIDL): record, do not send twice.
+        ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
+        std::lock_guard lock(mutex_);
+        ++counts_.duplicates;
+        delivered_.push_back(job.number);
+        return;
+    }
+
+    delivery::OutgoingMessage message = envelope(job, head);
     delivery::DeliveryResult result = context.target->deliver(message);
     switch (result.outcome) {
         case delivery::DeliveryOutcome::Accepted: {
@@ -313,23 +308,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             return;
         }
         case delivery::DeliveryOutcome::Rejected: {
-            std::string directory = config_.collector.quarantineDir + "/" + safeFileComponent(account_.name);
-            std::string name = std::to_string(std::time(nullptr)) + "-" + safeFileComponent(job.key.uid) + "-" +
-                               job.body.sha256().substr(0, 12) + ".eml";
-            std::string path = directory + "/" + name;
-            {
-                const int directoryFd = delivery::openDirectoryNoFollow(directory, true);
-                struct stat existing {};
-                try {
-                    if (::fstatat(directoryFd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) != 0)
-                        job.body.writeTo(directoryFd, name, path);
-                } catch (...) {
-                    ::close(directoryFd);
-                    throw;
-                }
-                ::close(directoryFd);
-            }
-            ledger_.markQuarantined(job.key, job.listedSize, result.reply + " (copy: " + path + ")");
+            std::string path = quarantine_.store(job.key, job.listedSize, job.body, result.reply, std::time(nullptr));
             spdlog::error("account={} uid={} rejected by the target ({}); quarantined in {}", account_.name,
                           net::printable(job.key.uid), result.reply, path);
             std::lock_guard lock(mutex_);

@@ -17,9 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
+#include "delivery/MessageTarget.hpp"
 #include "net/Transport.hpp"
 
 namespace mc::collector {
@@ -64,6 +66,9 @@ public:
 private:
     void work();
     void handle(class WorkerContext& context, DeliveryJob& job);
+    // The job's message with its trace headers, recipient (subaddressed by label when so
+    // configured) and envelope sender (the Return-Path, or the configured address).
+    delivery::OutgoingMessage envelope(const DeliveryJob& job, const std::string& head) const;
     // Takes a budget slot and logs in to the target; false when the worker should end (the
     // pipeline stopped, or the job was handed back to a connected sibling).
     bool connect(WorkerContext& context, DeliveryJob& job);
@@ -82,8 +87,9 @@ private:
     const config::AccountSettings& account_;
     ledger::LedgerStore& ledger_;
     std::string sourceHost_;
-    std::string targetPassword_;
+    delivery::TargetOptions targetOptions_;        // the password resolved once per poll
     std::shared_ptr<const net::IoCutoff> cutoff_;  // the poll's: target connections stop with it
+    Quarantine quarantine_;
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;

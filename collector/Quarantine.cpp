@@ -1,8 +1,12 @@
 #include "collector/Quarantine.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// DeliveryPipeline records a quarantine as "<reply> (copy: <path>)".
+// The ledger records a quarantine as "<reply> (copy: <path>)".
 constexpr std::string_view kCopyMarker = " (copy: ";
 // Enough of a copy to find From and Subject in its header.
 constexpr std::size_t kHeadBytes = 64 * 1024;
@@ -28,6 +32,13 @@ std::string readHead(const std::string& path) {
     if (auto end = head.find("\n\n"); end != std::string::npos) head.resize(end + 1);
     if (auto end = head.find("\r\n\r\n"); end != std::string::npos) head.resize(end + 2);
     return head;
+}
+
+// Server text made a file name component: [A-Za-z0-9_-] only, at most 80 bytes.
+std::string safeFileComponent(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text.substr(0, 80)) out += std::isalnum(c) || c == '-' || c == '_' ? char(c) : '_';
+    return out;
 }
 
 }  // namespace
@@ -65,6 +76,26 @@ std::string Quarantine::reasonOf(const ledger::MessageRecord& record) {
     const auto at = record.lastError.rfind(kCopyMarker);
     if (at == std::string::npos || record.lastError.back() != ')') return record.lastError;
     return record.lastError.substr(0, at);
+}
+
+std::string Quarantine::store(const ledger::MessageKey& key, std::uint64_t listedSize,
+                              const delivery::MessageBody& body, const std::string& reply, std::int64_t now) {
+    std::string directory = quarantineDir_ + "/" + safeFileComponent(key.account);
+    std::string name =
+        std::to_string(now) + "-" + safeFileComponent(key.uid) + "-" + body.sha256().substr(0, 12) + ".eml";
+    std::string path = directory + "/" + name;
+    const int directoryFd = delivery::openDirectoryNoFollow(directory, true);
+    struct stat existing {};
+    try {
+        if (::fstatat(directoryFd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) != 0)
+            body.writeTo(directoryFd, name, path);
+    } catch (...) {
+        ::close(directoryFd);
+        throw;
+    }
+    ::close(directoryFd);
+    ledger_.markQuarantined(key, listedSize, reply + std::string(kCopyMarker) + path + ")");
+    return path;
 }
 
 QuarantinedMessage Quarantine::describe(const ledger::MessageRecord& record) const {

@@ -1,7 +1,9 @@
 #pragma once
 // What the target refused, and the way back: lists the quarantined messages with a stable ID
 // each, makes them pending again (the source still holds them, so the next poll fetches and
-// delivers them) or gives them up. Used by `mailcollector quarantine`; a status page can use it.
+// delivers them) or gives them up. The one place that writes, reads and removes quarantined
+// copies: the delivery pipeline stores what the target refused, `mailcollector quarantine` and the
+// status page list, retry and drop.
 
 #include <cstdint>
 #include <stdexcept>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "collector/ledger/LedgerStore.hpp"
+#include "delivery/MessageBody.hpp"
 
 namespace mc::collector {
 
@@ -35,6 +38,13 @@ private:
 class Quarantine {
 public:
     Quarantine(ledger::LedgerStore& ledger, std::string quarantineDir);
+
+    // Keeps a copy of a message the target refused, as quarantine_dir/<account>/<unix time>-<uid>-
+    // <sha256 prefix>.eml (names only [A-Za-z0-9_-.]; the account directory made 0700 and never
+    // entered through a symbolic link; an existing copy is kept), and records the message in the
+    // ledger as quarantined with the target's reply. Returns the copy's path.
+    std::string store(const ledger::MessageKey& key, std::uint64_t listedSize, const delivery::MessageBody& body,
+                      const std::string& reply, std::int64_t now);
 
     // The quarantined messages of `account` (all accounts when empty).
     std::vector<QuarantinedMessage> list(const std::string& account = "") const;

@@ -1,36 +1,12 @@
 #pragma once
-// What every source session (POP3, IMAP, IDLE) takes from an account's settings.
+// How IMAP sources treat folders by their role (SPECIAL-USE flag or name).
 
-#include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "config/Config.hpp"
-#include "net/Transport.hpp"
-#include "proto/Sasl.hpp"
-
 namespace mc::collector {
-
-// Host, port, trust anchors, pin and the I/O timeout of an account's server.
-net::ConnectOptions sourceConnectOptions(const config::AccountSettings& account, std::chrono::milliseconds timeout);
-// The account's password, resolved now; errors name the account, never the secret.
-std::string accountPassword(const config::AccountSettings& account);
-
-// What a session logs in with: the password, or an OAuth2 access token (oauth2 set; `refused`
-// drops the cached token when the server turns it down, so the next login gets a fresh one).
-struct SourceLogin {
-    std::string secret;
-    bool oauth2 = false;
-    std::function<void()> refused;
-};
-// Resolved now; TIMEOUT bounds a token refresh. Errors name the account, never the secret.
-SourceLogin sourceLogin(const config::AccountSettings& account, std::chrono::milliseconds timeout);
-
-// The account's `auth` as a SASL mechanism; nullopt for "auto" (proto::chooseSaslMechanism picks).
-std::optional<proto::SaslMechanism> configuredSasl(config::AuthMethod method);
 
 // What an IMAP folder holds, for `folders = ["*"]` (which skips all but None) and for the Trash
 // that UID MOVE deletes into.

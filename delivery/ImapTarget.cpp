@@ -23,7 +23,6 @@
 namespace mc::delivery {
 namespace {
 
-using config::TlsMode;
 using proto::ImapResponse;
 using proto::ImapStatus;
 
@@ -75,19 +74,15 @@ void encodeMessage(const OutgoingMessage& message, Sink&& sink) {
 
 class ImapTarget final : public MessageTarget {
 public:
-    ImapTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout,
-               std::shared_ptr<const net::IoCutoff> cutoff)
-        : settings_(settings), password_(std::move(password)), timeout_(timeout), cutoff_(std::move(cutoff)) {}
+    explicit ImapTarget(TargetOptions options) : options_(std::move(options)), timeout_(options_.connect.timeout) {}
 
     ~ImapTarget() override { close(); }
 
     void open() override {
         if (connection_) return;
         net::ImapConnectionOptions options;
-        options.connect = targetConnectOptions(settings_, timeout_, cutoff_);
-        options.tls = settings_.endpoint.tls == TlsMode::Implicit   ? net::ImapTls::Implicit
-                      : settings_.endpoint.tls == TlsMode::StartTls ? net::ImapTls::StartTls
-                                                                    : net::ImapTls::None;
+        options.connect = options_.connect;
+        options.tls = options_.tls;
         options.limits = parserLimits();
         options.peer = "IMAP target";
         options.tagPrefix = "M";
@@ -135,9 +130,9 @@ public:
 
     TargetProbe probe() override {
         open();
-        std::string folder = "'" + net::printable(settings_.folder) + "'";
+        std::string folder = "'" + net::printable(options_.folder) + "'";
         try {
-            ImapResponse reply = command("STATUS " + mailbox(settings_.folder) + " (MESSAGES)");
+            ImapResponse reply = command("STATUS " + mailbox(options_.folder) + " (MESSAGES)");
             if (reply.status == ImapStatus::Ok) return {true, "folder " + folder + " can be opened"};
             if (reply.status == ImapStatus::No && reply.code &&
                 (reply.code->is("NONEXISTENT") || reply.code->is("TRYCREATE")))
@@ -188,7 +183,7 @@ private:
     void authenticate() {
         auto mechanism = proto::chooseSaslMechanism(
             std::nullopt, false, [&](std::string_view name) { return connection_->offersSasl(name); });
-        ImapResponse reply = connection_->authenticate(mechanism, settings_.username, password_);
+        ImapResponse reply = connection_->authenticate(mechanism, options_.username, options_.password);
         if (reply.status != ImapStatus::Ok && isBusyReply(reply))
             throw TargetBusyError("too many connections to the target: " + describe(reply));
         if (reply.status != ImapStatus::Ok)
@@ -294,7 +289,7 @@ private:
         encodeMessage(message, [&](const std::string& bytes) { size += bytes.size(); });
         bool gmail = has("X-GM-EXT-1");
         bool archiveGmail = gmail && message.archive && !message.labels.empty();
-        AppendPlan plan = planAppends(settings_.folder, message.labels, message.archive, gmail,
+        AppendPlan plan = planAppends(options_.folder, message.labels, message.archive, gmail,
                                       archiveGmail ? gmailAllMail() : kGmailAllMail);
         // Every name is checked before the first APPEND, so an unsendable one leaves no copies.
         for (const auto& folder : plan.folders) mailbox(folder);
@@ -334,10 +329,8 @@ private:
         return result;
     }
 
-    config::TargetSettings settings_;
-    std::string password_;
-    std::chrono::milliseconds timeout_;
-    std::shared_ptr<const net::IoCutoff> cutoff_;
+    TargetOptions options_;
+    std::chrono::milliseconds timeout_;  // as configured; APPEND's final reply gets longer
     std::unique_ptr<net::ImapConnection> connection_;
     std::optional<std::string> selected_;  // Gmail: the folder selected for UID STORE
     std::optional<std::string> allMail_;   // Gmail: the \All folder's name
@@ -345,10 +338,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<MessageTarget> makeImapTarget(const config::TargetSettings& settings, std::string password,
-                                              std::chrono::milliseconds timeout,
-                                              std::shared_ptr<const net::IoCutoff> cutoff) {
-    return std::make_unique<ImapTarget>(settings, std::move(password), timeout, std::move(cutoff));
+std::unique_ptr<MessageTarget> makeImapTarget(TargetOptions options) {
+    return std::make_unique<ImapTarget>(std::move(options));
 }
 
 }  // namespace mc::delivery

@@ -1,7 +1,6 @@
 #pragma once
 // The IMAP APPEND target ([target] protocol = "imap"); makeTarget() picks it.
 
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -9,8 +8,6 @@
 
 namespace mc::delivery {
 
-std::unique_ptr<MessageTarget> makeImapTarget(const config::TargetSettings& settings, std::string password,
-                                              std::chrono::milliseconds timeout,
-                                              std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
+std::unique_ptr<MessageTarget> makeImapTarget(TargetOptions options);
 
 }  // namespace mc::delivery

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
 #include "net/Transport.hpp"
 
@@ -79,15 +78,24 @@ public:
     virtual void close() = 0;
 };
 
-// Host, port, TLS mode, trust anchors, pin and timeout of the target's server; `cutoff` (optional)
-// ends its I/O when the poll that delivers must stop.
-net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout,
-                                         std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
+enum class TargetProtocol { Smtp, Lmtp, Imap };
 
-// SMTP, LMTP or IMAP (ImapTarget.cpp) according to the settings; `password` may be empty when no username is set.
-// `timeout` bounds every read and write (the final reply to DATA gets five times as long).
-std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
-                                          std::chrono::milliseconds timeout,
-                                          std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
+// What a target needs, as plain values (collector/SessionOptions fills it from the config).
+struct TargetOptions {
+    TargetProtocol protocol = TargetProtocol::Smtp;
+    // Host, port, trust anchors, pin; `timeout` bounds every read and write (the final reply to
+    // DATA or APPEND gets five times as long); `cutoff` (optional) ends its I/O when the poll that
+    // delivers must stop. implicitTls is set from `tls`.
+    net::ConnectOptions connect;
+    net::TlsMode tls = net::TlsMode::Implicit;
+    std::string username;  // empty: no AUTH
+    std::string password;
+    std::string recipient;                  // SMTP/LMTP
+    std::string envelopeFrom = "original";  // "original" (the message's Return-Path) or an address
+    std::string folder = "INBOX";           // IMAP
+};
+
+// SMTP, LMTP or IMAP (ImapTarget.cpp) according to the options.
+std::unique_ptr<MessageTarget> makeTarget(TargetOptions options);
 
 }  // namespace mc::delivery

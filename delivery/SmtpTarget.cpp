@@ -16,7 +16,6 @@
 namespace mc::delivery {
 namespace {
 
-using config::TlsMode;
 using proto::SmtpReply;
 
 // RFC 5321 4.5.3.2.6 allows 10 minutes for the reply to the final dot: five times the
@@ -28,20 +27,18 @@ bool isMalformedSenderReply(int code) { return code == 501 || code == 553 || cod
 
 class SmtpTarget final : public MessageTarget {
 public:
-    SmtpTarget(const config::TargetSettings& settings, std::string password, std::chrono::milliseconds timeout,
-               std::shared_ptr<const net::IoCutoff> cutoff)
-        : settings_(settings),
-          password_(std::move(password)),
-          timeout_(timeout),
-          cutoff_(std::move(cutoff)),
-          lmtp_(settings.protocol == config::TargetProtocol::Lmtp) {}
+    explicit SmtpTarget(TargetOptions options)
+        : options_(std::move(options)),
+          timeout_(options_.connect.timeout),
+          lmtp_(options_.protocol == TargetProtocol::Lmtp) {
+        options_.connect.implicitTls = options_.tls == net::TlsMode::Implicit;
+    }
 
     ~SmtpTarget() override { close(); }
 
     void open() override {
         if (channel_) return;
-        channel_ = std::make_unique<net::LineChannel>(net::connect(targetConnectOptions(settings_, timeout_, cutoff_)),
-                                                      4096 + 16);
+        channel_ = std::make_unique<net::LineChannel>(net::connect(options_.connect), 4096 + 16);
         try {
             handshake();
         } catch (...) {
@@ -78,9 +75,9 @@ public:
                 return {false, "target refused MAIL FROM:<" + net::printable(sender) + ">: " + quote(mail) +
                                    "; check [target] envelope_from and username"};
             }
-            SmtpReply rcpt = command("RCPT TO:<" + settings_.recipient + ">");
+            SmtpReply rcpt = command("RCPT TO:<" + options_.recipient + ">");
             endProbe();
-            std::string recipient = "<" + net::printable(settings_.recipient) + ">";
+            std::string recipient = "<" + net::printable(options_.recipient) + ">";
             if (rcpt.positive()) return {true, "recipient " + recipient + " accepted"};
             if (rcpt.transient())
                 return {false, "target deferred the recipient " + recipient + ": " + quote(rcpt) + "; try again later"};
@@ -111,9 +108,9 @@ private:
     }
 
     std::string fallbackSender() const {
-        if (settings_.envelopeFrom != "original") return settings_.envelopeFrom;
-        if (settings_.username.find('@') != std::string::npos) return settings_.username;
-        return settings_.recipient;
+        if (options_.envelopeFrom != "original") return options_.envelopeFrom;
+        if (options_.username.find('@') != std::string::npos) return options_.username;
+        return options_.recipient;
     }
 
     SmtpReply readReply() {
@@ -170,7 +167,7 @@ private:
 
     void handshake() {
         greetAndHello();
-        if (settings_.endpoint.tls == TlsMode::StartTls) {
+        if (options_.tls == net::TlsMode::StartTls) {
             if (!extensions_.has("STARTTLS"))
                 throw TargetError("target does not offer STARTTLS, which the config requires");
             SmtpReply reply = command("STARTTLS");
@@ -178,18 +175,18 @@ private:
             channel_->startTls();
             hello();  // capabilities are re-read once TLS is up
         }
-        if (!settings_.username.empty()) authenticate();
+        if (!options_.username.empty()) authenticate();
     }
 
     void authenticate() {
         std::string mechanisms = " " + extensions_.parameters("AUTH") + " ";
         SmtpReply reply;
         if (mechanisms.find(" PLAIN ") != std::string::npos) {
-            reply = command("AUTH PLAIN " + proto::saslPlain(settings_.username, password_));
+            reply = command("AUTH PLAIN " + proto::saslPlain(options_.username, options_.password));
         } else if (mechanisms.find(" LOGIN ") != std::string::npos) {
             reply = command("AUTH LOGIN");
-            if (reply.code == 334) reply = command(proto::base64Encode(settings_.username));
-            if (reply.code == 334) reply = command(proto::base64Encode(password_));
+            if (reply.code == 334) reply = command(proto::base64Encode(options_.username));
+            if (reply.code == 334) reply = command(proto::base64Encode(options_.password));
         } else {
             throw TargetError("target offers neither AUTH PLAIN nor AUTH LOGIN");
         }
@@ -290,10 +287,8 @@ private:
         return name;
     }
 
-    config::TargetSettings settings_;
-    std::string password_;
-    std::chrono::milliseconds timeout_;
-    std::shared_ptr<const net::IoCutoff> cutoff_;
+    TargetOptions options_;
+    std::chrono::milliseconds timeout_;  // as configured; DATA's final reply gets longer
     bool lmtp_;
     std::unique_ptr<net::LineChannel> channel_;
     proto::EhloExtensions extensions_;
@@ -302,25 +297,9 @@ private:
 
 }  // namespace
 
-net::ConnectOptions targetConnectOptions(const config::TargetSettings& settings, std::chrono::milliseconds timeout,
-                                         std::shared_ptr<const net::IoCutoff> cutoff) {
-    net::ConnectOptions options;
-    options.host = settings.endpoint.host;
-    options.port = settings.endpoint.port;
-    options.implicitTls = settings.endpoint.tls == config::TlsMode::Implicit;
-    options.tls.caFile = settings.endpoint.caFile;
-    options.tls.fingerprint = settings.endpoint.tlsFingerprint;
-    options.timeout = timeout;
-    options.cutoff = std::move(cutoff);
-    return options;
-}
-
-std::unique_ptr<MessageTarget> makeTarget(const config::TargetSettings& settings, std::string password,
-                                          std::chrono::milliseconds timeout,
-                                          std::shared_ptr<const net::IoCutoff> cutoff) {
-    if (settings.protocol == config::TargetProtocol::Imap)
-        return makeImapTarget(settings, std::move(password), timeout, std::move(cutoff));
-    return std::make_unique<SmtpTarget>(settings, std::move(password), timeout, std::move(cutoff));
+std::unique_ptr<MessageTarget> makeTarget(TargetOptions options) {
+    if (options.protocol == TargetProtocol::Imap) return makeImapTarget(std::move(options));
+    return std::make_unique<SmtpTarget>(std::move(options));
 }
 
 }  // namespace mc::delivery

@@ -13,7 +13,7 @@ ImapConnection::ImapConnection(ImapConnectionOptions options)
 
 bool ImapConnection::open() {
     auto connectOptions = options_.connect;
-    connectOptions.implicitTls = options_.tls == ImapTls::Implicit;
+    connectOptions.implicitTls = options_.tls == TlsMode::Implicit;
     channel_ = std::make_unique<LineChannel>(connect(connectOptions));
     parser_ = proto::ImapResponseParser(options_.limits);
     capabilities_.clear();
@@ -22,7 +22,7 @@ bool ImapConnection::open() {
     ImapResponse greeting = readResponse();
     bool preauth = false;
     if (greeting.status == ImapStatus::Preauth && greeting.isUntagged()) {
-        if (options_.tls == ImapTls::StartTls)
+        if (options_.tls == TlsMode::StartTls)
             throw ImapError(options_.peer + " greeted with PREAUTH, which would skip the required STARTTLS");
         if (!options_.allowPreauth)
             throw ImapError(options_.peer +
@@ -35,7 +35,7 @@ bool ImapConnection::open() {
         capabilities_ = greeting.code->atoms();
     else
         refreshCapabilities();
-    if (options_.tls == ImapTls::StartTls) {
+    if (options_.tls == TlsMode::StartTls) {
         if (!hasCapability("STARTTLS"))
             throw ImapError(options_.peer + " does not offer STARTTLS, which the config requires");
         ImapResponse reply = run("STARTTLS");

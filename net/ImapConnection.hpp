@@ -34,11 +34,9 @@ public:
 // Untagged responses one command may draw beyond those it asks for (EXISTS, FLAGS, alerts...).
 inline constexpr std::size_t kImapUntaggedSlack = 10'000;
 
-enum class ImapTls { None, Implicit, StartTls };
-
 struct ImapConnectionOptions {
     ConnectOptions connect;  // implicitTls is set from `tls`
-    ImapTls tls = ImapTls::Implicit;
+    TlsMode tls = TlsMode::Implicit;
     proto::ImapParserLimits limits;
     // Who the other side is in messages: "server", "IMAP target".
     std::string peer = "server";

@@ -71,6 +71,10 @@ private:
 // by the time that byte takes at this rate.
 constexpr std::size_t kMinBulkBytesPerSecond = 16 * 1024;
 
+// How a session secures its connection: TLS from the first byte, STARTTLS (required: refused
+// when not offered), or none.
+enum class TlsMode { Implicit, StartTls, None };
+
 struct ConnectOptions {
     std::string host;
     std::uint16_t port = 0;

@@ -28,8 +28,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/Clock.hpp"
 #include "collector/ledger/LedgerStore.hpp"
-#include "schedules/Clock.hpp"
 #include "schedules/Metrics.hpp"
 #include "schedules/PollProgress.hpp"
 #include "schedules/Service.hpp"

@@ -6,7 +6,7 @@
 namespace mc::schedules {
 
 // A WatcherFactory making a collector::ImapIdleWatcher for every IMAP account with idle = true
-// (nullptr for the others, which are polled only).
-WatcherFactory imapIdleWatchers();
+// (nullptr for the others, which are polled only). CLOCK times their backoff waits.
+WatcherFactory imapIdleWatchers(Clock& clock = systemClock());
 
 }  // namespace mc::schedules

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "base/Clock.hpp"
 #include "proto/Failure.hpp"
-#include "schedules/Clock.hpp"
 
 namespace mc::schedules {
 

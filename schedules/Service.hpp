@@ -23,10 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/Clock.hpp"
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
-#include "schedules/Clock.hpp"
 #include "schedules/Metrics.hpp"
 #include "schedules/Scheduler.hpp"
 

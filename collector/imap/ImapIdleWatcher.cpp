@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "collector/SessionOptions.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "net/LineChannel.hpp"
 
@@ -20,11 +21,12 @@ double seconds(std::chrono::milliseconds duration) { return static_cast<double>(
 }  // namespace
 
 ImapIdleWatcher::ImapIdleWatcher(const config::Config& config, const config::AccountSettings& account,
-                                 NewMailCallback onNewMail, ImapIdleOptions options)
+                                 NewMailCallback onNewMail, ImapIdleOptions options, Clock& clock)
     : account_(account),
       ioTimeout_(std::chrono::duration_cast<std::chrono::milliseconds>(config.collector.ioTimeout)),
       onNewMail_(std::move(onNewMail)),
-      options_(options) {
+      options_(options),
+      clock_(clock) {
     if (account_.protocol != config::SourceProtocol::Imap)
         throw std::invalid_argument("account " + account_.name + " is not an IMAP account");
     options_.backoffInitial = std::max(options_.backoffInitial, std::chrono::milliseconds(1));
@@ -114,9 +116,10 @@ bool ImapIdleWatcher::stopping() const {
     return stopping_;
 }
 
-bool ImapIdleWatcher::sleepUnlessStopping(std::chrono::steady_clock::time_point deadline) {
+bool ImapIdleWatcher::sleepUnlessStopping(TimePoint deadline) {
     std::unique_lock lock(mutex_);
-    return !changed_.wait_until(lock, deadline, [&] { return stopping_; });
+    while (!stopping_ && clock_.now() < deadline) clock_.waitUntil(lock, changed_, deadline);
+    return !stopping_;
 }
 
 void ImapIdleWatcher::markUnsupported() {
@@ -141,15 +144,20 @@ void ImapIdleWatcher::notify(const std::string& folder) {
     }
 }
 
+ImapOptions ImapIdleWatcher::sessionOptions() const {
+    ImapOptions options = imapOptions(account_, ioTimeout_);
+    options.maxMessageBytes = kIdleLiteralCap;
+    options.maxResponseBytes = kIdleResponseCap;
+    return options;
+}
+
 void ImapIdleWatcher::resolveAndSpawn() {
     auto backoff = options_.backoffInitial;
     std::vector<std::string> folders;
     for (;;) {
         if (stopping()) return;
         try {
-            ImapOptions sessionOptions = imapOptionsFor(account_, ioTimeout_, kIdleLiteralCap);
-            sessionOptions.maxResponseBytes = kIdleResponseCap;
-            ImapSession session(std::move(sessionOptions));
+            ImapSession session(sessionOptions());
             count(&ImapIdleStats::connections);
             session.open();
             if (!session.hasCapability("IDLE")) {
@@ -167,7 +175,7 @@ void ImapIdleWatcher::resolveAndSpawn() {
             spdlog::warn("account={} IDLE: cannot list the folders to watch: {}; retrying in {:.1f} s", account_.name,
                          e.what(), seconds(backoff));
         }
-        if (!sleepUnlessStopping(std::chrono::steady_clock::now() + backoff)) return;
+        if (!sleepUnlessStopping(clock_.now() + backoff)) return;
         backoff = std::min(backoff * 2, options_.backoffMax);
     }
     if (folders.size() > options_.maxFolders) {
@@ -188,7 +196,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
     const std::string shownFolder = net::printable(folder);
     auto backoff = options_.backoffInitial;
     while (!stopping()) {
-        auto connectedAt = std::chrono::steady_clock::now();
+        auto connectedAt = clock_.now();
         bool counted = false;
         auto uncount = [&] {
             if (!counted) return;
@@ -200,9 +208,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             changed_.notify_all();
         };
         try {
-            ImapOptions sessionOptions = imapOptionsFor(account_, ioTimeout_, kIdleLiteralCap);
-            sessionOptions.maxResponseBytes = kIdleResponseCap;
-            ImapSession session(std::move(sessionOptions));
+            ImapSession session(sessionOptions());
             count(&ImapIdleStats::connections);
             session.open();
             if (!session.hasCapability("IDLE")) {
@@ -252,6 +258,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
                 first = false;
             };
             for (;;) {
+                // The session's own I/O deadline: measured on the machine's clock, like its reads.
                 control.until = std::chrono::steady_clock::now() + options_.reissueEvery;
                 if (session.idle(onUntagged, control) == ImapIdleEnd::Stopped || stopping()) break;
             }
@@ -270,10 +277,10 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder, e.what());
         }
         if (stopping()) break;
-        if (std::chrono::steady_clock::now() - connectedAt >= options_.stableAfter) backoff = options_.backoffInitial;
+        if (clock_.now() - connectedAt >= options_.stableAfter) backoff = options_.backoffInitial;
         spdlog::info("account={} folder={} IDLE reconnecting in {:.1f} s", account_.name, shownFolder,
                      seconds(backoff));
-        if (!sleepUnlessStopping(std::chrono::steady_clock::now() + backoff)) break;
+        if (!sleepUnlessStopping(clock_.now() + backoff)) break;
         backoff = std::min(backoff * 2, options_.backoffMax);
     }
 }

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/Clock.hpp"
+#include "collector/imap/ImapSession.hpp"
 #include "config/Config.hpp"
 
 namespace mc::collector {
@@ -67,9 +69,9 @@ public:
     };
 
     // Copies what it needs of the settings: the caller's config may be replaced (reload) while
-    // the watcher runs.
+    // the watcher runs. CLOCK times the backoff waits (it must outlive the watcher).
     ImapIdleWatcher(const config::Config& config, const config::AccountSettings& account, NewMailCallback onNewMail,
-                    ImapIdleOptions options = {});
+                    ImapIdleOptions options = {}, Clock& clock = systemClock());
     ~ImapIdleWatcher();
     ImapIdleWatcher(const ImapIdleWatcher&) = delete;
     ImapIdleWatcher& operator=(const ImapIdleWatcher&) = delete;
@@ -99,7 +101,9 @@ private:
     void resolveAndSpawn();
     void watchFolder(const std::string& folder);
     // Sleeps until `deadline` or a stop request; false when stopping.
-    bool sleepUnlessStopping(std::chrono::steady_clock::time_point deadline);
+    bool sleepUnlessStopping(TimePoint deadline);
+    // imapOptions() with the small caps of a connection that never fetches a body.
+    ImapOptions sessionOptions() const;
     bool stopping() const;
     void notify(const std::string& folder);
     void count(std::uint64_t ImapIdleStats::*counter);
@@ -109,6 +113,7 @@ private:
     std::chrono::milliseconds ioTimeout_;
     NewMailCallback onNewMail_;
     ImapIdleOptions options_;
+    Clock& clock_;
 
     std::mutex stopMutex_;  // serializes stop(): joining a thread twice is undefined
     mutable std::mutex mutex_;

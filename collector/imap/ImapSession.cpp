@@ -119,9 +119,7 @@ ImapResponse ImapSession::expectOk(const std::string& command, const std::string
 void ImapSession::open() {
     net::ImapConnectionOptions connectionOptions;
     connectionOptions.connect = options_.connect;
-    connectionOptions.tls = options_.tls == config::TlsMode::Implicit   ? net::ImapTls::Implicit
-                            : options_.tls == config::TlsMode::StartTls ? net::ImapTls::StartTls
-                                                                        : net::ImapTls::None;
+    connectionOptions.tls = options_.tls;
     connectionOptions.limits.streamThreshold = kStreamThreshold;
     connectionOptions.limits.maxLiteralSize = options_.maxMessageBytes;
     connectionOptions.limits.maxResponseSize = options_.maxResponseBytes;
@@ -148,7 +146,7 @@ void ImapSession::enableUtf8() {
 void ImapSession::authenticate() {
     using proto::SaslMechanism;
     net::ImapConnection& imap = connection();
-    SaslMechanism mechanism = proto::chooseSaslMechanism(configuredSasl(options_.auth), options_.oauth2,
+    SaslMechanism mechanism = proto::chooseSaslMechanism(options_.sasl, options_.oauth2,
                                                          [&](std::string_view name) { return imap.offersSasl(name); });
     std::string oauthError;
     ImapResponse response = imap.authenticate(mechanism, options_.username, options_.password, &oauthError,
@@ -563,21 +561,6 @@ ImapIdleEnd ImapSession::idle(const std::function<bool(const ImapResponse&)>& on
         state_ = State::LoggedOut;
         throw;
     }
-}
-
-ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::milliseconds timeout,
-                           std::uint64_t maxMessageBytes) {
-    ImapOptions options;
-    options.connect = sourceConnectOptions(account, timeout);
-    options.tls = account.endpoint.tls;
-    options.username = account.username;
-    auto login = sourceLogin(account, timeout);
-    options.password = std::move(login.secret);
-    options.oauth2 = login.oauth2;
-    options.credentialRefused = std::move(login.refused);
-    options.auth = account.auth;
-    options.maxMessageBytes = maxMessageBytes;
-    return options;
 }
 
 std::vector<std::string> resolveImapFolders(const config::AccountSettings& account,

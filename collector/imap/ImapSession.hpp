@@ -18,6 +18,7 @@
 #include "net/ImapConnection.hpp"
 #include "net/LineChannel.hpp"
 #include "proto/ImapParser.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::collector {
 
@@ -34,10 +35,10 @@ inline constexpr std::size_t kImapMaxFolderListBytes = 8u << 20;    // names and
 
 struct ImapOptions {
     net::ConnectOptions connect;
-    config::TlsMode tls = config::TlsMode::Implicit;
+    net::TlsMode tls = net::TlsMode::Implicit;
     std::string username;
-    std::string password;  // or the OAuth2 access token when oauth2 is set
-    config::AuthMethod auth = config::AuthMethod::Auto;
+    std::string password;                      // or the OAuth2 access token when oauth2 is set
+    std::optional<proto::SaslMechanism> sasl;  // nullopt: "auto" (proto::chooseSaslMechanism picks)
     // Log in with an OAuth2 token (auth "auto" then picks XOAUTH2 or OAUTHBEARER, never a password
     // mechanism); credentialRefused is called when the server turns the token down.
     bool oauth2 = false;
@@ -187,11 +188,6 @@ private:
     bool utf8Mode_ = false;
     std::uint64_t alerts_ = 0;  // [ALERT]s seen; only the first few are logged (a server can flood them)
 };
-
-// Session options for an account: endpoint, TLS policy, credentials (the password secret is
-// resolved now, so a password_command runs per connection), and a body cap.
-ImapOptions imapOptionsFor(const config::AccountSettings& account, std::chrono::milliseconds timeout,
-                           std::uint64_t maxMessageBytes);
 
 // The folders an account collects, as UTF-8 names: the configured ones, "*" expanded to every
 // selectable folder of `listed` but Trash, Junk and Drafts.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 
-#include "collector/SourceSettings.hpp"
 #include "proto/AsciiText.hpp"
 #include "proto/Pop3Reply.hpp"
 #include "proto/Sasl.hpp"
@@ -70,12 +69,12 @@ void Pop3Session::readListing(const char* what, std::size_t maxLines, std::size_
 
 void Pop3Session::open() {
     auto connectOptions = options_.connect;
-    connectOptions.implicitTls = options_.tls == config::TlsMode::Implicit;
+    connectOptions.implicitTls = options_.tls == net::TlsMode::Implicit;
     channel_ = std::make_unique<net::LineChannel>(net::connect(connectOptions), kMaxStatusLine);
     state_ = State::Authorization;
     expectOk("", "greeting");
     readCapabilities();
-    if (options_.tls == config::TlsMode::StartTls) {
+    if (options_.tls == net::TlsMode::StartTls) {
         // Required STARTTLS: abort before any credential if it is missing or refused.
         if (!capabilities_.empty() && !hasCapability("STLS"))
             throw Pop3Error("server does not offer STLS, which the config requires");
@@ -110,7 +109,7 @@ void Pop3Session::authenticate() {
             sasl = " " + proto::asciiUpperCopy(line) + " ";
     using proto::SaslMechanism;
     auto offered = [&](std::string_view name) { return sasl.find(" " + std::string(name) + " ") != std::string::npos; };
-    const SaslMechanism mechanism = proto::chooseSaslMechanism(configuredSasl(options_.auth), options_.oauth2, offered);
+    const SaslMechanism mechanism = proto::chooseSaslMechanism(options_.sasl, options_.oauth2, offered);
     switch (mechanism) {
         case SaslMechanism::Plain:
             expectOk("AUTH PLAIN " + proto::saslPlain(options_.username, options_.password),

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "collector/pop3/Pop3Listing.hpp"
-#include "config/Config.hpp"
 #include "delivery/MessageBody.hpp"
 #include "net/LineChannel.hpp"
+#include "proto/Sasl.hpp"
 
 namespace mc::collector {
 
@@ -41,10 +41,10 @@ private:
 
 struct Pop3Options {
     net::ConnectOptions connect;
-    config::TlsMode tls = config::TlsMode::Implicit;
+    net::TlsMode tls = net::TlsMode::Implicit;
     std::string username;
-    std::string password;  // or the OAuth2 access token when oauth2 is set
-    config::AuthMethod auth = config::AuthMethod::Auto;
+    std::string password;                      // or the OAuth2 access token when oauth2 is set
+    std::optional<proto::SaslMechanism> sasl;  // nullopt: "auto" (proto::chooseSaslMechanism picks)
     // Log in with an OAuth2 token (auth "auto" then picks XOAUTH2 or OAUTHBEARER, never a password
     // mechanism); credentialRefused is called when the server turns the token down.
     bool oauth2 = false;

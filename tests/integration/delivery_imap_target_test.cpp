@@ -276,15 +276,17 @@ protected:
     }
 
     std::unique_ptr<delivery::MessageTarget> target(std::uint16_t port, std::string folder = "INBOX",
-                                                    config::TlsMode tls = config::TlsMode::None) {
-        config::TargetSettings settings;
-        settings.protocol = config::TargetProtocol::Imap;
-        settings.endpoint.host = "127.0.0.1";
-        settings.endpoint.port = port;
-        settings.endpoint.tls = tls;
-        settings.username = "me";
-        settings.folder = std::move(folder);
-        return delivery::makeTarget(settings, "target-Secret-7Qw", std::chrono::seconds(5));
+                                                    net::TlsMode tls = net::TlsMode::None) {
+        delivery::TargetOptions options;
+        options.protocol = delivery::TargetProtocol::Imap;
+        options.connect.host = "127.0.0.1";
+        options.connect.port = port;
+        options.connect.timeout = std::chrono::seconds(5);
+        options.tls = tls;
+        options.username = "me";
+        options.password = "target-Secret-7Qw";
+        options.folder = std::move(folder);
+        return delivery::makeTarget(std::move(options));
     }
 
     delivery::MessageBody body(const std::string& content) {
@@ -504,7 +506,7 @@ TEST_F(ImapTargetSessionTest, StartTlsResponseInjectionIsRefusedBeforeLogin) {
                               .expectMatch("M\\d+ STARTTLS")
                               .send("M1 OK Begin TLS negotiation now\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
                               .stall(Millis(500)));
-    auto imap = target(server.port(), "INBOX", config::TlsMode::StartTls);
+    auto imap = target(server.port(), "INBOX", net::TlsMode::StartTls);
     std::string error;
     try {
         imap->open();

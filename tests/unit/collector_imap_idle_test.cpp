@@ -25,6 +25,7 @@
 #include "collector/imap/ImapIdleWatcher.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "config/Config.hpp"
+#include "tests/support/FakeClock.hpp"
 
 namespace mc::collector {
 namespace {
@@ -336,10 +337,10 @@ ImapOptions sessionOptions(const FakeIdleServer& server) {
     options.connect.host = "127.0.0.1";
     options.connect.port = server.port();
     options.connect.timeout = 5s;
-    options.tls = config::TlsMode::None;
+    options.tls = net::TlsMode::None;
     options.username = "alice";
     options.password = "imap-secret";
-    options.auth = config::AuthMethod::Login;
+    options.sasl = proto::SaslMechanism::Login;
     return options;
 }
 
@@ -571,6 +572,27 @@ TEST(ImapIdleWatcher, StopIsPromptWhileBackingOff) {
     watcher.stop();
     EXPECT_LT(Clock::now() - stopping, 2s);
     EXPECT_EQ(server.count("LOGIN"), 1u) << "no retry before the backoff";
+}
+
+TEST(ImapIdleWatcher, BackoffWaitsOnTheInjectedClock) {
+    FakeIdleOptions serverOptions;
+    serverOptions.refuseLogin = true;
+    FakeIdleServer server(serverOptions);
+    auto account = accountFor(server);
+    auto options = fastOptions();
+    options.backoffInitial = 30s;
+    testing::FakeClock clock;
+    ImapIdleWatcher watcher(configWith(account), account, {}, options, clock);
+    watcher.start();
+    ASSERT_TRUE(watcher.waitUntil([](const ImapIdleStats& stats) { return stats.failures == 1; }, 10s));
+    // 30 s of the injected clock end the backoff; on the machine's clock it would last 30 s. The
+    // watcher may not yet wait when time first moves: advance until it reconnects.
+    for (int i = 0; i < 50 && server.count("LOGIN") < 2; ++i) {
+        clock.advance(30s);
+        server.waitFor([&] { return server.countLocked("LOGIN") >= 2; }, 200ms);
+    }
+    EXPECT_EQ(server.count("LOGIN"), 2u);
+    watcher.stop();
 }
 
 TEST(ImapIdleWatcher, RefusesAPop3Account) {

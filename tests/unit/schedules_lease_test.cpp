@@ -11,9 +11,9 @@
 #include <set>
 #include <thread>
 
+#include "base/Clock.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "schedules/AccountLease.hpp"
-#include "schedules/Clock.hpp"
 #include "schedules/Metrics.hpp"
 #include "schedules/Service.hpp"
 

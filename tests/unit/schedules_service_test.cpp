@@ -16,7 +16,7 @@
 
 #include "collector/ledger/LedgerStore.hpp"
 #include "schedules/Service.hpp"
-#include "tests/unit/schedules_fake_clock.hpp"
+#include "tests/support/FakeClock.hpp"
 
 namespace mc::schedules {
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
-// A Clock for scheduler tests: time moves only when the test calls advance(), which wakes every
-// thread waiting in waitUntil so it re-checks its deadline against the new time.
+// A Clock for tests of the scheduler, the collector and the IDLE watcher: time moves only when the test calls
+// advance(), which wakes every thread waiting in waitUntil so it re-checks its deadline against the new time.
 
 #include <algorithm>
 #include <chrono>
@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "schedules/Clock.hpp"
+#include "base/Clock.hpp"
 
-namespace mc::schedules::testing {
+namespace mc::testing {
 
 class FakeClock final : public Clock {
 public:
@@ -69,4 +69,4 @@ private:
     std::vector<Waiter> waiters_;
 };
 
-}  // namespace mc::schedules::testing
+}  // namespace mc::testing

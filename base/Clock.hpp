@@ -1,12 +1,13 @@
 #pragma once
-// Time for the service, injected so tests drive the scheduler with a fake clock. Scheduling uses
-// the monotonic clock; the wall clock is only for what people read (status, metrics, logs).
+// Time, injected into the scheduler, the collector and the IDLE watcher so tests drive them with a
+// fake clock (tests/support/FakeClock.hpp) and never sleep. Deadlines use the monotonic clock;
+// the wall clock is only for what people read (status, metrics, logs, quarantine file names).
 
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 
-namespace mc::schedules {
+namespace mc {
 
 using TimePoint = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
@@ -31,6 +32,7 @@ public:
     }
 };
 
+// The machine's clocks; systemClock() is the one instance for code that is not given another.
 class SystemClock final : public Clock {
 public:
     TimePoint now() const override { return std::chrono::steady_clock::now(); }
@@ -43,4 +45,9 @@ public:
     }
 };
 
-}  // namespace mc::schedules
+inline Clock& systemClock() {
+    static SystemClock clock;
+    return clock;
+}
+
+}  // namespace mc
