@@ -3,10 +3,6 @@
 // and user "me" (the LMTP target), the `mailcollector run` daemon as a background process, and
 // its admin endpoint. Every wait is bounded and polls; nothing sleeps for a fixed time.
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +17,7 @@
 #include <vector>
 
 #include "tests/support/DovecotServer.hpp"
+#include "tests/support/HttpClient.hpp"
 #include "tests/support/Process.hpp"
 #include "tests/support/TempDir.hpp"
 
@@ -38,30 +35,11 @@ inline bool eventually(const std::function<bool()>& done, std::chrono::milliseco
     }
 }
 
-struct HttpResult {
-    int status = 0;  // 0: no connection
-    std::string body;
-};
-
+using HttpResult = HttpReply;
 // `token`: sent as `Authorization: Bearer` (for a service with http_token_file).
 inline HttpResult http(std::uint16_t port, const std::string& method, const std::string& path,
                        const std::string& token = "") {
-    HttpResult result;
-    try {
-        Poco::Net::HTTPClientSession session("127.0.0.1", port);
-        session.setTimeout(Poco::Timespan(10, 0));
-        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        if (method == "POST") request.setContentLength(0);
-        if (!token.empty()) request.set("Authorization", "Bearer " + token);
-        session.sendRequest(request);
-        Poco::Net::HTTPResponse response;
-        std::istream& body = session.receiveResponse(response);
-        result.status = response.getStatus();
-        Poco::StreamCopier::copyToString(body, result.body);
-    } catch (const Poco::Exception&) {
-        result.status = 0;
-    }
-    return result;
+    return httpRequest(port, method, path, token);
 }
 
 // "name{labels}" -> value, from the Prometheus text format.

@@ -1,10 +1,6 @@
 // The admin HTTP endpoint over a real socket: /metrics, /healthz (with a failing ledger) and
 // POST /poll, against a Service driven by a fake clock and a fake poll function.
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -20,18 +16,15 @@
 
 #include "collector/ledger/SqliteLedgerStore.hpp"
 #include "schedules/AdminServer.hpp"
-#include "tests/unit/schedules_fake_clock.hpp"
+#include "tests/support/FakeClock.hpp"
+#include "tests/support/HttpClient.hpp"
 
 namespace mc::schedules {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Response {
-    int status = 0;
-    std::string contentType;
-    std::string body;
-};
+using Response = mc::testing::HttpReply;
 
 class AdminServerTest : public ::testing::Test {
 protected:
@@ -77,18 +70,7 @@ protected:
     }
 
     Response request(const std::string& method, const std::string& path) {
-        Poco::Net::HTTPClientSession session("127.0.0.1", server_->port());
-        session.setTimeout(Poco::Timespan(10, 0));
-        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        if (method == "POST") request.setContentLength(0);
-        session.sendRequest(request);
-        Poco::Net::HTTPResponse response;
-        std::istream& body = session.receiveResponse(response);
-        Response result;
-        result.status = response.getStatus();
-        result.contentType = response.getContentType();
-        Poco::StreamCopier::copyToString(body, result.body);
-        return result;
+        return mc::testing::httpRequest(server_->port(), method, path);
     }
 
     static bool eventually(const std::function<bool()>& done) {

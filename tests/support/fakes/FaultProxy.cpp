@@ -22,8 +22,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kPollSliceMs = 50;
 constexpr std::size_t kMaxPending = 1 << 20;
 
-std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
-
 void setNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 void setNoDelay(int fd) {
@@ -89,21 +87,7 @@ struct Direction {
 
 FaultProxy::FaultProxy(std::string upstreamHost, std::uint16_t upstreamPort, FaultPlan plan)
     : upstreamHost_(std::move(upstreamHost)), upstreamPort_(upstreamPort), plan_(std::move(plan)) {
-    std::signal(SIGPIPE, SIG_IGN);
-    listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (listenFd_ < 0) throw sysError("socket");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 64) != 0 ||
-        ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-        auto error = sysError("bind/listen 127.0.0.1:0");
-        ::close(listenFd_);
-        throw error;
-    }
-    port_ = ntohs(address.sin_port);
-    acceptThread_ = std::thread([this] { acceptLoop(); });
+    listener_ = std::make_unique<LoopbackListener>([this](int client) { accepted(client); });
 }
 
 FaultProxy::~FaultProxy() { stop(); }
@@ -130,30 +114,20 @@ std::uint64_t FaultProxy::bytesToClient() const { return bytesToClient_; }
 
 void FaultProxy::stop() {
     stopping_ = true;
-    if (acceptThread_.joinable()) acceptThread_.join();
+    if (listener_) listener_->stop();
     for (auto& thread : threads_)
         if (thread.joinable()) thread.join();
     threads_.clear();
-    if (listenFd_ >= 0) {
-        ::close(listenFd_);
-        listenFd_ = -1;
-    }
 }
 
-void FaultProxy::acceptLoop() {
-    while (!stopping_) {
-        pollfd entry{listenFd_, POLLIN, 0};
-        if (::poll(&entry, 1, kPollSliceMs) <= 0) continue;
-        int client = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (client < 0) continue;
-        FaultPlan plan;
-        {
-            std::lock_guard lock(mutex_);
-            plan = plan_;
-        }
-        ++connections_;
-        threads_.emplace_back([this, client, plan] { relay(client, plan); });
+void FaultProxy::accepted(int client) {
+    FaultPlan plan;
+    {
+        std::lock_guard lock(mutex_);
+        plan = plan_;
     }
+    ++connections_;
+    threads_.emplace_back([this, client, plan] { relay(client, plan); });
 }
 
 void FaultProxy::relay(int client, FaultPlan plan) {

@@ -10,11 +10,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/fakes/LoopbackListener.hpp"
 
 namespace mc::testing {
 
@@ -45,7 +48,7 @@ public:
     FaultProxy& operator=(const FaultProxy&) = delete;
 
     std::string host() const { return "127.0.0.1"; }
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return listener_->port(); }
 
     // For connections accepted from now on.
     void setPlan(FaultPlan plan);
@@ -62,13 +65,11 @@ public:
     void stop();
 
 private:
-    void acceptLoop();
+    void accepted(int client);  // on the listener's thread
     void relay(int client, FaultPlan plan);
 
     std::string upstreamHost_;
     std::uint16_t upstreamPort_;
-    int listenFd_ = -1;
-    std::uint16_t port_ = 0;
     mutable std::mutex mutex_;
     FaultPlan plan_;
     std::atomic<bool> stopping_{false};
@@ -79,7 +80,7 @@ private:
     mutable std::mutex sentMutex_;
     std::string sentToServer_;
     std::vector<std::thread> threads_;
-    std::thread acceptThread_;
+    std::unique_ptr<LoopbackListener> listener_;  // last: stops first
 };
 
 }  // namespace mc::testing

@@ -37,8 +37,6 @@ constexpr Millis kCloseDrain{300};
 // After the last step: keep reading until the client closes (the server's stop ends it sooner).
 constexpr Millis kTrailingDrain{600'000};
 
-std::runtime_error sysError(const std::string& what) { return std::runtime_error(what + ": " + std::strerror(errno)); }
-
 std::string opensslErrors() {
     std::string text;
     while (unsigned long code = ERR_get_error()) {
@@ -494,24 +492,7 @@ ScriptedServer::ScriptedServer(std::vector<Script> scripts)
       })) {}
 
 ScriptedServer::ScriptedServer(ScriptFor scriptFor) : scriptFor_(std::move(scriptFor)) {
-    // A client that hangs up makes writes fail with EPIPE rather than kill the test process.
-    std::signal(SIGPIPE, SIG_IGN);
-    listenFd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (listenFd_ < 0) throw sysError("socket");
-    int one = 1;
-    ::setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listenFd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listenFd_, 64) != 0 ||
-        ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-        auto error = sysError("bind/listen 127.0.0.1:0");
-        ::close(listenFd_);
-        throw error;
-    }
-    port_ = ntohs(address.sin_port);
-    acceptThread_ = std::thread([this] { acceptLoop(); });
+    listener_ = std::make_unique<LoopbackListener>([this](int fd) { accepted(fd); });
 }
 
 ScriptedServer::~ScriptedServer() { stop(); }
@@ -522,14 +503,10 @@ void ScriptedServer::stop() {
         stopping_ = true;
     }
     changed_.notify_all();
-    if (acceptThread_.joinable()) acceptThread_.join();
+    if (listener_) listener_->stop();
     // The accept thread is gone: threads_ no longer grows.
     for (auto& thread : threads_)
         if (thread.joinable()) thread.join();
-    if (listenFd_ >= 0) {
-        ::close(listenFd_);
-        listenFd_ = -1;
-    }
 }
 
 bool ScriptedServer::sleepUnlessStopping(Millis duration) {
@@ -537,34 +514,24 @@ bool ScriptedServer::sleepUnlessStopping(Millis duration) {
     return !changed_.wait_for(lock, duration, [&] { return stopping_.load(); });
 }
 
-void ScriptedServer::acceptLoop() {
-    while (!stopping_) {
-        pollfd entry{listenFd_, POLLIN, 0};
-        int n = ::poll(&entry, 1, static_cast<int>(kPollSlice.count()));
-        if (n <= 0) continue;
-        int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0) continue;
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        auto state = std::make_shared<ConnectionState>();
-        Script script;
-        {
-            std::lock_guard lock(mutex_);
-            state->index = states_.size();
-            states_.push_back(state);
-        }
-        try {
-            script = scriptFor_(state->index);
-        } catch (const std::exception& e) {
-            std::lock_guard lock(mutex_);
-            state->failures.push_back(std::string("making the script failed: ") + e.what());
-        }
+void ScriptedServer::accepted(int fd) {
+    auto state = std::make_shared<ConnectionState>();
+    Script script;
+    {
         std::lock_guard lock(mutex_);
-        threads_.emplace_back([this, fd, state, script = std::move(script)]() mutable {
-            serve(fd, std::move(state), std::move(script));
-        });
-        changed_.notify_all();
+        state->index = states_.size();
+        states_.push_back(state);
     }
+    try {
+        script = scriptFor_(state->index);
+    } catch (const std::exception& e) {
+        std::lock_guard lock(mutex_);
+        state->failures.push_back(std::string("making the script failed: ") + e.what());
+    }
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back(
+        [this, fd, state, script = std::move(script)]() mutable { serve(fd, std::move(state), std::move(script)); });
+    changed_.notify_all();
 }
 
 void ScriptedServer::serve(int fd, std::shared_ptr<ConnectionState> state, Script script) {

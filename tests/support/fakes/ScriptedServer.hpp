@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/fakes/LoopbackListener.hpp"
+
 struct ssl_st;  // OpenSSL's SSL, kept out of this header
 
 namespace mc::testing {
@@ -148,7 +150,7 @@ public:
     ScriptedServer& operator=(const ScriptedServer&) = delete;
 
     std::string host() const { return "127.0.0.1"; }
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return listener_->port(); }
 
     std::size_t connectionCount() const;
     bool waitForConnections(std::size_t count, Millis timeout = kStepTimeout) const;
@@ -174,19 +176,17 @@ public:
 
 private:
     friend class ScriptedConnection;
-    void acceptLoop();
+    void accepted(int fd);  // on the listener's thread
     void serve(int fd, std::shared_ptr<ConnectionState> state, Script script);
     bool sleepUnlessStopping(Millis duration);
 
     ScriptFor scriptFor_;
-    int listenFd_ = -1;
-    std::uint16_t port_ = 0;
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
     std::atomic<bool> stopping_{false};
     std::vector<std::shared_ptr<ConnectionState>> states_;
     std::vector<std::thread> threads_;
-    std::thread acceptThread_;
+    std::unique_ptr<LoopbackListener> listener_;  // last: stops first
 };
 
 // Case-insensitive ASCII prefix test.
