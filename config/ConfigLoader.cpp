@@ -18,6 +18,7 @@
 
 #include "config/Config.hpp"
 #include "config/TableReader.hpp"
+#include "proto/AsciiText.hpp"
 
 namespace mc::config {
 
@@ -161,16 +162,6 @@ bool isLoopbackHost(std::string host) {
     return host == "localhost" || isLoopbackAddress(host);
 }
 
-bool isFingerprint(const std::string& text) {
-    std::size_t digits = 0;
-    for (char c : text) {
-        if (c == ':') continue;
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-        ++digits;
-    }
-    return digits == 64;
-}
-
 bool isAccountName(const std::string& name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
         return std::isalnum(c) || c == '.' || c == '_' || c == '-';
@@ -253,7 +244,7 @@ Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Conte
             .value_or(defaultTls);
     endpoint.caFile = pathValue(reader, "ca_file", context);
     endpoint.tlsFingerprint = reader.string("tls_fingerprint").value_or("");
-    if (!endpoint.tlsFingerprint.empty() && !isFingerprint(endpoint.tlsFingerprint))
+    if (!endpoint.tlsFingerprint.empty() && !proto::isSha256Fingerprint(endpoint.tlsFingerprint))
         reader.fail("tls_fingerprint", "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
     endpoint.allowPlaintext = reader.boolean("allow_plaintext").value_or(false);
     checkPlaintext(reader, endpoint);

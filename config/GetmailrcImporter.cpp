@@ -9,6 +9,7 @@
 #include <set>
 
 #include "config/Importers.hpp"
+#include "proto/AsciiText.hpp"
 #include "proto/Utf8.hpp"
 
 namespace mc::config::importer {
@@ -281,16 +282,6 @@ std::string shellQuote(const std::string& word) {
     return out + "'";
 }
 
-bool isSha256(const std::string& text) {
-    std::size_t digits = 0;
-    for (char c : text) {
-        if (c == ':') continue;
-        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-        ++digits;
-    }
-    return digits == 64;
-}
-
 // Maps one getmailrc; false with result's error set when the file is not a usable getmailrc.
 class FileMapping {
 public:
@@ -427,7 +418,7 @@ private:
         } else if (key == "ssl_fingerprints") {
             auto pins = parsePythonStrings(value.value);
             if (!pins) return fail(value.line, "ssl_fingerprints: expected a tuple of strings");
-            if (!pins->empty() && isSha256(pins->front()))
+            if (!pins->empty() && proto::isSha256Fingerprint(pins->front()))
                 account_.tlsFingerprint = pins->front();
             else if (!pins->empty())
                 note(value.line, "ssl_fingerprints: not a SHA-256 fingerprint; not carried over", true);

@@ -144,11 +144,20 @@ void ImapIdleWatcher::notify(const std::string& folder) {
     }
 }
 
-ImapOptions ImapIdleWatcher::sessionOptions() const {
+std::unique_ptr<ImapSession> ImapIdleWatcher::openSession() {
+    // The small caps of a connection that never fetches a body.
     ImapOptions options = imapOptions(account_, ioTimeout_);
     options.maxMessageBytes = kIdleLiteralCap;
     options.maxResponseBytes = kIdleResponseCap;
-    return options;
+    auto session = std::make_unique<ImapSession>(std::move(options));
+    count(&ImapIdleStats::connections);
+    session->open();
+    if (!session->hasCapability("IDLE")) {
+        session->logout();
+        markUnsupported();
+        return nullptr;
+    }
+    return session;
 }
 
 void ImapIdleWatcher::resolveAndSpawn() {
@@ -157,18 +166,12 @@ void ImapIdleWatcher::resolveAndSpawn() {
     for (;;) {
         if (stopping()) return;
         try {
-            ImapSession session(sessionOptions());
-            count(&ImapIdleStats::connections);
-            session.open();
-            if (!session.hasCapability("IDLE")) {
-                session.logout();
-                markUnsupported();
-                return;
-            }
+            auto session = openSession();
+            if (!session) return;
             std::vector<ImapFolder> listed;
-            if (imapFoldersNeedList(account_)) listed = session.listFolders();
+            if (imapFoldersNeedList(account_)) listed = session->listFolders();
             folders = resolveImapFolders(account_, listed);
-            session.logout();
+            session->logout();
             break;
         } catch (const std::exception& e) {
             count(&ImapIdleStats::failures);
@@ -208,15 +211,9 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             changed_.notify_all();
         };
         try {
-            ImapSession session(sessionOptions());
-            count(&ImapIdleStats::connections);
-            session.open();
-            if (!session.hasCapability("IDLE")) {
-                session.logout();
-                markUnsupported();
-                return;
-            }
-            ImapMailboxState state = session.select(folder, true);  // EXAMINE: changes nothing
+            auto session = openSession();
+            if (!session) return;
+            ImapMailboxState state = session->select(folder, true);  // EXAMINE: changes nothing
             // New mail is an EXISTS above what this connection knew (EXPUNGEs lower it), or a
             // RECENT rise from a server that sends no EXISTS with it.
             std::uint32_t known = state.exists;
@@ -260,10 +257,10 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             for (;;) {
                 // The session's own I/O deadline: measured on the machine's clock, like its reads.
                 control.until = std::chrono::steady_clock::now() + options_.reissueEvery;
-                if (session.idle(onUntagged, control) == ImapIdleEnd::Stopped || stopping()) break;
+                if (session->idle(onUntagged, control) == ImapIdleEnd::Stopped || stopping()) break;
             }
             uncount();
-            session.logout();
+            session->logout();
         } catch (const ImapError& e) {
             uncount();
             count(&ImapIdleStats::failures);

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -102,8 +103,8 @@ private:
     void watchFolder(const std::string& folder);
     // Sleeps until `deadline` or a stop request; false when stopping.
     bool sleepUnlessStopping(TimePoint deadline);
-    // imapOptions() with the small caps of a connection that never fetches a body.
-    ImapOptions sessionOptions() const;
+    // Connects and logs in; nullptr (the watcher then Unsupported) when the server has no IDLE.
+    std::unique_ptr<ImapSession> openSession();
     bool stopping() const;
     void notify(const std::string& folder);
     void count(std::uint64_t ImapIdleStats::*counter);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "proto/AsciiText.hpp"
 #include "proto/Base64.hpp"
 #include "proto/SafeText.hpp"
 #include "proto/Utf8.hpp"
@@ -59,6 +60,15 @@ TEST(Printable, EscapesEveryByteButPrintableAsciiAndCaps) {
     EXPECT_EQ(printable("OK caf\xc3\xa9\r\n\x1b"), "OK caf\\xc3\\xa9\\x0d\\x0a\\x1b");
     EXPECT_EQ(printable(std::string(300, 'a')), std::string(200, 'a') + "...");
     EXPECT_EQ(printable("abcdef", 3), "abc...");
+}
+
+TEST(AsciiText, Sha256FingerprintIs64HexDigitsColonsAllowed) {
+    const std::string hex(64, 'a');
+    EXPECT_TRUE(isSha256Fingerprint(hex));
+    EXPECT_TRUE(isSha256Fingerprint("AB:cd:" + hex.substr(4)));
+    EXPECT_FALSE(isSha256Fingerprint(hex.substr(1)));
+    EXPECT_FALSE(isSha256Fingerprint(hex + "0"));
+    EXPECT_FALSE(isSha256Fingerprint("g" + hex.substr(1)));
 }
 
 }  // namespace

@@ -628,9 +628,9 @@ std::string ScriptedServer::transcript() const {
     std::lock_guard lock(mutex_);
     std::string all;
     for (const auto& state : states_)
-        all += "=== connection " + std::to_string(state->index) + " (127.0.0.1:" + std::to_string(port_) + ")\n" +
+        all += "=== connection " + std::to_string(state->index) + " (127.0.0.1:" + std::to_string(port()) + ")\n" +
                state->record.transcript;
-    if (all.empty()) all = "(no connections to 127.0.0.1:" + std::to_string(port_) + ")\n";
+    if (all.empty()) all = "(no connections to 127.0.0.1:" + std::to_string(port()) + ")\n";
     return all;
 }
 
