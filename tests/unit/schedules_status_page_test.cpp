@@ -18,7 +18,7 @@
 #include "collector/ledger/SqliteLedgerStore.hpp"
 #include "schedules/AdminServer.hpp"
 #include "schedules/StatusPage.hpp"
-#include "tests/unit/schedules_fake_clock.hpp"
+#include "tests/support/FakeClock.hpp"
 
 namespace mc::schedules {
 namespace {
