@@ -224,9 +224,9 @@ bool decisionNeedsRow(Decision decision) {
            decision == Decision::Reset || decision == Decision::DeleteEarlier;
 }
 
-PlanRules planRules(const config::AccountSettings& account, bool firstPoll) {
+PlanRules planRules(const config::AccountSettings& account, bool firstPoll, const Clock& clock) {
     return PlanRules{firstPoll, account.fetch == config::FetchPolicy::New, account.maxMessageSize, &account,
-                     std::time(nullptr)};
+                     std::chrono::system_clock::to_time_t(clock.wallNow())};
 }
 
 // Carries out a decision for listed entry `index`: the plan, and the ledger rows it writes.
@@ -290,7 +290,7 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
                  const std::set<std::string>* deliveredBefore,
                  const std::vector<MessageRecord>* rowsOfListed = nullptr) {
     Plan plan;
-    const PlanRules rules = planRules(poll.account, firstPoll);
+    const PlanRules rules = planRules(poll.account, firstPoll, *poll.control.clock);
     const bool wantDelivered = deliveredBefore != nullptr || listed.anyRepeated();
     std::set<std::string> delivered = deliveredBefore ? *deliveredBefore : std::set<std::string>{};
     std::vector<std::optional<Decision>> decisions(listed.count());
@@ -457,7 +457,7 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
     const std::vector<std::uint32_t>& numbers = plan.fetch;
     const std::string& spoolDir = poll.config.collector.spoolDir;
     DeliveryPipeline pipeline(poll.config, account, poll.ledger, account.endpoint.host, numbers.size(),
-                              poll.control.cutoff);
+                              *poll.control.clock, poll.control.cutoff);
     std::uint64_t handled = 0, untrusted = 0;
     retrieve(
         numbers, [&] { return delivery::MessageBody(spoolDir); },
@@ -524,10 +524,11 @@ std::string describeDuration(std::chrono::seconds duration) {
 }
 
 // When a deletion is due for a Delivered row (LedgerStore::workDue's cut-off); nullopt: never.
-std::optional<std::int64_t> deliveredBy(const config::AccountSettings& account) {
+std::optional<std::int64_t> deliveredBy(const config::AccountSettings& account, const Clock& clock) {
     if (!account.keep) return std::numeric_limits<std::int64_t>::max();
     if (account.deleteAfterDays <= 0) return std::nullopt;
-    return static_cast<std::int64_t>(std::time(nullptr)) - std::int64_t(account.deleteAfterDays) * 86400;
+    return static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(clock.wallNow())) -
+           std::int64_t(account.deleteAfterDays) * 86400;
 }
 
 // The rows of a partial listing's messages: those the ledger has work for (`due`) and, for the
@@ -560,7 +561,8 @@ std::optional<std::uint32_t> pop3GrownFromMark(Pop3Session& session, const Mailb
                                                const std::optional<MailboxMark>& mark) {
     if (!mark || mark->fetchLimit < poll.account.maxMessageSize || mark->messages > kPop3MaxListingEntries)
         return std::nullopt;
-    if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account)).empty()) return std::nullopt;
+    if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account, *poll.control.clock)).empty())
+        return std::nullopt;
     auto count = session.messageCount();
     if (!count || *count < mark->messages || *count - mark->messages > kPop3MostListedOneByOne) return std::nullopt;
     if (mark->messages > 0 && session.uidlOf(static_cast<std::uint32_t>(mark->messages)) != mark->lastUid)
@@ -673,7 +675,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     bool validityChanged = false;
     if (sinceMark) {
         std::vector<MessageRecord> due =
-            poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account));
+            poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account, *poll.control.clock));
         std::vector<std::uint32_t> dueUids;
         for (const auto& record : due)
             if (auto uid = imapUid(record.key.uid); uid && *uid < mark->uidNext) dueUids.push_back(*uid);
@@ -816,6 +818,7 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
                        ledger::LedgerStore& ledger, const PollControl& control) {
     PollReport report;
     report.account = account.name;
+    // The steady clock, not control.clock: the deadline below also cuts the poll's sockets.
     auto started = std::chrono::steady_clock::now();
     // At poll_timeout the poll stops fetching, like an interrupt; what it holds is delivered and
     // recorded within io_timeout more, after which all its I/O is cut off.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "base/Clock.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
 #include "net/Transport.hpp"
@@ -46,8 +47,13 @@ struct PollControl {
     // Cut by the caller when it stops (io_timeout after `stop` is set): every read and write of the
     // poll then fails at once, whatever the servers do. The poll cuts its own at its poll_timeout.
     std::shared_ptr<const net::IoCutoff> cutoff;
-    // Set by pollAccount: at its poll_timeout the poll stops as if `stop` were set.
+    // Set by pollAccount: at its poll_timeout the poll stops as if `stop` were set. On the steady
+    // clock, not `clock`: the same deadline cuts the poll's sockets (net::IoCutoff), which only
+    // real time can do.
     std::optional<std::chrono::steady_clock::time_point> deadline;
+    // The time the poll's decisions read (delete_after_days, trace headers, quarantine names, the
+    // target's busy back-off); never null.
+    Clock* clock = &systemClock();
 
     bool stopRequested() const {
         return (stop != nullptr && stop->load()) || (deadline && std::chrono::steady_clock::now() >= *deadline);

@@ -51,11 +51,12 @@ public:
 
 DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::AccountSettings& account,
                                    ledger::LedgerStore& ledger, std::string sourceHost, std::size_t expectedJobs,
-                                   std::shared_ptr<const net::IoCutoff> cutoff)
+                                   Clock& clock, std::shared_ptr<const net::IoCutoff> cutoff)
     : config_(config),
       account_(account),
       ledger_(ledger),
       sourceHost_(std::move(sourceHost)),
+      clock_(clock),
       cutoff_(std::move(cutoff)),
       quarantine_(ledger, config.collector.quarantineDir) {
     std::size_t connections = std::clamp<std::size_t>(
@@ -107,7 +108,9 @@ std::optional<DeliveryJob> DeliveryPipeline::next(WorkerContext& context) {
         }
         // Fetching is behind: a connection that waits idle while another account waits for a
         // slot is given up (and made again when there is work and a slot).
-        if (changed_.wait_for(lock, kIdleCheck, ready)) break;
+        const TimePoint checkAt = clock_.now() + kIdleCheck;
+        while (!ready() && clock_.now() < checkAt) clock_.waitUntil(lock, changed_, checkAt);
+        if (ready()) break;
         if (delivery::TargetConnectionBudget::processWide().contended()) {
             lock.unlock();
             disconnect(context);
@@ -160,7 +163,7 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
         std::lock_guard lock(mutex_);
         return stopped_;
     };
-    const auto giveUpAt = std::chrono::steady_clock::now() + config_.collector.ioTimeout;
+    const TimePoint giveUpAt = clock_.now() + config_.collector.ioTimeout;
     std::chrono::milliseconds backoff = kBusyFirstBackoff;
     for (;;) {
         if (!budget.acquire(stopped)) return false;
@@ -178,10 +181,12 @@ bool DeliveryPipeline::connect(WorkerContext& context, DeliveryJob& job) {
                 spdlog::debug("account={} {}; one delivery connection fewer", account_.name, e.what());
                 return false;
             }
-            if (std::chrono::steady_clock::now() + backoff > giveUpAt) throw;
+            const TimePoint retryAt = clock_.now() + backoff;
+            if (retryAt > giveUpAt) throw;
             spdlog::warn("account={} {}; connecting again in {} ms", account_.name, e.what(), backoff.count());
             std::unique_lock lock(mutex_);
-            if (changed_.wait_for(lock, backoff, [&] { return stopped_; })) return false;
+            while (!stopped_ && clock_.now() < retryAt) clock_.waitUntil(lock, changed_, retryAt);
+            if (stopped_) return false;
             backoff = std::min(backoff * 2, kBusyMaxBackoff);
         } catch (...) {
             disconnect(context);
@@ -245,9 +250,11 @@ void DeliveryPipeline::work() {
     disconnect(context);
 }
 
+std::time_t DeliveryPipeline::wallSeconds() const { return std::chrono::system_clock::to_time_t(clock_.wallNow()); }
+
 delivery::OutgoingMessage DeliveryPipeline::envelope(const DeliveryJob& job, const std::string& head) const {
     delivery::OutgoingMessage message;
-    message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, account_.labels, std::time(nullptr)});
+    message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, account_.labels, wallSeconds()});
     message.body = &job.body;
     message.recipient = config_.target.recipient;
     message.account = account_.name;
@@ -308,7 +315,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
             return;
         }
         case delivery::DeliveryOutcome::Rejected: {
-            std::string path = quarantine_.store(job.key, job.listedSize, job.body, result.reply, std::time(nullptr));
+            std::string path = quarantine_.store(job.key, job.listedSize, job.body, result.reply, wallSeconds());
             spdlog::error("account={} uid={} rejected by the target ({}); quarantined in {}", account_.name,
                           net::printable(job.key.uid), result.reply, path);
             std::lock_guard lock(mutex_);

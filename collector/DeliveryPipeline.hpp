@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/Clock.hpp"
 #include "collector/Quarantine.hpp"
 #include "collector/ledger/LedgerStore.hpp"
 #include "config/Config.hpp"
@@ -43,7 +45,7 @@ struct DeliveryCounts {
 class DeliveryPipeline {
 public:
     DeliveryPipeline(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
-                     std::string sourceHost, std::size_t expectedJobs,
+                     std::string sourceHost, std::size_t expectedJobs, Clock& clock,
                      std::shared_ptr<const net::IoCutoff> cutoff = nullptr);
     ~DeliveryPipeline();
 
@@ -65,6 +67,7 @@ public:
 
 private:
     void work();
+    std::time_t wallSeconds() const;  // the clock's wall time, for what people read
     void handle(class WorkerContext& context, DeliveryJob& job);
     // The job's message with its trace headers, recipient (subaddressed by label when so
     // configured) and envelope sender (the Return-Path, or the configured address).
@@ -87,7 +90,8 @@ private:
     const config::AccountSettings& account_;
     ledger::LedgerStore& ledger_;
     std::string sourceHost_;
-    delivery::TargetOptions targetOptions_;        // the password resolved once per poll
+    Clock& clock_;                           // trace header and quarantine times, the busy back-off and idle checks
+    delivery::TargetOptions targetOptions_;  // the password resolved once per poll
     std::shared_ptr<const net::IoCutoff> cutoff_;  // the poll's: target connections stop with it
     Quarantine quarantine_;
 

@@ -15,7 +15,10 @@ namespace mc::testing {
 
 class FakeClock final : public Clock {
 public:
-    FakeClock() : now_(TimePoint(std::chrono::hours(1000))), wallStart_(std::chrono::seconds(1'700'000'000)) {}
+    // `wallStart`: the wall time it starts at (a fixed date by default; the machine's time for a
+    // test whose ledger stamps rows with the real time).
+    explicit FakeClock(WallTime wallStart = WallTime(std::chrono::seconds(1'700'000'000)))
+        : now_(TimePoint(std::chrono::hours(1000))), wallStart_(wallStart) {}
 
     TimePoint now() const override {
         std::lock_guard lock(mutex_);
