@@ -116,6 +116,7 @@ std::vector<std::string> Scheduler::takeDue(TimePoint now) {
             ++failingRunning;
         }
         entry->state = AccountState::Running;
+        entry->polled = true;
         ++running_;
         started.push_back(entry->plan.name);
     }
@@ -177,6 +178,12 @@ bool Scheduler::pollNow(const std::string& name, TimePoint now) {
     else if (entry.state == AccountState::Running)
         entry.pollAgain = true;
     return true;
+}
+
+void Scheduler::holdFirstPoll(const std::string& name, TimePoint until) {
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.polled || it->second.state != AccountState::Waiting) return;
+    it->second.dueAt = std::max(it->second.dueAt, until);
 }
 
 void Scheduler::pollAllNow(TimePoint now) {

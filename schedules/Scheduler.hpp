@@ -97,6 +97,10 @@ public:
     // Poll now: a Waiting account becomes due; a Running one is polled again right after.
     // False for an unknown account (or in `once` mode).
     bool pollNow(const std::string& name, TimePoint now);
+    // Holds an account's first poll until `until` at the latest, for its push watcher to connect
+    // and say so with pollNow: a poll started first would miss what arrives before the watch
+    // begins, and one polled again for it would repeat the first. No effect once it was polled.
+    void holdFirstPoll(const std::string& name, TimePoint until);
     void pollAllNow(TimePoint now);
 
     // When takeDue next has something to start; nullopt when nothing will be due without an
@@ -130,6 +134,7 @@ private:
         int deferredStreak = 0;
         bool pollAgain = false;
         bool removed = false;
+        bool polled = false;                     // a poll was started
         std::optional<AccountPlan> pendingPlan;  // a reload's new settings, applied at the end
     };
 

@@ -27,6 +27,9 @@ const char* toString(ServiceState state) {
 
 namespace {
 
+// How long an account's first poll waits for its push watcher to connect (or fail) first.
+constexpr Duration kWatcherConnectHold = std::chrono::seconds(30);
+
 std::uint64_t seedOf(std::uint64_t seed) {
     if (seed != 0) return seed;
     std::random_device device;
@@ -206,6 +209,12 @@ void Service::syncWatchers(const config::Config& config) {
             pollNow(name);
         });
         if (!watcher) continue;
+        {
+            // The first poll waits for the watcher to connect (it then asks for a poll), so that
+            // none is repeated for the watch starting after it; kWatcherConnectHold at most.
+            std::lock_guard lock(mutex_);
+            scheduler_.holdFirstPoll(plan.name, clock_.now() + kWatcherConnectHold);
+        }
         watcher->start();
         watchers_.emplace(plan.name, Watched{plan.fingerprint, std::move(watcher)});
     }

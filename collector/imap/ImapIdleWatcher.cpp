@@ -160,6 +160,18 @@ std::unique_ptr<ImapSession> ImapIdleWatcher::openSession() {
     return session;
 }
 
+bool ImapIdleWatcher::settleFirstRound(std::size_t folders) {
+    bool last = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (firstRoundLeft_ == 0) return false;
+        firstRoundLeft_ -= std::min(firstRoundLeft_, folders);
+        last = firstRoundLeft_ == 0;
+    }
+    if (last && options_.notifyOnConnect) notify("");
+    return true;
+}
+
 void ImapIdleWatcher::resolveAndSpawn() {
     auto backoff = options_.backoffInitial;
     std::vector<std::string> folders;
@@ -167,7 +179,10 @@ void ImapIdleWatcher::resolveAndSpawn() {
         if (stopping()) return;
         try {
             auto session = openSession();
-            if (!session) return;
+            if (!session) {
+                settleFirstRound(1);
+                return;
+            }
             std::vector<ImapFolder> listed;
             if (imapFoldersNeedList(account_)) listed = session->listFolders();
             folders = resolveImapFolders(account_, listed);
@@ -177,6 +192,7 @@ void ImapIdleWatcher::resolveAndSpawn() {
             count(&ImapIdleStats::failures);
             spdlog::warn("account={} IDLE: cannot list the folders to watch: {}; retrying in {:.1f} s", account_.name,
                          e.what(), seconds(backoff));
+            settleFirstRound(1);  // the caller polls now, and sees the error
         }
         if (!sleepUnlessStopping(clock_.now() + backoff)) return;
         backoff = std::min(backoff * 2, options_.backoffMax);
@@ -189,15 +205,31 @@ void ImapIdleWatcher::resolveAndSpawn() {
                      options_.maxFolders, account_.interval.count(), rest);
         folders.resize(options_.maxFolders);
     }
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-    folders_ = folders;
-    for (const auto& folder : folders) watchers_.emplace_back([this, folder] { watchFolder(folder); });
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        folders_ = folders;
+        if (firstRoundLeft_ > 0) firstRoundLeft_ = folders.size() + 1;  // and the listing, settled below
+        for (const auto& folder : folders) watchers_.emplace_back([this, folder] { watchFolder(folder); });
+    }
+    settleFirstRound(1);
 }
 
 void ImapIdleWatcher::watchFolder(const std::string& folder) {
     const std::string shownFolder = net::printable(folder);
     auto backoff = options_.backoffInitial;
+    bool firstConnection = true;
+    // The first connection settles the first round; a later one (or one after the round was
+    // over) may have missed mail, and says so.
+    auto connected = [&] {
+        const bool counted = firstConnection && settleFirstRound(1);
+        firstConnection = false;
+        if (!counted && options_.notifyOnConnect) notify(folder);
+    };
+    auto failed = [&] {
+        if (firstConnection) settleFirstRound(1);
+        firstConnection = false;
+    };
     while (!stopping()) {
         auto connectedAt = clock_.now();
         bool counted = false;
@@ -212,7 +244,10 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
         };
         try {
             auto session = openSession();
-            if (!session) return;
+            if (!session) {
+                failed();
+                return;
+            }
             ImapMailboxState state = session->select(folder, true);  // EXAMINE: changes nothing
             // New mail is an EXISTS above what this connection knew (EXPUNGEs lower it), or a
             // RECENT rise from a server that sends no EXISTS with it.
@@ -248,7 +283,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
                         counted = true;
                     }
                     changed_.notify_all();
-                    if (options_.notifyOnConnect) notify(folder);
+                    connected();
                 } else {
                     spdlog::debug("account={} folder={} IDLE re-issued", account_.name, shownFolder);
                 }
@@ -263,6 +298,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
             session->logout();
         } catch (const ImapError& e) {
             uncount();
+            failed();
             count(&ImapIdleStats::failures);
             if (e.authentication())
                 spdlog::error("account={} folder={} IDLE: {}", account_.name, shownFolder, e.what());
@@ -270,6 +306,7 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
                 spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder, e.what());
         } catch (const std::exception& e) {
             uncount();
+            failed();
             count(&ImapIdleStats::failures);
             spdlog::warn("account={} folder={} IDLE connection failed: {}", account_.name, shownFolder, e.what());
         }

@@ -3,7 +3,10 @@
 // IDLE, re-issued before the server's 30-minute limit, reconnecting with exponential backoff.
 // When a folder gets new mail (EXISTS above what the connection knew, or RECENT), the callback
 // says so; the caller then polls the account (the watcher fetches nothing itself, so the poll's
-// ledger rules apply unchanged).
+// ledger rules apply unchanged). With notifyOnConnect, the first round (every folder's first
+// connection in IDLE or failed, or the server found without IDLE) is said once, with folder "",
+// so that the caller can start its first poll then: nothing arrives unseen between that poll's
+// listing and the watch, and no second poll follows. Each later reconnect is said per folder.
 //
 // Threads: start() runs a short-lived thread that resolves the folders (LIST when the account
 // names "*"), then one thread per folder. Each thread holds one connection with small parser
@@ -43,8 +46,9 @@ struct ImapIdleOptions {
     // At most this many folders get a connection (servers limit connections per user and
     // address, e.g. Dovecot to 10, and the polls need one too); the rest are left to polling.
     std::size_t maxFolders = 8;
-    // Also report new mail when a folder's IDLE is (re-)established: mail that arrived while no
-    // connection watched (startup, an outage) would otherwise wait for the poll interval.
+    // Also report the first round (once, folder "") and each folder's IDLE re-established after
+    // an outage: mail that arrived while no connection watched would otherwise wait for the
+    // poll interval.
     bool notifyOnConnect = true;
 };
 
@@ -107,6 +111,9 @@ private:
     std::unique_ptr<ImapSession> openSession();
     bool stopping() const;
     void notify(const std::string& folder);
+    // Counts `folders` first connections as settled (in IDLE or failed); the last one of the
+    // first round reports it. False when the first round was over already.
+    bool settleFirstRound(std::size_t folders);
     void count(std::uint64_t ImapIdleStats::*counter);
     void markUnsupported();
 
@@ -123,6 +130,7 @@ private:
     bool stopping_ = false;
     Status status_ = Status::Stopped;
     std::vector<std::string> folders_;
+    std::size_t firstRoundLeft_ = 1;  // the folder listing, then each folder's first connection
     ImapIdleStats stats_;
     std::thread resolver_;
     std::vector<std::thread> watchers_;

@@ -501,6 +501,12 @@ TEST_F(ImapCollectTest, MessageAppendedWhileRunIdlesIsDeliveredWithoutWaitingFor
     ASSERT_TRUE(ended.has_value()) << "the service did not stop on SIGTERM: " << service.err();
     EXPECT_EQ(ended->exitCode, 0) << ended->describe();
     EXPECT_EQ(dovecot_.messages("me").size(), 4u);
+    // One poll at the start, once IDLE was up (not a second one right after it for IDLE coming
+    // up), and one per message pushed.
+    std::size_t polls = 0;
+    for (std::size_t at = 0; (at = ended->err.find("account=alice-imaps poll ", at)) != std::string::npos; ++at)
+        ++polls;
+    EXPECT_EQ(polls, 3u) << ended->err;
 }
 
 // kill -9 at each step of the per-message order, with deletion on: every message delivered,

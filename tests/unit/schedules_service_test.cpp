@@ -452,7 +452,10 @@ public:
     public:
         Watcher(FakeWatchers& owner, std::string name, std::string host, std::function<void()> onNewMail)
             : owner_(owner), name_(std::move(name)), host_(std::move(host)), onNewMail_(std::move(onNewMail)) {}
-        void start() override { owner_.event("start " + name_ + "@" + host_, this); }
+        void start() override {
+            owner_.event("start " + name_ + "@" + host_, this);
+            if (owner_.announceOnStart) onNewMail_();  // connected at once, as IDLE says then
+        }
         void requestStop() override { owner_.event("requestStop " + name_, nullptr); }
         void stop() override { owner_.event("stop " + name_, this, true); }
         void announce() { onNewMail_(); }
@@ -496,6 +499,8 @@ public:
         return names;
     }
 
+    std::atomic<bool> announceOnStart{true};
+
 private:
     std::mutex mutex_;
     std::vector<std::string> events_;
@@ -528,6 +533,34 @@ TEST_F(ServiceTest, PushWatchersFollowTheAccountsAndTriggerPolls) {
     service_->requestStop();
     ASSERT_TRUE(result());
     EXPECT_TRUE(watchers.live().empty()) << "every watcher is stopped before run() returns";
+}
+
+TEST_F(ServiceTest, AWatchedAccountsFirstPollWaitsForItsWatcherAndIsNotRepeatedForIt) {
+    FakeWatchers watchers;
+    watchers.announceOnStart = false;
+    auto pushed = account("pushed", 3600s);
+    auto polled = account("polled", 3600s);
+    polled.idle = false;
+    auto silent = account("silent", 3600s);
+    start(makeConfig({pushed, polled, silent}), ServiceOptions{.policy = noJitter(), .watchers = watchers.factory()});
+    ASSERT_TRUE(settled("polled", 1)) << "an account without a watcher is polled at once";
+    EXPECT_EQ(poller_.started("pushed"), 0) << "held until its watcher has connected";
+
+    // The watcher connected and asks for a poll (IDLE's first round): that is the first poll,
+    // and the next one is an interval later, not right after it.
+    ASSERT_TRUE(watchers.announce("pushed"));
+    ASSERT_TRUE(settled("pushed", 1));
+    for (const auto& view : service_->accounts())
+        if (view.name == "pushed") EXPECT_EQ(view.dueAt, clock_.now() + 3600s);
+    EXPECT_FALSE(eventually([&] { return poller_.started("pushed") > 1; }, 50ms));
+
+    // A watcher that never connects holds the first poll for 30 s at most.
+    EXPECT_EQ(poller_.started("silent"), 0);
+    advance(30s);
+    ASSERT_TRUE(settled("silent", 1));
+    EXPECT_EQ(poller_.started("pushed"), 1);
+    service_->requestStop();
+    ASSERT_TRUE(result());
 }
 
 TEST_F(ServiceTest, OnceModeStartsNoWatchers) {
