@@ -487,8 +487,11 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
     if (handled < numbers.size() && poll.control.stopRequested() && report.error.empty()) {
         report.interrupted = true;
         report.failure = proto::FailureKind::Interrupted;
+        // Of this mailbox's messages: an IMAP poll's earlier folders were collected whole.
+        const std::string& folder = poll.mailbox.folder;
         report.error = "interrupted: stopping after " + std::to_string(handled) + " of " +
-                       std::to_string(numbers.size()) + " messages; the rest is collected next time";
+                       std::to_string(numbers.size()) + " messages" +
+                       (folder.empty() ? "" : " in " + net::printable(folder)) + "; the rest is collected next time";
     }
     auto counts = pipeline.counts();
     report.delivered += counts.delivered;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "collector/AccountPoller.hpp"
 #include "collector/ledger/SqliteLedgerStore.hpp"
@@ -98,6 +99,34 @@ TEST_F(ImapInterruptTest, AStopRequestEndsThePollAfterWhatItHoldsAndTheNextPollC
     for (const auto& [id, copies] : ids) EXPECT_EQ(copies, 1) << id;
     EXPECT_EQ(dovecot_.messageFiles("alice").size(), 0u);
     EXPECT_EQ(dovecot_.messageFiles("alice", "Archive").size(), 0u);
+}
+
+// The service sets no progress callback under systemd: the stop line still counts what was
+// fetched (it once said "stopping after 0 of 300 messages" with delivered=25).
+TEST_F(ImapInterruptTest, TheStopLineCountsWhatWasFetchedAndDeliveredWithoutAProgressCallback) {
+    ledger::SqliteLedgerStore ledger((dir_ / "ledger.db").string());
+    std::atomic<bool> stop{false};
+    collector::PollControl control;
+    control.stop = &stop;
+    std::thread stopper([&] {
+        while (!stop && dovecot_.messageFiles("me").size() < static_cast<std::size_t>(kStopAfter))
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        stop = true;
+    });
+    auto interrupted = collector::pollAccount(config_, config_.accounts.at(0), ledger, control);
+    stop = true;
+    stopper.join();
+
+    ASSERT_TRUE(interrupted.interrupted) << interrupted.error;
+    const std::size_t onTarget = delivered().size();
+    EXPECT_GE(onTarget, static_cast<std::size_t>(kStopAfter));
+    EXPECT_LT(onTarget, static_cast<std::size_t>(kInbox)) << "the import was cut short";
+    EXPECT_EQ(interrupted.fetched, onTarget);
+    EXPECT_EQ(interrupted.delivered, onTarget);
+    EXPECT_NE(interrupted.error.find("interrupted: stopping after " + std::to_string(onTarget) +
+                                     " of 300 messages in INBOX;"),
+              std::string::npos)
+        << interrupted.error;
 }
 
 }  // namespace
