@@ -14,7 +14,7 @@ CommandSpec validateCommandSpec() {
     spec.synopsis = "validate -c FILE";
     spec.summary = "checks the configuration, and the files it names, without contacting anything";
     spec.help =
-        "Checks the configuration: syntax, keys and values (every table's first error in one pass,\n"
+        "Checks the configuration: syntax, keys and values (every error of every table in one pass,\n"
         "each naming file:line and the key, accounts by name), that the files it names exist (password\n"
         "and OAuth2 secret files, CA files) and that secrets are private (chmod 600), and warns when\n"
         "two accounts collect the same mailbox. Nothing is contacted. Exit 0 valid, 2 not.\n";

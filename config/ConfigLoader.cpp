@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 
@@ -32,21 +33,29 @@ using detail::TableReader;
 constexpr const char* kDefaultLedger = "/var/lib/mailcollector/ledger.db";
 constexpr const char* kDefaultQuarantineDir = "/var/lib/mailcollector/quarantine";
 
-// What reading needs besides the current table. loadConfig uses the inline-password place to
-// refuse an inline password in a file others can read; parseConfig ignores it.
-// The errors of a whole file: each table's first error, in file order, thrown as one.
+// The errors of a whole file: every bad key of every table, thrown as one, in file order.
 class ErrorList {
 public:
+    // Runs `read`; a ConfigError it throws is kept. False when it threw one.
     template <typename Read>
-    void collect(Read read) {
+    bool collect(Read read) {
         try {
             read();
+            return true;
         } catch (const ConfigError& e) {
             problems_.push_back(e.what());
+            return false;
         }
     }
-    void throwIfAny() const {
+    // `file`: the prefix of every message ("FILE:LINE: ..."), by whose line they are ordered.
+    void throwIfAny(const std::string& file) {
         if (problems_.empty()) return;
+        auto line = [&](const std::string& problem) {
+            if (problem.compare(0, file.size() + 1, file + ":") != 0) return 0L;
+            return std::strtol(problem.c_str() + file.size() + 1, nullptr, 10);
+        };
+        std::stable_sort(problems_.begin(), problems_.end(),
+                         [&](const std::string& a, const std::string& b) { return line(a) < line(b); });
         std::string text;
         for (const auto& problem : problems_) text += (text.empty() ? "" : "\n") + problem;
         throw ConfigError(text);
@@ -55,6 +64,29 @@ public:
 private:
     std::vector<std::string> problems_;
 };
+
+// One table's reads: a read that fails is recorded and the next one still runs, so that one pass
+// reports every bad key; a check across keys runs only when every read before it went well (a
+// bad value would make it report a mistake that is not there).
+class TableSteps {
+public:
+    explicit TableSteps(ErrorList& errors) : errors_(errors) {}
+    template <typename Read>
+    void read(Read read) {
+        if (!errors_.collect(read)) failed_ = true;
+    }
+    template <typename Check>
+    void check(Check check) {
+        if (!failed_) read(check);
+    }
+
+private:
+    ErrorList& errors_;
+    bool failed_ = false;
+};
+
+// What reading needs besides the current table. loadConfig uses the inline-password place to
+// refuse an inline password in a file others can read; parseConfig ignores it.
 
 struct Context {
     ErrorList errors;
@@ -203,8 +235,10 @@ const toml::table& asTable(const toml::node& node, const std::string& key, const
     return *node.as_table();
 }
 
+// "" only when absent and misspelled (the misspelling is the error reported).
 std::string requiredString(const TableReader& reader, std::string_view key) {
     auto value = reader.string(key);
+    if (!value && reader.misspelled(key)) return "";
     if (!value) reader.failHeader(key, "missing required key");
     if (value->empty()) reader.fail(key, "must not be empty");
     return *value;
@@ -233,22 +267,40 @@ void checkPlaintext(const TableReader& reader, const Endpoint& endpoint) {
 }
 
 // Host, port (0 when not given: the caller knows the default), TLS and pinning.
-Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Context& context) {
+Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Context& context, TableSteps& steps) {
     Endpoint endpoint;
-    endpoint.host = readHost(reader);
-    endpoint.port = static_cast<std::uint16_t>(reader.integerInRange("port", 1, 65535).value_or(0));
-    endpoint.tls =
-        reader
-            .choice<TlsMode>(
-                "tls", {{"implicit", TlsMode::Implicit}, {"starttls", TlsMode::StartTls}, {"none", TlsMode::None}})
-            .value_or(defaultTls);
-    endpoint.caFile = pathValue(reader, "ca_file", context);
-    endpoint.tlsFingerprint = reader.string("tls_fingerprint").value_or("");
-    if (!endpoint.tlsFingerprint.empty() && !proto::isSha256Fingerprint(endpoint.tlsFingerprint))
-        reader.fail("tls_fingerprint", "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
-    endpoint.allowPlaintext = reader.boolean("allow_plaintext").value_or(false);
-    checkPlaintext(reader, endpoint);
+    endpoint.tls = defaultTls;
+    steps.read([&] { endpoint.host = readHost(reader); });
+    steps.read(
+        [&] { endpoint.port = static_cast<std::uint16_t>(reader.integerInRange("port", 1, 65535).value_or(0)); });
+    steps.read([&] {
+        endpoint.tls =
+            reader
+                .choice<TlsMode>(
+                    "tls", {{"implicit", TlsMode::Implicit}, {"starttls", TlsMode::StartTls}, {"none", TlsMode::None}})
+                .value_or(defaultTls);
+    });
+    steps.read([&] { endpoint.caFile = pathValue(reader, "ca_file", context); });
+    steps.read([&] {
+        endpoint.tlsFingerprint = reader.string("tls_fingerprint").value_or("");
+        if (!endpoint.tlsFingerprint.empty() && !proto::isSha256Fingerprint(endpoint.tlsFingerprint))
+            reader.fail("tls_fingerprint", "expected a SHA-256 fingerprint: 64 hex digits, colons allowed");
+    });
+    steps.read([&] { endpoint.allowPlaintext = reader.boolean("allow_plaintext").value_or(false); });
+    steps.check([&] { checkPlaintext(reader, endpoint); });
     return endpoint;
+}
+
+// Every key of the table that is not one of its keys. `misplaced` names a known key of another
+// table written here (an [[account]]'s [collector] key) with where it belongs, else "".
+void reportUnknownKeys(const TableReader& reader, TableSteps& steps,
+                       const std::function<std::string(std::string_view)>& misplaced = {}) {
+    for (const std::string& key : reader.unknownKeys())
+        steps.read([&] {
+            const std::string problem = misplaced ? misplaced(key) : "";
+            if (!problem.empty()) reader.fail(key, problem);
+            reader.failUnknown(key);
+        });
 }
 
 struct PasswordKey {
@@ -326,24 +378,39 @@ std::chrono::seconds readDuration(const TableReader& reader, const char* key, st
     return *duration;
 }
 
-void readCollectorTable(const TableReader& reader, CollectorSettings& settings, Context& context) {
-    settings.ledger = readLedger(reader, context);
-    settings.maxParallel =
-        static_cast<int>(reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
-    settings.httpListen = reader.string("http_listen").value_or(settings.httpListen);
-    if (!settings.httpListen.empty() && !isListenAddress(settings.httpListen))
-        reader.fail("http_listen", "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
-    if (auto tokenFile = nonEmptyString(reader, "http_token_file"))
-        settings.httpToken = SecretSource{SecretSource::Kind::File, resolvePath(*tokenFile, context)};
-    settings.logFormat =
-        reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}}).value_or(settings.logFormat);
-    auto quarantine = nonEmptyString(reader, "quarantine_dir");
-    if (quarantine) settings.quarantineDir = resolvePath(*quarantine, context);
-    auto spool = nonEmptyString(reader, "spool_dir");
-    if (spool) settings.spoolDir = resolvePath(*spool, context);
-    settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1));
-    settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3));
-    settings.pollTimeout = readDuration(reader, "poll_timeout", settings.pollTimeout, std::chrono::seconds(1));
+void readCollectorTable(const TableReader& reader, CollectorSettings& settings, Context& context, TableSteps& steps) {
+    steps.read([&] { settings.ledger = readLedger(reader, context); });
+    steps.read([&] {
+        settings.maxParallel =
+            static_cast<int>(reader.integerInRange("max_parallel", 1, 1024).value_or(settings.maxParallel));
+    });
+    steps.read([&] {
+        settings.httpListen = reader.string("http_listen").value_or(settings.httpListen);
+        if (!settings.httpListen.empty() && !isListenAddress(settings.httpListen))
+            reader.fail("http_listen", "expected HOST:PORT like \"127.0.0.1:9780\", or \"\" to turn it off");
+    });
+    steps.read([&] {
+        if (auto tokenFile = nonEmptyString(reader, "http_token_file"))
+            settings.httpToken = SecretSource{SecretSource::Kind::File, resolvePath(*tokenFile, context)};
+    });
+    steps.read([&] {
+        settings.logFormat =
+            reader.choice<std::string>("log_format", {{"text", "text"}, {"json", "json"}}).value_or(settings.logFormat);
+    });
+    steps.read([&] {
+        if (auto quarantine = nonEmptyString(reader, "quarantine_dir"))
+            settings.quarantineDir = resolvePath(*quarantine, context);
+    });
+    steps.read([&] {
+        if (auto spool = nonEmptyString(reader, "spool_dir")) settings.spoolDir = resolvePath(*spool, context);
+    });
+    steps.read(
+        [&] { settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1)); });
+    steps.read(
+        [&] { settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3)); });
+    steps.read([&] {
+        settings.pollTimeout = readDuration(reader, "poll_timeout", settings.pollTimeout, std::chrono::seconds(1));
+    });
 }
 
 CollectorSettings readCollector(const toml::node* node, Context& context) {
@@ -352,8 +419,9 @@ CollectorSettings readCollector(const toml::node* node, Context& context) {
     settings.quarantineDir = kDefaultQuarantineDir;
     if (node) {
         TableReader reader(asTable(*node, "collector", context), "collector", context.file, kCollectorKeys);
-        reader.rejectUnknownKeys();
-        readCollectorTable(reader, settings, context);
+        TableSteps steps(context.errors);
+        reportUnknownKeys(reader, steps);
+        readCollectorTable(reader, settings, context, steps);
     }
     if (settings.spoolDir.empty()) settings.spoolDir = defaultSpoolDir(settings.quarantineDir);
     return settings;
@@ -411,37 +479,47 @@ void checkImapTargetKeys(const TableReader& reader, const TargetSettings& target
                     "\"subaddress\" is for smtp and lmtp targets; an imap target files labels into folders");
 }
 
-void readTargetTable(const TableReader& reader, TargetSettings& target, Context& context) {
-    target.protocol = reader
-                          .choice<TargetProtocol>("protocol", {{"smtp", TargetProtocol::Smtp},
-                                                               {"lmtp", TargetProtocol::Lmtp},
-                                                               {"imap", TargetProtocol::Imap}})
-                          .value_or(TargetProtocol::Smtp);
+void readTargetTable(const TableReader& reader, TargetSettings& target, Context& context, TableSteps& steps) {
+    target.protocol = TargetProtocol::Smtp;
+    steps.read([&] {
+        target.protocol = reader
+                              .choice<TargetProtocol>("protocol", {{"smtp", TargetProtocol::Smtp},
+                                                                   {"lmtp", TargetProtocol::Lmtp},
+                                                                   {"imap", TargetProtocol::Imap}})
+                              .value_or(TargetProtocol::Smtp);
+    });
     TlsMode defaultTls = target.protocol == TargetProtocol::Imap ? TlsMode::Implicit : TlsMode::StartTls;
-    target.endpoint = readEndpoint(reader, defaultTls, context);
-    target.username = nonEmptyString(reader, "username").value_or("");
-    target.password = readPassword(reader, context);
-    target.recipient = nonEmptyString(reader, "recipient").value_or("");
-    target.envelopeFrom = readEnvelopeFrom(reader);
-    target.folder = nonEmptyString(reader, "folder").value_or(target.folder);
-    target.labelDelivery = reader
-                               .choice<LabelDelivery>("label_delivery", {{"header", LabelDelivery::Header},
-                                                                         {"subaddress", LabelDelivery::Subaddress}})
-                               .value_or(target.labelDelivery);
-    target.connections = static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
-    target.maxConnections =
-        static_cast<int>(reader.integerInRange("max_connections", 1, 256).value_or(target.maxConnections));
-    checkTargetCredentials(reader, target);
-    checkImapTargetKeys(reader, target);
+    target.endpoint = readEndpoint(reader, defaultTls, context, steps);
+    steps.read([&] { target.username = nonEmptyString(reader, "username").value_or(""); });
+    steps.read([&] { target.password = readPassword(reader, context); });
+    steps.read([&] { target.recipient = nonEmptyString(reader, "recipient").value_or(""); });
+    steps.read([&] { target.envelopeFrom = readEnvelopeFrom(reader); });
+    steps.read([&] { target.folder = nonEmptyString(reader, "folder").value_or(target.folder); });
+    steps.read([&] {
+        target.labelDelivery = reader
+                                   .choice<LabelDelivery>("label_delivery", {{"header", LabelDelivery::Header},
+                                                                             {"subaddress", LabelDelivery::Subaddress}})
+                                   .value_or(target.labelDelivery);
+    });
+    steps.read([&] {
+        target.connections = static_cast<int>(reader.integerInRange("connections", 1, 32).value_or(target.connections));
+    });
+    steps.read([&] {
+        target.maxConnections =
+            static_cast<int>(reader.integerInRange("max_connections", 1, 256).value_or(target.maxConnections));
+    });
+    steps.check([&] { checkTargetCredentials(reader, target); });
+    steps.check([&] { checkImapTargetKeys(reader, target); });
     if (target.endpoint.port == 0) target.endpoint.port = defaultTargetPort(target);
 }
 
 TargetSettings readTarget(const toml::node* node, Context& context) {
     if (!node) failAt(context.file, 0, "target", "required table [target] is missing");
     TableReader reader(asTable(*node, "target", context), "target", context.file, kTargetKeys);
-    reader.rejectUnknownKeys();
+    TableSteps steps(context.errors);
+    reportUnknownKeys(reader, steps);
     TargetSettings target;
-    readTargetTable(reader, target, context);
+    readTargetTable(reader, target, context, steps);
     return target;
 }
 
@@ -493,14 +571,14 @@ std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallba
     return *size;
 }
 
-void readOAuth2(const TableReader& reader, AccountSettings& account, const Context& context) {
-    account.oauth2Provider = reader.string("oauth2_provider").value_or("");
-    account.oauth2ClientId = reader.string("oauth2_client_id").value_or("");
-    account.oauth2ClientSecretFile = pathValue(reader, "oauth2_client_secret_file", context);
-    account.oauth2RefreshTokenFile = pathValue(reader, "oauth2_refresh_token_file", context);
-    account.oauth2TokenUrl = reader.string("oauth2_token_url").value_or("");
-    account.oauth2DeviceUrl = reader.string("oauth2_device_url").value_or("");
-    account.oauth2TokenCommand = reader.string("oauth2_token_command").value_or("");
+void readOAuth2(const TableReader& reader, AccountSettings& account, const Context& context, TableSteps& steps) {
+    steps.read([&] { account.oauth2Provider = reader.string("oauth2_provider").value_or(""); });
+    steps.read([&] { account.oauth2ClientId = reader.string("oauth2_client_id").value_or(""); });
+    steps.read([&] { account.oauth2ClientSecretFile = pathValue(reader, "oauth2_client_secret_file", context); });
+    steps.read([&] { account.oauth2RefreshTokenFile = pathValue(reader, "oauth2_refresh_token_file", context); });
+    steps.read([&] { account.oauth2TokenUrl = reader.string("oauth2_token_url").value_or(""); });
+    steps.read([&] { account.oauth2DeviceUrl = reader.string("oauth2_device_url").value_or(""); });
+    steps.read([&] { account.oauth2TokenCommand = reader.string("oauth2_token_command").value_or(""); });
 }
 
 // Password logins need a password; OAuth2 logins need a token source (a password_* may supply
@@ -516,40 +594,53 @@ void checkAccountCredentials(const TableReader& reader, const AccountSettings& a
                                           "password");
 }
 
-void readConnection(const TableReader& reader, AccountSettings& account, Context& context) {
-    account.protocol =
-        reader.choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3}, {"imap", SourceProtocol::Imap}})
-            .value_or(SourceProtocol::Pop3);
-    account.endpoint = readEndpoint(reader, TlsMode::Implicit, context);
+void readConnection(const TableReader& reader, AccountSettings& account, Context& context, TableSteps& steps) {
+    steps.read([&] {
+        account.protocol =
+            reader.choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3}, {"imap", SourceProtocol::Imap}})
+                .value_or(SourceProtocol::Pop3);
+    });
+    account.endpoint = readEndpoint(reader, TlsMode::Implicit, context, steps);
     if (account.endpoint.port == 0) account.endpoint.port = defaultAccountPort(account);
-    account.username = requiredString(reader, "username");
-    account.password = readPassword(reader, context);
-    account.auth = reader
-                       .choice<AuthMethod>("auth", {{"auto", AuthMethod::Auto},
-                                                    {"plain", AuthMethod::Plain},
-                                                    {"login", AuthMethod::Login},
-                                                    {"xoauth2", AuthMethod::XOAuth2},
-                                                    {"oauthbearer", AuthMethod::OAuthBearer}})
-                       .value_or(AuthMethod::Auto);
-    readOAuth2(reader, account, context);
-    checkAccountCredentials(reader, account);
+    steps.read([&] { account.username = requiredString(reader, "username"); });
+    steps.read([&] { account.password = readPassword(reader, context); });
+    steps.read([&] {
+        account.auth = reader
+                           .choice<AuthMethod>("auth", {{"auto", AuthMethod::Auto},
+                                                        {"plain", AuthMethod::Plain},
+                                                        {"login", AuthMethod::Login},
+                                                        {"xoauth2", AuthMethod::XOAuth2},
+                                                        {"oauthbearer", AuthMethod::OAuthBearer}})
+                           .value_or(AuthMethod::Auto);
+    });
+    readOAuth2(reader, account, context, steps);
+    steps.check([&] { checkAccountCredentials(reader, account); });
 }
 
-void readPolicy(const TableReader& reader, AccountSettings& account) {
-    account.folders = reader.stringArray("folders").value_or(account.folders);
-    checkFolders(reader, account);
-    account.keep = reader.boolean("keep").value_or(account.keep);
-    account.deleteAfterDays =
-        static_cast<int>(reader.integerInRange("delete_after_days", 0, std::numeric_limits<int>::max()).value_or(0));
-    account.fetch = reader.choice<FetchPolicy>("fetch", {{"all", FetchPolicy::All}, {"new", FetchPolicy::New}})
-                        .value_or(account.fetch);
-    account.labels = reader.stringArray("labels").value_or(account.labels);
-    checkLabels(reader, account.labels);
-    account.archive = reader.boolean("archive").value_or(account.archive);
-    account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize);
-    account.interval = readDuration(reader, "interval", account.interval, std::chrono::seconds(10));
-    account.pollTimeout = readDuration(reader, "poll_timeout", account.pollTimeout, std::chrono::seconds(1));
-    account.idle = reader.boolean("idle").value_or(account.idle);
+void readPolicy(const TableReader& reader, AccountSettings& account, TableSteps& steps) {
+    steps.read([&] { account.folders = reader.stringArray("folders").value_or(account.folders); });
+    steps.check([&] { checkFolders(reader, account); });
+    steps.read([&] { account.keep = reader.boolean("keep").value_or(account.keep); });
+    steps.read([&] {
+        account.deleteAfterDays = static_cast<int>(
+            reader.integerInRange("delete_after_days", 0, std::numeric_limits<int>::max()).value_or(0));
+    });
+    steps.read([&] {
+        account.fetch = reader.choice<FetchPolicy>("fetch", {{"all", FetchPolicy::All}, {"new", FetchPolicy::New}})
+                            .value_or(account.fetch);
+    });
+    steps.read([&] {
+        account.labels = reader.stringArray("labels").value_or(account.labels);
+        checkLabels(reader, account.labels);
+    });
+    steps.read([&] { account.archive = reader.boolean("archive").value_or(account.archive); });
+    steps.read([&] { account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize); });
+    steps.read(
+        [&] { account.interval = readDuration(reader, "interval", account.interval, std::chrono::seconds(10)); });
+    steps.read([&] {
+        account.pollTimeout = readDuration(reader, "poll_timeout", account.pollTimeout, std::chrono::seconds(1));
+    });
+    steps.read([&] { account.idle = reader.boolean("idle").value_or(account.idle); });
 }
 
 // "account[old-yandex]" once the table has a usable name, else "account[2]" (its position).
@@ -561,32 +652,31 @@ std::string accountPrefix(const toml::table& table, std::size_t index) {
 }
 
 // A [collector] or [target] key written after an [[account]] header belongs to that account
-// in TOML: say where it goes instead of only "unknown key".
-void rejectMisplacedKeys(const TableReader& reader, const toml::table& table) {
-    auto in = [](const std::initializer_list<std::string_view>& keys, std::string_view key) {
-        return std::find(keys.begin(), keys.end(), key) != keys.end();
+// in TOML: say where it goes instead of only "unknown key" ("" for other keys).
+std::string misplacedAccountKey(std::string_view key) {
+    auto in = [](const std::initializer_list<std::string_view>& keys, std::string_view name) {
+        return std::find(keys.begin(), keys.end(), name) != keys.end();
     };
-    for (const auto& [key, value] : table) {
-        const std::string_view name = key.str();
-        if (in(kAccountKeys, name)) continue;
-        const char* owner = in(kCollectorKeys, name) ? "collector" : in(kTargetKeys, name) ? "target" : nullptr;
-        if (!owner) continue;
-        reader.fail(name, std::string("unknown key: it is a [") + owner +
-                              "] key, and every key after an [[account]] header belongs to that account; move it " +
-                              "under [" + owner + "], above the first [[account]]");
-    }
+    const char* owner = in(kCollectorKeys, key) ? "collector" : in(kTargetKeys, key) ? "target" : nullptr;
+    if (!owner) return "";
+    return std::string("unknown key: it is a [") + owner +
+           "] key, and every key after an [[account]] header belongs to that account; move it under [" + owner +
+           "], above the first [[account]]";
 }
 
+// The account as far as it reads; its errors are recorded in `context`.
 AccountSettings readAccount(const toml::table& table, std::size_t index, Context& context) {
     TableReader reader(table, accountPrefix(table, index), context.file, kAccountKeys);
-    rejectMisplacedKeys(reader, table);
-    reader.rejectUnknownKeys();
+    TableSteps steps(context.errors);
+    reportUnknownKeys(reader, steps, misplacedAccountKey);
     AccountSettings account;
     account.line = reader.headerLine();
-    account.name = requiredString(reader, "name");
-    if (!isAccountName(account.name)) reader.fail("name", "may contain only letters, digits, '.', '_' and '-'");
-    readConnection(reader, account, context);
-    readPolicy(reader, account);
+    steps.read([&] {
+        account.name = requiredString(reader, "name");
+        if (!isAccountName(account.name)) reader.fail("name", "may contain only letters, digits, '.', '_' and '-'");
+    });
+    readConnection(reader, account, context, steps);
+    readPolicy(reader, account, steps);
     return account;
 }
 
@@ -602,6 +692,7 @@ std::vector<AccountSettings> readAccounts(const toml::node* node, Context& conte
         const std::size_t position = index++;
         context.errors.collect([&] {
             AccountSettings account = readAccount(*element.as_table(), position, context);
+            if (account.name.empty()) return;  // said already
             int nameLine = lineOf(*element.as_table()->get("name"));
             auto [existing, inserted] = firstLine.emplace(account.name, nameLine);
             if (!inserted)
@@ -685,14 +776,15 @@ toml::table parseToml(const std::string& text, const std::string& path) {
 Config parseWithContext(const std::string& text, const std::string& path, Context& context) {
     toml::table root = parseToml(text, path);
     TableReader reader(root, "", path, {"collector", "target", "account"});
-    reader.rejectUnknownKeys();
+    TableSteps steps(context.errors);
+    reportUnknownKeys(reader, steps);
     Config config;
     config.path = path;
-    // Each table is read on its own, so that one pass reports an error in each of them.
-    context.errors.collect([&] { config.collector = readCollector(reader.node("collector"), context); });
-    context.errors.collect([&] { config.target = readTarget(reader.node("target"), context); });
-    context.errors.collect([&] { config.accounts = readAccounts(reader.node("account"), context); });
-    context.errors.throwIfAny();
+    // Each table is read on its own, and each key of it, so that one pass reports every error.
+    steps.read([&] { config.collector = readCollector(reader.node("collector"), context); });
+    steps.read([&] { config.target = readTarget(reader.node("target"), context); });
+    steps.read([&] { config.accounts = readAccounts(reader.node("account"), context); });
+    context.errors.throwIfAny(path);
     return config;
 }
 

@@ -117,21 +117,29 @@ void TableReader::failHeader(std::string_view key, const std::string& problem) c
     failAt(file_, headerLine(), name(key), problem);
 }
 
-void TableReader::rejectUnknownKeys() const {
-    // toml::table iterates in key order; report the first unknown key in file order instead so
-    // that fixing errors top to bottom works.
-    const toml::key* first = nullptr;
-    const toml::node* firstValue = nullptr;
-    for (const auto& [key, value] : table_) {
-        if (keys_.count(key.str())) continue;
-        if (!first || key.source().begin < first->source().begin) {
-            first = &key;
-            firstValue = &value;
-        }
-    }
-    if (!first) return;
-    std::string what = firstValue->is_table() ? "unknown table" : "unknown key";
-    failAt(file_, static_cast<int>(first->source().begin.line), name(first->str()), what + suggestion(first->str()));
+std::vector<std::string> TableReader::unknownKeys() const {
+    // toml::table iterates in key order; file order instead, so that fixing errors top to bottom works.
+    std::vector<const toml::key*> unknown;
+    for (const auto& [key, value] : table_)
+        if (!keys_.count(key.str())) unknown.push_back(&key);
+    std::sort(unknown.begin(), unknown.end(),
+              [](const toml::key* a, const toml::key* b) { return a->source().begin < b->source().begin; });
+    std::vector<std::string> names;
+    for (const toml::key* key : unknown) names.emplace_back(key->str());
+    return names;
+}
+
+bool TableReader::misspelled(std::string_view key) const {
+    const std::string meant = " (did you mean \"" + std::string(key) + "\"?)";
+    for (const std::string& unknown : unknownKeys())
+        if (suggestion(unknown) == meant) return true;
+    return false;
+}
+
+void TableReader::failUnknown(std::string_view key) const {
+    const toml::node* value = node(key);
+    std::string what = value && value->is_table() ? "unknown table" : "unknown key";
+    fail(key, what + suggestion(key));
 }
 
 bool TableReader::equalsIgnoreCase(std::string_view a, std::string_view b) {

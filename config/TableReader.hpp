@@ -1,7 +1,7 @@
 #pragma once
 // Internal to the config module: typed, position-aware access to one TOML table. The table's keys
-// are declared up front so that rejectUnknownKeys() can run before anything else: a typo then
-// reads "unknown key" rather than a confusing "missing required key" for the intended one.
+// are declared up front so that unknown keys are told apart: a typo then reads "unknown key", with
+// the key it most likely meant.
 // Every error is a ConfigError reading "FILE:LINE: KEY: problem".
 
 #include <cstdint>
@@ -66,8 +66,13 @@ public:
     [[noreturn]] void fail(std::string_view key, const std::string& problem) const;
     [[noreturn]] void failHeader(std::string_view key, const std::string& problem) const;
 
-    // Throws for the first key (by line) that is not among the declared keys.
-    void rejectUnknownKeys() const;
+    // The keys that are not among the declared keys, in file order.
+    std::vector<std::string> unknownKeys() const;
+    // "unknown key" (or table) for one of them, naming the closest declared key.
+    [[noreturn]] void failUnknown(std::string_view key) const;
+    // True when an unknown key of the table is most likely `key` misspelled: its absence is
+    // said by that key's error.
+    bool misspelled(std::string_view key) const;
 
 private:
     static bool equalsIgnoreCase(std::string_view a, std::string_view b);

@@ -1,4 +1,4 @@
-// `validate` as a new user meets it: every table's error in one pass, accounts by name, TOML
+// `validate` as a new user meets it: every error of every table in one pass, accounts by name, TOML
 // slips in plain words, secret files checked, the same mailbox under two names warned about.
 
 #include <string>
@@ -46,6 +46,21 @@ TEST_F(CliValidate, ReportsEveryAccountsErrorByNameInOnePass) {
                                       ":11: account[old-isp].port: must be between 1 and 65535, found 0\n"));
     // A [collector] key written after the last account is that account's: it says where it goes.
     EXPECT_THAT(result.err, HasSubstr(":17: account[work].max_parallel: unknown key: it is a [collector] key"));
+}
+
+TEST_F(CliValidate, ReportsEveryBadKeyOfATableNotOnlyItsFirst) {
+    auto result = validate("[collector]\nmax_parallel = 0\nio_timeout = \"soon\"\n" + std::string(kTarget) +
+                           "port = 70000\n"
+                           "[[account]]\nname = \"old-isp\"\nhost = \"pop.example.net\"\nusername = \"u\"\n"
+                           "password_env = \"P\"\nport = 0\nkeep = \"no\"\nfetch = \"everything\"\n");
+    EXPECT_EQ(result.exitCode, 2) << result.describe();
+    const std::string file = "mailcollector: " + (dir_.path() / "mailcollector.toml").string();
+    EXPECT_THAT(result.err, HasSubstr(file + ":2: collector.max_parallel: must be between 1 and 1024, found 0\n" +
+                                      file + ":3: collector.io_timeout: expected a duration"));
+    EXPECT_THAT(result.err, HasSubstr(":9: target.port: must be between 1 and 65535, found 70000\n"));
+    EXPECT_THAT(result.err, HasSubstr(":15: account[old-isp].port: must be between 1 and 65535, found 0\n" + file +
+                                      ":16: account[old-isp].keep: expected a boolean, found a string\n" + file +
+                                      ":17: account[old-isp].fetch: unknown value \"everything\""));
 }
 
 TEST_F(CliValidate, AMissingOrReadablePasswordFileFailsValidate) {

@@ -399,6 +399,50 @@ TEST(ConfigErrors, UnknownKeyInAccountWinsOverMissingKey) {
     EXPECT_EQ(error, std::string(kPath) + ":6: account[a].hots: unknown key (did you mean \"host\"?)");
 }
 
+TEST(ConfigErrors, EveryBadKeyOfEveryTableInOnePassInFileOrder) {
+    const std::string text = R"([collector]
+max_parallel = 0
+log_format = "xml"
+verbose = true
+
+[target]
+host = "mail.example.org"
+port = "25"
+tls = "ssl"
+recipient = "me@example.org"
+
+[[account]]
+name = "old-isp"
+host = "pop.example.net"
+username = "me"
+password_env = "P"
+keep = "yes"
+interval = "often"
+fetch = "some"
+
+[[account]]
+name = "work"
+protocol = "imap"
+hots = "imap.example.com"
+username = "me"
+password_env = "P"
+delete_after_days = -1
+)";
+    const std::string p = kPath;
+    EXPECT_EQ(parseError(text),
+              p + ":2: collector.max_parallel: must be between 1 and 1024, found 0\n" + p +
+                  ":3: collector.log_format: unknown value \"xml\"; expected one of: text, json\n" + p +
+                  ":4: collector.verbose: unknown key\n" + p +
+                  ":8: target.port: expected an integer, found a string\n" + p +
+                  ":9: target.tls: unknown value \"ssl\"; expected one of: implicit, starttls, none\n" + p +
+                  ":17: account[old-isp].keep: expected a boolean, found a string\n" + p +
+                  ":18: account[old-isp].interval: expected a duration like \"30s\", \"5m\", \"1h\", "
+                  "\"2d\" or a number of seconds\n" +
+                  p + ":19: account[old-isp].fetch: unknown value \"some\"; expected one of: all, new\n" + p +
+                  ":24: account[work].hots: unknown key (did you mean \"host\"?)\n" + p +
+                  ":27: account[work].delete_after_days: must be between 0 and 2147483647, found -1");
+}
+
 TEST(ConfigErrors, UnknownTable) {
     EXPECT_EQ(parseError(std::string(kMinimal) + "[colector]\nmax_parallel = 1\n"),
               std::string(kPath) + ":4: colector: unknown table (did you mean \"collector\"?)");
@@ -415,7 +459,7 @@ TEST(ConfigErrors, WrongType) {
               std::string(kPath) + ":4: target.port: expected an integer, found a string");
     EXPECT_EQ(parseError("[collector]\nmax_parallel = 2.5\n" + std::string(kMinimal)),
               std::string(kPath) + ":2: collector.max_parallel: expected an integer, found a floating-point number");
-    EXPECT_EQ(accountError("name = 7\n"),
+    EXPECT_EQ(accountError("name = 7\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),
               std::string(kPath) + ":5: account[0].name: expected a string, found an integer");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"
                            "keep = \"yes\"\n"),
@@ -447,7 +491,8 @@ username = "u"
     EXPECT_EQ(parseError(text), std::string(kPath) + ":11: account[second].host: missing required key");
     EXPECT_EQ(parseError("[target]\nrecipient = \"me@example.org\"\n"),
               std::string(kPath) + ":1: target.host: missing required key");
-    EXPECT_EQ(accountError("host = \"h\"\n"), std::string(kPath) + ":4: account[0].name: missing required key");
+    EXPECT_EQ(accountError("host = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),
+              std::string(kPath) + ":4: account[0].name: missing required key");
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\n"),
               std::string(kPath) + ":4: account[a].username: missing required key");
 }
@@ -475,7 +520,7 @@ TEST(ConfigErrors, ImapTargetFolderAndLabelDelivery) {
 TEST(ConfigErrors, EnumerationListsAllowedValues) {
     EXPECT_EQ(parseError(std::string(kMinimal) + "tls = \"ssl\"\n"),
               std::string(kPath) + ":4: target.tls: unknown value \"ssl\"; expected one of: implicit, starttls, none");
-    EXPECT_EQ(accountError("name = \"a\"\nprotocol = \"pop4\"\n"),
+    EXPECT_EQ(accountError("name = \"a\"\nprotocol = \"pop4\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),
               std::string(kPath) + ":6: account[a].protocol: unknown value \"pop4\"; expected one of: pop3, imap");
     EXPECT_THAT(parseError("[collector]\nlog_format = \"xml\"\n" + std::string(kMinimal)),
                 StartsWith(std::string(kPath) + ":2: collector.log_format: unknown value \"xml\""));
@@ -517,7 +562,7 @@ name = "same"
 }
 
 TEST(ConfigErrors, AccountNameCharacters) {
-    EXPECT_EQ(accountError("name = \"my account\"\n"),
+    EXPECT_EQ(accountError("name = \"my account\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),
               std::string(kPath) + ":5: account[0].name: may contain only letters, digits, '.', '_' and '-'");
 }
 
@@ -579,7 +624,8 @@ TEST(ConfigErrors, TargetUsernameWithoutPassword) {
 TEST(ConfigErrors, EmptyStringsAreRefusedWhereTheyMeanNothing) {
     EXPECT_EQ(accountError("name = \"a\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"\"\n"),
               std::string(kPath) + ":8: account[a].password_env: must not be empty");
-    EXPECT_EQ(accountError("name = \"\"\n"), std::string(kPath) + ":5: account[0].name: must not be empty");
+    EXPECT_EQ(accountError("name = \"\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),
+              std::string(kPath) + ":5: account[0].name: must not be empty");
 }
 
 TEST(ConfigErrors, FoldersOnPop3) {
