@@ -352,6 +352,33 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
     return plan;
 }
 
+// How many of a listed mailbox's messages a poll would fetch to deliver, per the ledger's rows
+// (read only; nullptr: none), by the rules planListing follows.
+std::uint64_t countToCollect(ledger::LedgerStore* ledger, const config::AccountSettings& account,
+                             const Mailbox& mailbox, const ListedMailbox& listed, bool firstPoll) {
+    const PlanRules rules = planRules(account, firstPoll, systemClock());
+    std::vector<std::optional<Decision>> decisions(listed.count());
+    if (ledger)
+        ledger->forEachMessage(account.name, mailbox.folder, mailbox.uidValidity, [&](const MessageRecord& record) {
+            auto index = listed.find(record.key.uid);
+            if (!index || listed.repeated(*index)) return true;
+            const bool othersDeleting = listed.flaggedDeleted(*index) && record.state != MessageState::Delivered;
+            decisions[*index] = othersDeleting ? Decision::Nothing : decide(&record, listed.size(*index), rules);
+            return true;
+        });
+    std::uint64_t fresh = 0;
+    for (std::size_t index = 0; index < listed.count(); ++index) {
+        if (!decisions[index] && listed.flaggedDeleted(index)) continue;  // another client's deletion
+        const Decision decision = listed.repeated(index)
+                                      ? Decision::Fetch
+                                      : decisions[index].value_or(decide(nullptr, listed.size(index), rules));
+        if (decision == Decision::Fetch || decision == Decision::FetchNotResending ||
+            decision == Decision::ResetAndFetch)
+            ++fresh;
+    }
+    return fresh;
+}
+
 // What an operator most likely has to fix when the target refused every message alike.
 std::string refusalHint(const std::string& reply) {
     std::string upper = proto::asciiUpperCopy(reply);
@@ -874,28 +901,36 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     return report;
 }
 
-CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account) {
-    CheckReport report{account.name, false, ""};
+CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account,
+                         ledger::LedgerStore* ledger) {
+    CheckReport report{account.name, false, "", {}};
     std::string security = account.endpoint.tls == config::TlsMode::None ? "no TLS" : "TLS verified";
     try {
+        const bool firstPoll = !ledger || !ledger->account(account.name);
+        std::uint64_t messages = 0, fresh = 0;
+        auto count = [&](const Mailbox& mailbox, const ListedMailbox& listed) {
+            report.mailboxes.push_back(
+                {mailbox.folder, listed.count(), countToCollect(ledger, account, mailbox, listed, firstPoll)});
+            messages += report.mailboxes.back().messages;
+            fresh += report.mailboxes.back().fresh;
+        };
+        auto totals = [&] { return std::to_string(messages) + " messages, " + std::to_string(fresh) + " new; "; };
         if (account.protocol == config::SourceProtocol::Pop3) {
             Pop3Session session(pop3Options(account, config.collector.ioTimeout));
             session.open();
-            const Pop3Listing& listing = session.list();
-            std::uint64_t bytes = 0;
-            for (std::size_t i = 0; i < listing.count(); ++i) bytes += listing.size(i);
-            const std::size_t count = listing.count();
+            count(Mailbox{}, Pop3Mailbox(session.list()));
             session.quit();
-            report.detail = std::to_string(count) + " messages, " + std::to_string(bytes) + " bytes; " + security +
-                            (session.pipelining() ? "; pipelining" : "");
+            report.detail = totals() + security + (session.pipelining() ? "; pipelining" : "");
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();
             auto folders = resolveImapFolders(account, session.listFolders());
-            std::uint64_t messages = 0;
-            for (const auto& folder : folders) messages += session.select(folder, true).exists;
+            for (const auto& folder : folders) {
+                const std::uint64_t uidValidity = session.select(folder, true).uidValidity;  // EXAMINE
+                count(Mailbox{folder, uidValidity}, ImapMailbox(session.listMessages()));
+            }
             report.detail =
-                std::to_string(folders.size()) + " folders, " + std::to_string(messages) + " messages; " + security +
+                std::to_string(folders.size()) + " folders, " + totals() + security +
                 (session.hasCapability("IDLE") ? "; IDLE" : "") +
                 (deletesAnything(account) && !session.canDelete() ? "; no UIDPLUS or MOVE: mail will be kept" : "");
             session.logout();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/Clock.hpp"
 #include "collector/ledger/LedgerStore.hpp"
@@ -73,14 +74,25 @@ PollResultText parsePollResult(const std::string& text);
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
                        ledger::LedgerStore& ledger, const PollControl& control = {});
 
+// One mailbox as `check` saw it.
+struct MailboxCount {
+    std::string folder;  // UTF-8, as the server named it; "" for POP3
+    std::uint64_t messages = 0;
+    std::uint64_t fresh = 0;  // what a run would collect: new to the ledger, or left pending in it
+};
+
 struct CheckReport {
     std::string account;
     bool ok = false;
-    std::string detail;  // "12 messages, 3.4 MB; TLS verified" or the error
+    std::string detail;                   // "2 folders, 12 messages, 3 new; TLS verified" or the error
+    std::vector<MailboxCount> mailboxes;  // each folder read (POP3: the one mailbox), in order
 };
 
-// Gmail's "verify" step: connect, negotiate TLS, authenticate and list; delivers nothing.
-CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account);
+// Gmail's "verify" step and a dry run: connect, negotiate TLS, authenticate, list each mailbox a
+// run would read (IMAP: read-only) and count what a run would collect per `ledger` (nullptr: no
+// ledger yet). Fetches, flags, deletes and records nothing.
+CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account,
+                         ledger::LedgerStore* ledger);
 // Connects to the target, authenticates and tries a delivery without delivering (SMTP/LMTP:
 // MAIL FROM, RCPT TO the recipient, RSET; IMAP: STATUS of the folder).
 CheckReport checkTarget(const config::Config& config);

@@ -454,6 +454,64 @@ TEST_F(ImapCollectTest, CheckListsFoldersAndIdle) {
     EXPECT_TRUE(dovecot_.messages("me").empty());
 }
 
+// `check` as a dry run: each folder "*" expands to, with its messages and how many the ledger
+// has not seen; nothing fetched, flagged, deleted or recorded.
+TEST_F(ImapCollectTest, CheckNamesEachFolderWithItsNewMessagesPerTheLedgerAndChangesNothing) {
+    for (int i = 0; i < 3; ++i) dovecot_.seed("alice", "INBOX", numbered("in", i));
+    for (int i = 0; i < 2; ++i) dovecot_.seed("alice", "Work/2019", numbered("work", i));
+    auto account = alice("[\"*\"]");
+    account.keep = false;  // a check deletes nothing all the same
+    auto config = writeConfig({account});
+    auto first = runProcess({mailcollectorBinary().string(), "check", "-c", config});
+    ASSERT_EQ(first.exitCode, 0) << first.describe();
+    EXPECT_NE(first.out.find("no ledger yet"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("  INBOX: 3 messages, 3 new\n"), std::string::npos) << first.out;
+    EXPECT_FALSE(std::filesystem::exists(work_.path() / "ledger.db")) << "check creates no ledger";
+    ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 5u);
+
+    // Two more in INBOX, one more in Work/2019, a new folder with one; the 5 collected are gone
+    // from the source (keep = false) but the ledger knows them.
+    for (int i = 3; i < 5; ++i) dovecot_.seed("alice", "INBOX", numbered("in", i));
+    dovecot_.seed("alice", "Work/2019", numbered("work", 2));
+    dovecot_.seed("alice", "News", numbered("news", 0));
+    for (int pass = 0; pass < 2; ++pass) {
+        auto check = runProcess({mailcollectorBinary().string(), "check", "-c", config});
+        ASSERT_EQ(check.exitCode, 0) << check.describe();
+        EXPECT_NE(check.out.find("alice-imaps: OK - 3 folders, 4 messages, 4 new; TLS verified"), std::string::npos)
+            << check.out;
+        EXPECT_NE(check.out.find("  INBOX: 2 messages, 2 new\n"), std::string::npos) << check.out;
+        EXPECT_NE(check.out.find("  Work/2019: 1 messages, 1 new\n"), std::string::npos) << check.out;
+        EXPECT_NE(check.out.find("  News: 1 messages, 1 new\n"), std::string::npos) << check.out;
+    }
+    EXPECT_EQ(dovecot_.messages("me").size(), 5u) << "nothing delivered";
+    EXPECT_EQ(dovecot_.messages("alice", "INBOX").size(), 2u) << "nothing deleted";
+    for (const auto& message : dovecot_.messages("alice", "INBOX"))
+        EXPECT_EQ(message.find("X-Mailcollector"), std::string::npos);
+
+    auto collected = run(config);
+    ASSERT_EQ(collected.exitCode, 0) << collected.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), 9u) << "the 4 new ones, as check said";
+    auto after = runProcess({mailcollectorBinary().string(), "check", "-c", config});
+    EXPECT_NE(after.out.find("3 folders, 0 messages, 0 new"), std::string::npos) << after.out;
+}
+
+// fetch = "new": what is on the server at the first poll is not collected, and check says so.
+TEST_F(ImapCollectTest, CheckFollowsFetchNewAndCountsLaterArrivals) {
+    for (int i = 0; i < 3; ++i) dovecot_.seed("alice", "INBOX", numbered("old", i));
+    auto account = alice();
+    account.extra = "fetch = \"new\"\n";
+    auto config = writeConfig({account});
+    auto before = runProcess({mailcollectorBinary().string(), "check", "-c", config});
+    EXPECT_NE(before.out.find("  INBOX: 3 messages, 0 new\n"), std::string::npos)
+        << "fetch = \"new\": what is there at the first poll is skipped\n"
+        << before.out;
+    ASSERT_EQ(run(config).exitCode, 0);
+    dovecot_.seed("alice", "INBOX", numbered("later", 0));
+    auto check = runProcess({mailcollectorBinary().string(), "check", "-c", config});
+    EXPECT_NE(check.out.find("  INBOX: 4 messages, 1 new\n"), std::string::npos) << check.out;
+}
+
 TEST_F(ImapCollectTest, WrongPasswordFailsTheAccountAloneWithoutLeakingIt) {
     dovecot_.seed("bob", "INBOX", numbered("fine", 1));
     AccountSpec wrong = alice();

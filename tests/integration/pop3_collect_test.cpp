@@ -167,6 +167,23 @@ TEST_F(Pop3CollectTest, SecondRunDeliversNothing) {
     EXPECT_NE(delivered.back().find("Subject: late"), std::string::npos);
 }
 
+TEST_F(Pop3CollectTest, CheckCountsTheMessagesTheLedgerHasNotSeenAndChangesNothing) {
+    for (int i = 0; i < 4; ++i)
+        dovecot_.seed("alice", "INBOX", "Subject: m" + std::to_string(i) + "\n\nbody " + std::to_string(i) + "\n");
+    auto config = writeConfig(lmtpTarget(), {alice()});
+    ASSERT_EQ(run(config).exitCode, 0);
+    for (int i = 4; i < 7; ++i)
+        dovecot_.seed("alice", "INBOX", "Subject: m" + std::to_string(i) + "\n\nbody " + std::to_string(i) + "\n");
+    for (int pass = 0; pass < 2; ++pass) {
+        auto check = runProcess({MC_BINARY, "check", "-c", config});
+        ASSERT_EQ(check.exitCode, 0) << check.describe();
+        EXPECT_NE(check.out.find("alice-old: OK - 7 messages, 3 new; TLS verified"), std::string::npos) << check.out;
+    }
+    EXPECT_EQ(dovecot_.messages("me").size(), 4u);
+    ASSERT_EQ(run(config).exitCode, 0);
+    EXPECT_EQ(dovecot_.messages("me").size(), 7u) << "the 3 new ones, as check said";
+}
+
 TEST_F(Pop3CollectTest, KeepFalseEmptiesTheSourceAfterDelivery) {
     for (int i = 0; i < 20; ++i) dovecot_.seed("alice", "INBOX", "Subject: k" + std::to_string(i) + "\n\nx\n");
     auto config = writeConfig(lmtpTarget(), {alice("keep = false")});
