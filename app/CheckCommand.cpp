@@ -23,7 +23,8 @@ int checkCommand(const Invocation& invocation, const config::Config& config) {
     }
     int exitCode = kExitOk;
     auto print = [&](const collector::CheckReport& report) {
-        std::cout << report.account << ": " << (report.ok ? "OK" : "FAILED") << " - " << report.detail << "\n";
+        // The detail quotes servers (errors, certificate fields): escaped for the terminal again.
+        std::cout << report.account << ": " << (report.ok ? "OK" : "FAILED") << " - " << shown(report.detail) << "\n";
         for (const auto& mailbox : report.mailboxes)
             if (!mailbox.folder.empty())
                 std::cout << "  " << shown(mailbox.folder) << ": " << mailbox.messages << " messages, " << mailbox.fresh
