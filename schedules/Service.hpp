@@ -47,7 +47,8 @@ public:
 };
 
 // Makes the watcher of `account` (not started), or nullptr when there is nothing to watch.
-// `onNewMail` may be called from any thread; it asks the service to poll the account now.
+// `onNewMail` may be called from any thread; it asks the service to poll the account now. The
+// account's first poll waits until the watcher calls it (connected, or failed to; 30 s at most).
 using WatcherFactory = std::function<std::unique_ptr<AccountWatcher>(
     const config::Config& config, const config::AccountSettings& account, std::function<void()> onNewMail)>;
 

@@ -160,13 +160,12 @@ std::unique_ptr<ImapSession> ImapIdleWatcher::openSession() {
     return session;
 }
 
-bool ImapIdleWatcher::settleFirstRound(std::size_t folders) {
+bool ImapIdleWatcher::settleFirstRound() {
     bool last = false;
     {
         std::lock_guard lock(mutex_);
         if (firstRoundLeft_ == 0) return false;
-        firstRoundLeft_ -= std::min(firstRoundLeft_, folders);
-        last = firstRoundLeft_ == 0;
+        last = --firstRoundLeft_ == 0;
     }
     if (last && options_.notifyOnConnect) notify("");
     return true;
@@ -180,7 +179,7 @@ void ImapIdleWatcher::resolveAndSpawn() {
         try {
             auto session = openSession();
             if (!session) {
-                settleFirstRound(1);
+                settleFirstRound();
                 return;
             }
             std::vector<ImapFolder> listed;
@@ -192,7 +191,7 @@ void ImapIdleWatcher::resolveAndSpawn() {
             count(&ImapIdleStats::failures);
             spdlog::warn("account={} IDLE: cannot list the folders to watch: {}; retrying in {:.1f} s", account_.name,
                          e.what(), seconds(backoff));
-            settleFirstRound(1);  // the caller polls now, and sees the error
+            settleFirstRound();  // the caller polls now, and sees the error
         }
         if (!sleepUnlessStopping(clock_.now() + backoff)) return;
         backoff = std::min(backoff * 2, options_.backoffMax);
@@ -212,7 +211,7 @@ void ImapIdleWatcher::resolveAndSpawn() {
         if (firstRoundLeft_ > 0) firstRoundLeft_ = folders.size() + 1;  // and the listing, settled below
         for (const auto& folder : folders) watchers_.emplace_back([this, folder] { watchFolder(folder); });
     }
-    settleFirstRound(1);
+    settleFirstRound();
 }
 
 void ImapIdleWatcher::watchFolder(const std::string& folder) {
@@ -222,12 +221,12 @@ void ImapIdleWatcher::watchFolder(const std::string& folder) {
     // The first connection settles the first round; a later one (or one after the round was
     // over) may have missed mail, and says so.
     auto connected = [&] {
-        const bool counted = firstConnection && settleFirstRound(1);
+        const bool counted = firstConnection && settleFirstRound();
         firstConnection = false;
         if (!counted && options_.notifyOnConnect) notify(folder);
     };
     auto failed = [&] {
-        if (firstConnection) settleFirstRound(1);
+        if (firstConnection) settleFirstRound();
         firstConnection = false;
     };
     while (!stopping()) {

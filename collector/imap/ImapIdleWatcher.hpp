@@ -111,9 +111,9 @@ private:
     std::unique_ptr<ImapSession> openSession();
     bool stopping() const;
     void notify(const std::string& folder);
-    // Counts `folders` first connections as settled (in IDLE or failed); the last one of the
-    // first round reports it. False when the first round was over already.
-    bool settleFirstRound(std::size_t folders);
+    // Counts one first connection (or the folder listing) as settled, in IDLE or failed; the
+    // last one of the first round reports it. False when the first round was over already.
+    bool settleFirstRound();
     void count(std::uint64_t ImapIdleStats::*counter);
     void markUnsupported();
 
