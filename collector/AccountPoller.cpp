@@ -591,7 +591,7 @@ std::optional<std::uint32_t> pop3GrownFromMark(Pop3Session& session, const Mailb
                                                const std::optional<MailboxMark>& mark) {
     if (!mark || mark->fetchLimit < poll.account.maxMessageSize || mark->messages > kPop3MaxListingEntries)
         return std::nullopt;
-    if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account, *poll.control.clock)).empty())
+    if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account, *poll.control.clock), 1).empty())
         return std::nullopt;
     auto count = session.messageCount();
     if (!count || *count < mark->messages || *count - mark->messages > kPop3MostListedOneByOne) return std::nullopt;
@@ -678,6 +678,10 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     if (next != mark) ledger.recordMailboxMark(account.name, "", next);
 }
 
+// An IMAP folder is polled from its mark while it has fewer arrivals and rows with work than this
+// (each is looked up in the ledger); beyond, it is listed whole.
+constexpr std::size_t kImapMostCheckedSinceMark = 10'000;
+
 void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll) {
     const config::AccountSettings& account = poll.account;
     const std::string& folder = poll.mailbox.folder;
@@ -689,9 +693,12 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
     // UIDNEXT (none can appear there): only what arrived from it on is listed, and what the ledger
     // has work for (pending, due for deletion). Nothing new: no listing at all.
+    // More arrivals or work than kImapMostCheckedSinceMark: a whole listing, compared with the
+    // ledger page by page, holds less than their rows would.
     const auto mark = poll.ledger.mailboxMark(account.name, folder);
     bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 && state.uidNext != 0 &&
-                     state.uidNext >= mark->uidNext && mark->fetchLimit >= account.maxMessageSize;
+                     state.uidNext >= mark->uidNext && mark->fetchLimit >= account.maxMessageSize &&
+                     state.exists < mark->messages + kImapMostCheckedSinceMark;
     std::vector<ImapListing> entries;
     if (sinceMark) {
         const auto from = static_cast<std::uint32_t>(mark->uidNext);
@@ -700,12 +707,16 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
                                        [&](std::uint32_t uid) { return uid >= from; });
         sinceMark = session.mailbox().exists == mark->messages + entries.size();
     }
+    std::vector<MessageRecord> due;
+    if (sinceMark) {
+        due = poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account, *poll.control.clock),
+                                  kImapMostCheckedSinceMark - entries.size());
+        sinceMark = entries.size() + due.size() < kImapMostCheckedSinceMark;
+    }
     std::vector<MessageRecord> rows;
     std::set<std::string> deliveredBefore;
     bool validityChanged = false;
     if (sinceMark) {
-        std::vector<MessageRecord> due =
-            poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account, *poll.control.clock));
         std::vector<std::uint32_t> dueUids;
         for (const auto& record : due)
             if (auto uid = imapUid(record.key.uid); uid && *uid < mark->uidNext) dueUids.push_back(*uid);
@@ -720,6 +731,8 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         ImapMailbox partial(entries);
         rows = rowsOfListed(poll, partial, std::move(due), withRows);
     } else {
+        due = {};
+        entries = {};
         entries = session.listMessages();
         // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
         // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.

@@ -147,9 +147,11 @@ public:
     // The row of `key`, if any.
     virtual std::optional<MessageRecord> message(const MessageKey& key);
     // Rows of one mailbox that ask for work without a listing: pending (Seen) ones, and Delivered
-    // ones delivered at or before `deliveredBy` (unix seconds; nullopt: no deletion is due).
+    // ones delivered at or before `deliveredBy` (unix seconds; nullopt: no deletion is due). At most
+    // `limit` of them: a caller that gets `limit` rows has more work than a partial poll takes.
     virtual std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder,
-                                               std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy);
+                                               std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
+                                               std::size_t limit);
     // Removes these rows of one mailbox (messages that left the server).
     virtual void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                         const std::vector<std::string>& uids);

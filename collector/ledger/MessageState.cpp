@@ -67,13 +67,14 @@ std::optional<MessageRecord> LedgerStore::message(const MessageKey& key) {
 }
 
 std::vector<MessageRecord> LedgerStore::workDue(const std::string& account, const std::string& folder,
-                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy) {
+                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
+                                                std::size_t limit) {
     std::vector<MessageRecord> due;
     forEachMessage(account, folder, uidValidity, [&](const MessageRecord& record) {
         if (record.state == MessageState::Seen ||
             (record.state == MessageState::Delivered && deliveredBy && record.deliveredAt <= *deliveredBy))
             due.push_back(record);
-        return true;
+        return due.size() < limit;
     });
     return due;
 }

@@ -79,18 +79,21 @@ constexpr const char* kSqlDeleteUids =
     "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?"
     " AND uid{in_text_list}";
 
-// A page of a mailbox's rows after a row (in insertion order): a poll of a big mailbox holds one
+// The first page of a mailbox's rows, and the page after a UID: a poll of a big mailbox holds one
 // page of rows at a time (the poll's memory budget per message is 64 bytes), never the mailbox.
-constexpr const char* kSqlMailboxPage =
-    "SELECT " MC_MESSAGE_COLUMNS ", {row_order} FROM messages"
-    " WHERE account = ? AND folder = ? AND uid_validity = ? AND {row_order} > ? ORDER BY {row_order} LIMIT 1000";
+// In the primary key's order, so that a page is one range of its index (paged in insertion order,
+// each page sorted the whole mailbox: a million-row mailbox took minutes).
+#define MC_MAILBOX_PAGE_SELECT "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE account = ? AND folder = ? AND uid_validity = ?"
+constexpr const char* kSqlMailboxFirstPage = MC_MAILBOX_PAGE_SELECT " ORDER BY uid LIMIT 1000";
+constexpr const char* kSqlMailboxPage = MC_MAILBOX_PAGE_SELECT " AND uid > ? ORDER BY uid LIMIT 1000";
 constexpr const char* kSqlMessage = "SELECT " MC_MESSAGE_COLUMNS " FROM messages WHERE " MC_MESSAGE_KEY;
 // Pending rows, and delivered rows up to a delivered_at (-1: none); each part an index range.
 constexpr const char* kSqlWorkDue =
     "SELECT " MC_MESSAGE_COLUMNS " FROM messages"
     " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'seen'"
     " UNION ALL SELECT " MC_MESSAGE_COLUMNS " FROM messages"
-    " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'delivered' AND delivered_at <= ?";
+    " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'delivered' AND delivered_at <= ?"
+    " LIMIT ?";
 constexpr const char* kSqlMailboxMark =
     "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
     " WHERE account = ? AND folder = ?";
@@ -486,14 +489,15 @@ void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string&
 
 void SqlLedgerStore::forEachMessage(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                     const std::function<bool(const MessageRecord&)>& visit) {
-    static const std::string kPageTypes = std::string(kMessageTypes) + "I";  // and the row's position
-    std::int64_t after = 0;
+    std::optional<std::string> after;  // the last UID of the page before
     for (;;) {
         SqlRows page = read("forEachMessage", [&] {
-            return backend_->select(kSqlMailboxPage, kPageTypes, {account, folder, integer(uidValidity), after});
+            if (!after)
+                return backend_->select(kSqlMailboxFirstPage, kMessageTypes, {account, folder, integer(uidValidity)});
+            return backend_->select(kSqlMailboxPage, kMessageTypes, {account, folder, integer(uidValidity), *after});
         });
         if (page.size() == 0) return;
-        after = page.integer(page.size() - 1, kMessageTypes.size());
+        after = page.text(page.size() - 1, 3);
         for (std::size_t row = 0; row < page.size(); ++row) {
             if (!visit(messageFrom(RowOf{page, row}))) return;
         }
@@ -510,10 +514,11 @@ std::optional<MessageRecord> SqlLedgerStore::message(const MessageKey& key) {
 }
 
 std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, const std::string& folder,
-                                                   std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy) {
+                                                   std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
+                                                   std::size_t limit) {
     return read("workDue", [&] {
         return readMessages(kSqlWorkDue, {account, folder, integer(uidValidity), account, folder, integer(uidValidity),
-                                          deliveredBy.value_or(-1)});
+                                          deliveredBy.value_or(-1), integer(limit)});
     });
 }
 

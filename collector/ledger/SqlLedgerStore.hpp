@@ -45,7 +45,7 @@ public:
                         const std::function<bool(const MessageRecord&)>& visit) override;
     std::optional<MessageRecord> message(const MessageKey& key) override;
     std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
-                                       std::optional<std::int64_t> deliveredBy) override;
+                                       std::optional<std::int64_t> deliveredBy, std::size_t limit) override;
     void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                 const std::vector<std::string>& uids) override;
     std::optional<MailboxMark> mailboxMark(const std::string& account, const std::string& folder) override;

@@ -457,13 +457,15 @@ TYPED_TEST_P(LedgerContractTest, WorkDueIsPendingRowsAndDeliveriesDueForDeletion
         for (const auto& row : rows) out.insert(row.key.uid);
         return out;
     };
-    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt)), (std::set<std::string>{"1"}));
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt, 100)), (std::set<std::string>{"1"}));
     const std::int64_t now = std::time(nullptr);
-    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now + 10)), (std::set<std::string>{"1", "2"}));
-    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now - 86400)), (std::set<std::string>{"1"}))
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now + 10, 100)), (std::set<std::string>{"1", "2"}));
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, now - 86400, 100)), (std::set<std::string>{"1"}))
         << "delivered after the cut-off: not due";
     EXPECT_TRUE(store->requeueQuarantined(imapKey("3")));
-    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt)), (std::set<std::string>{"1", "3"}));
+    EXPECT_EQ(uids(store->workDue("bob", "INBOX", 7, std::nullopt, 100)), (std::set<std::string>{"1", "3"}));
+    EXPECT_EQ(store->workDue("bob", "INBOX", 7, now + 10, 2).size(), 2u);
+    EXPECT_EQ(store->workDue("bob", "INBOX", 7, now + 10, 1).size(), 1u) << "at most the limit";
 }
 
 TYPED_TEST_P(LedgerContractTest, ForgetRemovesTheGivenRowsOfThatMailboxOnly) {
