@@ -127,16 +127,16 @@ struct MailboxPoll {
     }
 };
 
-using HashSet = std::shared_ptr<const std::set<std::string>>;
+using ContentCheck = std::function<bool(const std::string& contentHash)>;
 
 struct Plan {
     std::vector<std::uint32_t> fetch;  // numbers, in the order to fetch them
     // Per number: content not to resend (a message under a UID that held other content before).
-    std::map<std::uint32_t, HashSet> knownHashes;
-    // A re-scan (UIDVALIDITY changed) and repeated UIDLs: every content delivered from the mailbox
-    // (and, in a re-scan, from its earlier UIDVALIDITYs) is recorded, not sent again.
+    std::map<std::uint32_t, std::string> knownHashes;
+    // A re-scan (UIDVALIDITY changed) and repeated UIDLs: content delivered from the folder (under
+    // any UIDVALIDITY) is recorded, not sent again; the ledger is asked per message.
     bool rescan = false;
-    HashSet everyDelivered;
+    ContentCheck deliveredFromFolder;
     std::vector<std::uint32_t> ambiguous;  // repeated UIDLs, sorted: never deleted
     // Delivered in an earlier poll, due for deletion now, once verifyEarlier confirmed each one
     // is still the message delivered; with its ledger row.
@@ -147,10 +147,11 @@ struct Plan {
     bool isAmbiguous(std::uint32_t number) const {
         return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
     }
-    HashSet notToResend(std::uint32_t number) const {
-        if (rescan || isAmbiguous(number)) return everyDelivered;
+    ContentCheck notToResend(std::uint32_t number) const {
+        if (rescan || isAmbiguous(number)) return deliveredFromFolder;
         auto known = knownHashes.find(number);
-        return known == knownHashes.end() ? nullptr : known->second;
+        if (known == knownHashes.end()) return nullptr;
+        return [hash = known->second](const std::string& contentHash) { return contentHash == hash; };
     }
 };
 
@@ -235,9 +236,7 @@ void applyDecision(MailboxPoll& poll, Plan& plan, const ListedMailbox& listed, s
                    const MessageRecord* record) {
     const std::uint32_t number = listed.number(index);
     const std::uint64_t size = listed.size(index);
-    auto onlyItsContent = [&] {
-        plan.knownHashes[number] = std::make_shared<const std::set<std::string>>(std::set{record->contentHash});
-    };
+    auto onlyItsContent = [&] { plan.knownHashes[number] = record->contentHash; };
     switch (decision) {
         case Decision::Nothing:
             return;
@@ -282,23 +281,18 @@ void applyDecision(MailboxPoll& poll, Plan& plan, const ListedMailbox& listed, s
 
 // Plans a mailbox from its listing: one pass over its ledger rows (one held at a time) decides for
 // the listed messages that have one and, for a whole listing, finds the rows of messages no longer
-// listed; then every decision is carried out. `deliveredBefore`: a re-scan (UIDVALIDITY changed),
-// with the content delivered under the folder's earlier UIDVALIDITYs. `rowsOfListed`: the listing
+// listed; then every decision is carried out. `rescan`: the UIDVALIDITY changed; content delivered
+// under the folder's earlier UIDVALIDITYs is not sent again. `rowsOfListed`: the listing
 // is partial (what arrived since the mailbox's mark, and what the ledger has work for), with the
 // rows it has; rows of messages not listed are then no news.
-Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
-                 const std::set<std::string>* deliveredBefore,
+Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll, bool rescan,
                  const std::vector<MessageRecord>* rowsOfListed = nullptr) {
     Plan plan;
     const PlanRules rules = planRules(poll.account, firstPoll, *poll.control.clock);
-    const bool wantDelivered = deliveredBefore != nullptr || listed.anyRepeated();
-    std::set<std::string> delivered = deliveredBefore ? *deliveredBefore : std::set<std::string>{};
     std::vector<std::optional<Decision>> decisions(listed.count());
     std::map<std::size_t, MessageRecord> rows;  // for decisions that need the row (few)
     std::size_t othersDeleting = 0;
     auto visit = [&](const MessageRecord& record) {
-        if (wantDelivered && (record.state == MessageState::Delivered || record.state == MessageState::Deleted))
-            delivered.insert(record.contentHash);
         auto index = listed.find(record.key.uid);
         if (!index) {
             if (rowsOfListed) return true;
@@ -325,8 +319,12 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
         std::for_each(rowsOfListed->begin(), rowsOfListed->end(), visit);
     else  // no ledger call inside: the store may hold its lock while it visits
         poll.ledger.forEachMessage(poll.account.name, poll.mailbox.folder, poll.mailbox.uidValidity, visit);
-    if (wantDelivered) plan.everyDelivered = std::make_shared<const std::set<std::string>>(std::move(delivered));
-    plan.rescan = deliveredBefore != nullptr;
+    plan.rescan = rescan;
+    if (rescan || listed.anyRepeated())
+        plan.deliveredFromFolder = [&ledger = poll.ledger, account = poll.account.name,
+                                    folder = poll.mailbox.folder](const std::string& contentHash) {
+            return ledger.deliveredInFolder(account, folder, contentHash);
+        };
 
     for (std::size_t index = 0; index < listed.count(); ++index) {
         if (listed.repeated(index)) {
@@ -437,8 +435,7 @@ void verifyEarlier(const MailboxPoll& poll, Plan& plan, const HeaderFetcher& fet
             ++unidentified;
         else
             ++different;
-        plan.knownHashes[number] =
-            std::make_shared<const std::set<std::string>>(std::set<std::string>{record.contentHash});
+        plan.knownHashes[number] = record.contentHash;
         plan.fetch.push_back(number);
     }
     plan.deleteEarlier = std::move(verified);
@@ -645,7 +642,7 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
     if (!sinceMark) listing = &session.list();
     Pop3Mailbox listed(*listing);
     bool firstPoll = ledger.registerAccount(account.name);
-    Plan plan = planListing(poll, listed, firstPoll, nullptr, sinceMark ? &rows : nullptr);
+    Plan plan = planListing(poll, listed, firstPoll, false, sinceMark ? &rows : nullptr);
     // The mailbox's messages, listed or known from the mark.
     report.listed = (sinceMark ? mark->messages : 0) + listed.count();
     verifyEarlier(poll, plan, [&](const auto& numbers, const auto& handle) { session.headers(numbers, handle); });
@@ -714,7 +711,6 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         sinceMark = entries.size() + due.size() < kImapMostCheckedSinceMark;
     }
     std::vector<MessageRecord> rows;
-    std::set<std::string> deliveredBefore;
     bool validityChanged = false;
     if (sinceMark) {
         std::vector<std::uint32_t> dueUids;
@@ -741,11 +737,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
             known = true;
             return false;
         });
-        if (!known)
-            for (const auto& record : poll.ledger.messagesInFolder(account.name, folder))
-                if (record.state == MessageState::Delivered || record.state == MessageState::Deleted)
-                    deliveredBefore.insert(record.contentHash);
-        validityChanged = !known && !deliveredBefore.empty();
+        validityChanged = !known && poll.ledger.deliveredInFolder(account.name, folder);
         if (validityChanged)
             spdlog::warn(
                 "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
@@ -753,8 +745,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
                 account.name, net::printable(folder), state.uidValidity);
     }
     ImapMailbox listed(std::move(entries));
-    Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged ? &deliveredBefore : nullptr,
-                            sinceMark ? &rows : nullptr);
+    Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged, sinceMark ? &rows : nullptr);
     // The folder's messages, listed or known from the mark, but those left alone.
     report.listed += (sinceMark ? session.mailbox().exists : listed.count()) - plan.leftAlone;
     verifyEarlier(poll, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });

@@ -278,7 +278,7 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     std::string head = job.body.head();
     std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
     std::string headerHash = headerFingerprint(head);
-    if (job.deliveredHashes && job.deliveredHashes->count(job.body.sha256())) {
+    if (job.deliveredBefore && job.deliveredBefore(job.body.sha256())) {
         // The same content was delivered before (a repeated UIDL): record, do not send twice.
         ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
         std::lock_guard lock(mutex_);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,8 +34,9 @@ struct DeliveryJob {
     std::uint32_t number = 0;      // POP3 message number in this session
     std::uint64_t listedSize = 0;  // what the source listed; the ledger's size check uses it
     delivery::MessageBody body;
-    // Content hashes already delivered under this key or account: such content is not sent again.
-    std::shared_ptr<const std::set<std::string>> deliveredHashes;
+    // Whether this content (sha256 hex) was delivered before, under this key or from this mailbox:
+    // such content is recorded, not sent again. Empty: nothing to compare with.
+    std::function<bool(const std::string& contentHash)> deliveredBefore;
 };
 
 struct DeliveryCounts {

@@ -152,6 +152,11 @@ public:
     virtual std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder,
                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
                                                std::size_t limit);
+    // Whether a row of the account's folder, under any UIDVALIDITY, was delivered (Delivered or
+    // Deleted), with this content when `contentHash` is given: what a re-scan or a repeated UIDL
+    // must not send again, asked per message instead of holding every delivered hash.
+    virtual bool deliveredInFolder(const std::string& account, const std::string& folder,
+                                   const std::optional<std::string>& contentHash = std::nullopt);
     // Removes these rows of one mailbox (messages that left the server).
     virtual void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                         const std::vector<std::string>& uids);

@@ -79,6 +79,15 @@ std::vector<MessageRecord> LedgerStore::workDue(const std::string& account, cons
     return due;
 }
 
+bool LedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
+                                    const std::optional<std::string>& contentHash) {
+    for (const auto& record : messagesInFolder(account, folder))
+        if ((record.state == MessageState::Delivered || record.state == MessageState::Deleted) &&
+            (!contentHash || record.contentHash == *contentHash))
+            return true;
+    return false;
+}
+
 void LedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                          const std::vector<std::string>& uids) {
     if (uids.empty()) return;

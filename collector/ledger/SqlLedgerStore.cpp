@@ -94,6 +94,12 @@ constexpr const char* kSqlWorkDue =
     " UNION ALL SELECT " MC_MESSAGE_COLUMNS " FROM messages"
     " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'delivered' AND delivered_at <= ?"
     " LIMIT ?";
+// Each an index range (messages_by_content_hash, and the primary key).
+constexpr const char* kSqlContentDelivered =
+    "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND folder = ?"
+    " AND state IN ('delivered', 'deleted') LIMIT 1";
+constexpr const char* kSqlFolderDelivered =
+    "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND state IN ('delivered', 'deleted') LIMIT 1";
 constexpr const char* kSqlMailboxMark =
     "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
     " WHERE account = ? AND folder = ?";
@@ -519,6 +525,14 @@ std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, c
     return read("workDue", [&] {
         return readMessages(kSqlWorkDue, {account, folder, integer(uidValidity), account, folder, integer(uidValidity),
                                           deliveredBy.value_or(-1), integer(limit)});
+    });
+}
+
+bool SqlLedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
+                                       const std::optional<std::string>& contentHash) {
+    return read("deliveredInFolder", [&] {
+        if (contentHash) return backend_->select(kSqlContentDelivered, "I", {account, *contentHash, folder}).size() > 0;
+        return backend_->select(kSqlFolderDelivered, "I", {account, folder}).size() > 0;
     });
 }
 

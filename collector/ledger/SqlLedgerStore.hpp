@@ -46,6 +46,8 @@ public:
     std::optional<MessageRecord> message(const MessageKey& key) override;
     std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                        std::optional<std::int64_t> deliveredBy, std::size_t limit) override;
+    bool deliveredInFolder(const std::string& account, const std::string& folder,
+                           const std::optional<std::string>& contentHash = std::nullopt) override;
     void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                 const std::vector<std::string>& uids) override;
     std::optional<MailboxMark> mailboxMark(const std::string& account, const std::string& folder) override;

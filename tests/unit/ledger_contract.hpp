@@ -468,6 +468,23 @@ TYPED_TEST_P(LedgerContractTest, WorkDueIsPendingRowsAndDeliveriesDueForDeletion
     EXPECT_EQ(store->workDue("bob", "INBOX", 7, now + 10, 1).size(), 1u) << "at most the limit";
 }
 
+TYPED_TEST_P(LedgerContractTest, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly) {
+    auto store = this->open();
+    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX"));
+    store->recordSeen(imapKey("1"), 10);  // pending: not delivered
+    store->markQuarantined(imapKey("2"), 10, "550");
+    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX"));
+    store->markDelivered(imapKey("3", 5), 10, "h3", "", "");  // an earlier UIDVALIDITY
+    store->markDelivered(imapKey("4"), 10, "h4", "", "");
+    store->markDeleted(imapKey("4"));
+    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX"));
+    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", std::string("h3")));
+    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", std::string("h4"))) << "delivered, then deleted";
+    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX", std::string("h9")));
+    EXPECT_FALSE(store->deliveredInFolder("bob", "Sent", std::string("h3"))) << "another folder";
+    EXPECT_FALSE(store->deliveredInFolder("carol", "INBOX", std::string("h3"))) << "another account";
+}
+
 TYPED_TEST_P(LedgerContractTest, ForgetRemovesTheGivenRowsOfThatMailboxOnly) {
     auto store = this->open();
     for (const char* uid : {"1", "2", "3"}) store->recordSeen(imapKey(uid), 10);
@@ -547,18 +564,16 @@ TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPer
     EXPECT_EQ(store->pollHistory("alice", 1000).size(), kPollHistoryKept);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
-                            WorkDueIsPendingRowsAndDeliveriesDueForDeletion, ForgetRemovesTheGivenRowsOfThatMailboxOnly,
-                            MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
-                            RecordSeenWithSameSizeLeavesRowAlone, SizeChangeResetsToSeen,
-                            RecordSeenFillsInSizeOfRowCreatedByMark, MarkCallsSetStatesAndReasons,
-                            MarkCallsInsertAbsentRows, AccountCountersFollowStates,
-                            ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox, ForgetAbsentHandlesALargeMailbox,
-                            MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip,
-                            RegisterAccountReportsCreationOnce, RecordPollKeepsAccountsNewUntilRegistered,
-                            ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
-                            AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly,
-                            KeysAreCaseAndSpaceExact, QuarantinedRowsAreListedRequeuedAndDropped,
-                            PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay);
+REGISTER_TYPED_TEST_SUITE_P(
+    LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
+    WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
+    ForgetRemovesTheGivenRowsOfThatMailboxOnly, MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
+    RecordSeenWithSameSizeLeavesRowAlone, SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark,
+    MarkCallsSetStatesAndReasons, MarkCallsInsertAbsentRows, AccountCountersFollowStates,
+    ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox, ForgetAbsentHandlesALargeMailbox,
+    MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip, RegisterAccountReportsCreationOnce,
+    RecordPollKeepsAccountsNewUntilRegistered, ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
+    AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly, KeysAreCaseAndSpaceExact,
+    QuarantinedRowsAreListedRequeuedAndDropped, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay);
 
 }  // namespace mc::ledger::contract
