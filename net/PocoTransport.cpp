@@ -30,6 +30,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "net/HostAddressCache.hpp"
 #include "net/PeerCertificate.hpp"
 #include "net/Transport.hpp"
 
@@ -177,7 +178,9 @@ public:
     void arm(const void* owner, int fd, Clock::time_point end) {
         std::lock_guard lock(mutex_);
         armed_[owner] = Armed{fd, end, false};
-        changed_.notify_one();
+        // Woken only for a deadline before the one it sleeps until: a wake-up per TLS read or
+        // write was two context switches each.
+        if (end < sleepsUntil_) changed_.notify_one();
     }
 
     // True when the deadline passed and the socket was shut down.
@@ -215,15 +218,18 @@ private:
                     earliest = armed.end;
                 }
             }
+            sleepsUntil_ = earliest.value_or(Clock::time_point::max());
             if (earliest)
                 changed_.wait_until(lock, *earliest);
             else
                 changed_.wait(lock);
+            sleepsUntil_ = Clock::time_point::min();  // awake: arm() need not wake it
         }
     }
 
     std::mutex mutex_;
     std::condition_variable changed_;
+    Clock::time_point sleepsUntil_ = Clock::time_point::min();
     std::unordered_map<const void*, Armed> armed_;
 };
 
@@ -232,16 +238,19 @@ constexpr std::chrono::milliseconds kGreetingTimeout{30'000};
 class PocoTransport final : public Transport {
 public:
     PocoTransport(const ConnectOptions& options) : options_(options) {
+        auto& addresses = HostAddressCache::process();
         try {
-            Poco::Net::SocketAddress address(options.host, options.port);
+            Poco::Net::SocketAddress address(addresses.addressOf(options.host), options.port);
             plain_.connect(address, toTimespan(greetingBudget_));
             setCloseOnExec(plain_.impl()->sockfd());
             plain_.setNoDelay(true);
             beginExchange(greetingBudget_);  // the greeting, or the TLS handshake and then the greeting
             armTimeouts();
         } catch (const Poco::TimeoutException&) {
+            addresses.forget(options.host);  // the server may have moved: look it up again next time
             throw TransportError(TransportErrorKind::Timeout, "connection to " + where() + " timed out");
         } catch (const Poco::Exception& e) {
+            addresses.forget(options.host);
             throw TransportError(TransportErrorKind::Connect, "cannot connect to " + where() + ": " + e.displayText());
         }
         if (options.implicitTls) startTls();

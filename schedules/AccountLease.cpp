@@ -42,8 +42,10 @@ public:
             std::thread([this] { run(); }).detach();
             started_ = true;
         }
-        leases_[lease] = Held{Clock::now() + lease->renewEvery(), false};
-        changed_.notify_all();
+        const auto due = Clock::now() + lease->renewEvery();
+        leases_[lease] = Held{due, false};
+        // Woken only when this lease is due before it would wake anyway: not twice per poll.
+        if (due < sleepsUntil_) changed_.notify_all();
     }
 
     // Returns once LEASE is not being renewed, and never will be again.
@@ -53,8 +55,7 @@ public:
             auto it = leases_.find(lease);
             return it == leases_.end() || !it->second.renewing;
         });
-        leases_.erase(lease);
-        changed_.notify_all();
+        leases_.erase(lease);  // the thread need not know: a wake-up for it finds nothing due
     }
 
 private:
@@ -74,10 +75,12 @@ private:
                     due = lease;
                 }
             if (due == nullptr || next > Clock::now()) {
+                sleepsUntil_ = next;
                 if (due == nullptr)
                     changed_.wait(lock);
                 else
                     changed_.wait_until(lock, next);
+                sleepsUntil_ = Clock::time_point::min();  // awake: add() need not wake it
                 continue;
             }
             Held& held = leases_[due];
@@ -98,6 +101,7 @@ private:
     std::condition_variable changed_;
     std::map<AccountLease*, Held> leases_;
     bool started_ = false;
+    Clock::time_point sleepsUntil_ = Clock::time_point::min();  // max: until woken
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "net/HostAddressCache.hpp"
 #include "schedules/AccountLease.hpp"
 #include "schedules/AccountPlans.hpp"
 #include "schedules/Logging.hpp"
@@ -370,6 +371,7 @@ ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {
         metrics_.setAccounts(namesOf(plans));
         changed_.notify_all();
     }
+    net::HostAddressCache::process().clear();  // a reloaded config's servers are looked up afresh
     if (options_.watchers) syncWatchers(*config);
     return summary;
 }
