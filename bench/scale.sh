@@ -10,18 +10,23 @@
 #             fetch = "new" records them all, without delivering); fetchmail's POP3 id file lists
 #             every UIDL (written from a UIDL listing: its own first import of 100,000 messages
 #             would take over an hour); fetchmail over IMAP asks for unseen mail (its normal IMAP
-#             mode; it keeps no UIDs for IMAP) and every message is \Seen.
+#             mode; it keeps no UIDs for IMAP) and every message is \Seen. getmail6's oldmail
+#             file is written the same way (every UIDL; every UIDVALIDITY/UID over IMAP). Then, over
+#             IMAP, the poll after one message was expunged (the message count dropped: what
+#             CONDSTORE/QRESYNC would make cheap), median of RUNS, one expunge before each.
 #   accounts  ACCOUNTS accounts (ACCOUNT_COUNTS, default 500 10000) with PER_ACCOUNT (1) message
 #             each, over POP3S: first import and nothing-new cycle for
 #               - one mailcollector (`run --once`, SQLite ledger, max_parallel MAX_PARALLEL)
 #               - three mailcollectors at once sharing one PostgreSQL ledger (each takes the
 #                 accounts whose lease it gets); PostgreSQL's CPU and transactions per poll
 #               - fetchmail (one rc, one poll line per account) up to FETCHMAIL_MAX_ACCOUNTS
+#               - getmail6 (one rc file per account, all in one process) up to GETMAIL_MAX_ACCOUNTS
 #             and the ledger's size and growth per message.
 #
 #   sudo bench/scale.sh [repoll] [accounts]     (both when none is named)
 #   env: QUICK=1 (SIZES="2000 20000", ACCOUNT_COUNTS=500), SIZES, ACCOUNT_COUNTS, PER_ACCOUNT,
 #        RUNS (3), MAX_PARALLEL (32), INSTANCES (3), FETCHMAIL_MAX_ACCOUNTS (500),
+#        GETMAIL_MAX_ACCOUNTS (500), TOOLS (mailcollector fetchmail getmail: the peers run),
 #        MC_BINARY (build/app/mailcollector), RESULTS_DIR (bench/results), KEEP=1 keeps the work
 #        directory.
 # Must run as root (private Dovecot and PostgreSQL). WITH_BENCH=1 deploy/install-deps.sh first.
@@ -40,6 +45,9 @@ RUNS=${RUNS:-3}
 MAX_PARALLEL=${MAX_PARALLEL:-32}
 INSTANCES=${INSTANCES:-3}
 FETCHMAIL_MAX_ACCOUNTS=${FETCHMAIL_MAX_ACCOUNTS:-500}
+GETMAIL_MAX_ACCOUNTS=${GETMAIL_MAX_ACCOUNTS:-500}
+TOOLS=${TOOLS:-mailcollector fetchmail getmail}
+with() { [[ " $TOOLS " == *" $1 "* ]]; }
 MC_SRC=${MC_BINARY:-$ROOT/build/app/mailcollector}
 RESULTS_DIR=${RESULTS_DIR:-$ROOT/bench/results}
 DOVECOT_SH=$ROOT/tests/support/private-dovecot.sh
@@ -48,7 +56,7 @@ POSTGRES_SH=$ROOT/tests/support/private-postgres.sh
 die() { echo "scale.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (the private Dovecot and PostgreSQL need it)"
 [ -x "$MC_SRC" ] || die "no mailcollector at $MC_SRC (deploy/build.sh, or set MC_BINARY)"
-for tool in fetchmail smtp-sink setpriv python3 /usr/bin/time; do
+for tool in fetchmail getmail doveadm smtp-sink setpriv python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || die "$tool is missing (WITH_BENCH=1 deploy/install-deps.sh)"
 done
 for part in $PARTS; do [[ "$part" == repoll || "$part" == accounts ]] || die "unknown part '$part'"; done
@@ -107,6 +115,7 @@ measure() {
 median_of() {
     local results=() r line
     for r in $(seq 1 "$RUNS"); do
+        "${BEFORE_EACH:-true}" "$r"  # a change to the source before each run, when one is set
         line=$(measure "$@")
         [ "$(awk '{ print $5 }' <<<"$line")" = 0 ] || log "WARNING: a nothing-new run delivered mail: $line"
         grep -q 'poll failed' "$WORK/last.err" && log "WARNING: $(grep -m1 'poll failed' "$WORK/last.err")"
@@ -149,10 +158,28 @@ fm_rc() {  # DIR, poll lines on stdin
 }
 fetchmail_in() { FM_CMD=("${NOBODY[@]}" HOME="$1" fetchmail -f "$1/fetchmailrc"); }  # sets FM_CMD for measure
 FM_VERSION=$(fetchmail --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p' | head -1)
+gm_rc() {  # FILE USER PASSWORD PROTOCOL PORT
+    local type=SimplePOP3SSLRetriever mailboxes=""
+    [ "$4" = imap ] && type=SimpleIMAPSSLRetriever mailboxes='mailboxes = ("INBOX",)'
+    printf '[retriever]\ntype = %s\nserver = localhost\nport = %d\nusername = %s\npassword = %s\nca_certs = %s\n%s\n' \
+        "$type" "$5" "$2" "$3" "$CA_FILE" "$mailboxes" >"$1"
+    printf '[destination]\ntype = MDA_lmtp\nhost = 127.0.0.1\nport = %d\noverride = me@localhost\n\n' "$SINK_PORT" >>"$1"
+    printf '[options]\nread_all = false\ndelete = false\nverbose = 0\nmessage_log_syslog = false\n' >>"$1"
+}
+getmail_in() {  # DIR RC...: sets GM_CMD for measure (getmail refuses to deliver as root)
+    local dir=$1 rc args=()
+    shift
+    for rc in "$@"; do args+=(-r "$rc"); done
+    mkdir -p "$dir/state"
+    chown -R nobody "$dir"
+    GM_CMD=("${NOBODY[@]}" HOME="$dir" getmail --getmaildir "$dir/state" "${args[@]}")
+}
+GM_VERSION=$(getmail --version 2>/dev/null | awk '{ print $2 }')
+DOVEADM=(doveadm -c "$DOVECOT_DIR/dovecot.conf")
 
 # --- part 1: re-poll of big mailboxes --------------------------------------------------------
 repoll() {
-    local n user dir line
+    local n user dir line proto port
     for n in $SIZES; do
         user=r$n
         log "[repoll $n] filling $user"
@@ -161,39 +188,52 @@ repoll() {
         python3 "$ROOT/bench/imap-warm.py" 127.0.0.1 "$IMAPS_PORT" "$CA_FILE" "$user:pw$n" >/dev/null
         header "Re-poll, nothing new: one account with $n messages (median of $RUNS)"
         for proto in pop3 imap; do
-            local port=$POP3S_PORT
+            port=$POP3S_PORT
             [ "$proto" = imap ] && port=$IMAPS_PORT
             dir=$WORK/repoll-$n-$proto
             mkdir -p "$dir"
-            mc_account "$user" "$proto" "$port" "pw$n" 'fetch = "new"' | mc_config "$dir/mc.toml" "$dir/ledger.db"
-            log "[repoll $n] mailcollector $proto: first poll (records $n messages), then re-polls"
-            line=$(measure "$MC" run -c "$dir/mc.toml" --once)
-            grep -q "listed=$n " "$WORK/last.err" || log "WARNING: first poll did not list $n: $(tail -1 "$WORK/last.err")"
-            row_of "$proto: mailcollector (first poll, fetch = \"new\")" "$line"
-            row_of "$proto: mailcollector" "$(median_of "$MC" run -c "$dir/mc.toml" --once)"
-            if [ "$proto" = pop3 ]; then
-                fm_poll "$user" "pw$n" pop3 "$port" | fm_rc "$dir/fm"
-                python3 - "$port" "$CA_FILE" "$user" "pw$n" >"$dir/fm/fetchids" <<'PY'
-import poplib, ssl, sys
-port, ca, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-pop = poplib.POP3_SSL("127.0.0.1", port, context=ssl.create_default_context(cafile=ca))
-pop.user(user); pop.pass_(password)
-for line in pop.uidl()[1]:
-    print(f"{user}@localhost {line.decode().split()[1]}")
-pop.quit()
-PY
-                chown nobody "$dir/fm/fetchids"
-                chmod 0600 "$dir/fm/fetchids"  # fetchmail refuses a looser one
-                log "[repoll $n] fetchmail pop3 (id file with every UIDL)"
-                row_of "pop3: fetchmail $FM_VERSION (uidl, id file)" "$(fetchmail_in "$dir/fm" && median_of "${FM_CMD[@]}")"
-            else
-                fm_poll "$user" "pw$n" imap "$port" | fm_rc "$dir/fm"
-                log "[repoll $n] fetchmail imap (unseen only)"
-                row_of "imap: fetchmail $FM_VERSION (unseen only)" "$(fetchmail_in "$dir/fm" && median_of "${FM_CMD[@]}")"
+            if with mailcollector; then
+                mc_account "$user" "$proto" "$port" "pw$n" 'fetch = "new"' | mc_config "$dir/mc.toml" "$dir/ledger.db"
+                log "[repoll $n] mailcollector $proto: first poll (records $n messages), then re-polls"
+                line=$(measure "$MC" run -c "$dir/mc.toml" --once)
+                grep -q "listed=$n " "$WORK/last.err" || log "WARNING: first poll did not list $n: $(tail -1 "$WORK/last.err")"
+                row_of "$proto: mailcollector (first poll, fetch = \"new\")" "$line"
+                row_of "$proto: mailcollector" "$(median_of "$MC" run -c "$dir/mc.toml" --once)"
+            fi
+            if with fetchmail; then
+                if [ "$proto" = pop3 ]; then
+                    fm_poll "$user" "pw$n" pop3 "$port" | fm_rc "$dir/fm"
+                    "$ROOT/bench/peer-state.py" fetchmail-pop3 "$port" "$CA_FILE" "$user" "pw$n" >"$dir/fm/fetchids"
+                    chown nobody "$dir/fm/fetchids"
+                    chmod 0600 "$dir/fm/fetchids"  # fetchmail refuses a looser one
+                    log "[repoll $n] fetchmail pop3 (id file with every UIDL)"
+                    row_of "pop3: fetchmail $FM_VERSION (uidl, id file)" "$(fetchmail_in "$dir/fm" && median_of "${FM_CMD[@]}")"
+                else
+                    fm_poll "$user" "pw$n" imap "$port" | fm_rc "$dir/fm"
+                    log "[repoll $n] fetchmail imap (unseen only)"
+                    row_of "imap: fetchmail $FM_VERSION (unseen only)" "$(fetchmail_in "$dir/fm" && median_of "${FM_CMD[@]}")"
+                fi
+            fi
+            if with getmail; then
+                local oldmail=$dir/gm/state/oldmail-localhost-$port-$user
+                [ "$proto" = imap ] && oldmail=$oldmail-INBOX
+                mkdir -p "$dir/gm/state"
+                gm_rc "$dir/gm/rc" "$user" "pw$n" "$proto" "$port"
+                "$ROOT/bench/peer-state.py" "getmail-$proto" "$port" "$CA_FILE" "$user" "pw$n" >"$oldmail"
+                log "[repoll $n] getmail6 $proto (oldmail file with every message)"
+                row_of "$proto: getmail $GM_VERSION (oldmail file)" "$(getmail_in "$dir/gm" "$dir/gm/rc" && median_of "${GM_CMD[@]}")"
+            fi
+            if [ "$proto" = imap ] && with mailcollector; then
+                log "[repoll $n] mailcollector imap: one message expunged before each poll"
+                expunged_user=$user
+                row_of "imap: mailcollector, one message expunged" \
+                    "$(BEFORE_EACH=expunge_one median_of "$MC" run -c "$dir/mc.toml" --once)"
             fi
         done
     done
 }
+# Expunges UID $1 of $expunged_user's INBOX (the populated mailbox's UIDs start at 1).
+expunge_one() { "${DOVEADM[@]}" expunge -u "$expunged_user" mailbox INBOX uid "$1"; }
 
 # --- part 2: many accounts -------------------------------------------------------------------
 start_postgres() {
@@ -269,12 +309,25 @@ accounts() {
         polls=$(cat "$WORK"/inst.*.err | grep -c 'poll ok' || true)
         printf '%s\n' "PostgreSQL: ${polls} polls ok; $(awk -v p="$(awk '{ print $6 }' <<<"$line")" -v n="$a" 'BEGIN { printf "%.3f ms server CPU", p * 1000 / n }') and $(((commits1 - commits0) / a)) transactions per account polled; database grew $((size1 - size0)) bytes in the import ($(((size1 - size0) / msgs)) per message)" >>"$REPORT"
 
-        if [ "$a" -le "$FETCHMAIL_MAX_ACCOUNTS" ]; then
+        if with fetchmail && [ "$a" -le "$FETCHMAIL_MAX_ACCOUNTS" ]; then
             for i in $(seq 1 "$a"); do fm_poll "a$i" "pw$i" pop3 "$POP3S_PORT"; done | fm_rc "$dir/fm"
             log "[accounts $a] fetchmail: first import"
             row_of "first import: fetchmail $FM_VERSION" "$(fetchmail_in "$dir/fm" && measure "${FM_CMD[@]}")"
             log "[accounts $a] fetchmail: nothing new"
             row_of "nothing new: fetchmail $FM_VERSION" "$(fetchmail_in "$dir/fm" && median_of "${FM_CMD[@]}")"
+        fi
+        if with getmail && [ "$a" -le "$GETMAIL_MAX_ACCOUNTS" ]; then
+            local rcs=()
+            mkdir -p "$dir/gm/rc"
+            for i in $(seq 1 "$a"); do
+                gm_rc "$dir/gm/rc/a$i" "a$i" "pw$i" pop3 "$POP3S_PORT"
+                rcs+=("$dir/gm/rc/a$i")
+            done
+            getmail_in "$dir/gm" "${rcs[@]}"
+            log "[accounts $a] getmail6: first import"
+            row_of "first import: getmail $GM_VERSION" "$(measure "${GM_CMD[@]}")"
+            log "[accounts $a] getmail6: nothing new"
+            row_of "nothing new: getmail $GM_VERSION" "$(median_of "${GM_CMD[@]}")"
         fi
     done
 }
