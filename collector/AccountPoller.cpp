@@ -679,30 +679,70 @@ void pollPop3(const config::Config& config, const config::AccountSettings& accou
 // (each is looked up in the ledger); beyond, it is listed whole.
 constexpr std::size_t kImapMostCheckedSinceMark = 10'000;
 
+// Messages QRESYNC named as expunged since the mark beyond this are listed instead: a listing
+// is cheaper than looking up so many rows one by one.
+constexpr std::size_t kImapMostVanishedLookedUp = 1000;
+
+// The messages the mark counted that QRESYNC says were expunged since (VANISHED (EARLIER)): those
+// below its UIDNEXT with a row, but Deleted ones (our own deletions left the count when made).
+// Their rows go to `gone`, to be forgotten. Nullopt when too many to look up.
+std::optional<std::uint64_t> expungedSinceMark(MailboxPoll& poll, const MailboxMark& mark,
+                                               const std::vector<proto::ImapRange>& vanished,
+                                               std::vector<std::string>& gone) {
+    std::vector<std::uint32_t> uids;
+    for (const auto& range : vanished)
+        for (std::uint64_t uid = range.first; uid <= range.last && uid < mark.uidNext; ++uid) {
+            if (uids.size() == kImapMostVanishedLookedUp) return std::nullopt;
+            uids.push_back(static_cast<std::uint32_t>(uid));
+        }
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    std::uint64_t counted = 0;
+    for (auto uid : uids)
+        if (auto row = poll.ledger.message(poll.key(std::to_string(uid)))) {
+            gone.push_back(row->key.uid);
+            if (row->state != MessageState::Deleted) ++counted;
+        }
+    return counted;
+}
+
 void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll) {
     const config::AccountSettings& account = poll.account;
     const std::string& folder = poll.mailbox.folder;
     PollReport& report = poll.report;
     bool deleting = deletesAnything(account);
-    ImapMailboxState state = session.select(folder, !deleting);
+    const auto mark = poll.ledger.mailboxMark(account.name, folder);
+    std::optional<ImapKnownState> known;
+    if (mark && mark->highestModSeq != 0)
+        known = ImapKnownState{static_cast<std::uint32_t>(mark->uidValidity), mark->highestModSeq, mark->messages};
+    ImapMailboxState state = session.select(folder, !deleting, known);
     poll.mailbox.uidValidity = state.uidValidity;
 
     // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
-    // UIDNEXT (none can appear there): only what arrived from it on is listed, and what the ledger
-    // has work for (pending, due for deletion). Nothing new: no listing at all.
+    // UIDNEXT (none can appear there), but those QRESYNC says were expunged since: only what
+    // arrived from it on is listed, and what the ledger has work for (pending, due for deletion).
+    // Nothing new: no listing at all.
     // More arrivals or work than kImapMostCheckedSinceMark: a whole listing, compared with the
     // ledger page by page, holds less than their rows would.
-    const auto mark = poll.ledger.mailboxMark(account.name, folder);
     bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 && state.uidNext != 0 &&
                      state.uidNext >= mark->uidNext && mark->fetchLimit >= account.maxMessageSize &&
                      state.exists < mark->messages + kImapMostCheckedSinceMark;
     std::vector<ImapListing> entries;
+    std::vector<std::string> expunged;  // rows of messages expunged since the mark
+    std::uint64_t expungedCounted = 0;
     if (sinceMark) {
         const auto from = static_cast<std::uint32_t>(mark->uidNext);
         if (state.uidNext > from)
             entries = session.listUids(std::to_string(from) + ":*", state.exists,
                                        [&](std::uint32_t uid) { return uid >= from; });
-        sinceMark = session.mailbox().exists == mark->messages + entries.size();
+        if (state.resynced) {
+            auto counted = expungedSinceMark(poll, *mark, state.vanished, expunged);
+            sinceMark = counted.has_value();
+            expungedCounted = counted.value_or(0);
+        }
+        sinceMark = sinceMark && expungedCounted <= mark->messages &&
+                    session.mailbox().exists + expungedCounted == mark->messages + entries.size();
+        if (!sinceMark) expunged.clear();
     }
     std::vector<MessageRecord> due;
     if (sinceMark) {
@@ -732,12 +772,12 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         entries = session.listMessages();
         // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
         // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
-        bool known = false;
+        bool rowsUnderIt = false;
         poll.ledger.forEachMessage(account.name, folder, state.uidValidity, [&](const MessageRecord&) {
-            known = true;
+            rowsUnderIt = true;
             return false;
         });
-        validityChanged = !known && poll.ledger.deliveredInFolder(account.name, folder);
+        validityChanged = !rowsUnderIt && poll.ledger.deliveredInFolder(account.name, folder);
         if (validityChanged)
             spdlog::warn(
                 "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
@@ -773,6 +813,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         }
     }
     if (report.ledgerFailed) return;
+    plan.absent.insert(plan.absent.end(), expunged.begin(), expunged.end());
     poll.ledger.forget(account.name, folder, state.uidValidity, plan.absent);
     // The mark moves on only when every message listed was handled, none was left alone for
     // another client, and the folder kept its UIDVALIDITY.
@@ -780,12 +821,12 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         session.currentUidValidity() != state.uidValidity)
         return;
     const std::uint32_t uidNext = state.uidNext, listedFrom = sinceMark ? mark->uidNext : 0;
-    std::uint64_t below = sinceMark ? mark->messages : 0;
+    std::uint64_t below = sinceMark ? mark->messages - expungedCounted : 0;
     for (std::size_t index = 0; index < listed.count(); ++index)
         if (listed.number(index) >= listedFrom && listed.number(index) < uidNext) ++below;
     for (auto uid : deleted)
         if (uid < uidNext && below > 0) --below;
-    MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize};
+    MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize, state.highestModSeq};
     if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
 }
 
@@ -793,6 +834,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
               const PollControl& control, PollReport& report) {
     ImapOptions options = imapOptions(account, config.collector.ioTimeout);
     options.connect.cutoff = control.cutoff;
+    options.qresync = true;
     ImapSession session(std::move(options));
     session.open();
     bool wantsStar = imapFoldersNeedList(account);

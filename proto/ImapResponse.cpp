@@ -448,6 +448,30 @@ std::optional<std::vector<std::uint32_t>> ImapResponse::search() const {
     return numbers;
 }
 
+std::optional<ImapVanished> ImapResponse::vanished() const {
+    if (!isData(*this, "VANISHED")) {
+        return std::nullopt;
+    }
+    ImapVanished result;
+    std::size_t at = 1;
+    if (at < data.size() && data[at].isList()) {
+        if (data[at].children.size() != 1 || !data[at].children[0].isAtom("EARLIER")) {
+            return std::nullopt;
+        }
+        result.earlier = true;
+        ++at;
+    }
+    if (at + 1 != data.size()) {
+        return std::nullopt;
+    }
+    auto uids = sequenceSetValue(data[at]);
+    if (!uids) {
+        return std::nullopt;
+    }
+    result.uids = std::move(*uids);
+    return result;
+}
+
 std::optional<ImapEsearch> ImapResponse::esearch() const {
     if (!isData(*this, "ESEARCH")) {
         return std::nullopt;

@@ -122,6 +122,13 @@ struct ImapEsearch {
     std::optional<std::uint64_t> modseq;
 };
 
+// * VANISHED (EARLIER) 41,43:116   (RFC 7162 QRESYNC: expunged messages named by UID; EARLIER:
+// those expunged before this SELECT, since the mod-sequence the client gave)
+struct ImapVanished {
+    bool earlier = false;
+    std::vector<ImapRange> uids;
+};
+
 // * n FETCH (UID u RFC822.SIZE s FLAGS (...) INTERNALDATE "..." BODY[] {literal} ...)
 // The common items are checked and copied; `items` points into the ImapResponse it came from,
 // which must outlive it and stay unchanged.
@@ -171,7 +178,8 @@ struct ImapResponse {
     std::optional<ImapMailboxStatus> mailboxStatus() const;  // "* STATUS"
     // "* SEARCH n..." (a trailing CONDSTORE "(MODSEQ n)" is allowed and ignored).
     std::optional<std::vector<std::uint32_t>> search() const;
-    std::optional<ImapEsearch> esearch() const;  // "* ESEARCH"
+    std::optional<ImapEsearch> esearch() const;    // "* ESEARCH"
+    std::optional<ImapVanished> vanished() const;  // "* VANISHED [(EARLIER)] uid-set"
     // "* n FETCH (...)"; nullopt when not a FETCH or one of its common items is malformed. The
     // result points into this response, so it cannot be taken from a temporary.
     std::optional<ImapFetch> fetch() const&;

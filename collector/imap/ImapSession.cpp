@@ -34,6 +34,77 @@ constexpr std::uint64_t kLoggedAlerts = 5;
 
 std::string describe(const ImapResponse& response) { return net::printable(response.text); }
 
+// A set of UIDs given as ranges (a VANISHED response), sorted and merged, answering membership and
+// counts in logarithmic time whatever a server sends.
+class UidRanges {
+public:
+    explicit UidRanges(std::vector<proto::ImapRange> ranges) {
+        std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (const auto& range : ranges) {
+            if (!ranges_.empty() && range.first <= static_cast<std::uint64_t>(ranges_.back().last) + 1)
+                ranges_.back().last = std::max(ranges_.back().last, range.last);
+            else
+                ranges_.push_back(range);
+        }
+        upTo_.reserve(ranges_.size());
+        std::uint64_t total = 0;
+        for (const auto& range : ranges_) upTo_.push_back(total += std::uint64_t(range.last) - range.first + 1);
+    }
+    bool contains(std::uint64_t uid) const {
+        auto at = after(uid);
+        return at != 0 && uid <= ranges_[at - 1].last;
+    }
+    // How many lie strictly between `low` and `high`.
+    std::uint64_t between(std::uint64_t low, std::uint64_t high) const {
+        return high <= low + 1 ? 0 : atMost(high - 1) - atMost(low);
+    }
+
+private:
+    // The number of ranges starting at or below `uid`.
+    std::size_t after(std::uint64_t uid) const {
+        return static_cast<std::size_t>(std::upper_bound(ranges_.begin(), ranges_.end(), uid,
+                                                         [](std::uint64_t u, const auto& r) { return u < r.first; }) -
+                                        ranges_.begin());
+    }
+    std::uint64_t atMost(std::uint64_t uid) const {
+        const std::size_t at = after(uid);
+        if (at == 0) return 0;
+        const auto& range = ranges_[at - 1];
+        return upTo_[at - 1] - (uid < range.last ? range.last - uid : 0);
+    }
+
+    std::vector<proto::ImapRange> ranges_;
+    std::vector<std::uint64_t> upTo_;  // UIDs in ranges_[0..i]
+};
+
+// Takes the messages a VANISHED response names out of the sequence tables (UIDs by sequence number
+// - 1, 0 where not listed), as EXPUNGE does by number. A listed UID leaves its place; those not
+// listed take unlisted places between their listed neighbours, since UIDs ascend with sequence
+// numbers.
+void dropVanished(std::vector<std::uint32_t>& uids, std::vector<std::uint64_t>& sizes, const UidRanges& vanished) {
+    std::size_t kept = 0, unlisted = 0;  // unlisted: places kept since the last listed UID
+    std::uint64_t below = 0;             // that listed UID
+    auto dropUnlisted = [&](std::uint64_t above) {
+        kept -= static_cast<std::size_t>(std::min<std::uint64_t>(unlisted, vanished.between(below, above)));
+        unlisted = 0;
+    };
+    for (std::size_t i = 0; i < uids.size(); ++i) {
+        if (uids[i] == 0) {
+            ++unlisted;
+        } else {
+            dropUnlisted(uids[i]);
+            below = uids[i];
+            if (vanished.contains(uids[i])) continue;
+        }
+        uids[kept] = uids[i];
+        sizes[kept] = sizes[i];
+        ++kept;
+    }
+    dropUnlisted(std::uint64_t(1) << 32);
+    uids.resize(kept);
+    sizes.resize(kept);
+}
+
 }  // namespace
 
 bool ImapFolder::selectable() const { return !hasFlag(flags, "\\Noselect") && !hasFlag(flags, "\\NonExistent"); }
@@ -85,7 +156,19 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
             sizeBySequence_.erase(sizeBySequence_.begin() + (*expunged - 1));
         }
     }
+    if (auto vanished = response.vanished()) {
+        if (vanished->earlier) {  // SELECT ... (QRESYNC ...): expunged before it, since the known state
+            mailbox_.vanished.insert(mailbox_.vanished.end(), vanished->uids.begin(), vanished->uids.end());
+        } else {  // EXPUNGE by UID (RFC 7162 3.2.10): one message fewer for each
+            const UidRanges gone(std::move(vanished->uids));
+            mailbox_.exists -= static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(mailbox_.exists, gone.between(0, std::uint64_t(1) << 32)));
+            dropVanished(uidBySequence_, sizeBySequence_, gone);
+        }
+    }
     if (response.code) {
+        if (response.code->is("HIGHESTMODSEQ")) mailbox_.highestModSeq = response.code->number().value_or(0);
+        if (response.code->is("NOMODSEQ")) mailbox_.highestModSeq = 0;
         if (response.code->is("UIDVALIDITY"))
             mailbox_.uidValidity = static_cast<std::uint32_t>(response.code->number().value_or(0));
         if (response.code->is("UIDNEXT"))
@@ -130,16 +213,25 @@ void ImapSession::open() {
     bool preauth = connection_->open();
     if (!preauth) authenticate();
     state_ = State::Authenticated;
-    if (hasCapability("UTF8=ACCEPT")) enableUtf8();
+    enableExtensions();
 }
 
-void ImapSession::enableUtf8() {
-    // RFC 6855: a server in UTF-8 mode sends 8-bit headers as stored rather than downgrading
-    // them. Mailbox names are then UTF-8 on the wire, not modified UTF-7. A refusal is harmless.
-    run("ENABLE UTF8=ACCEPT", [&](const ImapResponse& response) {
+// One ENABLE for what the server offers and the session wants; a refusal is harmless.
+// UTF8=ACCEPT (RFC 6855): a server in UTF-8 mode sends 8-bit headers as stored rather than
+// downgrading them; mailbox names are then UTF-8 on the wire, not modified UTF-7.
+// QRESYNC (RFC 7162, implies CONDSTORE): SELECT reports HIGHESTMODSEQ and, given a known state,
+// the messages expunged since; expunges come as VANISHED instead of EXPUNGE.
+void ImapSession::enableExtensions() {
+    std::string wanted;
+    if (hasCapability("UTF8=ACCEPT")) wanted += " UTF8=ACCEPT";
+    if (options_.qresync && hasCapability("QRESYNC")) wanted += " QRESYNC";
+    if (wanted.empty()) return;
+    run("ENABLE" + wanted, [&](const ImapResponse& response) {
         if (response.keyword() != "ENABLED") return;
-        for (const auto& value : response.data)
+        for (const auto& value : response.data) {
             if (value.isAtom("UTF8=ACCEPT")) utf8Mode_ = true;
+            if (value.isAtom("QRESYNC")) qresyncEnabled_ = true;
+        }
     });
 }
 
@@ -189,12 +281,21 @@ std::vector<ImapFolder> ImapSession::listFolders() {
     return folders;
 }
 
-ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
+ImapMailboxState ImapSession::select(const std::string& name, bool readOnly,
+                                     const std::optional<ImapKnownState>& known) {
     mailbox_ = ImapMailboxState{};
     uidBySequence_.clear();
     sizeBySequence_.clear();
     std::string wire = utf8Mode_ ? name : proto::modifiedUtf7Encode(name).value_or(name);
-    ImapResponse response = run(std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire, utf8Mode_));
+    std::string command = std::string(readOnly ? "EXAMINE " : "SELECT ") + net::imapQuoted(wire, utf8Mode_);
+    const bool resync = qresyncEnabled_ && known && known->uidValidity != 0 && known->modSeq != 0;
+    if (resync)
+        command += " (QRESYNC (" + std::to_string(known->uidValidity) + " " + std::to_string(known->modSeq) + "))";
+    // With QRESYNC the server also sends a FETCH for each message whose flags changed: at most
+    // one per known message, besides the usual few.
+    ImapResponse response =
+        run(command, {},
+            resync ? static_cast<std::size_t>(std::min<std::uint64_t>(known->messages, kImapMaxFolderMessages)) : 0);
     if (response.status != ImapStatus::Ok) {
         state_ = State::Authenticated;
         throw ImapError("cannot open folder '" + net::printable(name) + "': " + describe(response));
@@ -202,6 +303,10 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly) {
     if (mailbox_.uidValidity == 0)
         throw ImapError("server sent no UIDVALIDITY for folder '" + net::printable(name) + "'");
     mailbox_.readOnly = readOnly || (response.code && response.code->is("READ-ONLY"));
+    // Resynced only under the UIDVALIDITY it was given (else the server sends no VANISHED) and
+    // with mod-sequences kept (HIGHESTMODSEQ).
+    mailbox_.resynced = resync && mailbox_.uidValidity == known->uidValidity && mailbox_.highestModSeq != 0;
+    if (!mailbox_.resynced) mailbox_.vanished.clear();
     state_ = State::Selected;
     return mailbox_;
 }

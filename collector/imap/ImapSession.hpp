@@ -51,6 +51,9 @@ struct ImapOptions {
     // are streamed and do not count). An IDLE connection, which never fetches a body, sets it
     // smaller.
     std::uint64_t maxResponseBytes = kImapMaxResponseBytes;
+    // ENABLE QRESYNC (RFC 7162) when offered, so that select() can be told what is known of a
+    // folder and hear which messages left it since. The poller asks; an IDLE connection does not.
+    bool qresync = false;
 };
 
 struct ImapFolder {
@@ -69,9 +72,22 @@ struct ImapFolder {
 struct ImapMailboxState {
     std::uint32_t uidValidity = 0;
     std::uint32_t uidNext = 0;  // 0 when the server did not say
-    std::uint32_t exists = 0;   // follows EXISTS and EXPUNGE responses
+    std::uint32_t exists = 0;   // follows EXISTS, EXPUNGE and VANISHED responses
     std::uint32_t recent = 0;
     bool readOnly = true;
+    // CONDSTORE (with QRESYNC enabled): the folder's HIGHESTMODSEQ at SELECT; 0: none (NOMODSEQ).
+    std::uint64_t highestModSeq = 0;
+    // QRESYNC: SELECT was given a known state (ImapKnownState) and the server took it; then
+    // `vanished` names every message expunged since that mod-sequence (VANISHED (EARLIER)).
+    bool resynced = false;
+    std::vector<proto::ImapRange> vanished;
+};
+
+// What the client knew of a folder (its mark), for SELECT ... (QRESYNC (uidvalidity modseq)).
+struct ImapKnownState {
+    std::uint32_t uidValidity = 0;
+    std::uint64_t modSeq = 0;
+    std::uint64_t messages = 0;  // bounds the FETCH responses (flag changes) SELECT may bring
 };
 
 struct ImapListing {
@@ -104,8 +120,11 @@ public:
 
     void open();
     std::vector<ImapFolder> listFolders();
-    // EXAMINE (readOnly) or SELECT a folder given by its UTF-8 name.
-    ImapMailboxState select(const std::string& name, bool readOnly);
+    // EXAMINE (readOnly) or SELECT a folder given by its UTF-8 name; with QRESYNC enabled and a
+    // known state, asks which messages were expunged since (ImapMailboxState::vanished).
+    ImapMailboxState select(const std::string& name, bool readOnly, const std::optional<ImapKnownState>& known = {});
+    // QRESYNC is enabled on this connection: expunges come as VANISHED, select() can resync.
+    bool qresyncEnabled() const { return qresyncEnabled_; }
     // UID, size and \Deleted flag of every message in the selected folder, in chunks.
     std::vector<ImapListing> listMessages();
     // The same for some messages only: `UID FETCH <uidSet> (UID RFC822.SIZE FLAGS)`, answers
@@ -174,7 +193,7 @@ private:
     // yet, whose UID `wanted` accepts, in `listing` and the sequence tables.
     void fetchListing(const std::string& command, std::uint64_t first, std::uint64_t last, std::size_t expected,
                       const std::function<bool(std::uint32_t uid)>& wanted, std::vector<ImapListing>& listing);
-    void enableUtf8();
+    void enableExtensions();
     void authenticate();
 
     ImapOptions options_;
@@ -186,6 +205,7 @@ private:
     std::vector<std::uint32_t> uidBySequence_;
     std::vector<std::uint64_t> sizeBySequence_;
     bool utf8Mode_ = false;
+    bool qresyncEnabled_ = false;
     std::uint64_t alerts_ = 0;  // [ALERT]s seen; only the first few are logged (a server can flood them)
 };
 

@@ -52,12 +52,15 @@ struct MessageRecord {
 // `uidValidity`, every one of them handled (rows for all; none can appear below uidNext again).
 // POP3 (folder "", uidValidity 0, uidNext 0): `messages` messages, the last one's UIDL `lastUid`.
 // `fetchLimit`: max_message_size then; a raised limit makes messages skipped as too big due.
+// `highestModSeq` (IMAP with QRESYNC): the folder's HIGHESTMODSEQ when the poll selected it, so
+// that the next SELECT can ask which messages were expunged since; 0: unknown.
 struct MailboxMark {
     std::uint64_t uidValidity = 0;
     std::uint64_t uidNext = 0;
     std::uint64_t messages = 0;
     std::string lastUid;
     std::uint64_t fetchLimit = 0;
+    std::uint64_t highestModSeq = 0;
     bool operator==(const MailboxMark&) const = default;
 };
 

@@ -100,6 +100,10 @@ CREATE TABLE IF NOT EXISTS poll_days (
     PRIMARY KEY (account, day)
 );
 )sql",
+    // Version 5 (SQLite's version 7): the folder's HIGHESTMODSEQ in its mark (IMAP QRESYNC).
+    R"sql(
+ALTER TABLE mailbox_marks ADD COLUMN IF NOT EXISTS highest_mod_seq BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

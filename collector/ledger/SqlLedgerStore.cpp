@@ -101,13 +101,13 @@ constexpr const char* kSqlContentDelivered =
 constexpr const char* kSqlFolderDelivered =
     "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND state IN ('delivered', 'deleted') LIMIT 1";
 constexpr const char* kSqlMailboxMark =
-    "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit FROM mailbox_marks"
+    "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit, highest_mod_seq FROM mailbox_marks"
     " WHERE account = ? AND folder = ?";
 constexpr const char* kSqlRecordMailboxMark =
-    "INSERT INTO mailbox_marks (account, folder, uid_validity, uid_next, messages, last_uid, fetch_limit)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET"
+    "INSERT INTO mailbox_marks (account, folder, uid_validity, uid_next, messages, last_uid, fetch_limit,"
+    " highest_mod_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET"
     " uid_validity = excluded.uid_validity, uid_next = excluded.uid_next, messages = excluded.messages,"
-    " last_uid = excluded.last_uid, fetch_limit = excluded.fetch_limit";
+    " last_uid = excluded.last_uid, fetch_limit = excluded.fetch_limit, highest_mod_seq = excluded.highest_mod_seq";
 constexpr const char* kSqlClearMailboxMark = "DELETE FROM mailbox_marks WHERE account = ? AND folder = ?";
 
 // Leases shown by status are the unexpired ones.
@@ -545,12 +545,12 @@ void SqlLedgerStore::forget(const std::string& account, const std::string& folde
 
 std::optional<MailboxMark> SqlLedgerStore::mailboxMark(const std::string& account, const std::string& folder) {
     return read("mailboxMark", [&]() -> std::optional<MailboxMark> {
-        SqlRows rows = backend_->select(kSqlMailboxMark, "IIITI", {account, folder});
+        SqlRows rows = backend_->select(kSqlMailboxMark, "IIITII", {account, folder});
         if (rows.size() == 0) return std::nullopt;
-        return MailboxMark{static_cast<std::uint64_t>(rows.integer(0, 0)),
-                           static_cast<std::uint64_t>(rows.integer(0, 1)),
-                           static_cast<std::uint64_t>(rows.integer(0, 2)), rows.take(0, 3),
-                           static_cast<std::uint64_t>(rows.integer(0, 4))};
+        return MailboxMark{
+            static_cast<std::uint64_t>(rows.integer(0, 0)), static_cast<std::uint64_t>(rows.integer(0, 1)),
+            static_cast<std::uint64_t>(rows.integer(0, 2)), rows.take(0, 3),
+            static_cast<std::uint64_t>(rows.integer(0, 4)), static_cast<std::uint64_t>(rows.integer(0, 5))};
     });
 }
 
@@ -563,7 +563,7 @@ void SqlLedgerStore::recordMailboxMark(const std::string& account, const std::st
         }
         backend_->execute(kSqlRecordMailboxMark,
                           {account, folder, integer(mark->uidValidity), integer(mark->uidNext), integer(mark->messages),
-                           validText(mark->lastUid), integer(mark->fetchLimit)});
+                           validText(mark->lastUid), integer(mark->fetchLimit), integer(mark->highestModSeq)});
     });
 }
 

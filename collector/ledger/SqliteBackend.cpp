@@ -125,6 +125,10 @@ CREATE TABLE IF NOT EXISTS poll_days (
     PRIMARY KEY (account, day)
 );
 )sql",
+    // Version 7: the folder's HIGHESTMODSEQ in its mark (IMAP QRESYNC: expunges since then named).
+    R"sql(
+ALTER TABLE mailbox_marks ADD COLUMN highest_mod_seq INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

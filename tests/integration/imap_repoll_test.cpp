@@ -1,10 +1,10 @@
 // Re-polls whose work is proportional to what changed, against a real Dovecot (IMAP and POP3)
 // through a proxy that records every command the collector sent: a nothing-new IMAP poll lists
 // nothing (the folder's UIDVALIDITY and UIDNEXT match the ledger's mark), new mail is listed from
-// the mark on, a message another client expunged brings one whole listing (and the row is
-// forgotten), a pending message below the mark is still retried; a nothing-new POP3 poll checks
-// the last known message with `UIDL n` instead of listing everything, and a new one is listed
-// with `UIDL n`/`LIST n` alone.
+// the mark on, messages another client expunged are named by QRESYNC (their rows forgotten, no
+// listing; without a mod-sequence in the mark: one whole listing), a pending message below the mark is still retried; a
+// nothing-new POP3 poll checks the last known message with `UIDL n` instead of listing everything, and a new one is
+// listed with `UIDL n`/`LIST n` alone.
 
 #include <gtest/gtest.h>
 
@@ -120,18 +120,49 @@ TEST_F(RepollTest, ImapNothingNewListsNothingAndNewMailIsListedFromTheMarkOn) {
     EXPECT_NE(delivered.back().find("Subject: repoll 40"), std::string::npos);
 }
 
-TEST_F(RepollTest, ImapMessageExpungedByAnotherClientBringsOneWholeListingAndItsRowIsForgotten) {
+TEST_F(RepollTest, ImapMessagesExpungedByAnotherClientAreForgottenWithoutAListingThroughQresync) {
+    for (int i = 0; i < 6; ++i) dovecot_.seed("alice", "INBOX", numbered(i));
+    FaultProxy proxy(dovecot_.host(), dovecot_.imapPort());
+    auto config = writeConfig("imap", proxy.port(), "folders = [\"INBOX\"]");
+    ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(sql("SELECT COUNT(*) FROM messages;"), "6\n");
+    ASSERT_NE(sql("SELECT highest_mod_seq FROM mailbox_marks;"), "0\n") << "Dovecot offers QRESYNC";
+    removeFromAlice(2);  // by another client; Dovecot notices at the next SELECT
+    removeFromAlice(4);
+    dovecot_.seed("alice", "INBOX", numbered(6));  // and one arrived: the count alone would not tell
+    ASSERT_EQ(dovecot_.messages("alice").size(), 5u);
+
+    std::string sent;
+    auto result = recordedRun(proxy, config, sent);
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(commands(sent, R"(\S+ EXAMINE "INBOX" \(QRESYNC \(\d+ \d+\)\))").size(), 1u) << sent;
+    EXPECT_TRUE(commands(sent, kFullImapListing).empty()) << "VANISHED named them: no whole listing\n" << sent;
+    EXPECT_EQ(sql("SELECT uid FROM messages ORDER BY CAST(uid AS INTEGER);"), "1\n2\n4\n6\n7\n")
+        << "the expunged messages' rows (UIDs 3, 5) are forgotten";
+    EXPECT_EQ(sql("SELECT messages FROM mailbox_marks;"), "5\n");
+    auto delivered = dovecot_.messages("me");
+    ASSERT_EQ(delivered.size(), 7u) << "the new message once, nothing twice";
+    EXPECT_NE(delivered.back().find("Subject: repoll 6"), std::string::npos);
+
+    auto again = recordedRun(proxy, config, sent);
+    ASSERT_EQ(again.exitCode, 0) << again.describe();
+    EXPECT_TRUE(commands(sent, kAnyImapListing).empty()) << "the mark moved on:\n" << sent;
+}
+
+TEST_F(RepollTest, ImapMessageExpungedWithoutAModSequenceInTheMarkBringsOneWholeListing) {
     for (int i = 0; i < 5; ++i) dovecot_.seed("alice", "INBOX", numbered(i));
     FaultProxy proxy(dovecot_.host(), dovecot_.imapPort());
     auto config = writeConfig("imap", proxy.port(), "folders = [\"INBOX\"]");
     ASSERT_EQ(run(config).exitCode, 0);
     ASSERT_EQ(sql("SELECT COUNT(*) FROM messages;"), "5\n");
-    removeFromAlice(2);  // by another client; Dovecot notices at the next SELECT
+    sql("UPDATE mailbox_marks SET highest_mod_seq = 0;");  // as a server without QRESYNC leaves it
+    removeFromAlice(2);
     ASSERT_EQ(dovecot_.messages("alice").size(), 4u);
 
     std::string sent;
     auto result = recordedRun(proxy, config, sent);
     ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_TRUE(commands(sent, R"(.*QRESYNC \(.*)").empty()) << sent;
     EXPECT_EQ(commands(sent, kFullImapListing).size(), 1u) << "a count below the mark: one whole listing\n" << sent;
     EXPECT_EQ(sql("SELECT COUNT(*) FROM messages;"), "4\n") << "the expunged message's row is forgotten";
     EXPECT_EQ(dovecot_.messages("me").size(), 5u) << "nothing delivered twice";
@@ -171,6 +202,30 @@ TEST_F(RepollTest, ImapKeepFalseLeftoversBelowTheMarkAreVerifiedAndDeleted) {
     EXPECT_TRUE(commands(sent, kFullImapListing).empty()) << sent;
     EXPECT_EQ(dovecot_.messages("alice").size(), 0u) << sent;
     EXPECT_EQ(dovecot_.messages("me").size(), 4u) << "verified by headers, nothing sent again";
+}
+
+TEST_F(RepollTest, ImapOwnDeletionsReportedByQresyncAreNotCountedTwice) {
+    for (int i = 0; i < 6; ++i) dovecot_.seed("alice", "INBOX", numbered(i));
+    FaultProxy proxy(dovecot_.host(), dovecot_.imapPort());
+    auto config = writeConfig("imap", proxy.port(), "folders = [\"INBOX\"]\ndelete_after_days = 1");
+    ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 6u);
+    sql("UPDATE messages SET delivered_at = 1000 WHERE uid IN ('1', '2');");  // their days are up
+
+    std::string sent;
+    auto result = recordedRun(proxy, config, sent);
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    ASSERT_EQ(dovecot_.messages("alice").size(), 4u) << sent;
+    EXPECT_EQ(sql("SELECT messages FROM mailbox_marks;"), "4\n");
+
+    // Our own expunges come back as VANISHED since the mark: already out of its count.
+    auto again = recordedRun(proxy, config, sent);
+    ASSERT_EQ(again.exitCode, 0) << again.describe();
+    EXPECT_EQ(commands(sent, R"(\S+ SELECT "INBOX" \(QRESYNC \(\d+ \d+\)\))").size(), 1u) << sent;
+    EXPECT_TRUE(commands(sent, kAnyImapListing).empty()) << sent;
+    EXPECT_EQ(sql("SELECT messages FROM mailbox_marks;"), "4\n");
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM messages;"), "4\n") << "the deleted messages' rows are forgotten";
+    EXPECT_EQ(dovecot_.messages("me").size(), 6u);
 }
 
 TEST_F(RepollTest, Pop3NothingNewChecksTheLastMessageAndNewMailIsListedOneByOne) {

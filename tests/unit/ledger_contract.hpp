@@ -503,7 +503,8 @@ TYPED_TEST_P(LedgerContractTest, ForgetRemovesTheGivenRowsOfThatMailboxOnly) {
 TYPED_TEST_P(LedgerContractTest, MailboxMarksAreRecordedReplacedAndCleared) {
     auto store = this->open();
     EXPECT_FALSE(store->mailboxMark("bob", "INBOX"));
-    const MailboxMark mark{0xFFFFFFFFu, 1234, 1000, "", 50'000'000};
+    const MailboxMark mark{0xFFFFFFFFu, 1234,       1000,
+                           "",          50'000'000, (1ull << 63) - 1};  // RFC 7162 mod-sequences: 63 bits
     store->recordMailboxMark("bob", "INBOX", mark);
     store->recordMailboxMark("alice", "", MailboxMark{0, 0, 7, "uidl-7", 10});
     EXPECT_EQ(store->mailboxMark("bob", "INBOX"), mark);

@@ -62,6 +62,23 @@ TEST(ImapResponse, FetchBodyAlternativesAndNil) {
     EXPECT_EQ(fetch->body(), &moved.data[2].children[1]);
 }
 
+TEST(ImapResponse, Vanished) {
+    auto earlier = parse("* VANISHED (EARLIER) 41,43:116,7\r\n").vanished();
+    ASSERT_TRUE(earlier);
+    EXPECT_TRUE(earlier->earlier);
+    EXPECT_EQ(earlier->uids, (std::vector<ImapRange>{{41, 41}, {43, 116}, {7, 7}}));
+    auto now = parse("* VANISHED 405\r\n").vanished();
+    ASSERT_TRUE(now);
+    EXPECT_FALSE(now->earlier);
+    EXPECT_EQ(now->uids, (std::vector<ImapRange>{{405, 405}}));
+    EXPECT_FALSE(parse("* VANISHED (LATER) 4\r\n").vanished());
+    EXPECT_FALSE(parse("* VANISHED (EARLIER)\r\n").vanished());
+    EXPECT_FALSE(parse("* VANISHED 0:3\r\n").vanished());
+    EXPECT_FALSE(parse("* VANISHED 1:*\r\n").vanished());
+    EXPECT_FALSE(parse("* VANISHED 4 5\r\n").vanished());
+    EXPECT_FALSE(parse("* 4 EXPUNGE\r\n").vanished());
+}
+
 TEST(ImapResponse, Keyword) {
     EXPECT_EQ(parse("* 3 exists\r\n").keyword(), "EXISTS");
     EXPECT_EQ(parse("* list () \"/\" a\r\n").keyword(), "LIST");
