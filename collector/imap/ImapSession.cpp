@@ -158,7 +158,10 @@ void ImapSession::noteUntagged(const ImapResponse& response) {
     }
     if (auto vanished = response.vanished()) {
         if (vanished->earlier) {  // SELECT ... (QRESYNC ...): expunged before it, since the known state
-            mailbox_.vanished.insert(mailbox_.vanished.end(), vanished->uids.begin(), vanished->uids.end());
+            // Past a bound the server's word is dropped: the poll lists the folder instead.
+            if (mailbox_.vanished.size() + vanished->uids.size() > kImapMaxResponseValues) vanishedOverflow_ = true;
+            if (!vanishedOverflow_)
+                mailbox_.vanished.insert(mailbox_.vanished.end(), vanished->uids.begin(), vanished->uids.end());
         } else {  // EXPUNGE by UID (RFC 7162 3.2.10): one message fewer for each
             const UidRanges gone(std::move(vanished->uids));
             mailbox_.exists -= static_cast<std::uint32_t>(
@@ -284,6 +287,7 @@ std::vector<ImapFolder> ImapSession::listFolders() {
 ImapMailboxState ImapSession::select(const std::string& name, bool readOnly,
                                      const std::optional<ImapKnownState>& known) {
     mailbox_ = ImapMailboxState{};
+    vanishedOverflow_ = false;
     uidBySequence_.clear();
     sizeBySequence_.clear();
     std::string wire = utf8Mode_ ? name : proto::modifiedUtf7Encode(name).value_or(name);
@@ -305,7 +309,8 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly,
     mailbox_.readOnly = readOnly || (response.code && response.code->is("READ-ONLY"));
     // Resynced only under the UIDVALIDITY it was given (else the server sends no VANISHED) and
     // with mod-sequences kept (HIGHESTMODSEQ).
-    mailbox_.resynced = resync && mailbox_.uidValidity == known->uidValidity && mailbox_.highestModSeq != 0;
+    mailbox_.resynced =
+        resync && mailbox_.uidValidity == known->uidValidity && mailbox_.highestModSeq != 0 && !vanishedOverflow_;
     if (!mailbox_.resynced) mailbox_.vanished.clear();
     state_ = State::Selected;
     return mailbox_;

@@ -206,7 +206,8 @@ private:
     std::vector<std::uint64_t> sizeBySequence_;
     bool utf8Mode_ = false;
     bool qresyncEnabled_ = false;
-    std::uint64_t alerts_ = 0;  // [ALERT]s seen; only the first few are logged (a server can flood them)
+    bool vanishedOverflow_ = false;  // SELECT's VANISHED (EARLIER) named more ranges than are kept
+    std::uint64_t alerts_ = 0;       // [ALERT]s seen; only the first few are logged (a server can flood them)
 };
 
 // The folders an account collects, as UTF-8 names: the configured ones, "*" expanded to every
