@@ -207,6 +207,7 @@ TEST_F(LedgerFilesTest, VersionThreeLedgerGainsAnEmptyHeaderHash) {
         SqliteLedgerStore store(path_);
         store.markDelivered(key("old"), 10, "h", "<old@x>", "");
         store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
+        store.executeForTesting("ALTER TABLE mailbox_marks DROP COLUMN highest_mod_seq");
         store.executeForTesting("PRAGMA user_version = 3");
     }
     SqliteLedgerStore store(path_);
@@ -227,6 +228,7 @@ TEST_F(LedgerFilesTest, VersionOneLedgerIsMigratedToTheNewest) {
         store.executeForTesting("DROP TABLE leases");
         store.executeForTesting("ALTER TABLE accounts DROP COLUMN next_poll_at");
         store.executeForTesting("ALTER TABLE messages DROP COLUMN header_hash");
+        store.executeForTesting("ALTER TABLE mailbox_marks DROP COLUMN highest_mod_seq");
         store.executeForTesting("PRAGMA user_version = 1");
     }
     SqliteLedgerStore store(path_);
