@@ -1,6 +1,5 @@
 #include "collector/ledger/LedgerBackend.hpp"
 
-#include <Poco/Data/Binding.h>
 #include <Poco/Data/Extraction.h>
 #include <Poco/Data/Limit.h>
 
@@ -8,16 +7,6 @@
 
 namespace mc::ledger {
 namespace {
-
-void bindValues(Poco::Data::Statement& statement, const SqlValue* begin, const SqlValue* end) {
-    for (const SqlValue* value = begin; value != end; ++value) {
-        if (const auto* number = std::get_if<std::int64_t>(value)) {
-            statement.addBind(Poco::Data::Keywords::bind(static_cast<Poco::Int64>(*number)));
-        } else {
-            statement.addBind(Poco::Data::Keywords::bind(std::get<std::string>(*value)));
-        }
-    }
-}
 
 // Rows a cursor reads per round trip.
 constexpr std::size_t kCursorBatch = 512;
@@ -61,26 +50,16 @@ const std::string& LedgerBackend::text(const char* sql) {
 }
 
 std::size_t LedgerBackend::execute(const char* sql, std::initializer_list<SqlValue> values) {
-    Poco::Data::Statement statement(session());
-    statement << text(sql);
-    bindValues(statement, values.begin(), values.end());
-    return statement.execute();
+    return run(sql, values.begin(), values.end(), nullptr);
 }
 
 std::size_t LedgerBackend::execute(const char* sql, const std::vector<SqlValue>& values) {
-    Poco::Data::Statement statement(session());
-    statement << text(sql);
-    bindValues(statement, values.data(), values.data() + values.size());
-    return statement.execute();
+    return run(sql, values.data(), values.data() + values.size(), nullptr);
 }
 
 SqlRows LedgerBackend::select(const char* sql, std::string_view types, std::initializer_list<SqlValue> values) {
-    Poco::Data::Statement statement(session());
-    statement << text(sql);
-    bindValues(statement, values.begin(), values.end());
     SqlRows rows(types);
-    rows.extractFrom(statement);
-    statement.execute();
+    run(sql, values.begin(), values.end(), &rows);
     return rows;
 }
 

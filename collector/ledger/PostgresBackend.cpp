@@ -3,8 +3,10 @@
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "collector/ledger/LedgerBackend.hpp"
@@ -192,6 +194,11 @@ std::string connectionString(const std::string& url, std::string& password) {
     return text;
 }
 
+struct ClearResult {
+    void operator()(PGresult* result) const { PQclear(result); }
+};
+using Result = std::unique_ptr<PGresult, ClearResult>;
+
 // One field of COPY's text format.
 void appendCopyField(std::string& out, const std::string& value) {
     for (char c : value) {
@@ -238,6 +245,7 @@ public:
     }
     bool connectionLost() override { return connection() == nullptr || PQstatus(connection()) == CONNECTION_BAD; }
     void reconnect() override {
+        statements_.clear();  // they lived in the lost session
         session_.reset();
         handle_ = nullptr;
         connect();
@@ -307,7 +315,7 @@ public:
     void copyMessages(const std::function<bool(StoredMessage&)>& next, ImportCounts& counts) override {
         PGconn* conn = connection();
         auto fail = [&]() -> SqlFailure { return SqlFailure(trimmed(PQerrorMessage(conn))); };
-        std::unique_ptr<PGresult, decltype(&PQclear)> started(PQexec(conn, kSqlCopyMessages), &PQclear);
+        const Result started(PQexec(conn, kSqlCopyMessages));
         if (PQresultStatus(started.get()) != PGRES_COPY_IN) throw fail();
         std::string buffer;
         auto flush = [&] {
@@ -356,6 +364,54 @@ public:
     }
 
 protected:
+    std::size_t run(const char* sql, const SqlValue* begin, const SqlValue* end, SqlRows* rows) override {
+        PGconn* conn = connection();
+        if (conn == nullptr) throw Poco::Data::PostgreSQL::ConnectionException("not connected");
+        const int count = static_cast<int>(end - begin);
+        auto [it, added] = statements_.try_emplace(sql);
+        if (added) {
+            it->second = "mc_" + std::to_string(++statementsPrepared_);
+            const Result prepared(PQprepare(conn, it->second.c_str(), text(sql).c_str(), count, nullptr));
+            if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+                statements_.erase(it);
+                throw Poco::Data::PostgreSQL::StatementException(std::string("postgresql_stmt_prepare error: ") +
+                                                                 PQresultErrorMessage(prepared.get()));
+            }
+        }
+        // Parameters in text format, as the connector passed them.
+        std::vector<std::string> numbers;
+        numbers.reserve(static_cast<std::size_t>(count));
+        std::vector<const char*> values;
+        for (const SqlValue* value = begin; value != end; ++value) {
+            if (const auto* number = std::get_if<std::int64_t>(value)) {
+                values.push_back(numbers.emplace_back(std::to_string(*number)).c_str());
+            } else {
+                values.push_back(std::get<std::string>(*value).c_str());
+            }
+        }
+        const Result result(PQexecPrepared(conn, it->second.c_str(), count, values.data(), nullptr, nullptr, 0));
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_COMMAND_OK) return std::strtoull(PQcmdTuples(result.get()), nullptr, 10);
+        if (status != PGRES_TUPLES_OK) {
+            throw Poco::Data::PostgreSQL::StatementException(std::string("postgresql_stmt_execute error: ") +
+                                                             PQresultErrorMessage(result.get()));
+        }
+        const int found = PQntuples(result.get());
+        for (int row = 0; rows != nullptr && row < found; ++row) {
+            for (std::size_t column = 0; column < rows->columnCount(); ++column) {
+                const int at = static_cast<int>(column);
+                const char* value = PQgetvalue(result.get(), row, at);  // "" for NULL
+                if (rows->isText(column)) {
+                    rows->addText(
+                        column, std::string_view(value, static_cast<std::size_t>(PQgetlength(result.get(), row, at))));
+                } else {
+                    rows->addInteger(column, std::strtoll(value, nullptr, 10));
+                }
+            }
+        }
+        return static_cast<std::size_t>(found);
+    }
+
     std::string dialect(std::string_view sql) const override {
         std::string text(sql);
         text = replaceAll(std::move(text), "{row_order}", "id");
@@ -443,6 +499,9 @@ private:
     std::string url_;
     std::string password_;  // from the URL: never shown, even where libpq would echo it
     Poco::Data::PostgreSQL::SessionHandle* handle_ = nullptr;  // the session's libpq connection
+    // The statements prepared in this session (by shared SQL constant) and their names.
+    std::unordered_map<const char*, std::string> statements_;
+    std::uint64_t statementsPrepared_ = 0;
 };
 
 }  // namespace

@@ -116,10 +116,15 @@ constexpr const char* kSqlClearMailboxMark = "DELETE FROM mailbox_marks WHERE ac
     " a.next_poll_at, COALESCE(l.holder, '') FROM accounts a LEFT JOIN leases l"   \
     " ON l.account = a.name AND {lease_unexpired}"
 constexpr std::string_view kAccountTypes = "TIITTIT";
-constexpr const char* kSqlAccount = MC_ACCOUNT_SELECT " WHERE a.name = ?";
+// One account and its per-state counts in one statement: a row per state (one with state ''
+// when it has no messages).
+constexpr const char* kSqlAccount =
+    "SELECT a.name, a.first_seen_at, a.last_poll_at, a.last_result, a.last_error, a.next_poll_at,"
+    " COALESCE(l.holder, ''), COALESCE(c.state, ''), COALESCE(c.n, 0) FROM accounts a"
+    " LEFT JOIN leases l ON l.account = a.name AND {lease_unexpired}"
+    " LEFT JOIN (SELECT state, COUNT(*) AS n FROM messages WHERE account = ? GROUP BY state) c ON 1 = 1"
+    " WHERE a.name = ?";
 constexpr const char* kSqlAccounts = MC_ACCOUNT_SELECT " ORDER BY a.name{byte_order}";
-constexpr const char* kSqlAccountCounts =
-    "SELECT state, COUNT(*) FROM messages WHERE account = ? GROUP BY state";
 constexpr const char* kSqlAllCounts =
     "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state";
 // first_seen_at = 0 marks a row made by recordPoll for an account never listed successfully:
@@ -569,12 +574,15 @@ void SqlLedgerStore::recordMailboxMark(const std::string& account, const std::st
 
 std::optional<AccountRecord> SqlLedgerStore::account(const std::string& name) {
     return read("account", [&]() -> std::optional<AccountRecord> {
-        SqlRows rows = backend_->select(kSqlAccount, kAccountTypes, {name});
+        static const std::string kTypes = std::string(kAccountTypes) + "TI";  // and a state's count
+        SqlRows rows = backend_->select(kSqlAccount, kTypes, {name, name});
         if (rows.size() == 0) return std::nullopt;
         AccountRecord record = accountFrom(RowOf{rows, 0});
-        const SqlRows counts = backend_->select(kSqlAccountCounts, "TI", {name});
-        for (std::size_t row = 0; row < counts.size(); ++row) {
-            addStateCount(record, parseState(counts.text(row, 0)), static_cast<std::uint64_t>(counts.integer(row, 1)));
+        constexpr std::size_t kState = kAccountTypes.size();
+        for (std::size_t row = 0; row < rows.size(); ++row) {
+            if (rows.text(row, kState).empty()) continue;
+            addStateCount(record, parseState(rows.text(row, kState)),
+                          static_cast<std::uint64_t>(rows.integer(row, kState + 1)));
         }
         return record;
     });

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include "collector/ledger/LedgerBackend.hpp"
 #include "proto/SafeText.hpp"
@@ -423,6 +424,53 @@ public:
     }
 
 protected:
+    std::size_t run(const char* sql, const SqlValue* begin, const SqlValue* end, SqlRows* rows) override {
+        sqlite3* db = handle();
+        sqlite3_stmt*& statement = statements_[sql];
+        if (statement == nullptr) {
+            const std::string& source = text(sql);
+            const int rc = sqlite3_prepare_v3(db, source.c_str(), static_cast<int>(source.size()) + 1,
+                                              SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
+            if (rc != SQLITE_OK) {
+                statements_.erase(sql);
+                Poco::Data::SQLite::Utility::throwException(db, rc & 0xff);
+            }
+        }
+        int index = 0;
+        for (const SqlValue* value = begin; value != end; ++value) {
+            ++index;
+            const int rc =
+                std::holds_alternative<std::int64_t>(*value)
+                    ? sqlite3_bind_int64(statement, index, std::get<std::int64_t>(*value))
+                    : sqlite3_bind_text(statement, index, std::get<std::string>(*value).data(),
+                                        static_cast<int>(std::get<std::string>(*value).size()), SQLITE_STATIC);
+            if (rc != SQLITE_OK) finish(statement, rc);
+        }
+        std::size_t count = 0;
+        for (;;) {
+            const int rc = sqlite3_step(statement);
+            if (rc == SQLITE_DONE) break;
+            if (rc != SQLITE_ROW) finish(statement, rc);
+            ++count;
+            if (rows == nullptr) continue;
+            for (std::size_t column = 0; column < rows->columnCount(); ++column) {
+                const int at = static_cast<int>(column);
+                if (rows->isText(column)) {
+                    const auto* bytes = reinterpret_cast<const char*>(sqlite3_column_text(statement, at));
+                    rows->addText(column,
+                                  std::string_view(bytes != nullptr ? bytes : "",
+                                                   static_cast<std::size_t>(sqlite3_column_bytes(statement, at))));
+                } else {
+                    rows->addInteger(column, sqlite3_column_int64(statement, at));
+                }
+            }
+        }
+        // A statement that modified rows says how many; a query, how many it read.
+        if (sqlite3_stmt_readonly(statement) == 0) count = static_cast<std::size_t>(sqlite3_changes(db));
+        finish(statement, SQLITE_OK);
+        return count;
+    }
+
     std::string dialect(std::string_view sql) const override {
         std::string text(sql);
         text = replaceAll(std::move(text), "{row_order}", "rowid");
@@ -435,6 +483,21 @@ protected:
 
 private:
     sqlite3* handle() { return Poco::Data::SQLite::Utility::dbHandle(session()); }
+
+    // Ends a run of `statement`: resets it (so that it holds no lock and no bound text) and,
+    // after a failure `rc`, throws the connector's exception for it (DBLockedException, ...).
+    void finish(sqlite3_stmt* statement, int rc) {
+        sqlite3_reset(statement);
+        sqlite3_clear_bindings(statement);
+        if (rc != SQLITE_OK) Poco::Data::SQLite::Utility::throwException(handle(), rc & 0xff);
+    }
+
+    // The prepared statements, by shared SQL constant; finalized before the session closes.
+    struct Statements : std::unordered_map<const char*, sqlite3_stmt*> {
+        ~Statements() {
+            for (auto& [sql, statement] : *this) sqlite3_finalize(statement);
+        }
+    };
 
     // Opens the session on `name`; a failure names the ledger and SQLite's reason.
     void openSession(const std::string& name, std::size_t busyTimeoutSeconds) {
@@ -552,6 +615,7 @@ private:
     std::string path_;
     std::string processIdentity_;  // this process in the leases it takes; "" when unknown
     int version_ = 0;              // the schema version of the opened file
+    Statements statements_;
 };
 
 }  // namespace
