@@ -72,6 +72,14 @@ private:
     std::vector<std::variant<Texts, Integers>> columns_;
 };
 
+// How far a write transaction's commit goes before it returns.
+//  Synced: on disk (message state: the pipeline deletes a source message only after it).
+//  Bookkeeping: visible to every reader at once but possibly lost, together with what followed
+//  it, in a power loss or OS crash: leases, poll results and history, the next poll's time. A
+//  crash loses nothing that a Synced commit made before it, and later Synced commits sync the
+//  earlier Bookkeeping ones with them (SQLite: WAL with synchronous=NORMAL commits in order).
+enum class Durability { Synced, Bookkeeping };
+
 // One message row as stored, for moving ledgers (`ledger migrate`).
 struct StoredMessage {
     MessageRecord record;
@@ -119,8 +127,9 @@ public:
     };
     virtual SchemaColumns schemaColumns() const { return {}; }
 
-    // Begins a write transaction (SQLite: one that takes the write lock at once).
-    virtual void beginWrite() = 0;
+    // Begins a write transaction whose commit is `durability` (SQLite: one that takes the
+    // write lock at once).
+    virtual void beginWrite(Durability durability) = 0;
     // Begins a read transaction: the reads that follow see one snapshot.
     virtual void beginRead() = 0;
     virtual void commit() = 0;

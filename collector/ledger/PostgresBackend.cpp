@@ -236,7 +236,9 @@ public:
 
     // Poco's session keeps the transaction state; its begin/commit/rollback also defer the
     // deallocation of statements prepared inside a transaction until it ends.
-    void beginWrite() override { session().begin(); }
+    // Every commit waits for the server's WAL flush, Bookkeeping ones too: PostgreSQL groups
+    // concurrent commits' flushes itself.
+    void beginWrite(Durability) override { session().begin(); }
     void beginRead() override { session().begin(); }
     void commit() override { session().commit(); }
     void rollback() override { session().rollback(); }

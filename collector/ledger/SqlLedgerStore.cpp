@@ -243,6 +243,7 @@ std::vector<SqlValue> keyValues(const MessageKey& key, std::initializer_list<Sql
 // One caller's write waiting in the group-commit queue; lives on that caller's stack.
 struct SqlLedgerStore::PendingWrite {
     const std::function<void()>* apply = nullptr;
+    Durability durability = Durability::Synced;
     std::string error;  // set when this write did not commit
     bool failed = false;
     bool done = false;
@@ -282,9 +283,10 @@ auto SqlLedgerStore::read(const char* operation, Body&& body) {
     }
 }
 
-void SqlLedgerStore::write(const char* operation, const std::function<void()>& apply) {
+void SqlLedgerStore::write(const char* operation, const std::function<void()>& apply, Durability durability) {
     PendingWrite write;
     write.apply = &apply;
+    write.durability = durability;
     std::unique_lock queueLock(queueMutex_);
     queue_.push_back(&write);
     queueChanged_.wait(queueLock, [&] { return write.done || !committing_; });
@@ -356,8 +358,12 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
         for (PendingWrite* pending : batch) pending->error = detail;
         return true;
     };
+    Durability durability = Durability::Bookkeeping;
+    for (const PendingWrite* pending : batch) {
+        if (pending->durability == Durability::Synced) durability = Durability::Synced;
+    }
     try {
-        backend_->beginWrite();
+        backend_->beginWrite(durability);
     } catch (const std::exception& e) {
         const std::string detail = describe(e);
         if (lost(detail)) return false;
@@ -620,24 +626,38 @@ void SqlLedgerStore::recordPoll(const std::string& name, const std::string& resu
     const std::int64_t now = unixSeconds();
     // A failure before the first listing is recorded too (status shows it); the row it creates
     // has first_seen_at = 0, so the account still counts as new when it is registered.
-    write("recordPoll", [&] { backend_->execute(kSqlRecordPoll, {name, now, validText(result), validText(error)}); });
+    write(
+        "recordPoll",
+        [&] {
+            backend_->execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
+        },
+        Durability::Bookkeeping);
 }
 
 void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
     // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
     // (and with it fetch = "new") right.
-    write("recordNextPoll", [&] { backend_->execute(kSqlRecordNextPoll, {nextPollAt, name}); });
+    write(
+        "recordNextPoll",
+        [&] {
+            backend_->execute(kSqlRecordNextPoll, {nextPollAt, name});
+        },
+        Durability::Bookkeeping);
 }
 
 void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
-    write("recordPollHistory", [&] {
-        backend_->execute(history_sql::kInsertPoll,
-                          {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
-                           integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
-                           integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
-        backend_->execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
-        backend_->execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
-    });
+    write(
+        "recordPollHistory",
+        [&] {
+            backend_->execute(
+                history_sql::kInsertPoll,
+                {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
+                 integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined), integer(poll.deferred),
+                 integer(poll.skipped), integer(poll.deleted)});
+            backend_->execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
+            backend_->execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
+        },
+        Durability::Bookkeeping);
 }
 
 std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, std::size_t limit) {
@@ -675,18 +695,25 @@ Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& h
     Lease lease{true, holder};
     // One write transaction: no other process can take it between our look at the current
     // holder and our insert.
-    write("takeLease", [&] { lease = backend_->takeLease(account, holder, ttl); });
+    write(
+        "takeLease", [&] { lease = backend_->takeLease(account, holder, ttl); }, Durability::Bookkeeping);
     return lease;
 }
 
 bool SqlLedgerStore::renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
     bool renewed = false;
-    write("renewLease", [&] { renewed = backend_->renewLease(account, holder, ttl); });
+    write(
+        "renewLease", [&] { renewed = backend_->renewLease(account, holder, ttl); }, Durability::Bookkeeping);
     return renewed;
 }
 
 void SqlLedgerStore::releaseLease(const std::string& account, const std::string& holder) {
-    write("releaseLease", [&] { backend_->execute(kSqlReleaseLease, {account, holder}); });
+    write(
+        "releaseLease",
+        [&] {
+            backend_->execute(kSqlReleaseLease, {account, holder});
+        },
+        Durability::Bookkeeping);
 }
 
 ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
@@ -696,7 +723,7 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
     std::lock_guard lock(dbMutex_);
     ImportCounts counts;
     try {
-        backend_->beginWrite();
+        backend_->beginWrite(Durability::Synced);
         backend_->lockForImport();
         const std::string list = backend_->textList(names);
         const SqlRows conflicts = backend_->select(kSqlImportConflicts, "T", {list, list});

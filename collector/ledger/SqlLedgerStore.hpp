@@ -3,7 +3,9 @@
 // PostgreSQL servers alike (what differs is in LedgerBackend). Safe to share between threads;
 // concurrent writers are group-committed (one commit, and one fsync, for everyone who queued
 // while the previous commit ran), each in its own savepoint so that one failing write does not
-// undo the others. A mark* call returns once its transaction committed durably. A PostgreSQL
+// undo the others. A mark* call returns once its transaction committed durably; the poll's
+// bookkeeping (leases, recordPoll, recordNextPoll, the history) is committed without a sync of
+// its own (Durability::Bookkeeping), so that a poll that finds nothing new syncs nothing. A PostgreSQL
 // connection that was lost is re-established once per call. Failures are LedgerErrors naming the
 // operation and the database's reason, never SQL text, row contents or a password.
 
@@ -88,8 +90,9 @@ private:
     template <typename Body>
     auto read(const char* operation, Body&& body);
     // Runs `apply` (statements on the connection) in a committed transaction, possibly shared with
-    // other threads' writes; returns once it is durable, throws LedgerError naming `operation`.
-    void write(const char* operation, const std::function<void()>& apply);
+    // other threads' writes; returns once it is committed as `durability` says (a batch with one
+    // Synced write is Synced), throws LedgerError naming `operation`.
+    void write(const char* operation, const std::function<void()>& apply, Durability durability = Durability::Synced);
     void commitBatch(const std::vector<PendingWrite*>& batch);
     // One attempt at committing the batch; false when the connection was lost on the way.
     bool tryCommitBatch(const std::vector<PendingWrite*>& batch);

@@ -370,7 +370,14 @@ public:
     }
 
     SchemaColumns schemaColumns() const override { return {version_ >= 2, version_ >= 4}; }
-    void beginWrite() override { execute("BEGIN IMMEDIATE"); }
+    void beginWrite(Durability durability) override {
+        // The level may not change inside a transaction; it applies to the commits that follow.
+        if (durability != synchronous_) {
+            execute(durability == Durability::Synced ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+            synchronous_ = durability;
+        }
+        execute("BEGIN IMMEDIATE");
+    }
     void beginRead() override { execute("BEGIN"); }
     void commit() override { execute("COMMIT"); }
     void rollback() override {
@@ -584,7 +591,7 @@ private:
     }
 
     void migrate() {
-        beginWrite();
+        beginWrite(Durability::Synced);
         try {
             version_ = static_cast<int>(select("PRAGMA user_version", "I").integer(0, 0));
             if (version_ > kSchemaVersion) {
@@ -615,6 +622,8 @@ private:
     std::string path_;
     std::string processIdentity_;  // this process in the leases it takes; "" when unknown
     int version_ = 0;              // the schema version of the opened file
+    // The connection's synchronous level: FULL (Synced) from opening on.
+    Durability synchronous_ = Durability::Synced;
     Statements statements_;
 };
 
