@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -110,7 +111,9 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     auto accounts = selectAccounts(config, invocation.accounts());
     std::unique_ptr<ledger::LedgerStore> ledger;
     try {
-        ledger = ledger::openLedger(config.collector.ledger);
+        // A PostgreSQL ledger opens up to one session per parallel poll (at most 8).
+        ledger = ledger::openLedger(config.collector.ledger,
+                                    static_cast<std::size_t>(std::max(1, config.collector.maxParallel)));
     } catch (const ledger::LedgerError& e) {
         spdlog::critical("cannot open the ledger: {}", e.what());
         return kExitLedger;

@@ -24,9 +24,7 @@ using mc::ledger::LedgerStore;
 using mc::ledger::MessageKey;
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 MessageKey key(int writer, int message) {
     return MessageKey{"bench-" + std::to_string(writer), "INBOX", 7, std::to_string(message)};
@@ -79,21 +77,22 @@ int main(int argc, char** argv) {
     };
     report("write_1_writer", writes(*store, 1, messages, 0), "writes/s");
     report("write_8_writers", writes(*store, 8, messages / 8, messages), "writes/s");
-    report("read_message", readsPerSecond(reads, [&](int i) { store->message(key(i % 8, i % messages)); }),
-           "reads/s");
+    report("read_message", readsPerSecond(reads, [&](int i) { store->message(key(i % 8, i % messages)); }), "reads/s");
     report("read_account", readsPerSecond(reads / 10, [&](int i) { store->account("bench-" + std::to_string(i % 8)); }),
            "reads/s");
     report("read_work_due",
            readsPerSecond(reads / 10, [&](int i) { store->workDue("bench-" + std::to_string(i % 8), "INBOX", 7, 0); }),
            "reads/s");
     // A nothing-new poll's bookkeeping: lease taken and released, the poll and the next poll recorded.
-    report("poll_bookkeeping", readsPerSecond(200, [&](int i) {
-               const std::string account = "bench-" + std::to_string(i % 8);
-               store->takeLease(account, "bench", std::chrono::seconds(60));
-               store->recordPoll(account, "ok", "");
-               store->recordNextPoll(account, 0);
-               store->releaseLease(account, "bench");
-           }),
+    report("poll_bookkeeping",
+           readsPerSecond(200,
+                          [&](int i) {
+                              const std::string account = "bench-" + std::to_string(i % 8);
+                              store->takeLease(account, "bench", std::chrono::seconds(60));
+                              store->recordPoll(account, "ok", "");
+                              store->recordNextPoll(account, 0);
+                              store->releaseLease(account, "bench");
+                          }),
            "polls/s");
     return 0;
 }

@@ -210,9 +210,15 @@ bool isPostgresLocation(const std::string& location);
 // The location with a password in a URL replaced by "***": what may be logged or shown.
 std::string redactLocation(const std::string& location);
 
+// The most connections a PostgreSQL ledger opens (see openLedger).
+inline constexpr std::size_t kMaxLedgerConnections = 8;
+
 // Opens the ledger at `location`: a SQLite file path (created if needed, mode 0600, symlinks
 // refused) or a postgresql:// URL (schema created or migrated). Throws LedgerError when it
-// cannot be opened, migrated or written; its message never holds a password.
-std::unique_ptr<LedgerStore> openLedger(const std::string& location);
+// cannot be opened, migrated or written; its message never holds a password. `connections`:
+// how many PostgreSQL sessions it may open for calls made at the same time (max_parallel; at
+// most kMaxLedgerConnections); the first is opened at once, others when all open ones are busy.
+// A SQLite ledger has one.
+std::unique_ptr<LedgerStore> openLedger(const std::string& location, std::size_t connections = 1);
 
 }  // namespace mc::ledger

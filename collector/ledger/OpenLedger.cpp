@@ -31,10 +31,10 @@ std::string redactLocation(const std::string& location) {
     return out;
 }
 
-std::unique_ptr<LedgerStore> openLedger(const std::string& location) {
+std::unique_ptr<LedgerStore> openLedger(const std::string& location, std::size_t connections) {
     if (location.empty()) throw LedgerError("ledger location is empty");
     // The URL is never echoed back: it may carry a password.
-    if (isPostgresLocation(location)) return std::make_unique<PostgresLedgerStore>(location);
+    if (isPostgresLocation(location)) return std::make_unique<PostgresLedgerStore>(location, connections);
     return std::make_unique<SqliteLedgerStore>(location);
 }
 

@@ -223,10 +223,13 @@ void appendCopyField(std::string& out, const std::string& value) {
 
 class PostgresBackend final : public LedgerBackend {
 public:
-    explicit PostgresBackend(const std::string& url) : url_(url) {
+    // Migrate: the store's first connection brings the schema up to date; the others find it so.
+    enum class Schema { Migrate, AsIs };
+
+    PostgresBackend(const std::string& url, Schema schema) : url_(url) {
         try {
             connect();
-            migrate();
+            if (schema == Schema::Migrate) migrate();
         } catch (const Poco::Exception& e) {
             throw LedgerError("cannot open the PostgreSQL ledger: " + describe(e));
         } catch (const SqlFailure& e) {
@@ -510,7 +513,9 @@ private:
 
 int PostgresLedgerStore::schemaVersion() { return kSchemaVersion; }
 
-PostgresLedgerStore::PostgresLedgerStore(const std::string& url)
-    : SqlLedgerStore(std::make_unique<PostgresBackend>(url)) {}
+PostgresLedgerStore::PostgresLedgerStore(const std::string& url, std::size_t connections)
+    : SqlLedgerStore(
+          std::make_unique<PostgresBackend>(url, PostgresBackend::Schema::Migrate),
+          [url] { return std::make_unique<PostgresBackend>(url, PostgresBackend::Schema::AsIs); }, connections) {}
 
 }  // namespace mc::ledger

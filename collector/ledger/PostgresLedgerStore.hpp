@@ -16,8 +16,9 @@ public:
     // The newest schema version this build knows; older schemas are migrated when opened.
     static int schemaVersion();
 
-    // Connects to `url` (postgresql://...) and creates or migrates the schema.
-    explicit PostgresLedgerStore(const std::string& url);
+    // Connects to `url` (postgresql://...) and creates or migrates the schema; opens up to
+    // `connections` sessions in all (see openLedger).
+    explicit PostgresLedgerStore(const std::string& url, std::size_t connections = 1);
 };
 
 }  // namespace mc::ledger

@@ -2,6 +2,7 @@
 
 #include "collector/ledger/PollHistorySql.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <string_view>
@@ -240,42 +241,106 @@ std::vector<SqlValue> keyValues(const MessageKey& key, std::initializer_list<Sql
 
 }  // namespace
 
+SqlLedgerStore::SqlLedgerStore(std::unique_ptr<LedgerBackend> backend, Connect connectMore, std::size_t maxConnections)
+    : connectMore_(std::move(connectMore)),
+      maxConnections_(connectMore_ ? std::clamp<std::size_t>(maxConnections, 1, kMaxLedgerConnections) : 1) {
+    idle_.push_back(std::move(backend));
+    opened_ = 1;
+}
+
+SqlLedgerStore::~SqlLedgerStore() = default;
+
+std::size_t SqlLedgerStore::openConnections() {
+    std::lock_guard lock(poolMutex_);
+    return opened_;
+}
+
+// A connection taken from the pool for one call, or one batch of writes; back to it at the end.
+class SqlLedgerStore::Connection {
+public:
+    explicit Connection(SqlLedgerStore& store) : store_(store) {
+        std::unique_lock lock(store.poolMutex_);
+        for (;;) {
+            if (!store.idle_.empty()) {
+                backend_ = std::move(store.idle_.back());
+                store.idle_.pop_back();
+                return;
+            }
+            if (store.opened_ < store.maxConnections_) break;
+            store.poolChanged_.wait(lock);
+        }
+        // Every connection is busy and there may be another: open it (outside the lock, it
+        // takes a round trip or more). When the server refuses it (too many clients) the
+        // connections already open serve, one after the other.
+        ++store.opened_;
+        lock.unlock();
+        try {
+            backend_ = store.connectMore_();
+            return;
+        } catch (const std::exception&) {
+            lock.lock();
+            --store.opened_;
+            if (store.opened_ == 0) throw;
+        }
+        store.poolChanged_.wait(lock, [&] { return !store.idle_.empty(); });
+        backend_ = std::move(store.idle_.back());
+        store.idle_.pop_back();
+    }
+    ~Connection() {
+        {
+            std::lock_guard lock(store_.poolMutex_);
+            store_.idle_.push_back(std::move(backend_));
+        }
+        store_.poolChanged_.notify_one();
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    LedgerBackend& operator*() { return *backend_; }
+
+private:
+    SqlLedgerStore& store_;
+    std::unique_ptr<LedgerBackend> backend_;
+};
+
 // One caller's write waiting in the group-commit queue; lives on that caller's stack.
 struct SqlLedgerStore::PendingWrite {
-    const std::function<void()>* apply = nullptr;
+    const Apply* apply = nullptr;
     Durability durability = Durability::Synced;
-    std::string error;  // set when this write did not commit
+    std::string error;   // set when this write did not commit
+    bool taken = false;  // in a leader's batch
     bool failed = false;
     bool done = false;
 };
 
-SqlLedgerStore::SqlLedgerStore(std::unique_ptr<LedgerBackend> backend) : backend_(std::move(backend)) {}
+namespace {
 
-SqlLedgerStore::~SqlLedgerStore() = default;
-
-std::string SqlLedgerStore::describe(const std::exception& error) {
-    if (const auto* poco = dynamic_cast<const Poco::Exception*>(&error)) return backend_->describe(*poco);
+std::string describe(LedgerBackend& db, const std::exception& error) {
+    if (const auto* poco = dynamic_cast<const Poco::Exception*>(&error)) return db.describe(*poco);
     return error.what();
 }
 
+}  // namespace
+
 template <typename Body>
 auto SqlLedgerStore::read(const char* operation, Body&& body) {
-    std::lock_guard lock(dbMutex_);
+    Connection connection(*this);
+    LedgerBackend& db = *connection;
     for (int attempt = 0;; ++attempt) {
         try {
-            return body();
+            return body(db);
         } catch (const LedgerError&) {
             throw;
         } catch (const std::exception& e) {
-            const std::string detail = describe(e);
+            const std::string detail = describe(db, e);
             // A dropped connection (server restart, failover, idle timeout) is re-established
             // once; reads are safe to run again.
-            if (attempt == 0 && backend_->connectionLost()) {
+            if (attempt == 0 && db.connectionLost()) {
                 try {
-                    backend_->reconnect();
+                    db.reconnect();
                     continue;
                 } catch (const std::exception& again) {
-                    throw operationError(operation, describe(again));
+                    throw operationError(operation, describe(db, again));
                 }
             }
             throw operationError(operation, detail);
@@ -283,29 +348,35 @@ auto SqlLedgerStore::read(const char* operation, Body&& body) {
     }
 }
 
-void SqlLedgerStore::write(const char* operation, const std::function<void()>& apply, Durability durability) {
+void SqlLedgerStore::write(const char* operation, const Apply& apply, Durability durability) {
     PendingWrite write;
     write.apply = &apply;
     write.durability = durability;
     std::unique_lock queueLock(queueMutex_);
     queue_.push_back(&write);
-    queueChanged_.wait(queueLock, [&] { return write.done || !committing_; });
-    if (!write.done) {
-        // Nobody is committing: lead, taking every write queued so far (ours included). Others
-        // keep queueing meanwhile and one of them leads the next batch.
-        committing_ = true;
+    queueChanged_.wait(queueLock, [&] { return write.done || (!write.taken && committers_ < maxConnections_); });
+    if (!write.taken) {
+        // A connection is free to commit on: lead, taking every write queued so far (ours
+        // included). Others keep queueing meanwhile and one of them leads the next batch, on
+        // another connection when there are several (PostgreSQL), or after this one.
+        ++committers_;
         std::vector<PendingWrite*> batch;
         batch.swap(queue_);
+        for (PendingWrite* pending : batch) pending->taken = true;
         queueLock.unlock();
         try {
             commitBatch(batch);
-        } catch (...) {
-            // Only allocation can get here; never leave committing_ set or a caller unanswered.
-            for (PendingWrite* pending : batch) pending->failed = true;
+        } catch (const std::exception& e) {
+            // No connection could be had, or allocation failed; never leave committers_ counted
+            // or a caller unanswered.
+            for (PendingWrite* pending : batch) {
+                pending->failed = true;
+                pending->error = e.what();
+            }
         }
         queueLock.lock();
         for (PendingWrite* pending : batch) pending->done = true;
-        committing_ = false;
+        --committers_;
         queueChanged_.notify_all();
     }
     if (write.failed) {
@@ -314,22 +385,23 @@ void SqlLedgerStore::write(const char* operation, const std::function<void()>& a
 }
 
 void SqlLedgerStore::commitBatch(const std::vector<PendingWrite*>& batch) {
-    std::lock_guard dbLock(dbMutex_);
+    Connection connection(*this);
+    LedgerBackend& db = *connection;
     // A dropped connection is re-established once and the whole batch runs again: its writes
     // are upserts, so running one again is safe (recordFailure may count that failure twice).
     for (int attempt = 0;; ++attempt) {
-        if (tryCommitBatch(batch)) return;
+        if (tryCommitBatch(db, batch)) return;
         for (PendingWrite* pending : batch) {
             pending->failed = attempt > 0;
             if (attempt > 0 && pending->error.empty()) pending->error = "the connection was lost";
         }
         if (attempt > 0) return;
         try {
-            backend_->reconnect();
+            db.reconnect();
         } catch (const std::exception& e) {
             for (PendingWrite* pending : batch) {
                 pending->failed = true;
-                pending->error = describe(e);
+                pending->error = describe(db, e);
             }
             return;
         }
@@ -337,11 +409,11 @@ void SqlLedgerStore::commitBatch(const std::vector<PendingWrite*>& batch) {
     }
 }
 
-bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
+bool SqlLedgerStore::tryCommitBatch(LedgerBackend& db, const std::vector<PendingWrite*>& batch) {
     // Fails every write of the batch that has not failed yet: their changes were rolled back.
     auto failRest = [&](const std::string& detail) {
         try {
-            if (backend_->inTransaction()) backend_->rollback();
+            if (db.inTransaction()) db.rollback();
         } catch (const std::exception&) {
             // The rollback's failure adds nothing to `detail`.
         }
@@ -354,7 +426,7 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
     };
     // Records the first failure's text for every write; true when the connection was lost.
     auto lost = [&](const std::string& detail) {
-        if (!backend_->connectionLost()) return false;
+        if (!db.connectionLost()) return false;
         for (PendingWrite* pending : batch) pending->error = detail;
         return true;
     };
@@ -363,9 +435,9 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
         if (pending->durability == Durability::Synced) durability = Durability::Synced;
     }
     try {
-        backend_->beginWrite(durability);
+        db.beginWrite(durability);
     } catch (const std::exception& e) {
-        const std::string detail = describe(e);
+        const std::string detail = describe(db, e);
         if (lost(detail)) return false;
         failRest(detail);
         return true;
@@ -374,25 +446,25 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
     const bool savepoints = batch.size() > 1;
     for (PendingWrite* pending : batch) {
         try {
-            if (savepoints) backend_->execute(kSqlSavepoint);
-            (*pending->apply)();
-            if (savepoints) backend_->execute(kSqlRelease);
+            if (savepoints) db.execute(kSqlSavepoint);
+            (*pending->apply)(db);
+            if (savepoints) db.execute(kSqlRelease);
         } catch (const std::exception& e) {
-            const std::string detail = describe(e);
+            const std::string detail = describe(db, e);
             if (lost(detail)) return false;
             pending->failed = true;
             pending->error = detail;
             // SQLite rolls the whole transaction back on some errors (disk full, I/O error);
             // then nothing of this batch survived.
-            if (!savepoints || !backend_->inTransaction()) {
+            if (!savepoints || !db.inTransaction()) {
                 failRest(detail);
                 return true;
             }
             try {
-                backend_->execute(kSqlRollbackTo);
-                backend_->execute(kSqlRelease);
+                db.execute(kSqlRollbackTo);
+                db.execute(kSqlRelease);
             } catch (const std::exception& rollbackError) {
-                const std::string rollbackDetail = describe(rollbackError);
+                const std::string rollbackDetail = describe(db, rollbackError);
                 if (lost(rollbackDetail)) return false;
                 failRest(rollbackDetail);
                 return true;
@@ -400,17 +472,18 @@ bool SqlLedgerStore::tryCommitBatch(const std::vector<PendingWrite*>& batch) {
         }
     }
     try {
-        backend_->commit();
+        db.commit();
     } catch (const std::exception& e) {
-        const std::string detail = describe(e);
+        const std::string detail = describe(db, e);
         if (lost(detail)) return false;
         failRest(detail);
     }
     return true;
 }
 
-std::vector<MessageRecord> SqlLedgerStore::readMessages(const char* sql, std::initializer_list<SqlValue> values) {
-    SqlRows rows = backend_->select(sql, kMessageTypes, values);
+std::vector<MessageRecord> SqlLedgerStore::readMessages(LedgerBackend& db, const char* sql,
+                                                        std::initializer_list<SqlValue> values) {
+    SqlRows rows = db.select(sql, kMessageTypes, values);
     std::vector<MessageRecord> records;
     records.reserve(rows.size());
     for (std::size_t row = 0; row < rows.size(); ++row) records.push_back(messageFrom(RowOf{rows, row}));
@@ -419,20 +492,22 @@ std::vector<MessageRecord> SqlLedgerStore::readMessages(const char* sql, std::in
 
 std::vector<MessageRecord> SqlLedgerStore::messages(const std::string& account, const std::string& folder,
                                                     std::uint64_t uidValidity) {
-    return read("messages", [&] { return readMessages(kSqlMailbox, {account, folder, integer(uidValidity)}); });
+    return read("messages", [&](LedgerBackend& db) {
+        return readMessages(db, kSqlMailbox, {account, folder, integer(uidValidity)});
+    });
 }
 
 std::vector<MessageRecord> SqlLedgerStore::messagesInFolder(const std::string& account, const std::string& folder) {
-    return read("messagesInFolder", [&] { return readMessages(kSqlFolder, {account, folder}); });
+    return read("messagesInFolder", [&](LedgerBackend& db) { return readMessages(db, kSqlFolder, {account, folder}); });
 }
 
 void SqlLedgerStore::recordSeen(const MessageKey& key, std::uint64_t size) {
     const std::int64_t now = unixSeconds();
-    write("recordSeen", [&] {
-        backend_->execute(kSqlRecordSeen, keyValues(key, {integer(size), now}));
+    write("recordSeen", [&](LedgerBackend& db) {
+        db.execute(kSqlRecordSeen, keyValues(key, {integer(size), now}));
         std::vector<SqlValue> fill{integer(size)};
         for (SqlValue& value : keyValues(key)) fill.push_back(std::move(value));
-        backend_->execute(kSqlFillUnknownSize, fill);
+        db.execute(kSqlFillUnknownSize, fill);
     });
 }
 
@@ -441,13 +516,13 @@ void SqlLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, co
     const std::int64_t now = unixSeconds();
     const auto values =
         keyValues(key, {validText(contentHash), validText(messageId), now, now, integer(size), validText(headerHash)});
-    write("markDelivered", [&] { backend_->execute(kSqlMarkDelivered, values); });
+    write("markDelivered", [&](LedgerBackend& db) { db.execute(kSqlMarkDelivered, values); });
 }
 
 void SqlLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
                                  const std::string& reason) {
     const auto values = keyValues(key, {std::string(state), validText(reason), unixSeconds(), integer(size)});
-    write(operation, [&] { backend_->execute(kSqlMarkWithReason, values); });
+    write(operation, [&](LedgerBackend& db) { db.execute(kSqlMarkWithReason, values); });
 }
 
 void SqlLedgerStore::markQuarantined(const MessageKey& key, std::uint64_t size, const std::string& reason) {
@@ -461,22 +536,24 @@ void SqlLedgerStore::markSkipped(const MessageKey& key, std::uint64_t size, cons
 void SqlLedgerStore::markDeleted(const MessageKey& key) {
     const std::int64_t now = unixSeconds();
     const auto values = keyValues(key, {now, now});
-    write("markDeleted", [&] { backend_->execute(kSqlMarkDeleted, values); });
+    write("markDeleted", [&](LedgerBackend& db) { db.execute(kSqlMarkDeleted, values); });
 }
 
 void SqlLedgerStore::recordFailure(const MessageKey& key, std::uint64_t size, const std::string& error) {
     const auto values = keyValues(key, {validText(error), unixSeconds(), integer(size)});
-    write("recordFailure", [&] { backend_->execute(kSqlRecordFailure, values); });
+    write("recordFailure", [&](LedgerBackend& db) { db.execute(kSqlRecordFailure, values); });
 }
 
 std::vector<MessageRecord> SqlLedgerStore::quarantined(const std::string& account) {
-    return read("quarantined", [&] { return readMessages(kSqlQuarantined, {account, account}); });
+    return read("quarantined", [&](LedgerBackend& db) {
+        return readMessages(db, kSqlQuarantined, {account, account});
+    });
 }
 
 bool SqlLedgerStore::requeueQuarantined(const MessageKey& key) {
     bool changed = false;
     const auto values = keyValues(key);
-    write("requeueQuarantined", [&] { changed = backend_->execute(kSqlRequeueQuarantined, values) == 1; });
+    write("requeueQuarantined", [&](LedgerBackend& db) { changed = db.execute(kSqlRequeueQuarantined, values) == 1; });
     return changed;
 }
 
@@ -484,23 +561,23 @@ bool SqlLedgerStore::dropQuarantined(const MessageKey& key, const std::string& r
     bool changed = false;
     std::vector<SqlValue> values{validText(reason)};
     for (SqlValue& value : keyValues(key)) values.push_back(std::move(value));
-    write("dropQuarantined", [&] { changed = backend_->execute(kSqlDropQuarantined, values) == 1; });
+    write("dropQuarantined", [&](LedgerBackend& db) { changed = db.execute(kSqlDropQuarantined, values) == 1; });
     return changed;
 }
 
 void SqlLedgerStore::forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                   const std::vector<std::string>& present) {
-    write("forgetAbsent", [&] {
+    write("forgetAbsent", [&](LedgerBackend& db) {
         // Diff in memory: one indexed scan of the mailbox, then primary-key deletes of what left;
         // the planners cannot be trusted to hash a 100,000-element parameter.
-        const SqlRows stored = backend_->select(kSqlMailboxUids, "T", {account, folder, integer(uidValidity)});
+        const SqlRows stored = db.select(kSqlMailboxUids, "T", {account, folder, integer(uidValidity)});
         const std::unordered_set<std::string_view> keep(present.begin(), present.end());
         std::vector<std::string> absent;
         for (std::size_t row = 0; row < stored.size(); ++row) {
             if (!keep.contains(stored.text(row, 0))) absent.push_back(stored.text(row, 0));
         }
         if (absent.empty()) return;
-        backend_->execute(kSqlDeleteUids, {account, folder, integer(uidValidity), backend_->textList(absent)});
+        db.execute(kSqlDeleteUids, {account, folder, integer(uidValidity), db.textList(absent)});
     });
 }
 
@@ -508,10 +585,9 @@ void SqlLedgerStore::forEachMessage(const std::string& account, const std::strin
                                     const std::function<bool(const MessageRecord&)>& visit) {
     std::optional<std::string> after;  // the last UID of the page before
     for (;;) {
-        SqlRows page = read("forEachMessage", [&] {
-            if (!after)
-                return backend_->select(kSqlMailboxFirstPage, kMessageTypes, {account, folder, integer(uidValidity)});
-            return backend_->select(kSqlMailboxPage, kMessageTypes, {account, folder, integer(uidValidity), *after});
+        SqlRows page = read("forEachMessage", [&](LedgerBackend& db) {
+            if (!after) return db.select(kSqlMailboxFirstPage, kMessageTypes, {account, folder, integer(uidValidity)});
+            return db.select(kSqlMailboxPage, kMessageTypes, {account, folder, integer(uidValidity), *after});
         });
         if (page.size() == 0) return;
         after = page.text(page.size() - 1, 3);
@@ -522,9 +598,9 @@ void SqlLedgerStore::forEachMessage(const std::string& account, const std::strin
 }
 
 std::optional<MessageRecord> SqlLedgerStore::message(const MessageKey& key) {
-    return read("message", [&]() -> std::optional<MessageRecord> {
+    return read("message", [&](LedgerBackend& db) -> std::optional<MessageRecord> {
         SqlRows rows =
-            backend_->select(kSqlMessage, kMessageTypes, {key.account, key.folder, integer(key.uidValidity), key.uid});
+            db.select(kSqlMessage, kMessageTypes, {key.account, key.folder, integer(key.uidValidity), key.uid});
         if (rows.size() == 0) return std::nullopt;
         return messageFrom(RowOf{rows, 0});
     });
@@ -533,30 +609,32 @@ std::optional<MessageRecord> SqlLedgerStore::message(const MessageKey& key) {
 std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, const std::string& folder,
                                                    std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
                                                    std::size_t limit) {
-    return read("workDue", [&] {
-        return readMessages(kSqlWorkDue, {account, folder, integer(uidValidity), account, folder, integer(uidValidity),
-                                          deliveredBy.value_or(-1), integer(limit)});
+    return read("workDue", [&](LedgerBackend& db) {
+        return readMessages(db, kSqlWorkDue,
+                            {account, folder, integer(uidValidity), account, folder, integer(uidValidity),
+                             deliveredBy.value_or(-1), integer(limit)});
     });
 }
 
 bool SqlLedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
                                        const std::optional<std::string>& contentHash) {
-    return read("deliveredInFolder", [&] {
-        if (contentHash) return backend_->select(kSqlContentDelivered, "I", {account, *contentHash, folder}).size() > 0;
-        return backend_->select(kSqlFolderDelivered, "I", {account, folder}).size() > 0;
+    return read("deliveredInFolder", [&](LedgerBackend& db) {
+        if (contentHash) return db.select(kSqlContentDelivered, "I", {account, *contentHash, folder}).size() > 0;
+        return db.select(kSqlFolderDelivered, "I", {account, folder}).size() > 0;
     });
 }
 
 void SqlLedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                             const std::vector<std::string>& uids) {
     if (uids.empty()) return;
-    const std::string list = backend_->textList(uids);
-    write("forget", [&] { backend_->execute(kSqlDeleteUids, {account, folder, integer(uidValidity), list}); });
+    write("forget", [&](LedgerBackend& db) {
+        db.execute(kSqlDeleteUids, {account, folder, integer(uidValidity), db.textList(uids)});
+    });
 }
 
 std::optional<MailboxMark> SqlLedgerStore::mailboxMark(const std::string& account, const std::string& folder) {
-    return read("mailboxMark", [&]() -> std::optional<MailboxMark> {
-        SqlRows rows = backend_->select(kSqlMailboxMark, "IIITII", {account, folder});
+    return read("mailboxMark", [&](LedgerBackend& db) -> std::optional<MailboxMark> {
+        SqlRows rows = db.select(kSqlMailboxMark, "IIITII", {account, folder});
         if (rows.size() == 0) return std::nullopt;
         return MailboxMark{
             static_cast<std::uint64_t>(rows.integer(0, 0)), static_cast<std::uint64_t>(rows.integer(0, 1)),
@@ -567,21 +645,21 @@ std::optional<MailboxMark> SqlLedgerStore::mailboxMark(const std::string& accoun
 
 void SqlLedgerStore::recordMailboxMark(const std::string& account, const std::string& folder,
                                        const std::optional<MailboxMark>& mark) {
-    write("recordMailboxMark", [&] {
+    write("recordMailboxMark", [&](LedgerBackend& db) {
         if (!mark) {
-            backend_->execute(kSqlClearMailboxMark, {account, folder});
+            db.execute(kSqlClearMailboxMark, {account, folder});
             return;
         }
-        backend_->execute(kSqlRecordMailboxMark,
-                          {account, folder, integer(mark->uidValidity), integer(mark->uidNext), integer(mark->messages),
-                           validText(mark->lastUid), integer(mark->fetchLimit), integer(mark->highestModSeq)});
+        db.execute(kSqlRecordMailboxMark,
+                   {account, folder, integer(mark->uidValidity), integer(mark->uidNext), integer(mark->messages),
+                    validText(mark->lastUid), integer(mark->fetchLimit), integer(mark->highestModSeq)});
     });
 }
 
 std::optional<AccountRecord> SqlLedgerStore::account(const std::string& name) {
-    return read("account", [&]() -> std::optional<AccountRecord> {
+    return read("account", [&](LedgerBackend& db) -> std::optional<AccountRecord> {
         static const std::string kTypes = std::string(kAccountTypes) + "TI";  // and a state's count
-        SqlRows rows = backend_->select(kSqlAccount, kTypes, {name, name});
+        SqlRows rows = db.select(kSqlAccount, kTypes, {name, name});
         if (rows.size() == 0) return std::nullopt;
         AccountRecord record = accountFrom(RowOf{rows, 0});
         constexpr std::size_t kState = kAccountTypes.size();
@@ -595,15 +673,15 @@ std::optional<AccountRecord> SqlLedgerStore::account(const std::string& name) {
 }
 
 std::vector<AccountRecord> SqlLedgerStore::accounts() {
-    return read("accounts", [&] {
+    return read("accounts", [&](LedgerBackend& db) {
         std::vector<AccountRecord> records;
         std::unordered_map<std::string, std::size_t> byName;
-        SqlRows rows = backend_->select(kSqlAccounts, kAccountTypes);
+        SqlRows rows = db.select(kSqlAccounts, kAccountTypes);
         for (std::size_t row = 0; row < rows.size(); ++row) {
             records.push_back(accountFrom(RowOf{rows, row}));
             byName.emplace(records.back().name, records.size() - 1);
         }
-        const SqlRows counts = backend_->select(kSqlAllCounts, "TTI");
+        const SqlRows counts = db.select(kSqlAllCounts, "TTI");
         for (std::size_t row = 0; row < counts.size(); ++row) {
             // Rows of accounts never registered are not reported.
             if (auto it = byName.find(counts.text(row, 0)); it != byName.end()) {
@@ -618,7 +696,7 @@ std::vector<AccountRecord> SqlLedgerStore::accounts() {
 bool SqlLedgerStore::registerAccount(const std::string& name) {
     const std::int64_t now = unixSeconds();
     bool created = false;
-    write("registerAccount", [&] { created = backend_->execute(kSqlRegisterAccount, {name, now}) == 1; });
+    write("registerAccount", [&](LedgerBackend& db) { created = db.execute(kSqlRegisterAccount, {name, now}) == 1; });
     return created;
 }
 
@@ -628,8 +706,8 @@ void SqlLedgerStore::recordPoll(const std::string& name, const std::string& resu
     // has first_seen_at = 0, so the account still counts as new when it is registered.
     write(
         "recordPoll",
-        [&] {
-            backend_->execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
+        [&](LedgerBackend& db) {
+            db.execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
         },
         Durability::Bookkeeping);
 }
@@ -639,8 +717,8 @@ void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPo
     // (and with it fetch = "new") right.
     write(
         "recordNextPoll",
-        [&] {
-            backend_->execute(kSqlRecordNextPoll, {nextPollAt, name});
+        [&](LedgerBackend& db) {
+            db.execute(kSqlRecordNextPoll, {nextPollAt, name});
         },
         Durability::Bookkeeping);
 }
@@ -648,22 +726,21 @@ void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPo
 void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
     write(
         "recordPollHistory",
-        [&] {
-            backend_->execute(
-                history_sql::kInsertPoll,
-                {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
-                 integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined), integer(poll.deferred),
-                 integer(poll.skipped), integer(poll.deleted)});
-            backend_->execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
-            backend_->execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
+        [&](LedgerBackend& db) {
+            db.execute(history_sql::kInsertPoll,
+                       {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
+                        integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
+                        integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
+            db.execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
+            db.execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
         },
         Durability::Bookkeeping);
 }
 
 std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, std::size_t limit) {
-    return read("pollHistory", [&] {
+    return read("pollHistory", [&](LedgerBackend& db) {
         const SqlRows rows =
-            backend_->select(history_sql::kPollHistory, "TIITTIIIIII", {account, static_cast<std::int64_t>(limit)});
+            db.select(history_sql::kPollHistory, "TIITTIIIIII", {account, static_cast<std::int64_t>(limit)});
         std::vector<PollRecord> polls;
         for (std::size_t row = 0; row < rows.size(); ++row) {
             auto count = [&](std::size_t column) { return static_cast<std::uint64_t>(rows.integer(row, column)); };
@@ -675,8 +752,8 @@ std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, 
 }
 
 std::vector<PollDaySummary> SqlLedgerStore::pollDays(const std::string& account, std::int64_t sinceDay) {
-    return read("pollDays", [&] {
-        const SqlRows rows = backend_->select(history_sql::kPollDays, "TIIIIII", {account, sinceDay});
+    return read("pollDays", [&](LedgerBackend& db) {
+        const SqlRows rows = db.select(history_sql::kPollDays, "TIIIIII", {account, sinceDay});
         std::vector<PollDaySummary> days;
         for (std::size_t row = 0; row < rows.size(); ++row) {
             auto count = [&](std::size_t column) { return static_cast<std::uint64_t>(rows.integer(row, column)); };
@@ -688,7 +765,7 @@ std::vector<PollDaySummary> SqlLedgerStore::pollDays(const std::string& account,
 }
 
 void SqlLedgerStore::probeWrite() {
-    write("probeWrite", [&] { backend_->probeWrite(); });
+    write("probeWrite", [&](LedgerBackend& db) { db.probeWrite(); });
 }
 
 Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
@@ -696,22 +773,23 @@ Lease SqlLedgerStore::takeLease(const std::string& account, const std::string& h
     // One write transaction: no other process can take it between our look at the current
     // holder and our insert.
     write(
-        "takeLease", [&] { lease = backend_->takeLease(account, holder, ttl); }, Durability::Bookkeeping);
+        "takeLease", [&](LedgerBackend& db) { lease = db.takeLease(account, holder, ttl); }, Durability::Bookkeeping);
     return lease;
 }
 
 bool SqlLedgerStore::renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) {
     bool renewed = false;
     write(
-        "renewLease", [&] { renewed = backend_->renewLease(account, holder, ttl); }, Durability::Bookkeeping);
+        "renewLease", [&](LedgerBackend& db) { renewed = db.renewLease(account, holder, ttl); },
+        Durability::Bookkeeping);
     return renewed;
 }
 
 void SqlLedgerStore::releaseLease(const std::string& account, const std::string& holder) {
     write(
         "releaseLease",
-        [&] {
-            backend_->execute(kSqlReleaseLease, {account, holder});
+        [&](LedgerBackend& db) {
+            db.execute(kSqlReleaseLease, {account, holder});
         },
         Durability::Bookkeeping);
 }
@@ -720,13 +798,14 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
                                           const std::vector<AccountRecord>& accounts,
                                           const std::function<bool(StoredMessage&)>& next) {
     // Not a queued write: `next` can be read once only, so a lost connection is not retried.
-    std::lock_guard lock(dbMutex_);
+    Connection connection(*this);
+    LedgerBackend& db = *connection;
     ImportCounts counts;
     try {
-        backend_->beginWrite(Durability::Synced);
-        backend_->lockForImport();
-        const std::string list = backend_->textList(names);
-        const SqlRows conflicts = backend_->select(kSqlImportConflicts, "T", {list, list});
+        db.beginWrite(Durability::Synced);
+        db.lockForImport();
+        const std::string list = db.textList(names);
+        const SqlRows conflicts = db.select(kSqlImportConflicts, "T", {list, list});
         if (conflicts.size() > 0) {
             std::string shown;
             for (std::size_t row = 0; row < conflicts.size() && row < 10; ++row) {
@@ -737,17 +816,17 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
                              " of these accounts (" + shown + "); nothing was copied");
         }
         for (const AccountRecord& account : accounts) {
-            backend_->execute(kSqlImportAccount,
-                              {account.name, account.firstSeenAt, account.lastPollAt, validText(account.lastResult),
-                               validText(account.lastError), account.nextPollAt});
+            db.execute(kSqlImportAccount,
+                       {account.name, account.firstSeenAt, account.lastPollAt, validText(account.lastResult),
+                        validText(account.lastError), account.nextPollAt});
             ++counts.accounts;
         }
-        backend_->copyMessages(next, counts);
-        backend_->commit();
+        db.copyMessages(next, counts);
+        db.commit();
     } catch (const std::exception& e) {
-        const std::string detail = describe(e);
+        const std::string detail = describe(db, e);
         try {
-            if (backend_->inTransaction()) backend_->rollback();
+            if (db.inTransaction()) db.rollback();
         } catch (const std::exception&) {
             // The first failure is the one to report.
         }
@@ -758,21 +837,21 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
 }
 
 ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
-    return read("export", [&] {
-        backend_->beginRead();
+    return read("export", [&](LedgerBackend& db) {
+        db.beginRead();
         try {
-            const LedgerBackend::SchemaColumns columns = backend_->schemaColumns();
+            const LedgerBackend::SchemaColumns columns = db.schemaColumns();
             std::vector<AccountRecord> accounts;
             std::set<std::string> names;
-            SqlRows rows = backend_->select(columns.nextPollAt ? kSqlExportAccounts : kSqlExportAccountsV1,
-                                            kAccountTypes.substr(0, 6));
+            SqlRows rows =
+                db.select(columns.nextPollAt ? kSqlExportAccounts : kSqlExportAccountsV1, kAccountTypes.substr(0, 6));
             for (std::size_t row = 0; row < rows.size(); ++row) {
                 accounts.push_back(accountFrom(RowOf{rows, row}));
                 names.insert(accounts.back().name);
             }
-            const SqlRows messageAccounts = backend_->select(kSqlExportMessageAccounts, "T");
+            const SqlRows messageAccounts = db.select(kSqlExportMessageAccounts, "T");
             for (std::size_t row = 0; row < messageAccounts.size(); ++row) names.insert(messageAccounts.text(row, 0));
-            LedgerBackend::Cursor messages(*backend_, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
+            LedgerBackend::Cursor messages(db, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
                                            std::string(kMessageTypes) + "I");  // and deleted_at
             const ImportCounts counts = target.importLedger(
                 std::vector<std::string>(names.begin(), names.end()), accounts, [&](StoredMessage& message) {
@@ -781,17 +860,17 @@ ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
                     message.deletedAt = messages.integer(kMessageTypes.size());
                     return true;
                 });
-            backend_->rollback();  // read only
+            db.rollback();  // read only
             return counts;
         } catch (...) {
-            if (backend_->inTransaction()) backend_->rollback();
+            if (db.inTransaction()) db.rollback();
             throw;
         }
     });
 }
 
 void SqlLedgerStore::executeForTesting(const std::string& sql) {
-    read("executeForTesting", [&] { backend_->executeText(sql); });
+    read("executeForTesting", [&](LedgerBackend& db) { db.executeText(sql); });
 }
 
 }  // namespace mc::ledger

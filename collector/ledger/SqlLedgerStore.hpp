@@ -8,6 +8,11 @@
 // its own (Durability::Bookkeeping), so that a poll that finds nothing new syncs nothing. A PostgreSQL
 // connection that was lost is re-established once per call. Failures are LedgerErrors naming the
 // operation and the database's reason, never SQL text, row contents or a password.
+//
+// Connections: a SQLite ledger has one. A PostgreSQL ledger opens more while every open one is
+// busy, up to the bound given (at most kMaxLedgerConnections): parallel polls' writes commit on
+// their own connections instead of queueing on one; each connection re-establishes itself once
+// per call when it was lost.
 
 #include <condition_variable>
 #include <functional>
@@ -23,7 +28,12 @@ namespace mc::ledger {
 
 class SqlLedgerStore : public LedgerStore {
 public:
-    explicit SqlLedgerStore(std::unique_ptr<LedgerBackend> backend);
+    // Opens another connection to the same database (throws as the first one's opening does).
+    using Connect = std::function<std::unique_ptr<LedgerBackend>()>;
+
+    // `backend`: the first connection. With `connectMore`, up to `maxConnections` in all.
+    explicit SqlLedgerStore(std::unique_ptr<LedgerBackend> backend, Connect connectMore = {},
+                            std::size_t maxConnections = 1);
     ~SqlLedgerStore() override;
     SqlLedgerStore(const SqlLedgerStore&) = delete;
     SqlLedgerStore& operator=(const SqlLedgerStore&) = delete;
@@ -78,36 +88,44 @@ public:
     // version this build knows), into `target` with importLedger.
     ImportCounts copyInto(SqlLedgerStore& target);
 
+    // How many connections are open (the first one included).
+    std::size_t openConnections();
+
     // Test seam: runs `sql` (the backend's own SQL, no parameters) on the connection, so that
     // tests can provoke real failures (e.g. "PRAGMA query_only = 1").
     void executeForTesting(const std::string& sql);
 
 private:
+    class Connection;
     struct PendingWrite;
+    using Apply = std::function<void(LedgerBackend&)>;
 
-    // Runs `body` with the connection locked; reconnects and runs it again once when the
+    // Runs `body` on a connection of its own; reconnects and runs it again once when the
     // connection was lost; rethrows failures as LedgerError naming `operation`.
     template <typename Body>
     auto read(const char* operation, Body&& body);
     // Runs `apply` (statements on the connection) in a committed transaction, possibly shared with
     // other threads' writes; returns once it is committed as `durability` says (a batch with one
     // Synced write is Synced), throws LedgerError naming `operation`.
-    void write(const char* operation, const std::function<void()>& apply, Durability durability = Durability::Synced);
+    void write(const char* operation, const Apply& apply, Durability durability = Durability::Synced);
     void commitBatch(const std::vector<PendingWrite*>& batch);
     // One attempt at committing the batch; false when the connection was lost on the way.
-    bool tryCommitBatch(const std::vector<PendingWrite*>& batch);
-    std::string describe(const std::exception& error);
+    bool tryCommitBatch(LedgerBackend& db, const std::vector<PendingWrite*>& batch);
     void upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
                      const std::string& reason);
-    std::vector<MessageRecord> readMessages(const char* sql, std::initializer_list<SqlValue> values);
+    std::vector<MessageRecord> readMessages(LedgerBackend& db, const char* sql, std::initializer_list<SqlValue> values);
 
-    std::unique_ptr<LedgerBackend> backend_;
-    std::mutex dbMutex_;  // guards backend_ (its session); held for a whole read or commit
+    const Connect connectMore_;
+    const std::size_t maxConnections_;
+    std::mutex poolMutex_;  // guards idle_ and opened_
+    std::condition_variable poolChanged_;
+    std::vector<std::unique_ptr<LedgerBackend>> idle_;  // connections no call is using
+    std::size_t opened_ = 0;
 
-    std::mutex queueMutex_;  // guards queue_ and committing_
+    std::mutex queueMutex_;  // guards queue_ and committers_
     std::condition_variable queueChanged_;
     std::vector<PendingWrite*> queue_;  // writes waiting for the next commit
-    bool committing_ = false;           // a thread is committing a batch right now
+    std::size_t committers_ = 0;        // threads committing a batch right now, one per connection
 };
 
 }  // namespace mc::ledger

@@ -175,6 +175,52 @@ TEST_F(PostgresLedgerTest, ReconnectsOnceAfterTheConnectionDropped) {
     EXPECT_EQ(contract::find(store, pop3Key("u1"))->state, MessageState::Delivered);
 }
 
+TEST_F(PostgresLedgerTest, ParallelWritersCommitOnSeveralConnectionsEachReconnectingOnce) {
+    constexpr int kWriters = 8, kWrites = 25;
+    PostgresLedgerStore store(url_, 4);
+    const std::string database = url_.substr(url_.rfind('/') + 1);
+    const std::string ours =
+        "FROM pg_stat_activity WHERE datname = '" + database + "' AND application_name = 'mailcollector'";
+    // Every writer records and delivers messages of its own account, as parallel polls do.
+    auto writeAll = [&](const std::string& prefix) {
+        std::atomic<int> failures{0};
+        std::vector<std::thread> writers;
+        for (int w = 0; w < kWriters; ++w) {
+            writers.emplace_back([&, w] {
+                for (int m = 0; m < kWrites; ++m) {
+                    const MessageKey key{prefix + std::to_string(w), "", 0, std::to_string(m)};
+                    try {
+                        store.recordSeen(key, 10);
+                        store.markDelivered(key, 10, "h", "<m@x>", "");
+                    } catch (const LedgerError& e) {
+                        if (++failures == 1) ADD_FAILURE() << e.what();
+                    }
+                }
+            });
+        }
+        for (auto& writer : writers) writer.join();
+        return failures.load();
+    };
+    EXPECT_EQ(writeAll("first-"), 0);
+    const std::size_t connections = store.openConnections();
+    EXPECT_GT(connections, 1u);
+    EXPECT_LE(connections, 4u);
+    EXPECT_EQ(server().sql("postgres", "SELECT count(*) " + ours), std::to_string(connections) + "\n");
+
+    // Every pooled connection dropped at once (a server restart): each re-establishes itself
+    // once, and no write fails.
+    server().sql("postgres", "SELECT pg_terminate_backend(pid) " + ours);
+    EXPECT_EQ(writeAll("second-"), 0);
+    for (const std::string prefix : {"first-", "second-"}) {
+        for (int w = 0; w < kWriters; ++w) {
+            const auto rows = store.messages(prefix + std::to_string(w), "", 0);
+            EXPECT_EQ(rows.size(), static_cast<std::size_t>(kWrites));
+            for (const auto& row : rows) EXPECT_EQ(row.state, MessageState::Delivered);
+        }
+    }
+    EXPECT_LE(store.openConnections(), 4u);
+}
+
 TEST_F(PostgresLedgerTest, ErrorsNeverShowThePassword) {
     const std::string wrong = "postgresql://mc:not-the-secret-pw@127.0.0.1:" + std::to_string(server().port()) + "/" +
                               url_.substr(url_.rfind('/') + 1);
