@@ -444,6 +444,18 @@ private:
 
     void connect() {
         const std::string options = connectionString(url_, password_);
+        // Poco 1.11's SessionHandle::connect keeps (leaks) the PGconn of a failed attempt, about
+        // 17 KB each, and the service retries a lost database forever: the attempt is made with
+        // libpq first, which frees it, and the session opened once a server accepted one. (Poco
+        // has no way to adopt that connection; the second costs a round trip per (re)connect.)
+        {
+            const std::unique_ptr<PGconn, decltype(&PQfinish)> attempt(PQconnectdb(options.c_str()), &PQfinish);
+            if (PQstatus(attempt.get()) != CONNECTION_OK) {
+                // As the connector words it, for describe().
+                throw Poco::Data::ConnectionFailedException(
+                    std::string("Connection Error: ") + (attempt ? PQerrorMessage(attempt.get()) : "out of memory"));
+            }
+        }
         session_.emplace(Poco::AutoPtr<Poco::Data::SessionImpl>(new Poco::Data::PostgreSQL::SessionImpl(options, 10)));
         handle_ = Poco::AnyCast<Poco::Data::PostgreSQL::SessionHandle*>(session_->getProperty("handle"));
         // NOTICEs ("relation already exists, skipping") are not for the operator's terminal;
