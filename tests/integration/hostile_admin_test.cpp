@@ -3,50 +3,14 @@
 // answering, a trickled request is cut off at its deadline, and replies carry the right reason
 // phrases.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <memory>
 
 #include "tests/integration/service_harness.hpp"
+#include "tests/support/RawClient.hpp"
 
 namespace mc::testing::service {
 namespace {
-
-int connectTo(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-// Sends `request` and returns everything until the server closes (at most 10 s).
-std::string roundTrip(std::uint16_t port, const std::string& request) {
-    const int fd = connectTo(port);
-    if (fd < 0) return {};
-    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string reply;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    char buffer[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd ready{fd, POLLIN, 0};
-        if (::poll(&ready, 1, 100) != 1) continue;
-        const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-        if (got <= 0) break;
-        reply.append(buffer, static_cast<std::size_t>(got));
-    }
-    ::close(fd);
-    return reply;
-}
 
 std::string statusLine(const std::string& reply) { return reply.substr(0, reply.find("\r\n")); }
 
@@ -65,24 +29,20 @@ TEST_F(AdminUnderLoadTest, HealthzAnswersThroughSlowlorisAndIdleCrowds) {
         slow.emplace_back([&] {
             const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
             while (attacking) {
-                const int fd = connectTo(httpPort_);
-                if (fd < 0) continue;
+                RawClient client(httpPort_);
+                if (!client.connected()) continue;
                 for (std::size_t sent = 0; attacking; ++sent) {
-                    const char byte = request[std::min(sent, request.size() - 1)];
-                    if (::send(fd, &byte, 1, MSG_NOSIGNAL) != 1) break;
-                    pollfd closed{fd, POLLIN, 0};
-                    if (::poll(&closed, 1, 1000) == 1) {
+                    if (!client.send(std::string(1, request[std::min(sent, request.size() - 1)]))) break;
+                    if (client.readable(1000ms)) {
                         ++cutOff;  // the server answered (408) and closed: the deadline held
                         break;
                     }
                 }
-                ::close(fd);
             }
         });
     // And a crowd of idle connections, more than the server keeps open.
-    std::vector<int> idle;
-    for (int i = 0; i < 400; ++i)
-        if (const int fd = connectTo(httpPort_); fd >= 0) idle.push_back(fd);
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 400; ++i) idle.push_back(std::make_unique<RawClient>(httpPort_));
 
     // For 12 s (more than two request deadlines), /healthz and /metrics answer promptly.
     const auto attackEnds = std::chrono::steady_clock::now() + 12s;
@@ -99,13 +59,13 @@ TEST_F(AdminUnderLoadTest, HealthzAnswersThroughSlowlorisAndIdleCrowds) {
     EXPECT_GT(cutOff, 0) << "a trickled request outlives its deadline";
 
     // Reason phrases match their codes.
-    EXPECT_EQ(statusLine(roundTrip(httpPort_, "GET /nowhere HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
-    EXPECT_EQ(statusLine(roundTrip(httpPort_, "PUT /healthz HTTP/1.1\r\n\r\n")), "HTTP/1.1 405 Method Not Allowed");
-    EXPECT_EQ(statusLine(roundTrip(httpPort_, "GET /healthz HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+    EXPECT_EQ(statusLine(rawRoundTrip(httpPort_, "GET /nowhere HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+    EXPECT_EQ(statusLine(rawRoundTrip(httpPort_, "PUT /healthz HTTP/1.1\r\n\r\n")), "HTTP/1.1 405 Method Not Allowed");
+    EXPECT_EQ(statusLine(rawRoundTrip(httpPort_, "GET /healthz HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
 
     attacking = false;
     for (auto& thread : slow) thread.join();
-    for (const int fd : idle) ::close(fd);
+    idle.clear();
     ASSERT_TRUE(daemon_->running()) << daemon_->err();
 }
 

@@ -89,13 +89,6 @@ AccountConfig scriptedAccount(std::uint16_t port, const std::string& name, const
     return account;
 }
 
-TargetConfig lmtpTarget(std::uint16_t port) {
-    TargetConfig config;
-    config.protocol = "lmtp";
-    config.port = port;
-    return config;
-}
-
 std::string readText(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
@@ -109,12 +102,6 @@ class Deadlines : public ::testing::Test {
 protected:
     CollectorHarness harness{"2s"};  // io_timeout
     FakeSmtpTarget target{lmtpOptions()};
-
-    static FakeSmtpOptions lmtpOptions() {
-        FakeSmtpOptions options;
-        options.lmtp = true;
-        return options;
-    }
 
     // Runs `run --once` (killed after 60 s) and checks that ACCOUNT failed with NEEDLE within
     // BOUND seconds.

@@ -1,17 +1,12 @@
 // Self-tests of the fakes the hostile tests rely on: they record what they must, and they never
 // hang a test (stop is prompt even with a stalled script and a client that keeps the socket open).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 
+#include "tests/support/RawClient.hpp"
 #include "tests/support/fakes/FaultProxy.hpp"
 #include "tests/support/fakes/ScriptedServer.hpp"
 
@@ -20,47 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A minimal blocking client for 127.0.0.1.
-class RawClient {
-public:
-    explicit RawClient(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        address.sin_port = htons(port);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-    }
-    ~RawClient() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool connected() const { return fd_ >= 0; }
-    void send(const std::string& bytes) { (void)!::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
-    // Reads until TOTAL bytes, EOF or TIMEOUT.
-    std::string receive(std::size_t total, std::chrono::milliseconds timeout, bool* eof = nullptr) {
-        std::string out;
-        auto deadline = Clock::now() + timeout;
-        while (out.size() < total && Clock::now() < deadline) {
-            pollfd entry{fd_, POLLIN, 0};
-            if (::poll(&entry, 1, 20) <= 0) continue;
-            char chunk[4096];
-            ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) {
-                if (eof) *eof = true;
-                break;
-            }
-            out.append(chunk, static_cast<std::size_t>(n));
-        }
-        return out;
-    }
-
-private:
-    int fd_ = -1;
-};
 
 TEST(HostileFakes, ScriptedServerStopsPromptlyWithAStalledScriptAndAnOpenClient) {
     auto server = std::make_unique<ScriptedServer>(Script().sendLine("+OK hello").stall(10min));

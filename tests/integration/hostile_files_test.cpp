@@ -49,11 +49,6 @@ protected:
     FakeSmtpTarget target{lmtpOptions()};
     FakePop3Server pop3{FakePop3Options{}, {message("first")}};
 
-    TargetConfig lmtpTarget() const {
-        TargetConfig config;
-        config.port = target.port();
-        return config;
-    }
     AccountConfig account() const {
         AccountConfig config;
         config.port = pop3.port();
@@ -70,7 +65,7 @@ protected:
 // A ledger whose header is sound but whose pages are garbage opens fine and fails at the first
 // query: every command must still end with exit 3 and say so.
 TEST_F(HostileFiles, CorruptedLedgerIsExitThreeInEveryCommand) {
-    harness.writeConfig(lmtpTarget(), {account()});
+    harness.writeConfig(lmtpTarget(target.port()), {account()});
     ASSERT_TRUE(harness.run().ok()) << harness.run().describe();
     const fs::path ledger = harness.ledgerPath();
     std::string bytes = readFile(ledger);
@@ -96,7 +91,7 @@ TEST_F(HostileFiles, PasswordCommandChildrenGetOnlyTheStandardDescriptors) {
     config.password.clear();
     config.extra = "password_command = " + tomlString("sleep 60 </dev/null >/dev/null 2>&1 & echo $! > " +
                                                       pidFile.string() + "; echo " + password);
-    std::string toml = harness.writeConfig(lmtpTarget(), {config});
+    std::string toml = harness.writeConfig(lmtpTarget(target.port()), {config});
     const std::uint16_t port = freeLoopbackPort();
     toml.replace(toml.find("http_listen = \"\""), 16, "http_listen = \"127.0.0.1:" + std::to_string(port) + "\"");
     writeFile(harness.configPath(), toml, 0600);
@@ -135,7 +130,7 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
     AccountConfig withCommand = account();
     withCommand.password.clear();
     withCommand.extra = "password_command = \"echo secret\"\n";
-    harness.writeConfig(lmtpTarget(), {withCommand});
+    harness.writeConfig(lmtpTarget(target.port()), {withCommand});
     const std::string path = harness.configPath().string();
     for (mode_t mode : {0620, 0602, 0660}) {
         ASSERT_EQ(::chmod(path.c_str(), mode), 0);
@@ -149,7 +144,7 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
     AccountConfig withToken = account();
     withToken.password.clear();
     withToken.extra = "auth = \"xoauth2\"\noauth2_token_command = \"echo token\"\n";
-    harness.writeConfig(lmtpTarget(), {withToken});
+    harness.writeConfig(lmtpTarget(target.port()), {withToken});
     ASSERT_EQ(::chmod(path.c_str(), 0664), 0);
     EXPECT_NE(harness.command("validate").err.find("writable by group or others"), std::string::npos)
         << harness.command("validate").describe();
@@ -159,7 +154,7 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
     plain.password.clear();
     // validate checks that a password file exists and is private.
     plain.extra = "password_file = " + tomlString(harness.dir().writeFile("pw", "secret\n", 0600).string()) + "\n";
-    std::string toml = harness.writeConfig(lmtpTarget(), {plain});
+    std::string toml = harness.writeConfig(lmtpTarget(target.port()), {plain});
     const std::string sqlite =
         toml.substr(toml.find("ledger = "), toml.find('\n', toml.find("ledger = ")) - toml.find("ledger = "));
     toml.replace(toml.find(sqlite), sqlite.size(), "ledger = \"postgresql://mc:Pg-Secret-9@127.0.0.1:5432/mail\"");
@@ -179,7 +174,7 @@ TEST_F(HostileFiles, ConfigOthersCanChangeIsRefusedWhenItRunsCommandsOrHoldsSecr
 // elsewhere: refused, nothing is written there and its mode is left alone.
 TEST_F(HostileFiles, QuarantineDirectoryThatIsASymlinkIsRefused) {
     target.script("DOT", "550 5.7.1 rejected by policy");
-    harness.writeConfig(lmtpTarget(), {account()});
+    harness.writeConfig(lmtpTarget(target.port()), {account()});
     TempDir elsewhere("mc-elsewhere");
     ASSERT_EQ(::chmod(elsewhere.str().c_str(), 0755), 0);
     fs::create_directories(harness.quarantineDir());

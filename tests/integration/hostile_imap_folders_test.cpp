@@ -28,15 +28,6 @@ FakeImapFolder folder(const std::string& name, const std::string& subject) {
     return f;
 }
 
-std::set<std::string> subjects(const std::vector<std::string>& messages) {
-    std::set<std::string> found;
-    for (const auto& m : messages) {
-        auto at = m.find("Subject: ");
-        if (at != std::string::npos) found.insert(m.substr(at + 9, m.find('\r', at) - at - 9));
-    }
-    return found;
-}
-
 class HostileImapFolders : public ::testing::TestWithParam<char> {
 protected:
     CollectorHarness harness{"2s"};
@@ -64,7 +55,7 @@ TEST_P(HostileImapFolders, StarSkipsTrashJunkAndDraftsUnderInboxAndMovesIntoTheT
     auto result = harness.run();
 
     EXPECT_EQ(result.exitCode, 0) << result.describe();
-    EXPECT_EQ(subjects(target.messages()), (std::set<std::string>{"inbox-1", "work-1"})) << imap.transcript();
+    EXPECT_EQ(subjectsOf(target.messages()), (std::set<std::string>{"inbox-1", "work-1"})) << imap.transcript();
     auto opened = imap.commands("SELECT");
     for (const auto& line : imap.commands("EXAMINE")) opened.push_back(line);
     EXPECT_EQ(opened.size(), 2u) << imap.transcript();

@@ -56,13 +56,6 @@ AccountConfig accountFor(std::uint16_t port, const std::string& name = "acct", c
     return account;
 }
 
-TargetConfig lmtpTarget(const FakeSmtpTarget& target) {
-    TargetConfig config;
-    config.protocol = "lmtp";
-    config.port = target.port();
-    return config;
-}
-
 // How a timeout may be worded: "... timed out", "HOST:PORT sent nothing for 2 s",
 // "sending to HOST:PORT stalled for 2 s".
 const std::vector<std::string> kTimeoutWords = {"timed out", "sent nothing for", "stalled for"};
@@ -100,7 +93,7 @@ TEST_F(HostilePop3, StartTlsRequiredButNotInCapaFailsBeforeCredentials) {
     auto options = popOptions(Tls::StartTls);
     options.offerStls = false;
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -115,7 +108,7 @@ TEST_F(HostilePop3, StartTlsRefusedWithErrFailsBeforeCredentials) {
     auto options = popOptions(Tls::StartTls);
     options.replies["STLS"] = "-ERR [SYS/TEMP] TLS is broken today\r\n";
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -130,7 +123,7 @@ TEST_F(HostilePop3, StartTlsWithoutCapaSupportAndStlsRefusedFailsBeforeCredentia
     auto options = popOptions(Tls::None);  // no TLS at all: STLS is answered -ERR
     options.capaSupported = false;
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -144,7 +137,7 @@ TEST_F(HostilePop3, StartTlsResponseInjectionIsRefusedBeforeCredentials) {
     // Both lines in one write: the second would be read as the first post-TLS reply.
     options.replies["STLS"] = "+OK Begin TLS\r\n+OK injected\r\n";
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -156,7 +149,7 @@ TEST_F(HostilePop3, StartTlsResponseInjectionIsRefusedBeforeCredentials) {
 
 TEST_F(HostilePop3, StartTlsWorkingCredentialsOnlyAfterHandshake) {
     FakePop3Server pop(popOptions(Tls::StartTls), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -177,7 +170,8 @@ TEST_F(HostilePop3, StartTlsWorkingCredentialsOnlyAfterHandshake) {
 TEST_F(HostilePop3, StalledGreetingTimesOutAndOtherAccountsStillDeliver) {
     ScriptedServer silent(Script().stall(60s));
     FakePop3Server good(popOptions(), {{message("good1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(silent.port(), "stalled"), accountFor(good.port(), "good")});
+    harness.writeConfig(lmtpTarget(target.port()),
+                        {accountFor(silent.port(), "stalled"), accountFor(good.port(), "good")});
 
     auto result = harness.run();
 
@@ -191,7 +185,7 @@ TEST_F(HostilePop3, StalledTlsHandshakeTimesOutAndOtherAccountsStillDeliver) {
     // Accepts TCP, then says nothing: the client's ClientHello goes unanswered.
     ScriptedServer silent(Script().stall(60s));
     FakePop3Server good(popOptions(), {{message("good1")}});
-    harness.writeConfig(lmtpTarget(target),
+    harness.writeConfig(lmtpTarget(target.port()),
                         {accountFor(silent.port(), "stalltls", "implicit"), accountFor(good.port(), "good")});
 
     auto result = harness.run({}, std::chrono::seconds(40));
@@ -211,7 +205,7 @@ TEST_F(HostilePop3, StalledStartTlsHandshakeTimesOut) {
         .sendLine("+OK go ahead")
         .stall(60s);
     ScriptedServer server(script);
-    harness.writeConfig(lmtpTarget(target), {accountFor(server.port(), "stalltls", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(server.port(), "stalltls", "starttls")});
 
     auto result = harness.run({}, std::chrono::seconds(40));
 
@@ -226,7 +220,7 @@ class HostilePop3Certificates : public HostilePop3, public ::testing::WithParamI
 
 TEST_P(HostilePop3Certificates, BadCertificateIsRefusedBeforeCredentials) {
     FakePop3Server pop(popOptions(Tls::Implicit, GetParam()), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "implicit")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "implicit")});
 
     auto result = harness.run();
 
@@ -240,7 +234,7 @@ TEST_P(HostilePop3Certificates, BadCertificateIsRefusedBeforeCredentials) {
 
 TEST_P(HostilePop3Certificates, BadCertificateIsRefusedWithStartTls) {
     FakePop3Server pop(popOptions(Tls::StartTls, GetParam()), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -260,7 +254,7 @@ TEST_F(HostilePop3, SlowImplicitTlsHandshakeDoesNotSkipHostNameVerification) {
     auto options = popOptions(Tls::Implicit, CertKind::WrongHost);
     options.delayBeforeTls = 3000ms;
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "implicit")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "implicit")});
 
     auto result = harness.run();
 
@@ -276,7 +270,7 @@ TEST_F(HostilePop3, SlowImplicitTlsHandshakeDoesNotSkipFingerprintPin) {
     FakePop3Server pop(options, {{message("m1")}});
     auto account = accountFor(pop.port(), "acct", "implicit");
     account.fingerprint = certificateFingerprint(TestCa::shared().certFile(CertKind::WrongHost));
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -290,7 +284,7 @@ TEST_F(HostilePop3, SlowStartTlsHandshakeDoesNotSkipHostNameVerification) {
     auto options = popOptions(Tls::StartTls, CertKind::WrongHost);
     options.delayBeforeTls = 3000ms;
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "starttls")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "starttls")});
 
     auto result = harness.run();
 
@@ -302,7 +296,7 @@ TEST_F(HostilePop3, SlowStartTlsHandshakeDoesNotSkipHostNameVerification) {
 
 TEST_F(HostilePop3, ValidCertificateWithImplicitTlsDelivers) {
     FakePop3Server pop(popOptions(Tls::Implicit), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "implicit")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "implicit")});
 
     auto result = harness.run();
 
@@ -315,7 +309,7 @@ TEST_F(HostilePop3, FingerprintPinMismatchIsRefused) {
     auto account = accountFor(pop.port(), "acct", "implicit");
     // A valid chain, but not the pinned certificate.
     account.fingerprint = certificateFingerprint(TestCa::shared().certFile(CertKind::WrongHost));
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -328,7 +322,7 @@ TEST_F(HostilePop3, FingerprintPinMatchDelivers) {
     FakePop3Server pop(popOptions(Tls::Implicit), {{message("m1")}});
     auto account = accountFor(pop.port(), "acct", "implicit");
     account.fingerprint = certificateFingerprint(TestCa::shared().certFile(CertKind::Valid));
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -343,7 +337,7 @@ TEST_F(HostilePop3, FingerprintPinOfUntrustedCertificateDeliversAsDocumented) {
     auto account = accountFor(pop.port(), "acct", "implicit");
     account.caFile.clear();
     account.fingerprint = certificateFingerprint(TestCa::shared().certFile(CertKind::UnknownCa));
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -357,7 +351,7 @@ TEST_F(HostilePop3, OversizedGreetingIsRefused) {
     auto options = popOptions();
     options.replies["GREETING"] = "+OK " + std::string(70 * 1024, 'A');  // and no line end
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -370,7 +364,7 @@ TEST_F(HostilePop3, OversizedListingLineIsRefused) {
     FakePop3Message bad{message("m1")};
     bad.uidl = std::string(70 * 1024, 'u');
     FakePop3Server pop(popOptions(), {bad});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -388,7 +382,7 @@ TEST_P(HostilePop3ListSizes, MalformedListSizeIsRefused) {
     FakePop3Server pop(popOptions(), {good, bad});
     auto account = accountFor(pop.port());
     account.keep = false;
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -412,7 +406,7 @@ TEST_P(HostilePop3Uidls, MalformedUidlIsRefusedAndLoggedEscaped) {
     FakePop3Message bad{message("m1")};
     bad.uidl = GetParam();
     FakePop3Server pop(popOptions(), {bad});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -432,7 +426,7 @@ TEST_F(HostilePop3, ControlCharactersInUidlAppearEscapedInTheLog) {
     FakePop3Message bad{message("m1")};
     bad.uidl = "abc\x1b[31mred";
     FakePop3Server pop(popOptions(), {bad});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -443,14 +437,14 @@ TEST_F(HostilePop3, ControlCharactersInUidlAppearEscapedInTheLog) {
 TEST_F(HostilePop3, FormatSpecifiersAndEscapesInServerTextAreLoggedEscaped) {
     // A first, good poll registers the account in the ledger; the second meets the hostile text.
     FakePop3Server good(popOptions(), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(good.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(good.port())});
     auto first = harness.run();
     ASSERT_EQ(first.exitCode, 0) << first.describe();
 
     auto options = popOptions();
     options.replies["PASS"] = "-ERR %s%n{}\x1b[31m%x{0}\r\n";
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -469,7 +463,7 @@ TEST_F(HostilePop3, StatusShowsTheFailureOfAnAccountThatNeverGotPastLogin) {
     auto options = popOptions();
     options.password = "not-what-the-config-says";
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
     expectAccountFailed(result, "acct", "invalid user name or password");
@@ -484,7 +478,7 @@ TEST_F(HostilePop3, FormatSpecifiersInGreetingErrAreLoggedEscaped) {
     auto options = popOptions();
     options.replies["GREETING"] = "-ERR %n%n%n%s{}{:>99999}\x07\x1b]0;owned\x07\r\n";
     FakePop3Server pop(options, {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -513,7 +507,7 @@ TEST_F(HostilePop3, DotLinesAndBareLfArriveByteExact) {
     FakePop3Options options = popOptions();
     options.capabilities.push_back("PIPELINING");
     FakePop3Server pop(options, {{content}, {message("second", "x\r\n.\r\n")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port())});
 
     auto result = harness.run();
 
@@ -543,7 +537,7 @@ TEST_F(HostilePop3, RetrBodyFarLargerThanListedAndMaxSizeIsNotDelivered) {
     auto account = accountFor(pop.port());
     account.extra = "max_message_size = \"100KB\"\n";
     account.keep = false;
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 
@@ -563,7 +557,7 @@ TEST_F(HostilePop3, RepeatedUidlIsDeliveredOnceAndNeverDeleted) {
     FakePop3Server pop(popOptions(), {first, second});
     auto account = accountFor(pop.port());
     account.keep = false;
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto run1 = harness.run();
     auto run2 = harness.run();
@@ -578,7 +572,7 @@ TEST_F(HostilePop3, RepeatedUidlIsDeliveredOnceAndNeverDeleted) {
 // `check` connects, negotiates TLS and logs in: with a bad certificate it must stop before USER.
 TEST_F(HostilePop3, CheckCommandRefusesBadCertificateBeforeCredentials) {
     FakePop3Server pop(popOptions(Tls::Implicit, CertKind::WrongHost), {{message("m1")}});
-    harness.writeConfig(lmtpTarget(target), {accountFor(pop.port(), "acct", "implicit")});
+    harness.writeConfig(lmtpTarget(target.port()), {accountFor(pop.port(), "acct", "implicit")});
 
     auto result = harness.command("check");
 
@@ -600,7 +594,7 @@ TEST_F(HostilePop3, OneByteSegmentsBothWaysStillDeliverByteExact) {
     plan.toServer.oneByteSegments = true;
     FaultProxy popProxy(pop.host(), pop.port(), plan);
     FaultProxy targetProxy(target.host(), target.port(), plan);
-    auto targetConfig = lmtpTarget(target);
+    auto targetConfig = lmtpTarget(target.port());
     targetConfig.port = targetProxy.port();
     harness.writeConfig(targetConfig, {accountFor(popProxy.port())});
 
@@ -621,7 +615,7 @@ TEST_F(HostilePop3, ConnectionCutInTheMiddleOfRetrLosesNothingAndDeletesNothing)
     FaultProxy proxy(pop.host(), pop.port(), plan);
     auto account = accountFor(proxy.port());
     account.keep = false;
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto first = harness.run();
 
@@ -651,7 +645,7 @@ TEST_F(HostilePop3, StallInTheMiddleOfRetrTimesOutAndDeletesNothing) {
     FaultProxy proxy(pop.host(), pop.port(), plan);
     auto account = accountFor(proxy.port());
     account.keep = false;
-    harness.writeConfig(lmtpTarget(target), {account});
+    harness.writeConfig(lmtpTarget(target.port()), {account});
 
     auto result = harness.run();
 

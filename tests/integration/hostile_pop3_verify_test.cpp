@@ -44,21 +44,6 @@ AccountConfig keepFalse(std::uint16_t port) {
     return account;
 }
 
-TargetConfig lmtpTarget(const FakeSmtpTarget& target) {
-    TargetConfig config;
-    config.port = target.port();
-    return config;
-}
-
-std::set<std::string> subjects(const std::vector<std::string>& messages) {
-    std::set<std::string> found;
-    for (const auto& m : messages) {
-        auto at = m.find("Subject: ");
-        if (at != std::string::npos) found.insert(m.substr(at + 9, m.find('\r', at) - at - 9));
-    }
-    return found;
-}
-
 class HostilePop3Verify : public ::testing::Test {
 protected:
     CollectorHarness harness{"2s"};
@@ -73,7 +58,7 @@ TEST_F(HostilePop3Verify, UidlsReusedAfterALostQuitReplyDeleteNothingUnfetched) 
     FakePop3Options options;
     options.loseQuitReply = true;
     FakePop3Server pop(options, {numbered("old-1", "1"), numbered("old-2", "2"), numbered("old-3", "3")});
-    harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {keepFalse(pop.port())});
 
     auto first = harness.run();
     ASSERT_EQ(first.exitCode, 0) << first.describe();
@@ -86,7 +71,7 @@ TEST_F(HostilePop3Verify, UidlsReusedAfterALostQuitReplyDeleteNothingUnfetched) 
     auto second = harness.run();
 
     EXPECT_EQ(second.exitCode, 0) << second.describe();
-    EXPECT_EQ(subjects(target.messages()),
+    EXPECT_EQ(subjectsOf(target.messages()),
               (std::set<std::string>{"old-1", "old-2", "old-3", "new-1", "new-2", "new-3"}))
         << target.transcript();
     EXPECT_EQ(target.messages().size(), 6u);
@@ -101,7 +86,7 @@ TEST_F(HostilePop3Verify, LeftoverIsKeptWhenTheServerCannotConfirmItsHeaders) {
     FakePop3Options options;
     options.replies["QUIT"] = "";  // the connection ends without QUIT's reply: nothing committed
     FakePop3Server pop(options, {numbered("kept-1", "a")});
-    harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {keepFalse(pop.port())});
     ASSERT_EQ(harness.run().exitCode, 0);
     ASSERT_EQ(pop.remaining(), 1u);
 
@@ -122,7 +107,7 @@ TEST_F(HostilePop3Verify, LeftoverWithTheRecordedHeadersIsDeleted) {
     FakePop3Options options;
     options.replies["QUIT"] = "";
     FakePop3Server pop(options, {numbered("left-1", "a")});
-    harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {keepFalse(pop.port())});
     ASSERT_EQ(harness.run().exitCode, 0);
     ASSERT_EQ(pop.remaining(), 1u);
 
@@ -141,11 +126,11 @@ TEST_F(HostilePop3Verify, BodyShorterThanListedIsNeitherDeliveredNorDeleted) {
     short1.listSize = std::to_string(short1.content.size() + 40);
     FakePop3Server pop(FakePop3Options{},
                        {FakePop3Message{message("whole-1")}, short1, FakePop3Message{message("whole-2")}});
-    harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {keepFalse(pop.port())});
 
     auto result = harness.run();
 
-    EXPECT_EQ(subjects(target.messages()), (std::set<std::string>{"whole-1", "whole-2"})) << target.transcript();
+    EXPECT_EQ(subjectsOf(target.messages()), (std::set<std::string>{"whole-1", "whole-2"})) << target.transcript();
     EXPECT_EQ(pop.server().countLines("RETR 2"), 2u) << "fetched once more before giving up\n" << pop.transcript();
     EXPECT_FALSE(pop.server().sawLine("DELE 2")) << pop.transcript();
     EXPECT_EQ(pop.remaining(), 1u);
@@ -161,7 +146,7 @@ TEST_F(HostilePop3Verify, TruncatedRetrBodyIsNeverDeliveredOrDeleted) {
     std::string header = truncated.content.substr(0, truncated.content.find("\r\n\r\n") + 4);
     truncated.retrReply = "+OK\r\n" + header + ".\r\n";
     FakePop3Server pop(FakePop3Options{}, {truncated});
-    harness.writeConfig(lmtpTarget(target), {keepFalse(pop.port())});
+    harness.writeConfig(lmtpTarget(target.port()), {keepFalse(pop.port())});
 
     auto result = harness.run();
 

@@ -24,31 +24,10 @@ namespace fs = std::filesystem;
 
 std::string script() { return supportFile("private-dovecot.sh").string(); }
 
-std::map<std::string, std::string> readEnvFile(const fs::path& path) {
-    std::map<std::string, std::string> values;
-    std::istringstream lines(readFile(path));
-    std::string line;
-    while (std::getline(lines, line)) {
-        auto equals = line.find('=');
-        if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
-    }
-    return values;
-}
-
 std::uint16_t portValue(const std::map<std::string, std::string>& env, const std::string& key) {
     auto it = env.find(key);
     if (it == env.end()) throw std::runtime_error("ports.env has no " + key);
     return static_cast<std::uint16_t>(std::stoul(it->second));
-}
-
-std::string logTail(const fs::path& file) {
-    try {
-        std::string log = readFile(file);
-        if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
-        return log;
-    } catch (const std::exception&) {
-        return "(no log)";
-    }
 }
 
 void checkFolderName(const std::string& folder) {

@@ -1,10 +1,7 @@
 #include "tests/support/PostfixServer.hpp"
 
-#include <arpa/inet.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,18 +19,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kMailUser = "nobody";  // owns the Maildirs; virtual(8) refuses root
-
-bool accepts(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    ::close(fd);
-    return connected;
-}
 
 // The services this instance needs, none chrooted (chroot would need copies of /etc files).
 std::string masterCf(std::uint16_t port) {
@@ -148,13 +133,9 @@ PostfixServer::PostfixServer(const std::vector<std::string>& mailboxes) {
                         std::to_string(::getpid()) + " " + config + " >/dev/null 2>&1 </dev/null &"};
     runProcess(watcher);
 
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
-    while (!accepts(port_)) {
-        if (Clock::now() > deadline) {
-            stop();
-            throw std::runtime_error("Postfix does not listen on port " + std::to_string(port_) + "\n" + log());
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!waitUntilListening(port_, std::chrono::seconds(20))) {
+        stop();
+        throw std::runtime_error("Postfix does not listen on port " + std::to_string(port_) + "\n" + log());
     }
 }
 

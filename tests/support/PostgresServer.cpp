@@ -14,27 +14,6 @@ namespace {
 
 std::string script() { return supportFile("private-postgres.sh").string(); }
 
-std::map<std::string, std::string> readEnvFile(const std::filesystem::path& path) {
-    std::map<std::string, std::string> values;
-    std::istringstream lines(readFile(path));
-    std::string line;
-    while (std::getline(lines, line)) {
-        auto equals = line.find('=');
-        if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
-    }
-    return values;
-}
-
-std::string logTail(const std::filesystem::path& file) {
-    try {
-        std::string log = readFile(file);
-        if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
-        return log;
-    } catch (const std::exception&) {
-        return "(no log)";
-    }
-}
-
 }  // namespace
 
 bool PostgresServer::available() { return ::access("/usr/lib/postgresql/15/bin/pg_ctl", X_OK) == 0; }

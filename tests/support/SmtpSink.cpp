@@ -1,9 +1,6 @@
 #include "tests/support/SmtpSink.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,18 +21,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSinkUser = "nobody";
-
-bool accepts(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    ::close(fd);
-    return connected;
-}
 
 std::string sinkExecutable() {
     if (::access("/usr/sbin/smtp-sink", X_OK) == 0) return "/usr/sbin/smtp-sink";
@@ -121,10 +106,7 @@ SmtpSink::SmtpSink(SmtpSinkOptions options)
         argv.insert(argv.end(), {"127.0.0.1:" + std::to_string(port_), "64"});
         process_ = std::make_unique<BackgroundProcess>(argv);
 
-        auto deadline = Clock::now() + std::chrono::seconds(10);
-        while (process_->running() && !accepts(port_) && Clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        if (process_->running() && accepts(port_)) return;
+        if (waitUntilListening(port_, std::chrono::seconds(10), [&] { return process_->running(); })) return;
         ProcessResult ended = process_->stop(SIGKILL);
         lastOutput = ended.describe();
         if (lastOutput.find("in use") == std::string::npos) break;  // retry only a taken port

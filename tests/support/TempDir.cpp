@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -82,6 +84,49 @@ std::uint16_t freeLoopbackPort() {
     }
     ::close(fd);
     return ntohs(address.sin_port);
+}
+
+bool loopbackAccepts(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return connected;
+}
+
+bool waitUntilListening(std::uint16_t port, std::chrono::milliseconds timeout, const std::function<bool()>& starting) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (starting()) {
+        if (loopbackAccepts(port)) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+std::map<std::string, std::string> readEnvFile(const std::filesystem::path& path) {
+    std::map<std::string, std::string> values;
+    std::istringstream lines(readFile(path));
+    std::string line;
+    while (std::getline(lines, line)) {
+        auto equals = line.find('=');
+        if (equals != std::string::npos) values[line.substr(0, equals)] = line.substr(equals + 1);
+    }
+    return values;
+}
+
+std::string logTail(const std::filesystem::path& file) {
+    try {
+        std::string log = readFile(file);
+        if (log.size() > 4000) log = "..." + log.substr(log.size() - 4000);
+        return log;
+    } catch (const std::exception&) {
+        return "(no log)";
+    }
 }
 
 std::string readFile(const std::filesystem::path& path) {

@@ -1,12 +1,8 @@
 // The admin HTTP endpoint over a real socket: /metrics, /healthz (with a failing ledger) and
 // POST /poll, against a Service driven by a fake clock and a fake poll function.
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +14,7 @@
 #include "schedules/AdminServer.hpp"
 #include "tests/support/FakeClock.hpp"
 #include "tests/support/HttpClient.hpp"
+#include "tests/support/RawClient.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -154,72 +151,30 @@ TEST_F(AdminServerTest, PostPollTriggersOneAccountOrAll) {
     EXPECT_EQ(request("POST", "/poll/bob").status, 503);
 }
 
-// A raw client socket, for what an HTTP library would not send: partial, slow or bad requests.
-class RawClient {
-public:
-    explicit RawClient(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-        timeval timeout{10, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    }
-    ~RawClient() { ::close(fd_); }
-    bool connected() const { return connected_; }
-    bool send(const std::string& bytes) {
-        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-    }
-    bool readable(std::chrono::milliseconds wait) {
-        pollfd ready{fd_, POLLIN, 0};
-        return ::poll(&ready, 1, static_cast<int>(wait.count())) == 1;
-    }
-    // Everything until the server closes the connection (or 10 s pass).
-    std::string receiveAll() {
-        std::string out;
-        char buffer[4096];
-        for (;;) {
-            const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
-            if (got <= 0) return out;
-            out.append(buffer, static_cast<std::size_t>(got));
-        }
-    }
-
-private:
-    int fd_ = -1;
-    bool connected_ = false;
-};
+using mc::testing::RawClient;
+using mc::testing::rawRoundTrip;
 
 std::string statusLine(const std::string& response) { return response.substr(0, response.find("\r\n")); }
-
-std::string roundTrip(std::uint16_t port, const std::string& request) {
-    RawClient client(port);
-    EXPECT_TRUE(client.connected());
-    client.send(request);
-    return client.receiveAll();
-}
 
 TEST_F(AdminServerTest, RepliesCarryTheirOwnReasonPhrases) {
     run();
     const auto port = server_->port();
-    EXPECT_EQ(statusLine(roundTrip(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), "HTTP/1.1 200 OK");
-    EXPECT_EQ(statusLine(roundTrip(port, "GET /nowhere HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
-    const std::string notAllowed = roundTrip(port, "DELETE /metrics HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), "HTTP/1.1 200 OK");
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "GET /nowhere HTTP/1.1\r\n\r\n")), "HTTP/1.1 404 Not Found");
+    const std::string notAllowed = rawRoundTrip(port, "DELETE /metrics HTTP/1.1\r\n\r\n");
     EXPECT_EQ(statusLine(notAllowed), "HTTP/1.1 405 Method Not Allowed");
     EXPECT_NE(notAllowed.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << notAllowed;
-    EXPECT_EQ(statusLine(roundTrip(port, "POST /poll/bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n")),
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "POST /poll/bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n")),
               "HTTP/1.1 202 Accepted");
-    EXPECT_EQ(statusLine(roundTrip(port, "hello there\r\n\r\n")), "HTTP/1.1 400 Bad Request");
-    EXPECT_EQ(statusLine(roundTrip(port, "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n")),
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "hello there\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n")),
               "HTTP/1.1 431 Request Header Fields Too Large");
-    const std::string head = roundTrip(port, "HEAD /healthz HTTP/1.1\r\n\r\n");
+    const std::string head = rawRoundTrip(port, "HEAD /healthz HTTP/1.1\r\n\r\n");
     EXPECT_EQ(statusLine(head), "HTTP/1.1 200 OK");
     EXPECT_NE(head.find("Content-Length: 3\r\n"), std::string::npos) << head;
     EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << "no body after HEAD";
     service_->requestStop();
-    EXPECT_EQ(statusLine(roundTrip(port, "GET /healthz HTTP/1.0\r\n\r\n")), "HTTP/1.1 503 Service Unavailable");
+    EXPECT_EQ(statusLine(rawRoundTrip(port, "GET /healthz HTTP/1.0\r\n\r\n")), "HTTP/1.1 503 Service Unavailable");
 }
 
 TEST_F(AdminServerTest, HealthzAnswersWhileSlowAndIdleClientsHangOn) {
@@ -272,20 +227,20 @@ TEST_F(AdminServerTest, ARequestMustArriveWithinItsDeadlineWhateverItTrickles) {
 TEST_F(AdminServerTest, WaitingPollAnswersWithEachResult) {
     run();
     const auto port = server_->port();
-    const std::string one = roundTrip(port, "POST /poll?wait=1&account=bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    const std::string one = rawRoundTrip(port, "POST /poll?wait=1&account=bob HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     EXPECT_EQ(statusLine(one), "HTTP/1.1 200 OK");
     EXPECT_NE(one.find("\r\n\r\nok\taccount=bob poll ok: listed=0 fetched=0 delivered=2 "), std::string::npos) << one;
     EXPECT_EQ(polls_[1], 2);
     EXPECT_EQ(polls_[0], 1);
 
-    const std::string all = roundTrip(port, "POST /poll?wait=1 HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    const std::string all = rawRoundTrip(port, "POST /poll?wait=1 HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     EXPECT_NE(all.find("ok\taccount=alice poll ok: "), std::string::npos) << all;
     EXPECT_NE(all.find("ok\taccount=bob poll ok: "), std::string::npos) << all;
     EXPECT_EQ(polls_[0], 2);
     EXPECT_EQ(polls_[1], 3);
 
     const std::string unknown =
-        roundTrip(port, "POST /poll?wait=1&account=bob&account=carol HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+        rawRoundTrip(port, "POST /poll?wait=1&account=bob&account=carol HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     EXPECT_EQ(statusLine(unknown), "HTTP/1.1 404 Not Found");
     EXPECT_NE(unknown.find("no account named 'carol'; the service's accounts: alice, bob\n"), std::string::npos)
         << unknown;

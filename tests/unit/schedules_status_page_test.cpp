@@ -2,10 +2,6 @@
 // server text, the chart), and the page's routes on a real admin socket: the token (Bearer and
 // the login cookie), the CSRF token of its forms, the Origin and Host checks.
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -19,6 +15,7 @@
 #include "schedules/AdminServer.hpp"
 #include "schedules/StatusPage.hpp"
 #include "tests/support/FakeClock.hpp"
+#include "tests/support/HttpClient.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -171,11 +168,7 @@ TEST(StatusPageChart, DeliveredPerDayCountsPollsAndSummariesInTheirDays) {
 
 // --- the page's routes on a real socket ------------------------------------------------------
 
-struct Response {
-    int status = 0;
-    std::string body;
-    std::map<std::string, std::string> headers;
-};
+using Response = testing::HttpReply;
 
 class StatusPageServerTest : public ::testing::Test {
 protected:
@@ -219,22 +212,7 @@ protected:
 
     Response send(const std::string& method, const std::string& path,
                   const std::map<std::string, std::string>& headers = {}, const std::string& body = "") {
-        Poco::Net::HTTPClientSession session("127.0.0.1", server_->port());
-        session.setTimeout(Poco::Timespan(10, 0));
-        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        for (const auto& [name, value] : headers) request.set(name, value);
-        if (method == "POST") {
-            request.setContentLength(static_cast<std::streamsize>(body.size()));
-            request.setContentType("application/x-www-form-urlencoded");
-        }
-        session.sendRequest(request) << body;
-        Poco::Net::HTTPResponse response;
-        std::istream& in = session.receiveResponse(response);
-        Response result;
-        result.status = response.getStatus();
-        for (const auto& [name, value] : response) result.headers[name] = value;
-        Poco::StreamCopier::copyToString(in, result.body);
-        return result;
+        return testing::httpRequest(server_->port(), method, path, headers, body);
     }
 
     static std::string csrfOf(const std::string& page) {

@@ -134,4 +134,20 @@ std::string linesContaining(const std::string& text, const std::string& needle) 
     return out;
 }
 
+TargetConfig lmtpTarget(std::uint16_t port) {
+    TargetConfig config;
+    config.protocol = "lmtp";
+    config.port = port;
+    return config;
+}
+
+std::set<std::string> subjectsOf(const std::vector<std::string>& messages) {
+    std::set<std::string> found;
+    for (const auto& m : messages) {
+        auto at = m.find("Subject: ");
+        if (at != std::string::npos) found.insert(m.substr(at + 9, m.find('\r', at) - at - 9));
+    }
+    return found;
+}
+
 }  // namespace mc::testing

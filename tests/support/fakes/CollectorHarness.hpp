@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,11 @@ private:
     std::string ioTimeout_;
     std::filesystem::path configPath_;
 };
+
+// An LMTP target without TLS on 127.0.0.1:PORT (a fake or smtp-sink).
+TargetConfig lmtpTarget(std::uint16_t port);
+// The Subject values of MESSAGES (CRLF line ends).
+std::set<std::string> subjectsOf(const std::vector<std::string>& messages);
 
 // A TOML basic string, quoted and escaped.
 std::string tomlString(const std::string& text);
