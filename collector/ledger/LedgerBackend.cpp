@@ -5,6 +5,8 @@
 
 #include <ctime>
 
+#include "proto/Utf8.hpp"
+
 namespace mc::ledger {
 namespace {
 
@@ -117,22 +119,9 @@ std::string replaceAll(std::string text, std::string_view token, std::string_vie
 std::string validText(const std::string& text) {
     std::string out;
     out.reserve(text.size());
-    const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-    const std::size_t size = text.size();
-    for (std::size_t i = 0; i < size;) {
-        const unsigned char c = bytes[i];
-        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool valid = length != 0 && c != 0 && i + length <= size && !(length == 2 && c < 0xC2);
-        for (std::size_t k = 1; valid && k < length; ++k) valid = (bytes[i + k] & 0xC0) == 0x80;
-        if (valid && length == 3) {
-            const unsigned next = bytes[i + 1];
-            valid = !(c == 0xE0 && next < 0xA0) && !(c == 0xED && next >= 0xA0);  // overlong, surrogate
-        }
-        if (valid && length == 4) {
-            const unsigned next = bytes[i + 1];
-            valid = c <= 0xF4 && !(c == 0xF0 && next < 0x90) && !(c == 0xF4 && next >= 0x90);
-        }
-        if (valid) {
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t length = text[i] == '\0' ? 0 : proto::utf8SequenceLength(text, i);
+        if (length != 0) {
             out.append(text, i, length);
             i += length;
         } else {
