@@ -256,10 +256,8 @@ void Service::workLoop() {
         jobs_.pop_front();
         ++busyWorkers_;
         lock.unlock();
-        work(job);
+        work(job);  // finish() counts this worker free again
         lock.lock();
-        // Free again before run() hears of the finished poll, so the next job need not start a worker.
-        --busyWorkers_;
         changed_.notify_all();
     }
 }
@@ -318,6 +316,9 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
             if (state_ == ServiceState::Starting || state_ == ServiceState::Running) state_ = ServiceState::Stopping;
             scheduler_.stopDispatching();
         }
+        // Free again before the scheduler hears of the finished poll: the job it starts next finds this
+        // worker instead of starting another (the pool stays at max_parallel workers).
+        --busyWorkers_;
         next = scheduler_.complete(
             name, PollOutcome{report.ok, report.deferred > 0, proto::retryClassOf(report.failure)}, now);
         if (!scheduler_.dispatching()) next.reset();  // stopping: there is no next poll
