@@ -285,6 +285,10 @@ void applyDecision(MailboxPoll& poll, Plan& plan, const ListedMailbox& listed, s
 // under the folder's earlier UIDVALIDITYs is not sent again. `rowsOfListed`: the listing
 // is partial (what arrived since the mailbox's mark, and what the ledger has work for), with the
 // rows it has; rows of messages not listed are then no news.
+// Rows of messages no longer listed are forgotten at most this many per poll (the rest on later
+// polls): a server listing far fewer messages than the ledger knows must not make a poll hold them.
+constexpr std::size_t kMostForgottenPerPoll = 10'000;
+
 Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll, bool rescan,
                  const std::vector<MessageRecord>* rowsOfListed = nullptr) {
     Plan plan;
@@ -299,7 +303,7 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
             // Repeated UIDLs are recorded as "UIDL#hash": they stay while the UIDL is listed.
             auto hash = record.key.uid.rfind('#');
             if (!(listed.anyRepeated() && hash != std::string::npos && listed.find(record.key.uid.substr(0, hash))))
-                plan.absent.push_back(record.key.uid);
+                if (plan.absent.size() < kMostForgottenPerPoll) plan.absent.push_back(record.key.uid);
             return true;
         }
         if (listed.repeated(*index)) return true;

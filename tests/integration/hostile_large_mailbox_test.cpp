@@ -170,6 +170,15 @@ TEST_F(LargeMailbox, AMillionMessagesArePolledWithinTheBudgetFirstAndAgain) {
     EXPECT_EQ(sql("SELECT COUNT(*) FROM messages WHERE uid = '" + uidlOf(1) + "';"), "0\n")
         << "the row of the message that left is forgotten";
     expectWithinMemoryBudget(again, empty);
+
+    // The server lists nothing: the rows of the messages gone are forgotten a bounded number per poll.
+    box.first = box.last + 1;
+    auto none = harness.run({}, std::chrono::seconds(300));
+
+    ASSERT_TRUE(none.ok()) << none.describe().substr(0, 4000);
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM messages WHERE account = 'big';"),
+              std::to_string(kMessages - 1 - 10'000) + "\n");
+    expectWithinMemoryBudget(none, empty);
 }
 
 // ---- IMAP ---------------------------------------------------------------------------------------
