@@ -749,6 +749,8 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         if (!sinceMark) expunged.clear();
     }
     std::vector<MessageRecord> due;
+    // QRESYNC's expunges let the arrivals exceed the count's bound: checked before the limit below.
+    sinceMark = sinceMark && entries.size() < kImapMostCheckedSinceMark;
     if (sinceMark) {
         due = poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account, *poll.control.clock),
                                   kImapMostCheckedSinceMark - entries.size());
