@@ -4,8 +4,9 @@ namespace mc::app {
 
 const std::vector<CommandSpec>& commands() {
     static const std::vector<CommandSpec> table{
-        runCommandSpec(),    pollCommandSpec(),       checkCommandSpec(),  validateCommandSpec(), statusCommandSpec(),
-        oauth2CommandSpec(), quarantineCommandSpec(), importCommandSpec(), ledgerCommandSpec(),   configCommandSpec(),
+        runCommandSpec(),    pollCommandSpec(),   checkCommandSpec(),      validateCommandSpec(),
+        statusCommandSpec(), oauth2CommandSpec(), quarantineCommandSpec(), importCommandSpec(),
+        ledgerCommandSpec(), configCommandSpec(), addCommandSpec(),
     };
     return table;
 }

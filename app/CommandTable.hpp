@@ -45,5 +45,6 @@ CommandSpec quarantineCommandSpec();
 CommandSpec importCommandSpec();
 CommandSpec ledgerCommandSpec();
 CommandSpec configCommandSpec();
+CommandSpec addCommandSpec();
 
 }  // namespace mc::app

@@ -101,6 +101,7 @@ std::string effectiveConfig(const config::Config& config) {
     for (const auto& a : config.accounts) {
         out.header("[[account]]");
         out.string("name", a.name);
+        if (!a.provider.empty()) out.string("provider", a.provider);  // the preset that filled in the server
         out.string("protocol", a.protocol == config::SourceProtocol::Pop3 ? "pop3" : "imap");
         endpoint(out, a.endpoint);
         out.string("username", a.username);
@@ -120,6 +121,8 @@ std::string effectiveConfig(const config::Config& config) {
         out.list("labels", a.labels);
         out.boolean("archive", a.archive);
         out.number("max_message_size", a.maxMessageSize);
+        out.number("max_messages_per_poll", a.maxMessagesPerPoll);
+        out.number("max_bytes_per_day", a.maxBytesPerDay);
         out.seconds("interval", a.interval);
         out.seconds("poll_timeout", a.pollTimeout.count() > 0 ? a.pollTimeout : c.pollTimeout);
         out.boolean("idle", a.idle);

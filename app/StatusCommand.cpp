@@ -60,6 +60,11 @@ void printHistory(const History& history) {
     if (history.polls.empty()) std::cout << "  no poll recorded\n";
 }
 
+std::uint64_t countOf(const std::map<std::string, std::uint64_t>& counts, const std::string& account) {
+    auto found = counts.find(account);
+    return found == counts.end() ? 0 : found->second;
+}
+
 int statusCommand(const Invocation& invocation, const config::Config& config) {
     const bool json = invocation.has("--json");
     const bool withHistory = invocation.has("--history");
@@ -74,6 +79,9 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
         if (auto stored = ledger->account(account->name)) record = *stored;
         records.push_back(std::move(record));
     }
+    // [collector] dedupe: messages not sent because another account delivered them.
+    const auto duplicates =
+        config.collector.dedupeByMessageId ? ledger->duplicateCounts() : std::map<std::string, std::uint64_t>{};
     std::vector<History> histories(accounts.size());
     if (withHistory)
         for (std::size_t i = 0; i < accounts.size(); ++i)
@@ -98,16 +106,23 @@ int statusCommand(const Invocation& invocation, const config::Config& config) {
                       << ",\"held_by\":" << jsonString(record.leaseHolder) << ",\"seen\":" << record.seen
                       << ",\"delivered\":" << record.delivered << ",\"deleted\":" << record.deleted
                       << ",\"quarantined\":" << record.quarantined << ",\"skipped\":" << record.skipped
-                      << ",\"pending\":" << record.pending << (withHistory ? historyJson(histories[i]) : "") << "}";
+                      << ",\"pending\":" << record.pending << ",\"duplicates\":" << countOf(duplicates, account->name)
+                      << (withHistory ? historyJson(histories[i]) : "") << "}";
         } else {
             std::cout << shown(account->name) << ": last poll " << formatTime(record.lastPollAt) << ", "
                       << (result.result.empty() ? "never polled" : shown(result.result))
                       << (kind.empty() ? "" : " (" + kind + ", retry " + retry + ")") << "; delivered "
                       << record.delivered << ", deleted " << record.deleted << ", quarantined " << record.quarantined
-                      << ", skipped " << record.skipped << ", pending " << record.pending << "; next poll "
-                      << describeNextPoll(record.nextPollAt) << "\n";
+                      << ", skipped " << record.skipped << ", pending " << record.pending
+                      << (countOf(duplicates, account->name)
+                              ? ", duplicates " + std::to_string(countOf(duplicates, account->name))
+                              : "")
+                      << "; next poll " << describeNextPoll(record.nextPollAt) << "\n";
             if (!record.leaseHolder.empty()) std::cout << "  held by " << shown(record.leaseHolder) << "\n";
-            if (!record.lastError.empty()) std::cout << "  last error: " << shown(record.lastError) << "\n";
+            // An ok or partial poll's text is a note (a download limit's progress), not an error.
+            if (!record.lastError.empty())
+                std::cout << (result.result == "failed" ? "  last error: " : "  note: ") << shown(record.lastError)
+                          << "\n";
             if (withHistory) printHistory(histories[i]);
         }
         first = false;

@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
     report("read_account", readsPerSecond(reads / 10, [&](int i) { store->account("bench-" + std::to_string(i % 8)); }),
            "reads/s");
     report("read_work_due",
-           readsPerSecond(reads / 10, [&](int i) { store->workDue("bench-" + std::to_string(i % 8), "INBOX", 7, 0); }),
+           readsPerSecond(reads / 10,
+                          [&](int i) { store->workDue("bench-" + std::to_string(i % 8), "INBOX", 7, 0, 1000); }),
            "reads/s");
     // A nothing-new poll's bookkeeping: lease taken and released, the poll and the next poll recorded.
     report("poll_bookkeeping",

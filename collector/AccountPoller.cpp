@@ -15,11 +15,14 @@
 
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
+#include "collector/DownloadBudget.hpp"
 #include "collector/HeaderFingerprint.hpp"
 #include "collector/SessionOptions.hpp"
 #include "collector/SourceSettings.hpp"
+#include "collector/imap/GmailSource.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "collector/pop3/Pop3Session.hpp"
+#include "config/Providers.hpp"
 #include "delivery/MessageTarget.hpp"
 #include "net/LineChannel.hpp"
 #include "proto/AsciiText.hpp"
@@ -79,23 +82,56 @@ std::optional<std::uint32_t> imapUid(const std::string& text) {
     return number;
 }
 
+// The X-GM-MSGID a Gmail ledger row names (as std::to_string writes it).
+std::optional<std::uint64_t> gmailMessageId(const std::string& text) {
+    std::uint64_t id = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (error != std::errc() || end != text.data() + text.size() || std::to_string(id) != text) return std::nullopt;
+    return id;
+}
+
+// `byGmailId`: the ledger's uid is the X-GM-MSGID (entries without one are dropped: see
+// withoutGmailId), else the UID.
 class ImapMailbox final : public ListedMailbox {
 public:
-    explicit ImapMailbox(std::vector<ImapListing> listing) : listing_(std::move(listing)) {
+    explicit ImapMailbox(std::vector<ImapListing> listing, bool byGmailId = false)
+        : listing_(std::move(listing)), byGmailId_(byGmailId) {
+        if (byGmailId_) {
+            auto noId =
+                std::remove_if(listing_.begin(), listing_.end(), [](const auto& e) { return !e.gmailMessageId; });
+            withoutGmailId_ = static_cast<std::size_t>(listing_.end() - noId);
+            listing_.erase(noId, listing_.end());
+        }
         std::sort(listing_.begin(), listing_.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
         listing_.erase(
             std::unique(listing_.begin(), listing_.end(), [](const auto& a, const auto& b) { return a.uid == b.uid; }),
             listing_.end());
+        if (byGmailId_) {
+            for (std::size_t index = 0; index < listing_.size(); ++index)
+                byGmailIdIndex_.emplace_back(listing_[index].gmailMessageId, index);
+            std::sort(byGmailIdIndex_.begin(), byGmailIdIndex_.end());
+        }
     }
     std::size_t count() const override { return listing_.size(); }
     std::uint32_t number(std::size_t index) const override { return listing_[index].uid; }
-    std::string uid(std::size_t index) const override { return std::to_string(listing_[index].uid); }
+    std::string uid(std::size_t index) const override {
+        return std::to_string(byGmailId_ ? listing_[index].gmailMessageId : listing_[index].uid);
+    }
     std::uint64_t size(std::size_t index) const override { return listing_[index].size; }
     bool flaggedDeleted(std::size_t index) const override { return listing_[index].deleted; }
     std::optional<std::size_t> find(const std::string& uid) const override {
-        auto number = imapUid(uid);
-        return number ? findNumber(*number) : std::nullopt;
+        if (!byGmailId_) {
+            auto number = imapUid(uid);
+            return number ? findNumber(*number) : std::nullopt;
+        }
+        auto id = gmailMessageId(uid);
+        if (!id) return std::nullopt;
+        auto at = std::lower_bound(byGmailIdIndex_.begin(), byGmailIdIndex_.end(), std::pair{*id, std::size_t{0}});
+        if (at == byGmailIdIndex_.end() || at->first != *id) return std::nullopt;
+        return at->second;
     }
+    // Listed without an X-GM-MSGID (byGmailId): left out, for a later poll.
+    std::size_t withoutGmailId() const { return withoutGmailId_; }
     std::optional<std::size_t> findNumber(std::uint32_t number) const override {
         auto at = std::lower_bound(listing_.begin(), listing_.end(), number,
                                    [](const ImapListing& entry, std::uint32_t uid) { return entry.uid < uid; });
@@ -105,12 +141,26 @@ public:
 
 private:
     std::vector<ImapListing> listing_;
+    bool byGmailId_ = false;
+    std::vector<std::pair<std::uint64_t, std::size_t>> byGmailIdIndex_;  // X-GM-MSGID, index; sorted
+    std::size_t withoutGmailId_ = 0;
 };
+
+// The ledger folder of Gmail rows keyed by X-GM-MSGID (UIDVALIDITY 0): one per account, whatever
+// label folder a message was listed in.
+constexpr const char* kGmailLedgerFolder = "X-GM-MSGID";
 
 // Where the items live: POP3 folder "" and UIDVALIDITY 0.
 struct Mailbox {
     std::string folder;
     std::uint64_t uidValidity = 0;
+    // Gmail: rows keyed by X-GM-MSGID, so a message is one row in every label folder and across
+    // UIDVALIDITY changes.
+    bool byGmailId = false;
+    bool holdsEveryMessage = false;  // Gmail's All Mail (\All): a message it does not list is gone
+
+    std::string ledgerFolder() const { return byGmailId ? kGmailLedgerFolder : folder; }
+    std::uint64_t ledgerValidity() const { return byGmailId ? 0 : uidValidity; }
 };
 
 // What one poll of one mailbox works with, set up once and passed whole (as isync's sync_vars).
@@ -123,7 +173,7 @@ struct MailboxPoll {
     Mailbox mailbox;
 
     MessageKey key(const std::string& uid) const {
-        return MessageKey{account.name, mailbox.folder, mailbox.uidValidity, uid};
+        return MessageKey{account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), uid};
     }
 };
 
@@ -143,6 +193,8 @@ struct Plan {
     std::vector<std::pair<std::uint32_t, MessageRecord>> deleteEarlier;
     std::vector<std::string> absent;  // ledger rows of messages no longer listed
     std::size_t leftAlone = 0;        // flagged \Deleted by another client: neither collected nor removed
+    // The source's labels per number (Gmail's X-GM-LABELS), filled in as the messages are fetched.
+    std::map<std::uint32_t, std::vector<std::string>> sourceLabels;
 
     bool isAmbiguous(std::uint32_t number) const {
         return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
@@ -322,11 +374,12 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
     if (rowsOfListed)
         std::for_each(rowsOfListed->begin(), rowsOfListed->end(), visit);
     else  // no ledger call inside: the store may hold its lock while it visits
-        poll.ledger.forEachMessage(poll.account.name, poll.mailbox.folder, poll.mailbox.uidValidity, visit);
+        poll.ledger.forEachMessage(poll.account.name, poll.mailbox.ledgerFolder(), poll.mailbox.ledgerValidity(),
+                                   visit);
     plan.rescan = rescan;
     if (rescan || listed.anyRepeated())
         plan.deliveredFromFolder = [&ledger = poll.ledger, account = poll.account.name,
-                                    folder = poll.mailbox.folder](const std::string& contentHash) {
+                                    folder = poll.mailbox.ledgerFolder()](const std::string& contentHash) {
             return ledger.deliveredInFolder(account, folder, contentHash);
         };
 
@@ -469,6 +522,20 @@ struct Collected {
     bool complete = false;
 };
 
+// How many of the planned messages, oldest first, the poll's download budget lets it fetch; the
+// rest stays unrecorded (new) for a later poll.
+std::size_t withinBudget(const PollControl& control, const ListedMailbox& listed,
+                         const std::vector<std::uint32_t>& fetch) {
+    if (!control.budget) return fetch.size();
+    std::vector<std::uint64_t> sizes;
+    sizes.reserve(fetch.size());
+    for (auto number : fetch) {
+        auto index = listed.findNumber(number);
+        sizes.push_back(index ? listed.size(*index) : 0);
+    }
+    return control.budget->take(sizes);
+}
+
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
 // (delivered and durably recorded, not ambiguous), including earlier ones that are due.
 Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const Plan& plan, const Retriever& retrieve) {
@@ -482,7 +549,11 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
         return collected;
     }
 
-    const std::vector<std::uint32_t>& numbers = plan.fetch;
+    std::vector<std::uint32_t> numbers = plan.fetch;
+    numbers.resize(withinBudget(poll.control, listed, numbers));
+    // Messages left for a later poll by the download budget keep the mark where it is.
+    const bool allPlanned = numbers.size() == plan.fetch.size();
+    if (numbers.empty()) return collected;
     const std::string& spoolDir = poll.config.collector.spoolDir;
     DeliveryPipeline pipeline(poll.config, account, poll.ledger, account.endpoint.host, numbers.size(),
                               *poll.control.clock, poll.control.cutoff);
@@ -496,6 +567,8 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
             const std::string uid = listed.uid(*index);
             DeliveryJob job{poll.key(uid), number, listed.size(*index), std::move(body), plan.notToResend(number)};
             if (plan.isAmbiguous(number)) job.key.uid = uid + "#" + job.body.sha256().substr(0, 16);
+            if (auto labels = plan.sourceLabels.find(number); labels != plan.sourceLabels.end())
+                job.sourceLabels = labels->second;
             bool accepted = pipeline.submit(std::move(job));
             ++handled;
             if (poll.control.progress) poll.control.progress(handled, numbers.size());
@@ -526,6 +599,7 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
     report.deferred += counts.deferred;
     report.quarantined += counts.quarantined;
     report.duplicates += counts.duplicates;
+    report.dedupedAcrossAccounts += counts.dedupedAcrossAccounts;
     report.bytes += counts.bytes;
     report.loneCrs += counts.loneCrs;
     if (pipeline.ledgerFailed()) report.ledgerFailed = true;
@@ -543,7 +617,8 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
     if (!account.keep)
         for (auto number : pipeline.deliveredNumbers())
             if (!plan.isAmbiguous(number)) toDelete.push_back(number);
-    collected.complete = handled + untrusted == numbers.size() && report.error.empty() && !report.ledgerFailed;
+    collected.complete =
+        allPlanned && handled + untrusted == numbers.size() && report.error.empty() && !report.ledgerFailed;
     return collected;
 }
 
@@ -721,6 +796,10 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         known = ImapKnownState{static_cast<std::uint32_t>(mark->uidValidity), mark->highestModSeq, mark->messages};
     ImapMailboxState state = session.select(folder, !deleting, known);
     poll.mailbox.uidValidity = state.uidValidity;
+    // Gmail: rows keyed by X-GM-MSGID; a folder collected by UID before (an older version) keeps
+    // its UID rows, so that nothing is delivered again.
+    Mailbox& mailbox = poll.mailbox;
+    mailbox.byGmailId = session.hasCapability("X-GM-EXT-1") && !poll.ledger.hasMessagesInFolder(account.name, folder);
 
     // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
     // UIDNEXT (none can appear there), but those QRESYNC says were expunged since: only what
@@ -752,9 +831,12 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     // QRESYNC's expunges let the arrivals exceed the count's bound: checked before the limit below.
     sinceMark = sinceMark && entries.size() < kImapMostCheckedSinceMark;
     if (sinceMark) {
-        due = poll.ledger.workDue(account.name, folder, state.uidValidity, deliveredBy(account, *poll.control.clock),
-                                  kImapMostCheckedSinceMark - entries.size());
+        due =
+            poll.ledger.workDue(account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(),
+                                deliveredBy(account, *poll.control.clock), kImapMostCheckedSinceMark - entries.size());
         sinceMark = entries.size() + due.size() < kImapMostCheckedSinceMark;
+        // Gmail rows do not name their UID: the messages they have work for are found by a whole listing.
+        if (mailbox.byGmailId && !due.empty()) sinceMark = false;
     }
     std::vector<MessageRecord> rows;
     bool validityChanged = false;
@@ -770,8 +852,10 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
             entries.insert(entries.end(), more.begin(), more.end());
         }
         std::size_t withRows = 0;
-        ImapMailbox partial(entries);
+        ImapMailbox partial(entries, mailbox.byGmailId);
         rows = rowsOfListed(poll, partial, std::move(due), withRows);
+    } else if (mailbox.byGmailId) {
+        entries = session.listMessages();  // X-GM-MSGIDs do not change with UIDVALIDITY: no re-scan
     } else {
         due = {};
         entries = {};
@@ -790,13 +874,21 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
                 "skipped and nothing is deleted from this folder in this poll",
                 account.name, net::printable(folder), state.uidValidity);
     }
-    ImapMailbox listed(std::move(entries));
+    ImapMailbox listed(std::move(entries), mailbox.byGmailId);
+    if (listed.withoutGmailId() > 0)
+        spdlog::warn("account={} folder={} {} message(s) listed without an X-GM-MSGID: left for a later poll",
+                     account.name, net::printable(folder), listed.withoutGmailId());
     Plan plan = planListing(poll, listed, firstPoll && !validityChanged, validityChanged, sinceMark ? &rows : nullptr);
     // The folder's messages, listed or known from the mark, but those left alone.
     report.listed += (sinceMark ? session.mailbox().exists : listed.count()) - plan.leftAlone;
     verifyEarlier(poll, plan, [&](const auto& uids, const auto& handle) { session.headers(uids, handle); });
     Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
+            // Gmail: the labels of exactly the messages about to be fetched (within the budget).
+            if (session.hasCapability("X-GM-EXT-1"))
+                session.gmailLabels(numbers, [&](std::uint32_t uid, const proto::ImapValue& labels) {
+                    plan.sourceLabels[uid] = gmailLabelsToCarry(labels, session.utf8Mode());
+                });
             session.retrieve(numbers, makeBody, handle, failed);
         });
 
@@ -808,7 +900,8 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
                          net::printable(folder));
         } else if (session.deleteMessages(toDelete, trashWireName)) {
             crashPoint("after-dele");
-            for (auto uid : toDelete) poll.ledger.markDeleted(poll.key(std::to_string(uid)));
+            for (auto uid : toDelete)
+                if (auto index = listed.findNumber(uid)) poll.ledger.markDeleted(poll.key(listed.uid(*index)));
             report.deleted += toDelete.size();
             deleted = toDelete;
         } else {
@@ -820,10 +913,12 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     }
     if (report.ledgerFailed) return;
     plan.absent.insert(plan.absent.end(), expunged.begin(), expunged.end());
-    poll.ledger.forget(account.name, folder, state.uidValidity, plan.absent);
+    // A Gmail message is gone only when All Mail no longer lists it (a label folder lists some).
+    if (!mailbox.byGmailId || mailbox.holdsEveryMessage)
+        poll.ledger.forget(account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), plan.absent);
     // The mark moves on only when every message listed was handled, none was left alone for
     // another client, and the folder kept its UIDVALIDITY.
-    if (!collected.complete || plan.leftAlone > 0 || state.uidNext == 0 ||
+    if (!collected.complete || plan.leftAlone > 0 || listed.withoutGmailId() > 0 || state.uidNext == 0 ||
         session.currentUidValidity() != state.uidValidity)
         return;
     const std::uint32_t uidNext = state.uidNext, listedFrom = sinceMark ? mark->uidNext : 0;
@@ -834,6 +929,13 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         if (uid < uidNext && below > 0) --below;
     MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize, state.highestModSeq};
     if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
+}
+
+// Gmail shows a message once per label: "*" there is All Mail alone (each message once).
+std::vector<std::string> foldersToCollect(const config::AccountSettings& account, const ImapSession& session,
+                                          const std::vector<ImapFolder>& listed) {
+    const auto allMail = gmailAllMailFolder(account, session.hasCapability("X-GM-EXT-1"), listed);
+    return allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
 }
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
@@ -856,7 +958,8 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         }
     bool firstPoll = ledger.registerAccount(account.name);
     std::vector<std::string> failures;
-    const auto folders = resolveImapFolders(account, listed);
+    const auto folders = foldersToCollect(account, session, listed);
+    const auto allMail = gmailAllMailFolder(account, session.hasCapability("X-GM-EXT-1"), listed);
     for (std::size_t index = 0; index < folders.size(); ++index) {
         const std::string& folder = folders[index];
         if (index > 0 && control.stopRequested()) {
@@ -867,6 +970,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         }
         try {
             MailboxPoll poll{config, account, ledger, control, report, Mailbox{folder, 0}};
+            poll.mailbox.holdsEveryMessage = allMail == folder;
             pollImapFolder(poll, session, trashWireName, firstPoll);
         } catch (const ImapError& e) {
             if (session.state() == ImapSession::State::LoggedOut) throw;
@@ -884,7 +988,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
 }  // namespace
 
 std::string pollResultText(const PollReport& report) {
-    if (report.ok) return report.deferred ? "partial" : "ok";
+    if (report.ok) return report.deferred || report.leftForLater ? "partial" : "ok";
     return "failed:" + std::string(proto::failureKindName(report.failure));
 }
 
@@ -907,6 +1011,12 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     const auto pollTimeout = account.pollTimeout.count() > 0 ? account.pollTimeout : config.collector.pollTimeout;
     PollControl bounded = control;
     bounded.deadline = started + pollTimeout;
+    DownloadBudget budget(account, [&] {
+        return ledger.deliveredBytesSince(
+            account.name,
+            static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(control.clock->wallNow())) - 86400);
+    });
+    bounded.budget = &budget;
     auto cutoff = std::make_shared<net::IoCutoff>(control.cutoff);
     cutoff->cutAt(*bounded.deadline + config.collector.ioTimeout);
     bounded.cutoff = cutoff;
@@ -922,7 +1032,8 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         report.error = std::string("ledger failure: ") + e.what();
     } catch (const proto::Failure& e) {
         report.failure = e.failureKind();
-        report.error = withFailureHint(account, e.what());
+        report.failure = config::isThrottledReply(e.what()) ? proto::FailureKind::Throttled : e.failureKind();
+        report.error = withFailureHint(account, e.what(), report.failure);
     } catch (const std::exception& e) {
         report.error = withFailureHint(account, e.what());
     }
@@ -941,9 +1052,13 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
                 "poll_timeout (" + describeDuration(pollTimeout) + ") reached; the rest is collected next time";
         }
     }
+    report.leftForLater = budget.leftMessages();
+    report.limitNote = budget.describe();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     try {
-        if (!report.ledgerFailed) ledger.recordPoll(account.name, pollResultText(report), report.error);
+        if (!report.ledgerFailed)
+            ledger.recordPoll(account.name, pollResultText(report),
+                              report.error.empty() ? report.limitNote : report.error);
     } catch (const ledger::LedgerError& e) {
         report.ledgerFailed = true;
         report.ok = false;
@@ -956,6 +1071,7 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
 CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account,
                          ledger::LedgerStore* ledger) {
     CheckReport report{account.name, false, "", {}};
+    const std::string server = config::describeServer(account) + ": ";
     std::string security = account.endpoint.tls == config::TlsMode::None ? "no TLS" : "TLS verified";
     try {
         const bool firstPoll = !ledger || !ledger->account(account.name);
@@ -976,7 +1092,7 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();
-            auto folders = resolveImapFolders(account, session.listFolders());
+            auto folders = foldersToCollect(account, session, session.listFolders());
             for (const auto& folder : folders) {
                 const std::uint64_t uidValidity = session.select(folder, true).uidValidity;  // EXAMINE
                 count(Mailbox{folder, uidValidity}, ImapMailbox(session.listMessages()));
@@ -988,9 +1104,13 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
             session.logout();
         }
         report.ok = true;
+    } catch (const proto::Failure& e) {
+        const auto kind = config::isThrottledReply(e.what()) ? proto::FailureKind::Throttled : e.failureKind();
+        report.detail = withFailureHint(account, e.what(), kind);
     } catch (const std::exception& e) {
         report.detail = withFailureHint(account, e.what());
     }
+    report.detail = server + report.detail;
     return report;
 }
 

@@ -19,6 +19,8 @@
 
 namespace mc::collector {
 
+class DownloadBudget;
+
 struct PollReport {
     std::string account;
     bool ok = false;            // the poll ran to its end (messages may still be pending)
@@ -30,8 +32,13 @@ struct PollReport {
     std::string heldBy;  // not polled: another instance holds the account's lease
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0, deleted = 0,
                   duplicates = 0, bytes = 0;
-    std::uint64_t untrusted = 0;  // not delivered: the source's answer for them did not add up
-    std::uint64_t loneCrs = 0;    // lone CRs the delivered messages had, each sent as a space
+    std::uint64_t untrusted = 0;              // not delivered: the source's answer for them did not add up
+    std::uint64_t loneCrs = 0;                // lone CRs the delivered messages had, each sent as a space
+    std::uint64_t dedupedAcrossAccounts = 0;  // not sent: another account delivered them ([collector] dedupe)
+    // Left for a later poll by max_messages_per_poll / max_bytes_per_day, and why (for the poll
+    // line and `status`; empty when nothing was left).
+    std::uint64_t leftForLater = 0;
+    std::string limitNote;
     double seconds = 0;
 };
 
@@ -55,13 +62,16 @@ struct PollControl {
     // The time the poll's decisions read (delete_after_days, trace headers, quarantine names, the
     // target's busy back-off); never null.
     Clock* clock = &systemClock();
+    // Set by pollAccount: what the poll may still download (max_messages_per_poll, max_bytes_per_day).
+    DownloadBudget* budget = nullptr;
 
     bool stopRequested() const {
         return (stop != nullptr && stop->load()) || (deadline && std::chrono::steady_clock::now() >= *deadline);
     }
 };
 
-// The poll's result as the ledger keeps it: "ok", "partial", or "failed:KIND" (KIND a
+// The poll's result as the ledger keeps it: "ok", "partial" (messages deferred by the target or
+// left for later by a download limit), or "failed:KIND" (KIND a
 // failureKindName), so that `status` shows the kind without reading error text.
 std::string pollResultText(const PollReport& report);
 struct PollResultText {

@@ -1,5 +1,7 @@
 #include "collector/DeliveryPipeline.hpp"
 
+#include "collector/BodyFingerprint.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -253,15 +255,18 @@ void DeliveryPipeline::work() {
 std::time_t DeliveryPipeline::wallSeconds() const { return std::chrono::system_clock::to_time_t(clock_.wallNow()); }
 
 delivery::OutgoingMessage DeliveryPipeline::envelope(const DeliveryJob& job, const std::string& head) const {
+    std::vector<std::string> labels = account_.labels;
+    for (const auto& label : job.sourceLabels)
+        if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(label);
     delivery::OutgoingMessage message;
-    message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, account_.labels, wallSeconds()});
+    message.headerPrefix = delivery::traceHeaders({sourceHost_, account_.name, labels, wallSeconds()});
     message.body = &job.body;
     message.recipient = config_.target.recipient;
     message.account = account_.name;
-    message.labels = account_.labels;
+    message.labels = labels;
     message.archive = account_.archive;
-    if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !account_.labels.empty())
-        message.recipient = subaddress(config_.target.recipient, account_.labels.front());
+    if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !labels.empty())
+        message.recipient = subaddress(config_.target.recipient, labels.front());
     if (config_.target.envelopeFrom == "original") {
         auto returnPath = proto::findHeader(head, "Return-Path");
         auto sender = returnPath ? proto::parseReturnPath(*returnPath) : std::nullopt;
@@ -271,6 +276,30 @@ delivery::OutgoingMessage DeliveryPipeline::envelope(const DeliveryJob& job, con
         message.envelopeFrom = config_.target.envelopeFrom;
     }
     return message;
+}
+
+bool DeliveryPipeline::settledByDedupe(const DeliveryJob& job, const std::string& messageId,
+                                       const std::string& headerHash) {
+    const ledger::DedupeDecision decision = ledger_.claimMessage(
+        job.key, job.listedSize, messageId, bodyFingerprint(job.body), job.body.sha256(), headerHash);
+    if (decision.claim == ledger::DedupeClaim::Claimed) return false;
+    if (decision.claim == ledger::DedupeClaim::HeldByPending)
+        ledger_.recordFailure(
+            job.key, job.listedSize,
+            "held: account " + decision.first.account + " has the same message and has not delivered it yet");
+    std::lock_guard lock(mutex_);
+    if (decision.claim == ledger::DedupeClaim::Duplicate) {
+        spdlog::info("account={} uid={} not sent: the same message came through account={} first", account_.name,
+                     net::printable(job.key.uid), decision.first.account);
+        ++counts_.dedupedAcrossAccounts;
+        delivered_.push_back(job.number);  // handled: as deletable as a delivered one
+        return true;
+    }
+    // Pending until the account that claimed it first delivers it (or gives it up).
+    spdlog::info("account={} uid={} held: account={} has the same message and has not delivered it yet", account_.name,
+                 net::printable(job.key.uid), decision.first.account);
+    ++counts_.deferred;
+    return true;
 }
 
 void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
@@ -286,6 +315,9 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         delivered_.push_back(job.number);
         return;
     }
+
+    if (config_.collector.dedupeByMessageId && !messageId.empty() && settledByDedupe(job, messageId, headerHash))
+        return;
 
     delivery::OutgoingMessage message = envelope(job, head);
     delivery::DeliveryResult result = context.target->deliver(message);

@@ -37,11 +37,15 @@ struct DeliveryJob {
     // Whether this content (sha256 hex) was delivered before, under this key or from this mailbox:
     // such content is recorded, not sent again. Empty: nothing to compare with.
     std::function<bool(const std::string& contentHash)> deliveredBefore;
+    // The source's own labels for this message (Gmail's X-GM-LABELS), after the account's labels.
+    std::vector<std::string> sourceLabels;
 };
 
 struct DeliveryCounts {
     std::uint64_t delivered = 0, deferred = 0, quarantined = 0, duplicates = 0, bytes = 0;
     std::uint64_t loneCrs = 0;  // lone CRs sent as spaces in the delivered messages
+    // Not sent: another account delivered the same message ([collector] dedupe = "message-id").
+    std::uint64_t dedupedAcrossAccounts = 0;
 };
 
 class DeliveryPipeline {
@@ -71,6 +75,9 @@ private:
     void work();
     std::time_t wallSeconds() const;  // the clock's wall time, for what people read
     void handle(class WorkerContext& context, DeliveryJob& job);
+    // [collector] dedupe: true when the job is not to be sent (a duplicate, recorded as such, or
+    // held while another account's copy is pending).
+    bool settledByDedupe(const DeliveryJob& job, const std::string& messageId, const std::string& headerHash);
     // The job's message with its trace headers, recipient (subaddressed by label when so
     // configured) and envelope sender (the Return-Path, or the configured address).
     delivery::OutgoingMessage envelope(const DeliveryJob& job, const std::string& head) const;

@@ -1,5 +1,7 @@
 #include "collector/FailureHints.hpp"
 
+#include "config/Providers.hpp"
+
 namespace mc::collector {
 namespace {
 
@@ -43,14 +45,14 @@ std::string_view portUse(std::uint16_t port) {
 }
 
 // Implicit TLS against a port that speaks plain text first (110, 143, or a STARTTLS port).
-std::string plainTextPort(const config::AccountSettings& account, std::string_view error) {
+std::string plainTextPort(const config::AccountSettings& account, std::string_view error, FailureKindSeen) {
     if (!contains(error, "wrong version number") && !contains(error, "packet length too long")) return "";
     return where(account) + " answered in plain text, not TLS: on this port use tls = \"starttls\", or the TLS port (" +
            usualPorts(account.protocol) + ")";
 }
 
 // Plain text (or STARTTLS) against a port that expects a TLS handshake first: it stays silent.
-std::string tlsOnlyPort(const config::AccountSettings& account, std::string_view error) {
+std::string tlsOnlyPort(const config::AccountSettings& account, std::string_view error, FailureKindSeen) {
     const std::uint16_t port = account.endpoint.port;
     if (account.endpoint.tls == TlsMode::Implicit || !contains(error, "sent nothing")) return "";
     if (port != 993 && port != 995 && port != 465) return "";
@@ -58,7 +60,7 @@ std::string tlsOnlyPort(const config::AccountSettings& account, std::string_view
 }
 
 // The greeting of another protocol: the port belongs to another service.
-std::string otherProtocolGreeting(const config::AccountSettings& account, std::string_view error) {
+std::string otherProtocolGreeting(const config::AccountSettings& account, std::string_view error, FailureKindSeen) {
     const bool greeting = contains(error, "reply to greeting") || contains(error, "unexpected greeting") ||
                           contains(error, "malformed response");
     if (!greeting) return "";
@@ -83,19 +85,19 @@ std::string otherProtocolGreeting(const config::AccountSettings& account, std::s
            usualPorts(account.protocol);
 }
 
-std::string noGreeting(const config::AccountSettings& account, std::string_view error) {
+std::string noGreeting(const config::AccountSettings& account, std::string_view error, FailureKindSeen) {
     if (!contains(error, "no greeting")) return "";
     return "the server took the connection but said nothing: is port " + std::to_string(account.endpoint.port) +
            " the right one, and does a firewall let it through? (" + usualPorts(account.protocol) + ")";
 }
 
-std::string nothingListens(const config::AccountSettings& account, std::string_view error) {
+std::string nothingListens(const config::AccountSettings& account, std::string_view error, FailureKindSeen) {
     if (!contains(error, "Connection refused")) return "";
     return "nothing listens on port " + std::to_string(account.endpoint.port) + " of " + account.endpoint.host +
            ": check host and port (" + usualPorts(account.protocol) + ")";
 }
 
-std::string connectionLimit(const config::AccountSettings&, std::string_view error) {
+std::string connectionLimit(const config::AccountSettings&, std::string_view error, FailureKindSeen) {
     const bool limit = contains(error, "[LIMIT]") || contains(error, "[IN-USE]") || contains(error, "[INUSE]") ||
                        contains(error, "oo many connections") || contains(error, "oo many simultaneous") ||
                        contains(error, "Maximum number of connections");
@@ -104,17 +106,31 @@ std::string connectionLimit(const config::AccountSettings&, std::string_view err
            "client) or another collector holds them; close it, or let it poll less often, then try again";
 }
 
+// A provider's known refusal texts (app password needed, POP/IMAP off in its settings), else its
+// setup notes when it refused the credentials.
+std::string providerRefusal(const config::AccountSettings& account, std::string_view error, FailureKindSeen kind) {
+    const bool authentication = kind == proto::FailureKind::Authentication;
+    if (!authentication && kind != proto::FailureKind::Protocol) return "";
+    return config::loginRefusalHint(config::findProvider(account.provider), error, authentication).value_or("");
+}
+
+std::string throttled(const config::AccountSettings&, std::string_view, FailureKindSeen kind) {
+    if (kind != proto::FailureKind::Throttled) return "";
+    return "the provider is throttling this account: it backs off, and the rest is collected later";
+}
+
 }  // namespace
 
 const std::vector<FailureHintRule>& failureHintRules() {
-    static const std::vector<FailureHintRule> rules{plainTextPort, tlsOnlyPort,    otherProtocolGreeting,
-                                                    noGreeting,    nothingListens, connectionLimit};
+    static const std::vector<FailureHintRule> rules{throttled,      providerRefusal,       plainTextPort,
+                                                    tlsOnlyPort,    otherProtocolGreeting, noGreeting,
+                                                    nothingListens, connectionLimit};
     return rules;
 }
 
-std::string withFailureHint(const config::AccountSettings& account, const std::string& error) {
+std::string withFailureHint(const config::AccountSettings& account, const std::string& error, FailureKindSeen kind) {
     for (FailureHintRule rule : failureHintRules()) {
-        std::string hint = rule(account, error);
+        std::string hint = rule(account, error, kind);
         if (!hint.empty()) return error + " -- hint: " + hint;
     }
     return error;

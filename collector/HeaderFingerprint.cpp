@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/Hex.hpp"
 namespace mc::collector {
 namespace {
 
@@ -31,13 +32,7 @@ std::string headerFingerprint(std::string_view message) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += kHex[digest[i] >> 4];
-        hex += kHex[digest[i] & 15];
-    }
-    return hex;
+    return base::lowerHex(digest, length);
 }
 
 }  // namespace mc::collector

@@ -49,7 +49,10 @@ struct CollectorSettings {
     std::string spoolDir;                    // big messages are spooled here; default: <quarantineDir>/../spool
     std::chrono::seconds ioTimeout{120};     // a server silent this long on a read or write fails
     std::chrono::seconds pollTimeout{3600};  // a poll running this long stops (sized for a big first import)
-    std::chrono::seconds leaseTtl{120};      // shared ledgers: an account's lease outlives a dead holder this long
+    // dedupe = "message-id": a message that arrives through several accounts (same Message-ID and
+    // body) is delivered once; the others are recorded as its duplicates. Off by default.
+    bool dedupeByMessageId = false;
+    std::chrono::seconds leaseTtl{120};  // shared ledgers: an account's lease outlives a dead holder this long
 };
 
 struct TargetSettings {
@@ -69,6 +72,11 @@ struct TargetSettings {
 
 struct AccountSettings {
     std::string name;
+    // The provider preset in use ("gmail"; "" none): from `provider`, else the username's domain
+    // when `host` is omitted, else the preset whose server `host` names. It supplies host, port
+    // and TLS (serverFromPreset), the OAuth2 provider, max_bytes_per_day and login refusal hints.
+    std::string provider;
+    bool serverFromPreset = false;
     SourceProtocol protocol = SourceProtocol::Pop3;
     Endpoint endpoint;
     std::string username;
@@ -88,6 +96,8 @@ struct AccountSettings {
     std::vector<std::string> labels;
     bool archive = false;
     std::uint64_t maxMessageSize = 50ull * 1000 * 1000;
+    std::uint64_t maxMessagesPerPoll = 0;  // 0: no limit; the rest waits for the next poll
+    std::uint64_t maxBytesPerDay = 0;      // 0: no limit; counted over the last 24 hours
     std::chrono::seconds interval{300};
     std::chrono::seconds pollTimeout{0};  // 0: [collector] poll_timeout
     bool idle = true;

@@ -18,6 +18,7 @@
 #include <map>
 
 #include "config/Config.hpp"
+#include "config/Providers.hpp"
 #include "config/TableReader.hpp"
 #include "proto/AsciiText.hpp"
 
@@ -101,8 +102,8 @@ struct Context {
 // ---- the keys of each table ----------------------------------------------------------------
 
 const std::initializer_list<std::string_view> kCollectorKeys{
-    "ledger",    "max_parallel", "http_listen", "log_format",   "quarantine_dir",
-    "spool_dir", "io_timeout",   "lease_ttl",   "poll_timeout", "http_token_file"};
+    "ledger",     "max_parallel", "http_listen",  "log_format",      "quarantine_dir", "spool_dir",
+    "io_timeout", "lease_ttl",    "poll_timeout", "http_token_file", "dedupe"};
 const std::initializer_list<std::string_view> kTargetKeys{"protocol",
                                                           "host",
                                                           "port",
@@ -122,6 +123,7 @@ const std::initializer_list<std::string_view> kTargetKeys{"protocol",
                                                           "tls_fingerprint",
                                                           "allow_plaintext"};
 const std::initializer_list<std::string_view> kAccountKeys{"name",
+                                                           "provider",
                                                            "protocol",
                                                            "host",
                                                            "port",
@@ -146,6 +148,8 @@ const std::initializer_list<std::string_view> kAccountKeys{"name",
                                                            "labels",
                                                            "archive",
                                                            "max_message_size",
+                                                           "max_messages_per_poll",
+                                                           "max_bytes_per_day",
                                                            "interval",
                                                            "poll_timeout",
                                                            "idle",
@@ -266,19 +270,24 @@ void checkPlaintext(const TableReader& reader, const Endpoint& endpoint) {
                            "; use \"implicit\" or \"starttls\", or set allow_plaintext = true");
 }
 
-// Host, port (0 when not given: the caller knows the default), TLS and pinning.
-Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Context& context, TableSteps& steps) {
+// Host, port (0 when not given: the caller knows the default), TLS and pinning. `preset`: the
+// server to use when `host` is omitted (its port and TLS unless given).
+Endpoint readEndpoint(const TableReader& reader, TlsMode defaultTls, const Context& context, TableSteps& steps,
+                      const PresetServer* preset = nullptr) {
     Endpoint endpoint;
-    endpoint.tls = defaultTls;
-    steps.read([&] { endpoint.host = readHost(reader); });
-    steps.read(
-        [&] { endpoint.port = static_cast<std::uint16_t>(reader.integerInRange("port", 1, 65535).value_or(0)); });
+    const bool fromPreset = preset && !reader.node("host");
+    endpoint.tls = fromPreset ? preset->tls : defaultTls;
+    steps.read([&] { endpoint.host = fromPreset ? std::string(preset->host) : readHost(reader); });
+    steps.read([&] {
+        endpoint.port = static_cast<std::uint16_t>(
+            reader.integerInRange("port", 1, 65535).value_or(fromPreset && !reader.node("tls") ? preset->port : 0));
+    });
     steps.read([&] {
         endpoint.tls =
             reader
                 .choice<TlsMode>(
                     "tls", {{"implicit", TlsMode::Implicit}, {"starttls", TlsMode::StartTls}, {"none", TlsMode::None}})
-                .value_or(defaultTls);
+                .value_or(fromPreset ? preset->tls : defaultTls);
     });
     steps.read([&] { endpoint.caFile = pathValue(reader, "ca_file", context); });
     steps.read([&] {
@@ -408,6 +417,15 @@ void readCollectorTable(const TableReader& reader, CollectorSettings& settings, 
         [&] { settings.ioTimeout = readDuration(reader, "io_timeout", settings.ioTimeout, std::chrono::seconds(1)); });
     steps.read(
         [&] { settings.leaseTtl = readDuration(reader, "lease_ttl", settings.leaseTtl, std::chrono::seconds(3)); });
+    steps.read([&] {
+        if (auto dedupe = reader.string("dedupe")) {
+            if (*dedupe != "off" && *dedupe != "message-id")
+                reader.fail("dedupe",
+                            "must be \"message-id\" (one copy of a message that arrives through several "
+                            "accounts) or \"off\" (the default)");
+            settings.dedupeByMessageId = *dedupe == "message-id";
+        }
+    });
     steps.read([&] {
         settings.pollTimeout = readDuration(reader, "poll_timeout", settings.pollTimeout, std::chrono::seconds(1));
     });
@@ -556,18 +574,20 @@ void checkLabels(const TableReader& reader, const std::vector<std::string>& labe
     }
 }
 
-std::uint64_t readMaxMessageSize(const TableReader& reader, std::uint64_t fallback) {
-    const toml::node* node = reader.node("max_message_size");
+// A size as "50MB", "512KiB" or a number of bytes; `zeroAllowed`: 0 (or "") means no limit.
+std::uint64_t readSize(const TableReader& reader, std::string_view key, std::uint64_t fallback, bool zeroAllowed) {
+    const toml::node* node = reader.node(key);
     if (!node) return fallback;
     std::optional<std::uint64_t> size;
     if (auto integer = node->value_exact<std::int64_t>())
         size = *integer >= 0 ? std::optional<std::uint64_t>(*integer) : std::nullopt;
     else if (auto text = node->value_exact<std::string>())
-        size = parseSize(*text);
+        size = zeroAllowed && text->empty() ? 0 : parseSize(*text);
     else
-        reader.fail("max_message_size", "expected a string or an integer, found " + detail::describeType(node->type()));
-    if (!size || *size == 0)
-        reader.fail("max_message_size", "expected a size like \"50MB\", \"512KiB\" or a number of bytes");
+        reader.fail(key, "expected a string or an integer, found " + detail::describeType(node->type()));
+    if (!size || (*size == 0 && !zeroAllowed))
+        reader.fail(key, std::string("expected a size like \"50MB\", \"512KiB\" or a number of bytes") +
+                             (zeroAllowed ? " (0: no limit)" : ""));
     return *size;
 }
 
@@ -594,15 +614,54 @@ void checkAccountCredentials(const TableReader& reader, const AccountSettings& a
                                           "password");
 }
 
+// `provider = "..."`; else, without `host`, the preset of the username's domain; else the preset
+// whose server is `host` (hints and limits for hand-typed settings).
+const ProviderPreset* readProvider(const TableReader& reader, const std::string& username) {
+    if (auto id = nonEmptyString(reader, "provider")) {
+        if (const ProviderPreset* preset = findProvider(*id)) return preset;
+        reader.fail("provider", "unknown provider \"" + *id + "\"; known: " + providerIds() +
+                                    "; or leave provider out and set host, port and tls");
+    }
+    if (!reader.node("host")) return providerForAddress(username);
+    if (auto host = reader.string("host")) return providerForHost(*host);
+    return nullptr;
+}
+
+// The server of the preset when `host` is omitted; the error says what to write instead.
+const PresetServer* presetServerFor(const TableReader& reader, const AccountSettings& account,
+                                    const ProviderPreset* preset) {
+    if (reader.node("host")) return nullptr;
+    if (!preset && reader.misspelled("host")) return nullptr;  // the unknown key is the error to fix
+    if (!preset)
+        reader.failHeader("host", "missing required key; no provider preset is known for \"" + account.username +
+                                      "\": set host (and port, tls), or provider = one of: " + providerIds());
+    const PresetServer& server = presetServer(*preset, account.protocol);
+    if (server.host.empty())
+        reader.fail("protocol", std::string(preset->name) + " offers no " +
+                                    (account.protocol == SourceProtocol::Pop3 ? "POP3" : "IMAP") +
+                                    "; set protocol = \"" +
+                                    (account.protocol == SourceProtocol::Pop3 ? "imap" : "pop3") + "\"");
+    return &server;
+}
+
 void readConnection(const TableReader& reader, AccountSettings& account, Context& context, TableSteps& steps) {
     steps.read([&] {
         account.protocol =
             reader.choice<SourceProtocol>("protocol", {{"pop3", SourceProtocol::Pop3}, {"imap", SourceProtocol::Imap}})
                 .value_or(SourceProtocol::Pop3);
     });
-    account.endpoint = readEndpoint(reader, TlsMode::Implicit, context, steps);
-    if (account.endpoint.port == 0) account.endpoint.port = defaultAccountPort(account);
     steps.read([&] { account.username = requiredString(reader, "username"); });
+    const ProviderPreset* preset = nullptr;
+    const PresetServer* server = nullptr;
+    steps.read([&] { preset = readProvider(reader, account.username); });
+    steps.read([&] { server = presetServerFor(reader, account, preset); });
+    account.endpoint = readEndpoint(reader, TlsMode::Implicit, context, steps, server);
+    if (account.endpoint.port == 0) account.endpoint.port = defaultAccountPort(account);
+    account.serverFromPreset = server != nullptr;
+    if (preset) {
+        account.provider = std::string(preset->id);
+        account.maxBytesPerDay = presetBytesPerDay(*preset, account.protocol);
+    }
     steps.read([&] { account.password = readPassword(reader, context); });
     steps.read([&] {
         account.auth = reader
@@ -614,6 +673,7 @@ void readConnection(const TableReader& reader, AccountSettings& account, Context
                            .value_or(AuthMethod::Auto);
     });
     readOAuth2(reader, account, context, steps);
+    if (preset && account.oauth2Provider.empty()) account.oauth2Provider = std::string(preset->oauth2Provider);
     steps.check([&] { checkAccountCredentials(reader, account); });
 }
 
@@ -634,7 +694,12 @@ void readPolicy(const TableReader& reader, AccountSettings& account, TableSteps&
         checkLabels(reader, account.labels);
     });
     steps.read([&] { account.archive = reader.boolean("archive").value_or(account.archive); });
-    steps.read([&] { account.maxMessageSize = readMaxMessageSize(reader, account.maxMessageSize); });
+    steps.read([&] { account.maxMessageSize = readSize(reader, "max_message_size", account.maxMessageSize, false); });
+    steps.read([&] {
+        account.maxMessagesPerPoll = static_cast<std::uint64_t>(
+            reader.integerInRange("max_messages_per_poll", 0, std::numeric_limits<std::int32_t>::max()).value_or(0));
+    });
+    steps.read([&] { account.maxBytesPerDay = readSize(reader, "max_bytes_per_day", account.maxBytesPerDay, true); });
     steps.read(
         [&] { account.interval = readDuration(reader, "interval", account.interval, std::chrono::seconds(10)); });
     steps.read([&] {

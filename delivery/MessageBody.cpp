@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "base/Hex.hpp"
 namespace mc::delivery {
 
 struct MessageBody::HashState {
@@ -102,12 +103,7 @@ void MessageBody::finish() {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_DigestFinal_ex(hash_->context, digest, &length);
-    static const char* kHex = "0123456789abcdef";
-    sha256_.clear();
-    for (unsigned int i = 0; i < length; ++i) {
-        sha256_ += kHex[digest[i] >> 4];
-        sha256_ += kHex[digest[i] & 15];
-    }
+    sha256_ = base::lowerHex(digest, length);
 }
 
 std::string MessageBody::head(std::size_t n) const {

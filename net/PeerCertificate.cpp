@@ -8,6 +8,7 @@
 #include <ctime>
 #include <memory>
 
+#include "base/Hex.hpp"
 #include "proto/SafeText.hpp"
 
 namespace mc::net {
@@ -55,13 +56,7 @@ CertificateFacts certificateFacts(const X509* certificate) {
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (X509_digest(certificate, EVP_sha256(), digest, &length)) {
-        static const char* kHex = "0123456789abcdef";
-        for (unsigned int i = 0; i < length; ++i) {
-            facts.sha256 += kHex[digest[i] >> 4];
-            facts.sha256 += kHex[digest[i] & 15];
-        }
-    }
+    if (X509_digest(certificate, EVP_sha256(), digest, &length)) facts.sha256 = base::lowerHex(digest, length);
     return facts;
 }
 

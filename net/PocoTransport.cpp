@@ -30,6 +30,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "base/Hex.hpp"
 #include "net/HostAddressCache.hpp"
 #include "net/PeerCertificate.hpp"
 #include "net/Transport.hpp"
@@ -153,13 +154,7 @@ std::string sha256Hex(const X509* certificate) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     if (!X509_digest(certificate, EVP_sha256(), digest, &length)) return {};
-    static const char* kHex = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < length; ++i) {
-        hex += kHex[digest[i] >> 4];
-        hex += kHex[digest[i] & 15];
-    }
-    return hex;
+    return base::lowerHex(digest, length);
 }
 
 // OpenSSL reads a TLS record, and the handshake, inside Poco in a loop that waits afresh for each

@@ -6,7 +6,7 @@
 namespace mc::proto {
 namespace {
 
-constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kNames{{
+constexpr std::array<std::pair<FailureKind, std::string_view>, 13> kNames{{
     {FailureKind::Network, "network"},
     {FailureKind::Tls, "tls"},
     {FailureKind::Authentication, "authentication"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kNames{{
     {FailureKind::Interrupted, "interrupted"},
     {FailureKind::Config, "config"},
     {FailureKind::Unsupported, "unsupported"},
+    {FailureKind::Throttled, "throttled"},
 }};
 
 }  // namespace

@@ -24,6 +24,7 @@ enum class FailureKind {
     Interrupted,      // stopped on request (SIGTERM, reload)
     Config,           // a secret cannot be read, a setting cannot work
     Unsupported,      // the server lacks something this program needs
+    Throttled,        // the provider asks us to slow down ([THROTTLED], bandwidth limits)
 };
 
 // Now: try again at once; Later: back off and retry (TLS too: certificates get renewed); Never:
@@ -31,7 +32,7 @@ enum class FailureKind {
 enum class RetryClass { Now, Later, Never };
 
 // "network", "tls", "authentication", "protocol", "limit", "timeout", "target-transient",
-// "target-permanent", "ledger", "interrupted", "config", "unsupported".
+// "target-permanent", "ledger", "interrupted", "config", "unsupported", "throttled".
 std::string_view failureKindName(FailureKind kind);
 std::optional<FailureKind> parseFailureKind(std::string_view name);
 RetryClass retryClassOf(FailureKind kind);

@@ -107,6 +107,7 @@ void Metrics::recordPoll(const collector::PollReport& report, std::optional<std:
     s.messages["quarantined"] += report.quarantined;
     s.messages["skipped"] += report.skipped;
     s.messages["deleted"] += report.deleted;
+    if (report.dedupedAcrossAccounts) s.messages["duplicate"] += report.dedupedAcrossAccounts;
     s.bytes += report.bytes;
     const char* result = !report.ok ? "failed" : report.deferred > 0 || report.untrusted > 0 ? "partial" : "ok";
     ++s.polls[result];
@@ -156,7 +157,7 @@ std::string Metrics::render() const {
     out.reserve(512 + accounts_.size() * 1400);
 
     header(out, "mailcollector_messages_total", "counter",
-           "Messages handled, by account and outcome (delivered, deferred, quarantined, skipped, deleted).");
+           "Messages handled, by account and outcome (delivered, deferred, quarantined, skipped, deleted, duplicate).");
     for (const auto& [account, s] : accounts_)
         for (const auto& [outcome, count] : s.messages)
             sample(out, "mailcollector_messages_total", accountLabel(account) + ",outcome=\"" + outcome + "\"",

@@ -65,8 +65,8 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
     }
     if (r.interrupted) return spdlog::warn("{}", text);
     if (!r.ok) return spdlog::error("{}", text);
-    const bool eventful =
-        r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted || r.untrusted;
+    const bool eventful = r.fetched || r.delivered || r.deferred || r.quarantined || r.skipped || r.deleted ||
+                          r.untrusted || r.leftForLater;
     spdlog::log(once || eventful ? spdlog::level::info : spdlog::level::debug, "{}", text);
 }
 
@@ -80,9 +80,12 @@ std::string describePoll(const collector::PollReport& r) {
                            r.delivered);
     return fmt::format(
         "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} "
-        "lone_crs={} bytes={} seconds={:.2f}{}",
+        "lone_crs={} bytes={} seconds={:.2f}{}{}{}",
         r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs,
-        r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "");
+        r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
+        r.limitNote.empty() ? "" : " later=" + std::to_string(r.leftForLater) + " (" + r.limitNote + ")",
+        r.dedupedAcrossAccounts ? " duplicates=" + std::to_string(r.dedupedAcrossAccounts) + " (of other accounts')"
+                                : "");
 }
 
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,

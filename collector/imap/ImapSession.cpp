@@ -316,6 +316,10 @@ ImapMailboxState ImapSession::select(const std::string& name, bool readOnly,
     return mailbox_;
 }
 
+std::string ImapSession::listingItems() const {
+    return hasCapability("X-GM-EXT-1") ? "UID RFC822.SIZE FLAGS X-GM-MSGID" : "UID RFC822.SIZE FLAGS";
+}
+
 void ImapSession::fetchListing(const std::string& command, std::uint64_t first, std::uint64_t last,
                                std::size_t expected, const std::function<bool(std::uint32_t uid)>& wanted,
                                std::vector<ImapListing>& listing) {
@@ -331,7 +335,9 @@ void ImapSession::fetchListing(const std::string& command, std::uint64_t first, 
                 return;
             uidBySequence_[fetch->sequence - 1] = *fetch->uid;
             sizeBySequence_[fetch->sequence - 1] = *fetch->rfc822Size;
-            listing.push_back({*fetch->uid, *fetch->rfc822Size, fetch->flags && hasFlag(*fetch->flags, "\\Deleted")});
+            const proto::ImapValue* gmailId = fetch->item("X-GM-MSGID");
+            listing.push_back({*fetch->uid, *fetch->rfc822Size, fetch->flags && hasFlag(*fetch->flags, "\\Deleted"),
+                               gmailId ? gmailId->asNumber().value_or(0) : 0});
         },
         expected);
 }
@@ -349,7 +355,7 @@ std::vector<ImapListing> ImapSession::listMessages() {
     for (std::uint64_t first = 1; first <= total; first += options_.listingChunk) {
         std::uint64_t last = std::min<std::uint64_t>(total, first + options_.listingChunk - 1);
         fetchListing(
-            "FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (UID RFC822.SIZE FLAGS)", first, last,
+            "FETCH " + std::to_string(first) + ":" + std::to_string(last) + " (" + listingItems() + ")", first, last,
             last - first + 1, [](std::uint32_t) { return true; }, listing);
     }
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
@@ -367,7 +373,7 @@ std::vector<ImapListing> ImapSession::listUids(const std::string& uidSet, std::s
         sizeBySequence_.resize(total, 0);
     }
     std::vector<ImapListing> listing;
-    fetchListing("UID FETCH " + uidSet + " (UID RFC822.SIZE FLAGS)", 1, uidBySequence_.size(),
+    fetchListing("UID FETCH " + uidSet + " (" + listingItems() + ")", 1, uidBySequence_.size(),
                  std::min<std::size_t>(expected, total), wanted, listing);
     std::sort(listing.begin(), listing.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
     return listing;
@@ -527,25 +533,40 @@ void ImapSession::retrieve(const std::vector<std::uint32_t>& uids, const BodyFac
                      net::printable(options_.username), dropped);
 }
 
-void ImapSession::headers(const std::vector<std::uint32_t>& uids,
-                          const std::function<void(std::uint32_t uid, const std::string& header)>& handle) {
-    constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+void ImapSession::fetchEach(const std::vector<std::uint32_t>& uids, const std::string& item,
+                            const std::string& answerKey,
+                            const std::function<void(std::uint32_t uid, const proto::ImapValue& value)>& handle) {
     std::set<std::uint32_t> unanswered(uids.begin(), uids.end());
     for (std::size_t i = 0; i < uids.size(); i += options_.uidsPerFetch) {
         std::vector<std::uint32_t> group(uids.begin() + i,
                                          uids.begin() + std::min(uids.size(), i + options_.uidsPerFetch));
         for (auto& set : proto::imapSequenceSet(group))
             expectOk(
-                "UID FETCH " + set + " (UID BODY.PEEK[HEADER])", "UID FETCH",
+                "UID FETCH " + set + " (UID " + item + ")", "UID FETCH",
                 [&](const ImapResponse& response) {
                     auto fetch = response.fetch();
                     // Only the first answer for a UID asked for counts.
-                    const proto::ImapValue* value = fetch ? fetch->item("BODY[HEADER]") : nullptr;
+                    const proto::ImapValue* value = fetch ? fetch->item(answerKey) : nullptr;
                     if (!value || value->isNil() || !fetch->uid || !unanswered.erase(*fetch->uid)) return;
-                    handle(*fetch->uid, value->text.substr(0, kMaxHeaderBytes));
+                    handle(*fetch->uid, *value);
                 },
                 group.size());
     }
+}
+
+void ImapSession::headers(const std::vector<std::uint32_t>& uids,
+                          const std::function<void(std::uint32_t uid, const std::string& header)>& handle) {
+    constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+    fetchEach(uids, "BODY.PEEK[HEADER]", "BODY[HEADER]", [&](std::uint32_t uid, const proto::ImapValue& value) {
+        handle(uid, value.text.substr(0, kMaxHeaderBytes));
+    });
+}
+
+void ImapSession::gmailLabels(const std::vector<std::uint32_t>& uids,
+                              const std::function<void(std::uint32_t uid, const proto::ImapValue& labels)>& handle) {
+    fetchEach(uids, "X-GM-LABELS", "X-GM-LABELS", [&](std::uint32_t uid, const proto::ImapValue& value) {
+        if (value.isList()) handle(uid, value);
+    });
 }
 
 bool ImapSession::canDelete() const { return hasCapability("UIDPLUS") || hasCapability("MOVE"); }

@@ -94,6 +94,9 @@ struct ImapListing {
     std::uint32_t uid = 0;
     std::uint64_t size = 0;
     bool deleted = false;  // flagged \Deleted (by another client, or by us before a crash)
+    // Gmail (X-GM-EXT-1): the message's X-GM-MSGID, the same in every folder and for good; 0 when
+    // the server is not Gmail or did not send one.
+    std::uint64_t gmailMessageId = 0;
 };
 
 // How an IDLE (RFC 2177) ends: at the deadline (to be re-issued), on a stop request, because the
@@ -125,7 +128,8 @@ public:
     ImapMailboxState select(const std::string& name, bool readOnly, const std::optional<ImapKnownState>& known = {});
     // QRESYNC is enabled on this connection: expunges come as VANISHED, select() can resync.
     bool qresyncEnabled() const { return qresyncEnabled_; }
-    // UID, size and \Deleted flag of every message in the selected folder, in chunks.
+    // UID, size and \Deleted flag of every message in the selected folder, in chunks; on Gmail
+    // (X-GM-EXT-1) also its X-GM-MSGID.
     std::vector<ImapListing> listMessages();
     // The same for some messages only: `UID FETCH <uidSet> (UID RFC822.SIZE FLAGS)`, answers
     // kept for UIDs `wanted` accepts (new arrivals "n:*", or the messages the ledger has work
@@ -148,6 +152,10 @@ public:
     // later session deletes the message. UIDs not answered are skipped.
     void headers(const std::vector<std::uint32_t>& uids,
                  const std::function<void(std::uint32_t uid, const std::string& header)>& handle);
+    // Gmail (X-GM-EXT-1): UID FETCH (UID X-GM-LABELS) in batches; each UID's label list (as sent)
+    // goes to `handle` as it arrives (the first answer per UID). UIDs not answered are skipped.
+    void gmailLabels(const std::vector<std::uint32_t>& uids,
+                     const std::function<void(std::uint32_t uid, const proto::ImapValue& labels)>& handle);
     // Removes exactly these UIDs: UID STORE +FLAGS.SILENT (\Deleted) then UID EXPUNGE (UIDPLUS),
     // or UID MOVE to the Trash folder. Returns false (and does nothing) when the server offers
     // neither, since a bare EXPUNGE would also remove other clients' \Deleted mail.
@@ -188,9 +196,15 @@ private:
     proto::ImapResponse expectOk(const std::string& command, const std::string& what,
                                  const std::function<void(const proto::ImapResponse&)>& onUntagged = {},
                                  std::size_t expectedUntagged = 0);
+    // UID FETCH (UID ITEM) in batches of uidsPerFetch: the first answer per UID asked for goes to
+    // `handle` with the value of `answerKey` (e.g. BODY.PEEK[HEADER] is answered as BODY[HEADER]).
+    void fetchEach(const std::vector<std::uint32_t>& uids, const std::string& item, const std::string& answerKey,
+                   const std::function<void(std::uint32_t uid, const proto::ImapValue& value)>& handle);
     void noteUntagged(const proto::ImapResponse& response);
     // Runs a listing FETCH; keeps the answer for a sequence number in [first, last] not answered
     // yet, whose UID `wanted` accepts, in `listing` and the sequence tables.
+    // The items of a listing FETCH: UID RFC822.SIZE FLAGS, and X-GM-MSGID on Gmail.
+    std::string listingItems() const;
     void fetchListing(const std::string& command, std::uint64_t first, std::uint64_t last, std::size_t expected,
                       const std::function<bool(std::uint32_t uid)>& wanted, std::vector<ImapListing>& listing);
     void enableExtensions();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -31,6 +32,23 @@ struct MessageKey {
     std::string uid;
     bool operator==(const MessageKey&) const = default;
 };
+
+// Cross-account dedupe: what claimMessage decided for a message.
+enum class DedupeClaim {
+    Claimed,        // this key delivers it (the first to claim it, or the claim passed to it)
+    Duplicate,      // another account's message delivered it (or holds it in quarantine): recorded
+    HeldByPending,  // another account claimed it and has not delivered it yet: stays pending
+};
+
+struct DedupeDecision {
+    DedupeClaim claim = DedupeClaim::Claimed;
+    MessageKey first;  // who claimed it first (Duplicate, HeldByPending)
+};
+
+// A claim pending this long (its account stopped polling) passes to the next account with the message.
+inline constexpr int kDedupeClaimDays = 7;
+// The note of a row claimMessage recorded as a duplicate starts so.
+inline constexpr const char* kDuplicateNote = "duplicate of ";
 
 struct MessageRecord {
     MessageKey key;
@@ -117,6 +135,26 @@ public:
                                                 std::uint64_t uidValidity) = 0;
     // Rows of one account in a folder under any UIDVALIDITY (for re-scan matching).
     virtual std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) = 0;
+    // Whether the account has any row in the folder (under any UIDVALIDITY).
+    virtual bool hasMessagesInFolder(const std::string& account, const std::string& folder) = 0;
+
+    // Cross-account dedupe ([collector] dedupe = "message-id"), decided in one durable write
+    // transaction, so that parallel polls of two accounts agree: the first key to claim
+    // (messageId, bodyHash) delivers it (its row is recorded as seen with the claim, so that a
+    // crash before delivery leaves it pending, never lost). Another key is a Duplicate once the
+    // claimant's row is delivered, deleted or quarantined -- recorded delivered in the same
+    // transaction, with "duplicate of ..." as its note -- and HeldByPending while that row is
+    // pending. A claim whose claimant's row is gone (forgotten) or skipped, or that stayed pending
+    // for kDedupeClaimDays, passes to the new key.
+    virtual DedupeDecision claimMessage(const MessageKey& key, std::uint64_t size, const std::string& messageId,
+                                        const std::string& bodyHash, const std::string& contentHash,
+                                        const std::string& headerHash) = 0;
+    // Per account, the messages recorded as duplicates of another account's (claimMessage).
+    virtual std::map<std::string, std::uint64_t> duplicateCounts() = 0;
+
+    // Bytes (listed sizes) of the account's messages delivered at or after `since` (unix seconds),
+    // for max_bytes_per_day. Rows forgotten since (deleted and gone from the server) do not count.
+    virtual std::uint64_t deliveredBytesSince(const std::string& account, std::int64_t since) = 0;
 
     // Inserts the row as Seen if absent; if present with another size, resets it to Seen with the
     // new size (a changed message under the same UID is a new message).

@@ -869,6 +869,99 @@ ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
     });
 }
 
+namespace {
+// Listed sizes of an account's messages delivered at or after a time (max_bytes_per_day). SUM of
+// a BIGINT is NUMERIC in PostgreSQL: cast back to read it as an integer on both.
+constexpr const char* kSqlDeliveredBytesSince =
+    "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM messages WHERE account = ? AND delivered_at >= ?";
+constexpr const char* kSqlClaim =
+    "INSERT INTO dedupe_claims (message_id, body_hash, account, folder, uid_validity, uid, claimed_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, body_hash) DO NOTHING";
+constexpr const char* kSqlClaimant =
+    "SELECT c.account, c.folder, c.uid_validity, c.uid, c.claimed_at, COALESCE(m.state, '') FROM dedupe_claims c"
+    " LEFT JOIN messages m ON m.account = c.account AND m.folder = c.folder AND m.uid_validity = c.uid_validity"
+    " AND m.uid = c.uid WHERE c.message_id = ? AND c.body_hash = ?";
+constexpr const char* kSqlPassClaim =
+    "UPDATE dedupe_claims SET account = ?, folder = ?, uid_validity = ?, uid = ?, claimed_at = ?"
+    " WHERE message_id = ? AND body_hash = ?";
+// The claimant's row, pending, so that a crash before its delivery leaves it to be retried.
+constexpr const char* kSqlSeenIfAbsent =
+    "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
+    " VALUES (?, ?, ?, ?, ?, 'seen', ?) ON CONFLICT (account, folder, uid_validity, uid) DO NOTHING";
+constexpr const char* kSqlNote =
+    "UPDATE messages SET last_error = ? WHERE account = ? AND folder = ? AND uid_validity = ? AND uid = ?";
+constexpr const char* kSqlDuplicateCounts =
+    "SELECT account, COUNT(*) FROM messages WHERE state IN ('delivered', 'deleted') AND last_error LIKE 'duplicate of "
+    "%'"
+    " GROUP BY account";
+constexpr const char* kSqlFolderHasRows =
+    "SELECT CAST(1 AS BIGINT) FROM messages WHERE account = ? AND folder = ? LIMIT 1";
+}  // namespace
+
+std::uint64_t SqlLedgerStore::deliveredBytesSince(const std::string& account, std::int64_t since) {
+    return read("deliveredBytesSince", [&](LedgerBackend& db) {
+        const SqlRows rows = db.select(kSqlDeliveredBytesSince, "I", {account, since});
+        return rows.size() > 0 ? static_cast<std::uint64_t>(rows.integer(0, 0)) : std::uint64_t{0};
+    });
+}
+
+bool SqlLedgerStore::hasMessagesInFolder(const std::string& account, const std::string& folder) {
+    return read("hasMessagesInFolder", [&](LedgerBackend& db) {
+        return db.select(kSqlFolderHasRows, "I", {account, folder}).size() > 0;
+    });
+}
+
+DedupeDecision SqlLedgerStore::claimMessage(const MessageKey& key, std::uint64_t size, const std::string& messageId,
+                                            const std::string& bodyHash, const std::string& contentHash,
+                                            const std::string& headerHash) {
+    const std::int64_t now = unixSeconds();
+    const std::string id = validText(messageId);
+    DedupeDecision decision;
+    write("claimMessage", [&](LedgerBackend& db) {
+        decision = DedupeDecision{};
+        std::vector<SqlValue> claim{id, bodyHash};
+        for (SqlValue& value : keyValues(key, {now})) claim.push_back(std::move(value));
+        db.execute(kSqlClaim, claim);
+        SqlRows claimant = db.select(kSqlClaimant, "TTITIT", {id, bodyHash});
+        if (claimant.size() == 0) throw SqlFailure("the dedupe claim was not recorded");
+        decision.first = MessageKey{claimant.take(0, 0), claimant.take(0, 1),
+                                    static_cast<std::uint64_t>(claimant.integer(0, 2)), claimant.take(0, 3)};
+        const std::string state = claimant.text(0, 5);
+        const bool stale = claimant.integer(0, 4) < now - std::int64_t{kDedupeClaimDays} * 86400;
+        const bool settled = state == "delivered" || state == "deleted" || state == "quarantined";
+        if (decision.first != key && settled) {
+            decision.claim = DedupeClaim::Duplicate;
+            db.execute(kSqlMarkDelivered,
+                       keyValues(key, {validText(contentHash), id, now, now, integer(size), validText(headerHash)}));
+            std::vector<SqlValue> note{validText(kDuplicateNote + decision.first.account + " " + decision.first.folder +
+                                                 " " + decision.first.uid)};
+            for (SqlValue& value : keyValues(key)) note.push_back(std::move(value));
+            db.execute(kSqlNote, note);
+            return;
+        }
+        if (decision.first != key && state == "seen" && !stale) {
+            decision.claim = DedupeClaim::HeldByPending;
+            return;
+        }
+        if (decision.first != key) {  // the claimant's row is gone or skipped, or it waited too long
+            std::vector<SqlValue> pass = keyValues(key, {now, id, bodyHash});
+            db.execute(kSqlPassClaim, pass);
+        }
+        db.execute(kSqlSeenIfAbsent, keyValues(key, {integer(size), now}));
+    });
+    return decision;
+}
+
+std::map<std::string, std::uint64_t> SqlLedgerStore::duplicateCounts() {
+    return read("duplicateCounts", [&](LedgerBackend& db) {
+        const SqlRows rows = db.select(kSqlDuplicateCounts, "TI");
+        std::map<std::string, std::uint64_t> counts;
+        for (std::size_t row = 0; row < rows.size(); ++row)
+            counts[rows.text(row, 0)] = static_cast<std::uint64_t>(rows.integer(row, 1));
+        return counts;
+    });
+}
+
 void SqlLedgerStore::executeForTesting(const std::string& sql) {
     read("executeForTesting", [&](LedgerBackend& db) { db.executeText(sql); });
 }

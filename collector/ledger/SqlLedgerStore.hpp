@@ -41,6 +41,12 @@ public:
     std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
                                         std::uint64_t uidValidity) override;
     std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) override;
+    std::uint64_t deliveredBytesSince(const std::string& account, std::int64_t since) override;
+    bool hasMessagesInFolder(const std::string& account, const std::string& folder) override;
+    DedupeDecision claimMessage(const MessageKey& key, std::uint64_t size, const std::string& messageId,
+                                const std::string& bodyHash, const std::string& contentHash,
+                                const std::string& headerHash) override;
+    std::map<std::string, std::uint64_t> duplicateCounts() override;
     void recordSeen(const MessageKey& key, std::uint64_t size) override;
     void markDelivered(const MessageKey& key, std::uint64_t size, const std::string& contentHash,
                        const std::string& messageId, const std::string& headerHash) override;

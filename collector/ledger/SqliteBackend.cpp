@@ -130,6 +130,22 @@ CREATE TABLE IF NOT EXISTS poll_days (
     R"sql(
 ALTER TABLE mailbox_marks ADD COLUMN highest_mod_seq INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // Version 8: cross-account dedupe ([collector] dedupe = "message-id"): who claimed each
+    // (Message-ID, body hash) first; the primary key makes the claim atomic. And the bytes an account
+    // was delivered in the last day (max_bytes_per_day), from an index.
+    R"sql(
+CREATE TABLE IF NOT EXISTS dedupe_claims (
+    message_id TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    account TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, body_hash)
+);
+CREATE INDEX IF NOT EXISTS messages_by_delivered_at ON messages (account, delivered_at, size);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -488,7 +488,7 @@ password_env = "P"
 name = "second"
 username = "u"
 )";
-    EXPECT_EQ(parseError(text), std::string(kPath) + ":11: account[second].host: missing required key");
+    EXPECT_THAT(parseError(text), StartsWith(std::string(kPath) + ":11: account[second].host: missing required key; "));
     EXPECT_EQ(parseError("[target]\nrecipient = \"me@example.org\"\n"),
               std::string(kPath) + ":1: target.host: missing required key");
     EXPECT_EQ(accountError("host = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"),

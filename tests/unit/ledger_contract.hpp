@@ -565,6 +565,38 @@ TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPer
     EXPECT_EQ(store->pollHistory("alice", 1000).size(), kPollHistoryKept);
 }
 
+// Cross-account dedupe: the first key claims, the others wait while it is pending, are
+// duplicates once it is delivered; a claim whose claimant's row is gone passes on.
+TYPED_TEST_P(LedgerContractTest, DedupeClaimsDecideOncePerMessageIdAndBody) {
+    auto store = this->open();
+    const MessageKey alice = pop3Key("a1", "alice"), bob = pop3Key("b1", "bob"), carol = pop3Key("c1", "carol");
+    EXPECT_EQ(store->claimMessage(alice, 10, "<m@x>", "body", "ha", "hh").claim, DedupeClaim::Claimed);
+    EXPECT_EQ(find(*store, alice)->state, MessageState::Seen);  // pending: a crash now loses nothing
+    auto held = store->claimMessage(bob, 12, "<m@x>", "body", "hb", "hh");
+    EXPECT_EQ(held.claim, DedupeClaim::HeldByPending);
+    EXPECT_EQ(held.first, alice);
+    // Another body under the same Message-ID is another message.
+    EXPECT_EQ(store->claimMessage(bob, 12, "<m@x>", "other body", "hb", "hh").claim, DedupeClaim::Claimed);
+    // Claiming again is idempotent for the claimant.
+    EXPECT_EQ(store->claimMessage(alice, 10, "<m@x>", "body", "ha", "hh").claim, DedupeClaim::Claimed);
+
+    store->markDelivered(alice, 10, "ha", "<m@x>", "hh");
+    auto duplicate = store->claimMessage(carol, 12, "<m@x>", "body", "hc", "hh");
+    EXPECT_EQ(duplicate.claim, DedupeClaim::Duplicate);
+    EXPECT_EQ(duplicate.first, alice);
+    const auto row = find(*store, carol);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->state, MessageState::Delivered);
+    EXPECT_EQ(row->lastError.rfind(kDuplicateNote, 0), 0u) << row->lastError;
+    EXPECT_EQ(store->duplicateCounts(), (std::map<std::string, std::uint64_t>{{"carol", 1}}));
+
+    // The claimant's row forgotten (its message vanished): the next account with it delivers it.
+    EXPECT_EQ(store->claimMessage(pop3Key("a2", "alice"), 5, "<n@x>", "b", "h", "h").claim, DedupeClaim::Claimed);
+    store->forget("alice", "", 0, {"a2"});
+    EXPECT_EQ(store->claimMessage(pop3Key("b2", "bob"), 5, "<n@x>", "b", "h", "h").claim, DedupeClaim::Claimed);
+    EXPECT_EQ(store->claimMessage(pop3Key("c2", "carol"), 5, "<n@x>", "b", "h", "h").claim, DedupeClaim::HeldByPending);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
     WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
@@ -575,6 +607,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip, RegisterAccountReportsCreationOnce,
     RecordPollKeepsAccountsNewUntilRegistered, ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
     AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly, KeysAreCaseAndSpaceExact,
-    QuarantinedRowsAreListedRequeuedAndDropped, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay);
+    QuarantinedRowsAreListedRequeuedAndDropped, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay,
+    DedupeClaimsDecideOncePerMessageIdAndBody);
 
 }  // namespace mc::ledger::contract

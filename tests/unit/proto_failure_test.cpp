@@ -8,10 +8,10 @@ namespace mc::proto {
 namespace {
 
 TEST(FailureKind, NamesRoundTrip) {
-    for (FailureKind kind :
-         {FailureKind::Network, FailureKind::Tls, FailureKind::Authentication, FailureKind::Protocol,
-          FailureKind::Limit, FailureKind::Timeout, FailureKind::TargetTransient, FailureKind::TargetPermanent,
-          FailureKind::Ledger, FailureKind::Interrupted, FailureKind::Config, FailureKind::Unsupported}) {
+    for (FailureKind kind : {FailureKind::Network, FailureKind::Tls, FailureKind::Authentication, FailureKind::Protocol,
+                             FailureKind::Limit, FailureKind::Timeout, FailureKind::TargetTransient,
+                             FailureKind::TargetPermanent, FailureKind::Ledger, FailureKind::Interrupted,
+                             FailureKind::Config, FailureKind::Unsupported, FailureKind::Throttled}) {
         const auto name = failureKindName(kind);
         EXPECT_EQ(parseFailureKind(name), kind) << name;
     }
@@ -28,6 +28,7 @@ TEST(FailureKind, RetryClasses) {
     EXPECT_EQ(retryClassOf(FailureKind::Tls), RetryClass::Later);  // certificates get renewed
     EXPECT_EQ(retryClassOf(FailureKind::TargetPermanent), RetryClass::Never);
     EXPECT_EQ(retryClassOf(FailureKind::Config), RetryClass::Never);
+    EXPECT_EQ(retryClassOf(FailureKind::Throttled), RetryClass::Later);  // back off, do not blame credentials
     EXPECT_EQ(retryClassOf(FailureKind::Interrupted), RetryClass::Now);
     EXPECT_EQ(retryClassName(RetryClass::Never), "never");
     const Failure failure(FailureKind::Tls, "certificate refused");

@@ -34,6 +34,18 @@ public:
     std::vector<ledger::MessageRecord> messagesInFolder(const std::string& a, const std::string& f) override {
         return inner_->messagesInFolder(a, f);
     }
+    std::uint64_t deliveredBytesSince(const std::string& a, std::int64_t since) override {
+        return inner_->deliveredBytesSince(a, since);
+    }
+    bool hasMessagesInFolder(const std::string& a, const std::string& f) override {
+        return inner_->hasMessagesInFolder(a, f);
+    }
+    ledger::DedupeDecision claimMessage(const ledger::MessageKey& k, std::uint64_t s, const std::string& id,
+                                        const std::string& body, const std::string& content,
+                                        const std::string& header) override {
+        return inner_->claimMessage(k, s, id, body, content, header);
+    }
+    std::map<std::string, std::uint64_t> duplicateCounts() override { return inner_->duplicateCounts(); }
     void recordSeen(const ledger::MessageKey& k, std::uint64_t s) override { inner_->recordSeen(k, s); }
     void markDelivered(const ledger::MessageKey& k, std::uint64_t s, const std::string& h, const std::string& m,
                        const std::string& hh) override {

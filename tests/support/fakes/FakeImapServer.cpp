@@ -352,6 +352,8 @@ private:
         bool body = items.find("BODY") != std::string::npos || items.find("RFC822)") != std::string::npos;
         bool peek = items.find("BODY.PEEK") != std::string::npos;
         bool header = items.find("BODY.PEEK[HEADER]") != std::string::npos;
+        bool gmail = items.find("X-GM-LABELS") != std::string::npos;
+        bool gmailId = items.find("X-GM-MSGID") != std::string::npos;
         std::vector<std::uint32_t> uids;
         if (byUid) {
             std::uint32_t maxUid = view_.empty() ? 0 : *std::max_element(view_.begin(), view_.end());
@@ -378,7 +380,11 @@ private:
             }
             std::string sequence = std::to_string(sequenceOf(uid));
             std::string response;
-            if (header) {
+            if (gmail) {
+                response = "* " + sequence + " FETCH (UID " + std::to_string(uid) + " X-GM-MSGID " +
+                           std::to_string(message.gmailMessageId) + " X-GM-LABELS (" + joined(message.gmailLabels) +
+                           "))\r\n";
+            } else if (header) {
                 // BODY.PEEK[HEADER]: the header block and the blank line after it.
                 std::string content = message.content;
                 auto crlf = content.find("\r\n\r\n"), lf = content.find("\n\n");
@@ -391,9 +397,12 @@ private:
                                                        " BODY[] {" + std::to_string(message.content.size()) + "}\r\n" +
                                                        message.content + ")\r\n");
             } else {
-                response = "* " + sequence + " FETCH (UID " + std::to_string(uid) + " RFC822.SIZE " +
-                           std::to_string(message.listedSize.value_or(message.content.size())) + " FLAGS (" +
-                           joined(message.flags) + "))\r\n";
+                response =
+                    "* " + sequence + " FETCH (UID " + std::to_string(uid) + " RFC822.SIZE " +
+                    std::to_string(message.listedSize.value_or(message.content.size())) + " FLAGS (" +
+                    joined(message.flags) + ")" +
+                    (gmailId && message.gmailMessageId ? " X-GM-MSGID " + std::to_string(message.gmailMessageId) : "") +
+                    ")\r\n";
             }
             if (!sendInPieces(response, body && !header ? message.splitAt : std::vector<std::size_t>{}, message.pause))
                 return false;

@@ -43,6 +43,10 @@ struct FakeImapMessage {
     std::uint32_t expungeAfter = 0;
     std::string sendAfter;
     bool closeAfter = false;
+    // Gmail (add "X-GM-EXT-1" to the capabilities): X-GM-MSGID, and X-GM-LABELS as wire tokens
+    // (e.g. "\\Inbox", "\"Work stuff\"", "&AMk-t&AOk-"), answered when a FETCH asks for them.
+    std::uint64_t gmailMessageId = 0;
+    std::vector<std::string> gmailLabels;
 };
 
 struct FakeImapFolder {

@@ -1,0 +1,34 @@
+#include "collector/imap/GmailSource.hpp"
+
+#include <algorithm>
+
+#include "proto/ModifiedUtf7.hpp"
+
+namespace mc::collector {
+
+std::optional<std::string> gmailAllMailFolder(const config::AccountSettings& account, bool gmailServer,
+                                              const std::vector<ImapFolder>& listed) {
+    if (!gmailServer || account.folders != std::vector<std::string>{"*"}) return std::nullopt;
+    for (const auto& folder : listed)
+        if (folder.selectable() && std::find(folder.flags.begin(), folder.flags.end(), "\\All") != folder.flags.end())
+            return folder.name;
+    return std::nullopt;
+}
+
+std::vector<std::string> gmailLabelsToCarry(const proto::ImapValue& labels, bool utf8Mode) {
+    std::vector<std::string> carried;
+    for (const auto& value : labels.children) {
+        auto text = value.asString();
+        // Gmail's system labels start with a backslash, as an atom or quoted ("\\Important").
+        if (!text || text->empty() || text->front() == '\\') continue;
+        std::optional<std::string> name = utf8Mode ? std::string(*text) : proto::modifiedUtf7Decode(*text);
+        if (!name || name->size() > kGmailMaxLabelBytes ||
+            std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+            continue;
+        if (std::find(carried.begin(), carried.end(), *name) == carried.end()) carried.push_back(std::move(*name));
+        if (carried.size() == kGmailMaxLabels) break;
+    }
+    return carried;
+}
+
+}  // namespace mc::collector
