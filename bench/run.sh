@@ -60,6 +60,9 @@
 #                         must be reachable by Dovecot's users (keep it under /tmp)
 #   MC_BIN=build/app/mailcollector   binary to measure (copied into BENCH_DIR first, so a
 #                         concurrent rebuild does not change it mid-run); build: ./deploy/build.sh
+#   MC_BIN_BEFORE=        an older build to measure in the same run ("mailcollector-before" in
+#                         TOOLS, e.g. TOOLS="mailcollector mailcollector-before fetchmail"): a
+#                         change's before and after under the same load and the same Dovecot
 #   RESULTS_DIR=bench/results        where the results file goes (git-ignored)
 #
 # Output: a table on stdout, and the same table plus machine-readable `result ...` lines in
@@ -124,11 +127,13 @@ for t in $TOOLS; do
                 [[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -ge 1 ] || die "MC_CONNECTIONS: '$c' is not a count"
                 TOOL_LIST+=("mc:$c")
             done ;;
+        mailcollector-before) [ -x "${MC_BIN_BEFORE:-}" ] || die "mailcollector-before needs MC_BIN_BEFORE=<an older build's binary>"
+            for c in $MC_CONNECTIONS; do TOOL_LIST+=("before:$c"); done ;;
         fetchmail) command -v fetchmail >/dev/null || die "fetchmail missing (WITH_BENCH=1 ./deploy/install-deps.sh)"
             TOOL_LIST+=(fetchmail) ;;
         getmail | getmail6) command -v getmail >/dev/null || die "getmail6 missing (WITH_BENCH=1 ./deploy/install-deps.sh)"
             TOOL_LIST+=(getmail) ;;
-        *) die "unknown tool '$t' in TOOLS (mailcollector fetchmail getmail)" ;;
+        *) die "unknown tool '$t' in TOOLS (mailcollector mailcollector-before fetchmail getmail)" ;;
     esac
 done
 [ ${#TOOL_LIST[@]} -gt 0 ] || die "TOOLS is empty"
@@ -140,6 +145,7 @@ label() {  # display name of a TOOL_LIST entry
         mc:*) if [ "$(wc -w <<<"$MC_CONNECTIONS")" -gt 1 ] || [ "${1#mc:}" != 4 ]; then
                   echo "mailcollector c=${1#mc:}"
               else echo "mailcollector"; fi ;;
+        before:*) echo "mc-before c=${1#before:}" ;;
         getmail) echo "getmail6" ;;
         *) echo "$1" ;;
     esac
@@ -168,6 +174,8 @@ trap 'exit 130' INT TERM
 
 MC="$RUN/bin/mailcollector"
 if [[ " ${TOOL_LIST[*]} " == *" mc:"* ]]; then cp -p "$MC_BIN" "$MC"; fi
+MC_BEFORE="$RUN/bin/mailcollector-before"
+if [[ " ${TOOL_LIST[*]} " == *" before:"* ]]; then cp -p "$MC_BIN_BEFORE" "$MC_BEFORE"; fi
 # A snapshot of the Dovecot harness too: the tree may be edited while a long run goes on.
 mkdir -p "$RUN/bin/support"
 cp "$REPO/tests/support/private-dovecot.sh" "$REPO/tests/support/make-test-ca.sh" "$RUN/bin/support/"
@@ -450,7 +458,7 @@ EOF
         done
     } >"$state/mailcollector.toml"
     # shellcheck disable=SC2206
-    CMD=($MC_WRAP "$MC" run -c "$state/mailcollector.toml" --once)
+    CMD=($MC_WRAP "$MC_RUN_BIN" run -c "$state/mailcollector.toml" --once)
 }
 setup_fetchmail() {  # STATE USER...
     local state=$1 u fetchall=""
@@ -521,7 +529,8 @@ setup_tool() {  # TOOL STATE USER...
     rm -rf "$state"
     mkdir -p "$state"
     case $tool in
-        mc:*) setup_mc "$state" "${tool#mc:}" "$@" ;;
+        mc:*) MC_RUN_BIN=$MC setup_mc "$state" "${tool#mc:}" "$@" ;;
+        before:*) MC_RUN_BIN=$MC_BEFORE setup_mc "$state" "${tool#before:}" "$@" ;;
         fetchmail) setup_fetchmail "$state" "$@" ;;
         getmail) setup_getmail "$state" "$@" ;;
     esac
@@ -686,6 +695,7 @@ fi
 tool_version() {
     case $1 in
         mc:*) echo "$("$MC" --version 2>/dev/null | head -n 1) ($MC_BIN built $(date -r "$MC" '+%Y-%m-%d %H:%M'), sha256 $(sha256sum "$MC" | cut -c1-12))" ;;
+        before:*) echo "$("$MC_BEFORE" --version 2>/dev/null | head -n 1) ($MC_BIN_BEFORE built $(date -r "$MC_BEFORE" '+%Y-%m-%d %H:%M'), sha256 $(sha256sum "$MC_BEFORE" | cut -c1-12))" ;;
         fetchmail) { fetchmail -V 2>/dev/null || true; } | grep -m 1 -o 'fetchmail release [0-9.]*' ;;
         getmail) getmail --version 2>/dev/null | head -n 1 ;;
     esac
@@ -701,7 +711,9 @@ report() {
     echo "messages: ~$SAMPLE_SIZE bytes average (realistic headers, MIME text+html)"
     local seen=""
     for tool in "${TOOL_LIST[@]}"; do
-        [[ "$tool" == mc:* ]] && { [ -n "$seen" ] && continue; seen=1; }
+        case $tool in  # one version line per binary
+            mc:* | before:*) [[ " $seen " == *" ${tool%%:*} "* ]] && continue; seen+=" ${tool%%:*}" ;;
+        esac
         echo "  $(label "$tool" | cut -d' ' -f1): $(tool_version "$tool")"
     done
     # Ratios use the default variant (connections = 4) when it ran, else the first one.

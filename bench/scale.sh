@@ -28,7 +28,8 @@
 #        RUNS (3), MAX_PARALLEL (32), INSTANCES (3), FETCHMAIL_MAX_ACCOUNTS (500),
 #        GETMAIL_MAX_ACCOUNTS (500), TOOLS (mailcollector fetchmail getmail: the peers run),
 #        MC_BINARY (build/app/mailcollector), RESULTS_DIR (bench/results), KEEP=1 keeps the work
-#        directory.
+#        directory, PERF_DATA=FILE profiles one more nothing-new cycle of the accounts part
+#        (perf record -g into FILE-ACCOUNTS).
 # Must run as root (private Dovecot and PostgreSQL). WITH_BENCH=1 deploy/install-deps.sh first.
 set -euo pipefail
 
@@ -284,6 +285,10 @@ accounts() {
         log "[accounts $a] mailcollector, SQLite: nothing new"
         line=$(median_of "$MC" run -c "$dir/mc.toml" --once)
         row_of "nothing new: mailcollector (SQLite)" "$line"
+        if [ -n "${PERF_DATA:-}" ]; then  # one more nothing-new cycle under perf, for a profile
+            perf record -q -F 2999 -g -o "$PERF_DATA-$a" "$MC" run -c "$dir/mc.toml" --once >/dev/null 2>&1 </dev/null || true
+            log "[accounts $a] profile of a nothing-new cycle: perf report -i $PERF_DATA-$a"
+        fi
         printf '%s\n' "per poll: $(awk -v c="$(awk '{ print $2 }' <<<"$line")" -v a="$a" 'BEGIN { printf "%.2f ms client CPU", c * 1000 / a }'); SQLite ledger after the import: $size1 bytes ($((size1 / msgs)) per message, accounts included)" >>"$REPORT"
 
         start_postgres

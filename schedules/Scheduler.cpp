@@ -45,17 +45,19 @@ ReloadSummary Scheduler::setAccounts(const std::vector<AccountPlan>& plans, Time
             entry.order = i;
             entry.dueAt = now + std::max(Duration::zero(), plan.firstDelay);
             entry.lastEnd = now;
-            entries_.emplace(plan.name, std::move(entry));
+            enqueue(entries_.emplace(plan.name, std::move(entry)).first->second);
             summary.added.push_back(plan.name);
             continue;
         }
         Entry& entry = it->second;
+        unqueue(entry);  // its order, due time or failures may change; enqueued again below
         entry.order = i;
         const bool wasRemoved = entry.removed;
         entry.removed = false;
         const AccountPlan& latest = entry.pendingPlan ? *entry.pendingPlan : entry.plan;
         if (latest.fingerprint == plan.fingerprint && latest.interval == plan.interval) {
             if (wasRemoved) summary.added.push_back(plan.name);  // back before its poll ended
+            enqueue(entry);
             continue;
         }
         (wasRemoved ? summary.added : summary.changed).push_back(plan.name);
@@ -75,6 +77,7 @@ ReloadSummary Scheduler::setAccounts(const std::vector<AccountPlan>& plans, Time
         } else {
             entry.dueAt = std::max(now, entry.lastEnd + withJitter(baseDelay(view(entry))));
         }
+        enqueue(entry);
     }
     for (auto it = entries_.begin(); it != entries_.end();) {
         Entry& entry = it->second;
@@ -90,6 +93,7 @@ ReloadSummary Scheduler::setAccounts(const std::vector<AccountPlan>& plans, Time
             ++it;
         } else {
             summary.removed.push_back(it->first);
+            unqueue(entry);
             it = entries_.erase(it);
         }
     }
@@ -100,25 +104,20 @@ void Scheduler::setMaxParallel(int maxParallel) { maxParallel_ = std::max(1, max
 
 std::vector<std::string> Scheduler::takeDue(TimePoint now) {
     std::vector<std::string> started;
-    if (!dispatching_ || running_ >= maxParallel_) return started;
-    std::vector<Entry*> due;
-    for (auto& [name, entry] : entries_)
-        if (entry.state == AccountState::Waiting && entry.dueAt <= now) due.push_back(&entry);
-    std::sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) {
-        if (failing(*a) != failing(*b)) return !failing(*a);
-        return a->dueAt != b->dueAt ? a->dueAt < b->dueAt : a->order < b->order;
-    });
-    int failingRunning = runningFailing();
-    for (Entry* entry : due) {
-        if (running_ >= maxParallel_) break;
-        if (failing(*entry)) {
-            if (failingRunning >= failingSlots()) break;  // the rest of `due` fails too
-            ++failingRunning;
+    if (!dispatching_) return started;
+    // The healthy section of the queue first, then the failing one, each while due.
+    for (const bool failingPart : {false, true}) {
+        auto it = waiting_.lower_bound(QueueKey{failingPart, TimePoint::min(), 0, std::string()});
+        while (it != waiting_.end() && std::get<0>(*it) == failingPart && std::get<1>(*it) <= now &&
+               running_ < maxParallel_ && (!failingPart || runningFailing_ < failingSlots())) {
+            Entry& entry = entries_.at(std::get<3>(*it));
+            it = waiting_.erase(it);
+            entry.state = AccountState::Running;
+            entry.polled = true;
+            ++running_;
+            if (failingPart) ++runningFailing_;
+            started.push_back(entry.plan.name);
         }
-        entry->state = AccountState::Running;
-        entry->polled = true;
-        ++running_;
-        started.push_back(entry->plan.name);
     }
     return started;
 }
@@ -128,6 +127,7 @@ std::optional<TimePoint> Scheduler::complete(const std::string& name, const Poll
     if (it == entries_.end() || it->second.state != AccountState::Running) return std::nullopt;
     Entry& entry = it->second;
     --running_;
+    if (failing(entry)) --runningFailing_;
     entry.lastEnd = now;
     if (entry.removed) {
         entries_.erase(it);
@@ -146,6 +146,12 @@ std::optional<TimePoint> Scheduler::complete(const std::string& name, const Poll
         return std::nullopt;
     }
     entry.state = AccountState::Waiting;
+    entry.dueAt = nextDue(entry, now);
+    enqueue(entry);
+    return entry.dueAt;
+}
+
+TimePoint Scheduler::nextDue(Entry& entry, TimePoint now) {
     if (entry.pendingPlan) {
         const bool settingsChanged = entry.pendingPlan->fingerprint != entry.plan.fingerprint;
         entry.plan = *entry.pendingPlan;
@@ -154,18 +160,15 @@ std::optional<TimePoint> Scheduler::complete(const std::string& name, const Poll
             entry.failures = 0;
             entry.deferredStreak = 0;
             entry.pollAgain = false;
-            entry.dueAt = now;
-            return entry.dueAt;
+            return now;
         }
     }
     if (entry.pollAgain) {
         // Asked for while this poll ran, maybe after its listing: mail may have come since.
         entry.pollAgain = false;
-        entry.dueAt = now;
-        return entry.dueAt;
+        return now;
     }
-    entry.dueAt = now + withJitter(baseDelay(view(entry)));
-    return entry.dueAt;
+    return now + withJitter(baseDelay(view(entry)));
 }
 
 bool Scheduler::pollNow(const std::string& name, TimePoint now) {
@@ -173,9 +176,11 @@ bool Scheduler::pollNow(const std::string& name, TimePoint now) {
     auto it = entries_.find(name);
     if (it == entries_.end() || it->second.removed) return false;
     Entry& entry = it->second;
-    if (entry.state == AccountState::Waiting)
+    if (entry.state == AccountState::Waiting) {
+        unqueue(entry);
         entry.dueAt = std::min(entry.dueAt, now);
-    else if (entry.state == AccountState::Running)
+        enqueue(entry);
+    } else if (entry.state == AccountState::Running)
         entry.pollAgain = true;
     return true;
 }
@@ -183,7 +188,9 @@ bool Scheduler::pollNow(const std::string& name, TimePoint now) {
 void Scheduler::holdFirstPoll(const std::string& name, TimePoint until) {
     auto it = entries_.find(name);
     if (it == entries_.end() || it->second.polled || it->second.state != AccountState::Waiting) return;
+    unqueue(it->second);
     it->second.dueAt = std::max(it->second.dueAt, until);
+    enqueue(it->second);
 }
 
 void Scheduler::pollAllNow(TimePoint now) {
@@ -191,27 +198,26 @@ void Scheduler::pollAllNow(TimePoint now) {
 }
 
 std::optional<TimePoint> Scheduler::nextWakeup() const {
-    if (!dispatching_ || running_ >= maxParallel_) return std::nullopt;
-    // Failing accounts out of slots wait for a completion, not for a time.
-    const bool failingMayStart = runningFailing() < failingSlots();
+    if (!dispatching_ || running_ >= maxParallel_ || waiting_.empty()) return std::nullopt;
+    // The healthy section starts the queue; the failing one starts at its lower bound. Failing
+    // accounts out of slots wait for a completion, not for a time.
     std::optional<TimePoint> earliest;
-    for (const auto& [name, entry] : entries_)
-        if (entry.state == AccountState::Waiting && (failingMayStart || !failing(entry)) &&
-            (!earliest || entry.dueAt < *earliest))
-            earliest = entry.dueAt;
+    if (!std::get<0>(*waiting_.begin())) earliest = std::get<1>(*waiting_.begin());
+    auto failingFirst = waiting_.lower_bound(QueueKey{true, TimePoint::min(), 0, std::string()});
+    if (failingFirst != waiting_.end() && runningFailing_ < failingSlots() &&
+        (!earliest || std::get<1>(*failingFirst) < *earliest))
+        earliest = std::get<1>(*failingFirst);
     return earliest;
 }
 
-int Scheduler::runningFailing() const {
-    return static_cast<int>(std::count_if(entries_.begin(), entries_.end(), [](const auto& item) {
-        return item.second.state == AccountState::Running && failing(item.second);
-    }));
+bool Scheduler::finished() const { return running_ == 0 && waiting_.empty(); }
+
+void Scheduler::unqueue(const Entry& entry) {
+    if (entry.state == AccountState::Waiting) waiting_.erase(keyOf(entry));
 }
 
-bool Scheduler::finished() const {
-    if (running_ > 0) return false;
-    return std::all_of(entries_.begin(), entries_.end(),
-                       [](const auto& item) { return item.second.state == AccountState::Done; });
+void Scheduler::enqueue(const Entry& entry) {
+    if (entry.state == AccountState::Waiting) waiting_.insert(keyOf(entry));
 }
 
 std::optional<AccountView> Scheduler::account(const std::string& name) const {

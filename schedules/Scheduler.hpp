@@ -15,7 +15,9 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/Clock.hpp"
@@ -138,9 +140,18 @@ private:
         std::optional<AccountPlan> pendingPlan;  // a reload's new settings, applied at the end
     };
 
+    // The Waiting accounts in the order takeDue starts them: healthy ones before failing ones,
+    // then by due time and config order. Every change to a Waiting entry's key goes through
+    // unqueue / enqueue, so that a poll's end costs O(log n), not a pass over every account.
+    using QueueKey = std::tuple<bool, TimePoint, std::size_t, std::string>;  // failing, dueAt, order, name
+    static QueueKey keyOf(const Entry& entry) { return {failing(entry), entry.dueAt, entry.order, entry.plan.name}; }
+    void unqueue(const Entry& entry);
+    void enqueue(const Entry& entry);  // when Waiting
+    // After a poll: the entry's due time, with a reload's pending settings applied.
+    TimePoint nextDue(Entry& entry, TimePoint now);
+
     Duration withJitter(Duration delay);
     static bool failing(const Entry& entry) { return entry.failures > 0; }
-    int runningFailing() const;
     AccountView view(const Entry& entry) const;
 
     SchedulePolicy policy_;
@@ -148,7 +159,9 @@ private:
     bool once_;
     bool dispatching_ = true;
     int running_ = 0;
+    int runningFailing_ = 0;  // Running accounts whose last poll failed
     std::map<std::string, Entry> entries_;
+    std::set<QueueKey> waiting_;
     std::mt19937_64 random_;
 };
 
