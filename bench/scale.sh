@@ -28,7 +28,8 @@
 #        RUNS (3), MAX_PARALLEL (32), INSTANCES (3), FETCHMAIL_MAX_ACCOUNTS (500),
 #        GETMAIL_MAX_ACCOUNTS (500), TOOLS (mailcollector fetchmail getmail: the peers run),
 #        MC_BINARY (build/app/mailcollector), RESULTS_DIR (bench/results), KEEP=1 keeps the work
-#        directory, PERF_DATA=FILE profiles one more nothing-new cycle of the accounts part
+#        directory, TLS_FRONT=resuming (POP3S through a TLS front that resumes sessions; needs
+#        socat), PERF_DATA=FILE profiles one more nothing-new cycle of the accounts part
 #        (perf record -g into FILE-ACCOUNTS).
 # Must run as root (private Dovecot and PostgreSQL). WITH_BENCH=1 deploy/install-deps.sh first.
 set -euo pipefail
@@ -68,10 +69,12 @@ chmod 0755 "$WORK"
 MC=$WORK/mailcollector
 cp "$MC_SRC" "$MC"  # rebuilds during the run do not change what is measured
 SINK_PID=""
+FRONT_PID=""
 DOVECOT_DIR=$WORK/dovecot
 PG_DIR=""
 cleanup() {
     [ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null || true
+    [ -n "$FRONT_PID" ] && kill "$FRONT_PID" 2>/dev/null || true
     "$DOVECOT_SH" stop "$DOVECOT_DIR" --fast >/dev/null 2>&1 || true
     [ -n "$PG_DIR" ] && "$POSTGRES_SH" stop "$PG_DIR" >/dev/null 2>&1 || true
     # Dovecot may still be writing its last files for a moment after it was stopped.
@@ -91,6 +94,18 @@ log "starting a private Dovecot (process reuse)"
 "$DOVECOT_SH" start "$DOVECOT_DIR" --processes reuse --max-userip-connections 1000 >/dev/null
 # shellcheck disable=SC1090
 . <(sed 's/^/export /' "$DOVECOT_DIR/ports.env")
+# TLS_FRONT=resuming: POP3S through a TLS front that resumes sessions (socat, its ticket keys shared
+# by every connection, as large providers' servers do), in front of Dovecot's plain POP3 port.
+# Dovecot itself resumes none: each poll of each tool is a full handshake there.
+if [ "${TLS_FRONT:-}" = resuming ]; then
+    command -v socat >/dev/null || die "TLS_FRONT=resuming needs socat (apt-get install socat)"
+    FRONT_PORT=$(free_port)
+    socat "OPENSSL-LISTEN:$FRONT_PORT,bind=127.0.0.1,reuseaddr,fork,verify=0,cert=$DOVECOT_DIR/tls/valid.crt,key=$DOVECOT_DIR/tls/valid.key" \
+        "TCP:127.0.0.1:$POP3_PORT" 2>/dev/null &
+    FRONT_PID=$!
+    log "POP3S through a resuming TLS front (socat) on port $FRONT_PORT"
+    POP3S_PORT=$FRONT_PORT
+fi
 
 # CPU seconds used so far by the processes of a server (master, live children, reaped children).
 tree_cpu() {

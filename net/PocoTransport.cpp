@@ -18,6 +18,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include "base/Hex.hpp"
 #include "net/HostAddressCache.hpp"
 #include "net/PeerCertificate.hpp"
+#include "net/ProtocolTrace.hpp"
 #include "net/Transport.hpp"
 
 namespace mc::net {
@@ -367,6 +369,9 @@ public:
                                      "TLS handshake with " + where() + " timed out after " + seconds() + " s");
             appliedTimeout_ = std::chrono::milliseconds::zero();  // the new socket has its own
             if (!options_.tls.fingerprint.empty()) verifyPin();
+            if (protocolTraceOn())
+                spdlog::trace("TLS with {}: {}", where(),
+                              tls_->sessionWasReused() ? "session resumed" : "full handshake");
         } catch (const TransportError&) {
             throw;
         } catch (const Poco::TimeoutException&) {

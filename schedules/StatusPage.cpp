@@ -251,6 +251,9 @@ std::string failureHint(proto::FailureKind kind) {
             return "A setting cannot work (a secret file unreadable, for example): fix the config and reload.";
         case proto::FailureKind::Unsupported:
             return "The server lacks something mailcollector needs; the error names it.";
+        case proto::FailureKind::Throttled:
+            return "The provider asked to slow down (a download or connection limit); the account waits and is "
+                   "tried again with backoff. max_messages_per_poll and max_bytes_per_day spread a big import.";
     }
     return "";
 }
