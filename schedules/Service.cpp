@@ -74,18 +74,18 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
 
 std::string describePoll(const collector::PollReport& r) {
     if (!r.heldBy.empty()) return fmt::format("account={} skipped: held by {}", r.account, r.heldBy);
-    if (r.interrupted) return fmt::format("account={} poll {} (delivered={})", r.account, r.error, r.delivered);
-    if (!r.ok)
-        return fmt::format("account={} poll failed: {} (delivered={} before stopping)", r.account, r.error,
-                           r.delivered);
-    return fmt::format(
-        "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} "
-        "lone_crs={} bytes={} seconds={:.2f}{}{}{}",
-        r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs,
-        r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
+    const std::string counts = fmt::format(
+        "listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} lone_crs={} bytes={} "
+        "seconds={:.2f}{}{}{}",
+        r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs, r.bytes,
+        r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
         r.limitNote.empty() ? "" : " later=" + std::to_string(r.leftForLater) + " (" + r.limitNote + ")",
         r.dedupedAcrossAccounts ? " duplicates=" + std::to_string(r.dedupedAcrossAccounts) + " (of other accounts')"
                                 : "");
+    if (r.ok) return fmt::format("account={} poll ok: {}", r.account, counts);
+    // Our words before the error, which is server text: a JSON log makes fields of them only there.
+    return fmt::format("account={} poll {} failure_kind={} {}: {}", r.account, r.interrupted ? "stopped" : "failed",
+                       proto::failureKindName(r.failure), counts, r.error);
 }
 
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
@@ -416,10 +416,12 @@ PollRequest Service::requestPolls(const std::vector<std::string>& names, PollTic
 }
 
 std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticket, const std::atomic<bool>& cancelled) {
-    auto notPolled = [](const std::string& name, const std::string& why) {
+    auto notPolled = [](const std::string& name, const std::string& why,
+                        proto::FailureKind kind = proto::FailureKind::Interrupted) {
         collector::PollReport report;
         report.account = name;
         report.error = why;
+        report.failure = kind;
         return report;
     };
     std::unique_lock lock(mutex_);
@@ -434,7 +436,7 @@ std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticke
             if (history.finished > before)
                 reports[i] = history.lastReport;
             else if (!view)
-                reports[i] = notPolled(name, "not polled: removed from the configuration");
+                reports[i] = notPolled(name, "not polled: removed from the configuration", proto::FailureKind::Config);
             else if (view->state != AccountState::Running && !scheduler_.dispatching())
                 reports[i] = notPolled(name, "not polled: the service is stopping");
             else

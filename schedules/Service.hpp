@@ -82,8 +82,9 @@ struct PollTicket {
 };
 
 // The words a poll's result is told in, the same in the service's log, `run --once` and
-// `mailcollector poll`: "account=NAME poll ok: listed=...", "... poll failed: ...", "... skipped:
-// held by HOLDER".
+// `mailcollector poll`: "account=NAME poll ok: listed=...", "... poll failed failure_kind=KIND
+// listed=...: ERROR" ("poll stopped" when interrupted), "... skipped: held by HOLDER". The counts
+// and the failure kind come before any server text, so JSON logs carry them as fields.
 std::string describePoll(const collector::PollReport& report);
 
 class Service {
