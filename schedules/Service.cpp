@@ -149,7 +149,7 @@ ServiceResult Service::run() {
     if (state_ == ServiceState::Running && !options_.once && options_.watchers) {
         auto config = config_;
         lock.unlock();
-        syncWatchers(*config);
+        syncWatchers(*config, {});
         lock.lock();
     }
     for (;;) {
@@ -183,7 +183,7 @@ void Service::requestStop() {
     for (auto& [name, watched] : watchers_) watched.watcher->requestStop();
 }
 
-void Service::syncWatchers(const config::Config& config) {
+void Service::syncWatchers(const config::Config& config, const std::function<void()>& update) {
     const auto plans = accountPlans(config, options_.only);
     // Old watchers stop before their replacements start: servers limit connections per user.
     std::vector<std::unique_ptr<AccountWatcher>> retired;
@@ -204,23 +204,27 @@ void Service::syncWatchers(const config::Config& config) {
     for (auto& watcher : retired) watcher->stop();
 
     std::lock_guard guard(watchersMutex_);
-    if (watchersClosed_) return;
+    std::vector<std::pair<std::string, Watched>> made;  // not started yet
     for (const auto& plan : plans) {
-        if (watchers_.count(plan.name)) continue;
+        if (!options_.watchers || watchersClosed_ || watchers_.count(plan.name)) continue;
         const config::AccountSettings* account = config.findAccount(plan.name);
         auto watcher = options_.watchers(config, *account, [this, name = plan.name] {
             spdlog::debug("account={} new mail announced: polling now", name);
             pollNow(name);
         });
-        if (!watcher) continue;
-        {
-            // The first poll waits for the watcher to connect (it then asks for a poll), so that
-            // none is repeated for the watch starting after it; kWatcherConnectHold at most.
-            std::lock_guard lock(mutex_);
-            scheduler_.holdFirstPoll(plan.name, clock_.now() + kWatcherConnectHold);
-        }
-        watcher->start();
-        watchers_.emplace(plan.name, Watched{plan.fingerprint, std::move(watcher)});
+        if (watcher) made.emplace_back(plan.name, Watched{plan.fingerprint, std::move(watcher)});
+    }
+    {
+        // The first poll waits for the watcher to connect (it then asks for a poll), so that none
+        // is repeated for the watch starting after it; kWatcherConnectHold at most. Held in the
+        // step the scheduler hears of the account: none may start before its hold.
+        std::lock_guard lock(mutex_);
+        if (update) update();
+        for (const auto& [name, watched] : made) scheduler_.holdFirstPoll(name, clock_.now() + kWatcherConnectHold);
+    }
+    for (auto& [name, watched] : made) {
+        watched.watcher->start();
+        watchers_.emplace(name, std::move(watched));
     }
 }
 
@@ -364,19 +368,21 @@ void Service::recordHistory(const collector::PollReport& report) {
 }
 
 ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {
-    ReloadSummary summary;
     {
         std::lock_guard lock(mutex_);
         if (options_.once || state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return {};
+    }
+    net::HostAddressCache::process().clear();  // a reloaded config's servers are looked up afresh
+    ReloadSummary summary;
+    syncWatchers(*config, [&] {
+        if (state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return;
         config_ = config;
         scheduler_.setMaxParallel(config_->collector.maxParallel);
         auto plans = accountPlans(*config_, options_.only);
         summary = scheduler_.setAccounts(plans, clock_.now());
         metrics_.setAccounts(namesOf(plans));
         changed_.notify_all();
-    }
-    net::HostAddressCache::process().clear();  // a reloaded config's servers are looked up afresh
-    if (options_.watchers) syncWatchers(*config);
+    });
     return summary;
 }
 
