@@ -558,32 +558,50 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
     DeliveryPipeline pipeline(poll.config, account, poll.ledger, account.endpoint.host, numbers.size(),
                               *poll.control.clock, poll.control.cutoff);
     std::uint64_t handled = 0, untrusted = 0;
-    retrieve(
-        numbers, [&] { return delivery::MessageBody(spoolDir); },
-        [&](std::uint32_t number, delivery::MessageBody body) {
-            auto index = listed.findNumber(number);
-            if (!index) return true;  // not asked for; ignore
-            ++report.fetched;
-            const std::string uid = listed.uid(*index);
-            DeliveryJob job{poll.key(uid), number, listed.size(*index), std::move(body), plan.notToResend(number)};
-            if (plan.isAmbiguous(number)) job.key.uid = uid + "#" + job.body.sha256().substr(0, 16);
-            if (auto labels = plan.sourceLabels.find(number); labels != plan.sourceLabels.end())
-                job.sourceLabels = labels->second;
-            bool accepted = pipeline.submit(std::move(job));
-            ++handled;
-            if (poll.control.progress) poll.control.progress(handled, numbers.size());
-            return accepted && !poll.control.stopRequested();
-        },
-        [&](std::uint32_t number, const std::string& why) {
-            auto index = listed.findNumber(number);
-            if (!index) return;
-            const std::string uid = listed.uid(*index);
-            spdlog::warn("account={} folder={} uid={} left pending: {}", account.name,
-                         net::printable(poll.mailbox.folder), net::printable(uid), why);
-            poll.ledger.recordFailure(poll.key(uid), listed.size(*index), why);  // pending in `status`
-            ++report.untrusted;
-            ++untrusted;
-        });
+    auto addCounts = [&] {
+        const DeliveryCounts counts = pipeline.counts();
+        report.delivered += counts.delivered;
+        report.deferred += counts.deferred;
+        report.quarantined += counts.quarantined;
+        report.duplicates += counts.duplicates;
+        report.dedupedAcrossAccounts += counts.dedupedAcrossAccounts;
+        report.bytes += counts.bytes;
+        report.loneCrs += counts.loneCrs;
+        return counts;
+    };
+    try {
+        retrieve(
+            numbers, [&] { return delivery::MessageBody(spoolDir); },
+            [&](std::uint32_t number, delivery::MessageBody body) {
+                auto index = listed.findNumber(number);
+                if (!index) return true;  // not asked for; ignore
+                ++report.fetched;
+                const std::string uid = listed.uid(*index);
+                DeliveryJob job{poll.key(uid), number, listed.size(*index), std::move(body), plan.notToResend(number)};
+                if (plan.isAmbiguous(number)) job.key.uid = uid + "#" + job.body.sha256().substr(0, 16);
+                if (auto labels = plan.sourceLabels.find(number); labels != plan.sourceLabels.end())
+                    job.sourceLabels = labels->second;
+                bool accepted = pipeline.submit(std::move(job));
+                ++handled;
+                if (poll.control.progress) poll.control.progress(handled, numbers.size());
+                return accepted && !poll.control.stopRequested();
+            },
+            [&](std::uint32_t number, const std::string& why) {
+                auto index = listed.findNumber(number);
+                if (!index) return;
+                const std::string uid = listed.uid(*index);
+                spdlog::warn("account={} folder={} uid={} left pending: {}", account.name,
+                             net::printable(poll.mailbox.folder), net::printable(uid), why);
+                poll.ledger.recordFailure(poll.key(uid), listed.size(*index), why);  // pending in `status`
+                ++report.untrusted;
+                ++untrusted;
+            });
+    } catch (...) {
+        // The source failed: what the target accepted until then is recorded, and counted.
+        pipeline.abandon();
+        addCounts();
+        throw;
+    }
     pipeline.finish();
     if (handled < numbers.size() && poll.control.stopRequested() && report.error.empty()) {
         report.interrupted = true;
@@ -594,14 +612,7 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
                        std::to_string(numbers.size()) + " messages" +
                        (folder.empty() ? "" : " in " + net::printable(folder)) + "; the rest is collected next time";
     }
-    auto counts = pipeline.counts();
-    report.delivered += counts.delivered;
-    report.deferred += counts.deferred;
-    report.quarantined += counts.quarantined;
-    report.duplicates += counts.duplicates;
-    report.dedupedAcrossAccounts += counts.dedupedAcrossAccounts;
-    report.bytes += counts.bytes;
-    report.loneCrs += counts.loneCrs;
+    const DeliveryCounts counts = addCounts();
     if (pipeline.ledgerFailed()) report.ledgerFailed = true;
     if (!pipeline.fatalError().empty()) {
         report.error = pipeline.fatalError();

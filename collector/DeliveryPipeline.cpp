@@ -70,7 +70,9 @@ DeliveryPipeline::DeliveryPipeline(const config::Config& config, const config::A
     for (std::size_t i = 0; i < connections; ++i) workers_.emplace_back([this] { work(); });
 }
 
-DeliveryPipeline::~DeliveryPipeline() {
+DeliveryPipeline::~DeliveryPipeline() { abandon(); }
+
+void DeliveryPipeline::abandon() {
     {
         std::lock_guard lock(mutex_);
         closed_ = true;

@@ -59,6 +59,9 @@ public:
     bool submit(DeliveryJob job);
     // Waits until every queued message was handled.
     void finish();
+    // Takes no further message (the source failed): those being delivered end, recorded; those
+    // queued stay pending. Waits for the workers, so counts() is final. Also done on destruction.
+    void abandon();
 
     // Numbers of the messages the target accepted and the ledger recorded (safe to delete).
     std::vector<std::uint32_t> deliveredNumbers() const;

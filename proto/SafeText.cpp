@@ -1,6 +1,7 @@
 #include "proto/SafeText.hpp"
 
 #include <cstdio>
+#include <optional>
 
 namespace mc::proto {
 namespace {
@@ -9,6 +10,15 @@ void appendHexEscape(std::string& out, const char* format, unsigned value) {
     char escaped[8];
     std::snprintf(escaped, sizeof escaped, format, value);
     out += escaped;
+}
+
+// Code points that change how a terminal shows the text around them rather than showing
+// themselves: C0 and C1 controls (ESC, CR, LF, CSI ...) and DEL; Unicode's bidirectional
+// formatting characters (ALM, LRM, RLM, LRE..RLO, LRI..PDI), which reorder the rest of a line
+// ("Trojan Source"); LINE and PARAGRAPH SEPARATOR, which some terminals break a line at.
+bool movesText(char32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 }  // namespace
@@ -36,7 +46,7 @@ std::string jsonEscape(std::string_view text) {
                     out += "\\t";
                     break;
                 default:
-                    if (c < 0x20 || c == 0x7F)
+                    if (movesText(c))
                         appendHexEscape(out, "\\u%04x", c);
                     else
                         out += static_cast<char>(c);
@@ -44,13 +54,17 @@ std::string jsonEscape(std::string_view text) {
             ++i;
             continue;
         }
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) {
+        std::size_t next = i;
+        const std::optional<char32_t> cp = decodeUtf8(text, next);
+        if (!cp) {
             out += "\\ufffd";
             ++i;
         } else {
-            out.append(text.substr(i, length));
-            i += length;
+            if (movesText(*cp))
+                appendHexEscape(out, "\\u%04x", static_cast<unsigned>(*cp));
+            else
+                out.append(text.substr(i, next - i));
+            i = next;
         }
     }
     return out;
@@ -63,17 +77,15 @@ std::string terminalEscape(std::string_view text, std::size_t maxBytes) {
             out += "...";
             break;
         }
-        const auto c = static_cast<unsigned char>(text[i]);
-        const std::size_t length = utf8SequenceLength(text, i);
-        // U+0080..U+009F (C2 80..C2 9F) are the C1 controls: CSI (U+009B) starts an escape sequence.
-        const bool c1Control = length == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
-        if (length == 0 || c < 0x20 || c == 0x7F || c1Control) {
-            appendHexEscape(out, "\\x%02x", c);
-            ++i;
-            continue;
-        }
-        out.append(text.substr(i, length));
-        i += length;
+        std::size_t next = i;
+        const std::optional<char32_t> cp = decodeUtf8(text, next);
+        if (!cp) next = i + 1;  // not UTF-8: this byte alone
+        const std::string_view bytes = text.substr(i, next - i);
+        if (!cp || movesText(*cp))
+            for (unsigned char c : bytes) appendHexEscape(out, "\\x%02x", c);
+        else
+            out.append(bytes);
+        i = next;
     }
     return out;
 }

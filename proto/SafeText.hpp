@@ -11,14 +11,17 @@
 
 namespace mc::proto {
 
-// JSON string body (without the quotes) for any bytes: quote, backslash and control characters
-// escaped, each byte that is not part of valid UTF-8 replaced by U+FFFD, so the result is always
+// JSON string body (without the quotes) for any bytes: quote, backslash, and the characters
+// terminalEscape shows as \xNN written as \uNNNN (the same text to a JSON reader, inert on a
+// terminal), each byte that is not part of valid UTF-8 replaced by U+FFFD, so the result is always
 // valid UTF-8 and valid JSON whatever a server sent.
 std::string jsonEscape(std::string_view text);
 
 // Text for a terminal or a text log line: valid printable UTF-8 kept; C0 and C1 control
-// characters (ESC, CR, LF, BEL, CSI ...), DEL and bytes that are not valid UTF-8 shown as \xNN,
-// so server text cannot move the cursor, retitle the window or forge a line. Cut to about
+// characters (ESC, CR, LF, BEL, CSI ...), DEL, Unicode's bidirectional controls (U+061C, U+200E,
+// U+200F, U+202A..U+202E, U+2066..U+2069), LINE and PARAGRAPH SEPARATOR (U+2028, U+2029) and bytes
+// that are not valid UTF-8 shown as \xNN (each byte of their UTF-8), so server text cannot move
+// the cursor, retitle the window, forge a line or reorder the line it is in. Cut to about
 // `maxBytes` bytes (then "...").
 std::string terminalEscape(std::string_view text, std::size_t maxBytes = std::string_view::npos);
 

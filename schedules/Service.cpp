@@ -74,18 +74,18 @@ void logReport(const collector::PollReport& r, bool once, const std::string& nex
 
 std::string describePoll(const collector::PollReport& r) {
     if (!r.heldBy.empty()) return fmt::format("account={} skipped: held by {}", r.account, r.heldBy);
-    if (r.interrupted) return fmt::format("account={} poll {} (delivered={})", r.account, r.error, r.delivered);
-    if (!r.ok)
-        return fmt::format("account={} poll failed: {} (delivered={} before stopping)", r.account, r.error,
-                           r.delivered);
-    return fmt::format(
-        "account={} poll ok: listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} "
-        "lone_crs={} bytes={} seconds={:.2f}{}{}{}",
-        r.account, r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs,
-        r.bytes, r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
+    const std::string counts = fmt::format(
+        "listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} lone_crs={} bytes={} "
+        "seconds={:.2f}{}{}{}",
+        r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs, r.bytes,
+        r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
         r.limitNote.empty() ? "" : " later=" + std::to_string(r.leftForLater) + " (" + r.limitNote + ")",
         r.dedupedAcrossAccounts ? " duplicates=" + std::to_string(r.dedupedAcrossAccounts) + " (of other accounts')"
                                 : "");
+    if (r.ok) return fmt::format("account={} poll ok: {}", r.account, counts);
+    // Our words before the error, which is server text: a JSON log makes fields of them only there.
+    return fmt::format("account={} poll {} failure_kind={} {}: {}", r.account, r.interrupted ? "stopped" : "failed",
+                       proto::failureKindName(r.failure), counts, r.error);
 }
 
 Service::Service(std::shared_ptr<const config::Config> config, ledger::LedgerStore& ledger, Clock& clock,
@@ -149,7 +149,7 @@ ServiceResult Service::run() {
     if (state_ == ServiceState::Running && !options_.once && options_.watchers) {
         auto config = config_;
         lock.unlock();
-        syncWatchers(*config);
+        syncWatchers(*config, {});
         lock.lock();
     }
     for (;;) {
@@ -183,7 +183,7 @@ void Service::requestStop() {
     for (auto& [name, watched] : watchers_) watched.watcher->requestStop();
 }
 
-void Service::syncWatchers(const config::Config& config) {
+void Service::syncWatchers(const config::Config& config, const std::function<void()>& update) {
     const auto plans = accountPlans(config, options_.only);
     // Old watchers stop before their replacements start: servers limit connections per user.
     std::vector<std::unique_ptr<AccountWatcher>> retired;
@@ -204,23 +204,27 @@ void Service::syncWatchers(const config::Config& config) {
     for (auto& watcher : retired) watcher->stop();
 
     std::lock_guard guard(watchersMutex_);
-    if (watchersClosed_) return;
+    std::vector<std::pair<std::string, Watched>> made;  // not started yet
     for (const auto& plan : plans) {
-        if (watchers_.count(plan.name)) continue;
+        if (!options_.watchers || watchersClosed_ || watchers_.count(plan.name)) continue;
         const config::AccountSettings* account = config.findAccount(plan.name);
         auto watcher = options_.watchers(config, *account, [this, name = plan.name] {
             spdlog::debug("account={} new mail announced: polling now", name);
             pollNow(name);
         });
-        if (!watcher) continue;
-        {
-            // The first poll waits for the watcher to connect (it then asks for a poll), so that
-            // none is repeated for the watch starting after it; kWatcherConnectHold at most.
-            std::lock_guard lock(mutex_);
-            scheduler_.holdFirstPoll(plan.name, clock_.now() + kWatcherConnectHold);
-        }
-        watcher->start();
-        watchers_.emplace(plan.name, Watched{plan.fingerprint, std::move(watcher)});
+        if (watcher) made.emplace_back(plan.name, Watched{plan.fingerprint, std::move(watcher)});
+    }
+    {
+        // The first poll waits for the watcher to connect (it then asks for a poll), so that none
+        // is repeated for the watch starting after it; kWatcherConnectHold at most. Held in the
+        // step the scheduler hears of the account: none may start before its hold.
+        std::lock_guard lock(mutex_);
+        if (update) update();
+        for (const auto& [name, watched] : made) scheduler_.holdFirstPoll(name, clock_.now() + kWatcherConnectHold);
+    }
+    for (auto& [name, watched] : made) {
+        watched.watcher->start();
+        watchers_.emplace(name, std::move(watched));
     }
 }
 
@@ -364,19 +368,21 @@ void Service::recordHistory(const collector::PollReport& report) {
 }
 
 ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {
-    ReloadSummary summary;
     {
         std::lock_guard lock(mutex_);
         if (options_.once || state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return {};
+    }
+    net::HostAddressCache::process().clear();  // a reloaded config's servers are looked up afresh
+    ReloadSummary summary;
+    syncWatchers(*config, [&] {
+        if (state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return;
         config_ = config;
         scheduler_.setMaxParallel(config_->collector.maxParallel);
         auto plans = accountPlans(*config_, options_.only);
         summary = scheduler_.setAccounts(plans, clock_.now());
         metrics_.setAccounts(namesOf(plans));
         changed_.notify_all();
-    }
-    net::HostAddressCache::process().clear();  // a reloaded config's servers are looked up afresh
-    if (options_.watchers) syncWatchers(*config);
+    });
     return summary;
 }
 
@@ -416,10 +422,12 @@ PollRequest Service::requestPolls(const std::vector<std::string>& names, PollTic
 }
 
 std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticket, const std::atomic<bool>& cancelled) {
-    auto notPolled = [](const std::string& name, const std::string& why) {
+    auto notPolled = [](const std::string& name, const std::string& why,
+                        proto::FailureKind kind = proto::FailureKind::Interrupted) {
         collector::PollReport report;
         report.account = name;
         report.error = why;
+        report.failure = kind;
         return report;
     };
     std::unique_lock lock(mutex_);
@@ -434,7 +442,7 @@ std::vector<collector::PollReport> Service::waitForPolls(const PollTicket& ticke
             if (history.finished > before)
                 reports[i] = history.lastReport;
             else if (!view)
-                reports[i] = notPolled(name, "not polled: removed from the configuration");
+                reports[i] = notPolled(name, "not polled: removed from the configuration", proto::FailureKind::Config);
             else if (view->state != AccountState::Running && !scheduler_.dispatching())
                 reports[i] = notPolled(name, "not polled: the service is stopping");
             else

@@ -82,8 +82,9 @@ struct PollTicket {
 };
 
 // The words a poll's result is told in, the same in the service's log, `run --once` and
-// `mailcollector poll`: "account=NAME poll ok: listed=...", "... poll failed: ...", "... skipped:
-// held by HOLDER".
+// `mailcollector poll`: "account=NAME poll ok: listed=...", "... poll failed failure_kind=KIND
+// listed=...: ERROR" ("poll stopped" when interrupted), "... skipped: held by HOLDER". The counts
+// and the failure kind come before any server text, so JSON logs carry them as fields.
 std::string describePoll(const collector::PollReport& report);
 
 class Service {
@@ -142,9 +143,11 @@ private:
     void stopWorkers();  // waits for the jobs taken to end, then for every worker thread
     // Appends the poll to the account's history in the ledger (the status page, status --history).
     void recordHistory(const collector::PollReport& report);
-    // Starts, replaces and stops watchers to match `config`. Never called with mutex_ held (a
-    // watcher's callback takes it).
-    void syncWatchers(const config::Config& config);
+    // Starts, replaces and stops watchers to match `config`. `update` (may be empty) is called
+    // with mutex_ held in the same step that holds the first poll of each account getting a new
+    // watcher: a reload hands the scheduler its accounts there, so an added account cannot be
+    // started before its hold. Never called with mutex_ held (a watcher's callback takes it).
+    void syncWatchers(const config::Config& config, const std::function<void()>& update);
     void stopWatchers();
 
     ledger::LedgerStore& ledger_;

@@ -443,6 +443,26 @@ TEST_F(HostileImap, FormatSpecifiersAndControlBytesInServerTextAreLoggedEscaped)
     EXPECT_NE(result.err.find("\\x1b[31mred\\x07"), std::string::npos) << result.describe();
 }
 
+// "Trojan Source": a folder named "Invoices<U+202E>fdp.exe" (modified UTF-7 "&IC4-") would show as
+// "Invoicesexe.pdf" and reorder the rest of its line; `check`, which names each folder, and the
+// run's log show the override as bytes, like a control character.
+TEST_F(HostileImap, BidiControlsInAFolderNameAreShownEscaped) {
+    FakeImapFolder invoices = inbox({{message("m2")}});
+    invoices.name = "Invoices&IC4-fdp.exe";
+    FakeImapServer imap(imapOptions(), {inbox({{message("m1")}}), invoices});
+    writeConfig({accountFor(imap)}, "[\"*\"]");
+
+    auto check = harness.command("check");
+    ASSERT_EQ(check.exitCode, 0) << check.describe();
+    EXPECT_NE(check.out.find("Invoices\\xe2\\x80\\xaefdp.exe: 1 messages"), std::string::npos) << check.describe();
+    EXPECT_EQ((check.out + check.err).find("\xe2\x80\xae"), std::string::npos) << escapeBytes(check.out, 4000);
+
+    auto run = harness.run();
+    ASSERT_EQ(run.exitCode, 0) << run.describe();
+    EXPECT_EQ(deliveredBySubject().size(), 2u);
+    EXPECT_EQ(run.err.find("\xe2\x80\xae"), std::string::npos) << escapeBytes(run.err, 4000);
+}
+
 // ---- deletion -----------------------------------------------------------------------------------
 
 TEST_F(HostileImap, WithoutUidplusOrMoveTheMailIsKeptAndNoBareExpungeIsSent) {

@@ -167,8 +167,10 @@ void HostileLedger::failMidPollThenRecover(const std::string& protocol, int conn
     ASSERT_EQ(broken.termSignal, 0) << "must not crash:\n" << broken.describe();
     EXPECT_EQ(broken.exitCode, 3) << "exit code 3: the ledger cannot be written\n" << broken.describe();
     EXPECT_NE(broken.err.find("account=" + failing + kLedgerStops), std::string::npos) << broken.err;
-    EXPECT_NE(broken.err.find("account=" + failing + " poll failed: ledger failure: "), std::string::npos)
-        << broken.err;
+    const std::size_t failedLine = broken.err.find("account=" + failing + " poll failed failure_kind=ledger ");
+    ASSERT_NE(failedLine, std::string::npos) << broken.err;
+    const std::string failedPoll = broken.err.substr(failedLine, broken.err.find('\n', failedLine) - failedLine);
+    EXPECT_NE(failedPoll.find(": ledger failure: "), std::string::npos) << failedPoll;
     // The likely causes are named, not only SQLite's "disk I/O error".
     EXPECT_NE(broken.err.find("a write failed (disk full, quota, file size limit"), std::string::npos) << broken.err;
     // The shared ledger failed: the run stopped, the next account was not polled at all.
@@ -191,7 +193,7 @@ void HostileLedger::failMidPollThenRecover(const std::string& protocol, int conn
     ASSERT_GE(recorded, 1) << "the ledger failed before the first message: not mid-poll\n" << json << broken.err;
     ASSERT_LT(firstDelivered, kMessages) << "the ledger never failed: raise kMessages or lower kFileSizeLimit";
     EXPECT_EQ(statusField(json, failing, "deleted"), 0) << json;
-    EXPECT_NE(broken.err.find("(delivered=" + std::to_string(recorded) + " before stopping)"), std::string::npos)
+    EXPECT_NE(failedPoll.find(" delivered=" + std::to_string(recorded) + " "), std::string::npos)
         << "the poll's report counts exactly what the ledger holds\n"
         << broken.err << json;
     // Delivered but not recorded: the messages in flight when the commit failed.
@@ -263,7 +265,8 @@ TEST_F(HostileLedger, Pop3ParallelAccountsBothStopSafely) {
     int firstDelivered = 0;
     long long recorded = 0;
     for (const auto& name : names) {
-        const bool failed = broken.err.find("account=" + name + " poll failed: ledger failure: ") != std::string::npos;
+        const bool failed =
+            broken.err.find("account=" + name + " poll failed failure_kind=ledger ") != std::string::npos;
         const bool ok = broken.err.find("account=" + name + " poll ok") != std::string::npos;
         EXPECT_TRUE(failed || ok) << name << " must report how its poll ended:\n" << broken.err;
         firstCopies[name] = copiesOf(delivered, name);

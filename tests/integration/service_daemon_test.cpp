@@ -275,7 +275,8 @@ TEST_F(ServiceDaemonTest, RunOncePollsEveryAccountInParallelAndKeepsItsExitCodes
     auto result = runProcess({MC_BINARY, "run", "-c", config, "--once"}, {}, std::chrono::seconds(120));
     EXPECT_EQ(result.exitCode, 1) << result.describe();
     EXPECT_EQ(delivered(), 11u);
-    EXPECT_NE(result.err.find("\"account\":\"acct006\",\"message\":\"poll failed: authentication"), std::string::npos)
+    EXPECT_NE(result.err.find("\"account\":\"acct006\",\"failure_kind\":\"authentication\",\"listed\":0,"),
+              std::string::npos)
         << result.err;
     std::istringstream lines(result.err);
     std::string line;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "proto/Json.hpp"
@@ -111,6 +112,45 @@ TEST(FailureKinds, TlsAuthenticationAndTargetRefusalAreReportedByKind) {
     EXPECT_EQ(objects["badtarget"]["failure_kind"], "target-permanent") << status.out;
     const ProcessResult text = harness.status();
     EXPECT_NE(text.out.find("failed (target-permanent, retry never)"), std::string::npos) << text.out;
+}
+
+// With log_format = "json" a failed poll's line carries its account, counts and failure kind as
+// fields, as a successful poll's does; the server's text stays in "message" and adds no field.
+TEST(FailureKinds, AFailedPollsJsonLogLineCarriesItsKindAndCountsAsFields) {
+    CollectorHarness harness{"5s"};
+    FakeSmtpTarget target{lmtpOptions()};
+    FakePop3Message garbled{message("second")};
+    garbled.retrReply = "garbled failure_kind=none delivered=999 folder=evil\r\n";
+    FakePop3Server pop{FakePop3Options{}, {message("first"), garbled}};
+    AccountConfig account;
+    account.port = pop.port();
+    TargetConfig targetConfig;
+    targetConfig.port = target.port();
+    std::string toml = harness.writeConfig(targetConfig, {account});
+    toml.replace(toml.find("[target]"), 8, "log_format = \"json\"\n\n[target]");
+    writeFile(harness.configPath(), toml, 0600);
+
+    const ProcessResult result = harness.run();
+    EXPECT_EQ(result.exitCode, 1) << result.describe();
+    std::map<std::string, std::string> failed;
+    std::istringstream lines(result.err);
+    for (std::string line; std::getline(lines, line);) {
+        auto members = proto::parseJsonObjectScalars(line);
+        ASSERT_TRUE(members) << line;
+        if ((*members)["message"].rfind("poll failed", 0) == 0) failed = *members;
+    }
+    ASSERT_FALSE(failed.empty()) << result.err;
+    EXPECT_EQ(failed["level"], "error");
+    EXPECT_EQ(failed["account"], "acct");
+    EXPECT_EQ(failed["failure_kind"], "protocol") << result.err;
+    EXPECT_EQ(failed["listed"], "2") << result.err;
+    EXPECT_EQ(failed["delivered"], std::to_string(target.messages().size())) << result.err;
+    for (const char* count : {"fetched", "deferred", "quarantined", "skipped", "deleted", "bytes", "seconds"})
+        EXPECT_EQ(failed.count(count), 1u) << count << " in " << result.err;
+    EXPECT_EQ(failed.count("folder"), 0u) << "the server's words are no fields: " << result.err;
+    EXPECT_NE(failed["message"].find(": unexpected reply to RETR: garbled failure_kind=none delivered=999"),
+              std::string::npos)
+        << result.err;
 }
 
 }  // namespace

@@ -78,15 +78,17 @@ TEST_F(ServiceRestartTest, SigtermDuringALargeImportStopsFetchingRecordsWhatItHo
     EXPECT_LT(fromBulk, static_cast<std::size_t>(kImport)) << "the import was cut short";
     EXPECT_EQ(fromBulk + dovecot_.messageFiles(bulk_.user).size(), static_cast<std::size_t>(kImport))
         << "what was delivered was removed from the source, the rest stayed";
-    // The stop line counts what this poll fetched and delivered: the messages on the target.
+    // The stop line counts what this poll fetched and delivered: the messages on the target; its
+    // JSON carries the counts and the failure kind as fields.
     std::smatch stopped;
     const std::regex line("\"account\":\"" + bulk_.name +
-                          "\",\"message\":\"poll interrupted: stopping after ([0-9]+) of ([0-9]+) messages[^(]*"
-                          "\\(delivered=([0-9]+)\\)");
+                          "\",\"failure_kind\":\"interrupted\",\"listed\":[0-9]+,\"fetched\":[0-9]+,"
+                          "\"delivered\":([0-9]+),[^\n]*\"message\":\"poll stopped [^\n]*: interrupted: stopping after "
+                          "([0-9]+) of ([0-9]+) messages");
     ASSERT_TRUE(std::regex_search(ended->err, stopped, line)) << ended->err;
     EXPECT_EQ(std::stoul(stopped[1]), fromBulk) << stopped[0];
-    EXPECT_EQ(std::stoul(stopped[2]), static_cast<std::size_t>(kImport)) << stopped[0];
-    EXPECT_EQ(std::stoul(stopped[3]), fromBulk) << stopped[0];
+    EXPECT_EQ(std::stoul(stopped[2]), fromBulk) << stopped[0];
+    EXPECT_EQ(std::stoul(stopped[3]), static_cast<std::size_t>(kImport)) << stopped[0];
     restartAndFinish();
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "proto/SafeText.hpp"
@@ -37,6 +38,37 @@ TEST(SafeText, TerminalEscapeKeepsTextAndDefusesControls) {
     EXPECT_EQ(terminalEscape("bad\xff\xfe"), "bad\\xff\\xfe");
     EXPECT_EQ(terminalEscape("\xe2\x82"), "\\xe2\\x82");
     EXPECT_EQ(terminalEscape("abcdef", 3), "abc...");
+}
+
+// "Trojan Source": a folder or error text carrying U+202E RIGHT-TO-LEFT OVERRIDE shows the rest of
+// the line reversed ("exe.txt" reads "txt.exe"); LINE SEPARATOR breaks a line on some terminals.
+TEST(SafeText, BidiControlsAndLineSeparatorsAreEscapedLikeControls) {
+    const char32_t moving[] = {0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A, 0x202B,
+                               0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069};
+    for (char32_t cp : moving) {
+        std::string text = "a";
+        appendUtf8(text, cp);
+        text += "b";
+        std::string hex;
+        for (unsigned char c : text.substr(1, text.size() - 2)) {
+            char byte[5];
+            std::snprintf(byte, sizeof byte, "\\x%02x", c);
+            hex += byte;
+        }
+        char unicode[7];
+        std::snprintf(unicode, sizeof unicode, "\\u%04x", static_cast<unsigned>(cp));
+        EXPECT_EQ(terminalEscape(text), "a" + hex + "b") << unicode;
+        EXPECT_EQ(jsonEscape(text), "a" + std::string(unicode) + "b");
+    }
+    EXPECT_EQ(terminalEscape("Invoice \xe2\x80\xae"
+                             "fdp.exe"),
+              "Invoice \\xe2\\x80\\xae"
+              "fdp.exe");
+    // Their neighbours are text: an Arabic semicolon, ZWJ (emoji), U+2027, U+202F, U+2070.
+    for (std::string kept : {"\xd8\x9b", "\xe2\x80\x8d", "\xe2\x80\xa7", "\xe2\x80\xaf", "\xe2\x81\xb0"}) {
+        EXPECT_EQ(terminalEscape(kept), kept);
+        EXPECT_EQ(jsonEscape(kept), kept);
+    }
 }
 
 TEST(SafeText, JsonEscapeIsAlwaysValidUtf8) {

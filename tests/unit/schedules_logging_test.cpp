@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "schedules/Logging.hpp"
+#include "schedules/Service.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -136,6 +137,43 @@ TEST_F(LoggingTest, JsonLinesCarryCountsAndFolderAsFields) {
     // Server text after the first ": " makes no fields.
     EXPECT_NE(all[1].find(R"("account":"bob","folder":"Lists/Debian","message":)"), std::string::npos) << all[1];
     EXPECT_EQ(all[1].find(R"("delivered":)"), std::string::npos) << all[1];
+}
+
+// A failed or stopped poll's line (describePoll) carries its counts and failure kind as fields,
+// as a successful poll's does; its error, server text, adds none.
+TEST_F(LoggingTest, FailedAndStoppedPollLinesCarryTheirCountsAndKindAsFields) {
+    logger_->set_formatter(makeLogFormatter("json"));
+    collector::PollReport failed;
+    failed.account = "alice";
+    failed.failure = proto::FailureKind::Authentication;
+    failed.listed = 4;
+    failed.fetched = failed.delivered = 2;
+    failed.error = "-ERR failure_kind=none delivered=999 folder=evil";
+    logger_->error("{}", describePoll(failed));
+    collector::PollReport stopped;
+    stopped.account = "bob";
+    stopped.interrupted = true;
+    stopped.failure = proto::FailureKind::Interrupted;
+    stopped.listed = 3;
+    stopped.fetched = stopped.delivered = 1;
+    stopped.error = "interrupted: stopping after 1 of 3 messages; the rest is collected next time";
+    logger_->warn("{}", describePoll(stopped));
+    auto all = lines();
+    ASSERT_EQ(all.size(), 2u) << out_.str();
+    for (const auto& line : all) EXPECT_TRUE(JsonChecker(line).object()) << line;
+    EXPECT_NE(
+        all[0].find(R"("account":"alice","failure_kind":"authentication","listed":4,"fetched":2,"delivered":2,)"
+                    R"("deferred":0,"quarantined":0,"skipped":0,"deleted":0,"lone_crs":0,"bytes":0,"seconds":0.00,)"
+                    R"("message":"poll failed failure_kind=authentication )"),
+        std::string::npos)
+        << all[0];
+    EXPECT_NE(all[0].find(R"(: -ERR failure_kind=none delivered=999 folder=evil"})"), std::string::npos) << all[0];
+    EXPECT_EQ(all[0].find(R"("folder":)"), std::string::npos) << all[0];
+    EXPECT_NE(all[1].find(R"("level":"warning","account":"bob","failure_kind":"interrupted","listed":3,"fetched":1,)"
+                          R"("delivered":1,)"),
+              std::string::npos)
+        << all[1];
+    EXPECT_NE(all[1].find(R"(: interrupted: stopping after 1 of 3 messages;)"), std::string::npos) << all[1];
 }
 
 TEST_F(LoggingTest, JournalPrioritiesFollowSdDaemon) {

@@ -470,6 +470,7 @@ public:
         return [this](const config::Config&, const config::AccountSettings& account,
                       std::function<void()> onNewMail) -> std::unique_ptr<AccountWatcher> {
             if (!account.idle) return nullptr;
+            if (onMake) onMake(account.name);
             return std::make_unique<Watcher>(*this, account.name, account.endpoint.host, std::move(onNewMail));
         };
     }
@@ -500,6 +501,7 @@ public:
     }
 
     std::atomic<bool> announceOnStart{true};
+    std::function<void(const std::string& account)> onMake;  // called as the factory makes a watcher
 
 private:
     std::mutex mutex_;
@@ -559,6 +561,42 @@ TEST_F(ServiceTest, AWatchedAccountsFirstPollWaitsForItsWatcherAndIsNotRepeatedF
     advance(30s);
     ASSERT_TRUE(settled("silent", 1));
     EXPECT_EQ(poller_.started("pushed"), 1);
+    service_->requestStop();
+    ASSERT_TRUE(result());
+}
+
+// An IDLE account added by a reload follows the rule of those present at the start: its first
+// poll waits for its watcher to connect, and is not repeated for it.
+TEST_F(ServiceTest, AWatchedAccountAddedByAReloadIsPolledOnceItsWatcherConnects) {
+    FakeWatchers watchers;
+    watchers.announceOnStart = false;
+    // Making a watcher takes a moment: time enough for the service to start the account's poll,
+    // were the account scheduled before its hold.
+    watchers.onMake = [&](const std::string& name) {
+        poller_.waitFor([&] { return poller_.started(name) > 0; }, 200ms);
+    };
+    auto polled = account("polled", 3600s);
+    polled.idle = false;
+    start(makeConfig({polled}), ServiceOptions{.policy = noJitter(), .watchers = watchers.factory()});
+    ASSERT_TRUE(settled("polled", 1));
+
+    const auto summary = service_->reload(makeConfig({polled, account("added", 3600s)}));
+    EXPECT_EQ(summary.added, std::vector<std::string>{"added"});
+    EXPECT_FALSE(eventually([&] { return poller_.started("added") > 0; }, 50ms))
+        << "held until its watcher has connected";
+    auto dueAt = [&] {
+        for (const auto& view : service_->accounts())
+            if (view.name == "added") return view.dueAt;
+        return TimePoint{};
+    };
+    EXPECT_EQ(dueAt(), clock_.now() + 30s) << "30 s at most";
+
+    // Connected: IDLE's first round asks for the first poll; the next is an interval later.
+    ASSERT_TRUE(watchers.announce("added"));
+    ASSERT_TRUE(settled("added", 1));
+    EXPECT_EQ(dueAt(), clock_.now() + 3600s);
+    EXPECT_FALSE(eventually([&] { return poller_.started("added") > 1; }, 50ms));
+    EXPECT_EQ(poller_.started("polled"), 1);
     service_->requestStop();
     ASSERT_TRUE(result());
 }
