@@ -79,7 +79,7 @@ std::vector<ProviderPreset> makePresets() {
         {"yahoo",
          "Yahoo Mail",
          {"yahoo.com", "ymail.com", "rocketmail.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it",
-          "yahoo.ca", "yahoo.com.au", "yahoo.co.jp", "yahoo.com.br"},
+          "yahoo.ca", "yahoo.com.au", "yahoo.com.br"},  // not yahoo.co.jp: Yahoo! JAPAN is another service
          {"imap.mail.yahoo.com", 993, T::Implicit},
          {"pop.mail.yahoo.com", 995, T::Implicit},
          "",
@@ -169,7 +169,7 @@ std::vector<ProviderPreset> makePresets() {
          "https://yandex.com/support/yandex-360/customers/mail/en/mail-clients/others"},
         {"mailru",
          "Mail.ru",
-         {"mail.ru", "inbox.ru", "list.ru", "bk.ru", "internet.ru", "mail.ua"},
+         {"mail.ru", "inbox.ru", "list.ru", "bk.ru", "internet.ru"},
          {"imap.mail.ru", 993, T::Implicit},
          {"pop.mail.ru", 995, T::Implicit},
          "",

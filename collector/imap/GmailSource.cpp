@@ -1,18 +1,39 @@
 #include "collector/imap/GmailSource.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "proto/ModifiedUtf7.hpp"
 
 namespace mc::collector {
+namespace {
+
+// IMAP flags and Gmail's system labels are case-insensitive ("\\All", "\\ALL").
+bool equalsIgnoringCase(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
+}
+
+}  // namespace
 
 std::optional<std::string> gmailAllMailFolder(const config::AccountSettings& account, bool gmailServer,
                                               const std::vector<ImapFolder>& listed) {
     if (!gmailServer || account.folders != std::vector<std::string>{"*"}) return std::nullopt;
     for (const auto& folder : listed)
-        if (folder.selectable() && std::find(folder.flags.begin(), folder.flags.end(), "\\All") != folder.flags.end())
+        if (folder.selectable() && std::any_of(folder.flags.begin(), folder.flags.end(), [](const std::string& flag) {
+                return equalsIgnoringCase(flag, "\\All");
+            }))
             return folder.name;
     return std::nullopt;
+}
+
+bool gmailIsDraft(const proto::ImapValue& labels) {
+    return std::any_of(labels.children.begin(), labels.children.end(), [](const proto::ImapValue& value) {
+        auto text = value.asString();
+        return text && equalsIgnoringCase(*text, "\\Draft");
+    });
 }
 
 std::vector<std::string> gmailLabelsToCarry(const proto::ImapValue& labels, bool utf8Mode) {

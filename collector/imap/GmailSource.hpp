@@ -18,8 +18,9 @@ inline constexpr std::size_t kGmailMaxLabels = 100;      // labels carried per m
 inline constexpr std::size_t kGmailMaxLabelBytes = 200;  // as for labels in the config
 
 // The folder to collect instead of "*" on a Gmail server (`gmailServer`: it offers X-GM-EXT-1):
-// All Mail, as LIST marks it \All (its name is localised); nullopt when the account does not ask
-// for "*", the server is not Gmail, or it lists no \All folder.
+// All Mail, as LIST marks it \All (in any case: IMAP flags are case-insensitive; its name is
+// localised); nullopt when the account does not ask for "*", the server is not Gmail, or it lists
+// no \All folder.
 std::optional<std::string> gmailAllMailFolder(const config::AccountSettings& account, bool gmailServer,
                                               const std::vector<ImapFolder>& listed);
 
@@ -27,5 +28,10 @@ std::optional<std::string> gmailAllMailFolder(const config::AccountSettings& acc
 // modified UTF-7 unless `utf8Mode`). Gmail's system labels (\Inbox, \Important, \Starred, \Sent,
 // \Draft) are left out; so are labels a header cannot carry (control characters, over 200 bytes).
 std::vector<std::string> gmailLabelsToCarry(const proto::ImapValue& labels, bool utf8Mode);
+
+// Whether an X-GM-LABELS list marks a draft (\Draft, as an atom or quoted, in any case). All
+// Mail holds drafts, and every re-save of one is a new message with a new X-GM-MSGID: a poll
+// leaves such messages out (neither fetched nor recorded).
+bool gmailIsDraft(const proto::ImapValue& labels);
 
 }  // namespace mc::collector

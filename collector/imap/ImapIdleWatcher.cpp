@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "collector/SessionOptions.hpp"
+#include "collector/imap/GmailSource.hpp"
 #include "collector/imap/ImapSession.hpp"
 #include "net/LineChannel.hpp"
 
@@ -184,7 +185,10 @@ void ImapIdleWatcher::resolveAndSpawn() {
             }
             std::vector<ImapFolder> listed;
             if (imapFoldersNeedList(account_)) listed = session->listFolders();
-            folders = resolveImapFolders(account_, listed);
+            // The folders the polls collect: on Gmail "*" is All Mail alone (every message is in
+            // it), not INBOX and each label's folder, which would take a connection each.
+            const auto allMail = gmailAllMailFolder(account_, session->hasCapability("X-GM-EXT-1"), listed);
+            folders = allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account_, listed);
             session->logout();
             break;
         } catch (const std::exception& e) {

@@ -9,11 +9,11 @@
 // listing and the watch, and no second poll follows. Each later reconnect is said per folder.
 //
 // Threads: start() runs a short-lived thread that resolves the folders (LIST when the account
-// names "*"), then one thread per folder. Each thread holds one connection with small parser
-// caps (an IDLE connection never fetches a body) and waits in reads of at most `checkEvery`, so
-// stop() takes about that long -- or up to io_timeout while a connection is being (re)opened to
-// a server that does not answer. A server without IDLE is reported once and the watcher stops:
-// polling covers that account.
+// names "*"; the folders the polls collect, so on Gmail All Mail alone), then one thread per
+// folder. Each thread holds one connection with small parser caps (an IDLE connection never
+// fetches a body) and waits in reads of at most `checkEvery`, so stop() takes about that long --
+// or up to io_timeout while a connection is being (re)opened to a server that does not answer. A
+// server without IDLE is reported once and the watcher stops: polling covers that account.
 
 #include <chrono>
 #include <condition_variable>

@@ -33,6 +33,27 @@ TEST(GmailSource, StarOnGmailIsAllMailAlone) {
     account.folders = {"*"};
     listed[1].flags = {"\\All", "\\Noselect"};
     EXPECT_EQ(gmailAllMailFolder(account, true, listed), std::nullopt);
+    // IMAP flags are case-insensitive: "\ALL" marks All Mail as well.
+    listed[1].flags = {"\\HasNoChildren", "\\ALL"};
+    EXPECT_EQ(gmailAllMailFolder(account, true, listed), "[Gmail]/All Mail");
+    listed[1].flags = {"\\all"};
+    EXPECT_EQ(gmailAllMailFolder(account, true, listed), "[Gmail]/All Mail");
+}
+
+TEST(GmailSource, DraftsAreRecognisedByTheirLabel) {
+    proto::ImapValue labels;
+    labels.kind = proto::ImapValueKind::List;
+    EXPECT_FALSE(gmailIsDraft(labels));  // no labels at all
+    labels.children = {atom("\\Inbox"), quoted("\\Important"), atom("Drafts"), quoted("Draft")};
+    EXPECT_FALSE(gmailIsDraft(labels)) << "user labels named like it are not the system label";
+    labels.children.push_back(atom("\\Draft"));
+    EXPECT_TRUE(gmailIsDraft(labels));
+    labels.children = {quoted("\\Draft")};  // sent quoted: "\\Draft"
+    EXPECT_TRUE(gmailIsDraft(labels));
+    labels.children = {atom("\\DRAFT")};
+    EXPECT_TRUE(gmailIsDraft(labels));
+    labels.children = {atom("\\Drafts")};
+    EXPECT_FALSE(gmailIsDraft(labels));
 }
 
 TEST(GmailSource, CarriesUserLabelsOnly) {

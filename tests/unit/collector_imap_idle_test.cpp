@@ -545,6 +545,32 @@ TEST(ImapIdleWatcher, StarWatchesEverySelectableFolderButTrashJunkAndDrafts) {
               0u);
 }
 
+TEST(ImapIdleWatcher, StarOnGmailWatchesAllMailAloneAsThePollsCollectIt) {
+    // Gmail (X-GM-EXT-1) shows each message in INBOX, in each label's folder and in All Mail; the
+    // polls of "*" collect All Mail alone, so one connection watches it (Gmail allows 15).
+    FakeIdleOptions serverOptions;
+    serverOptions.capabilities = {"IMAP4rev1", "IDLE", "LITERAL+", "X-GM-EXT-1"};
+    serverOptions.list = {
+        "* LIST (\\HasNoChildren) \"/\" INBOX",
+        "* LIST (\\HasNoChildren) \"/\" Work",
+        "* LIST (\\HasNoChildren) \"/\" Family",
+        "* LIST (\\HasChildren \\Noselect) \"/\" \"[Gmail]\"",
+        "* LIST (\\All \\HasNoChildren) \"/\" \"[Gmail]/All Mail\"",
+        "* LIST (\\HasNoChildren \\Sent) \"/\" \"[Gmail]/Sent Mail\"",
+        "* LIST (\\HasNoChildren \\Junk) \"/\" \"[Gmail]/Spam\"",
+    };
+    FakeIdleServer server(serverOptions);
+    auto account = accountFor(server, {"*"});
+    ImapIdleWatcher watcher(configWith(account), account, {}, fastOptions());
+    watcher.start();
+    ASSERT_TRUE(watcher.waitUntilIdling(1, 10s));
+    EXPECT_EQ(watcher.folders(), (std::vector<std::string>{"[Gmail]/All Mail"}));
+    watcher.stop();
+    EXPECT_EQ(server.count("EXAMINE"), 1u);
+    EXPECT_EQ(server.count("EXAMINE \"[Gmail]/All Mail\""), 1u);
+    EXPECT_EQ(server.connections(), 2u) << "the listing's connection and All Mail's";
+}
+
 TEST(ImapIdleWatcher, WatchesAtMostMaxFolders) {
     FakeIdleServer server;
     auto account = accountFor(server, {"INBOX", "A", "B", "C"});

@@ -52,6 +52,10 @@ TEST(ProviderPresets, ResolvesAddressesNamesAndHosts) {
     EXPECT_EQ(providerForAddress("x@hotmail.co.uk")->id, "outlook");
     EXPECT_EQ(providerForAddress("x@inbox.ru")->id, "mailru");
     EXPECT_EQ(providerForAddress("x@example.org"), nullptr);
+    // Yahoo! JAPAN is a service of its own (imap.mail.yahoo.co.jp, its own login), not Yahoo Mail;
+    // mail.ua is not among the domains Mail.ru documents.
+    EXPECT_EQ(providerForAddress("x@yahoo.co.jp"), nullptr);
+    EXPECT_EQ(providerForAddress("x@mail.ua"), nullptr);
     EXPECT_EQ(providerForAddress("no-at-sign"), nullptr);
     EXPECT_EQ(findProvider("Microsoft365")->id, "office365");
     EXPECT_EQ(findProvider("nope"), nullptr);
