@@ -110,8 +110,17 @@ public:
             for (std::size_t index = 0; index < listing_.size(); ++index)
                 byGmailIdIndex_.emplace_back(listing_[index].gmailMessageId, index);
             std::sort(byGmailIdIndex_.begin(), byGmailIdIndex_.end());
+            // An X-GM-MSGID listed under two UIDs (a broken or hostile server) identifies neither.
+            repeated_.assign(listing_.size(), false);
+            for (std::size_t at = 1; at < byGmailIdIndex_.size(); ++at)
+                if (byGmailIdIndex_[at].first == byGmailIdIndex_[at - 1].first) {
+                    repeated_[byGmailIdIndex_[at].second] = repeated_[byGmailIdIndex_[at - 1].second] = true;
+                    anyRepeated_ = true;
+                }
         }
     }
+    bool repeated(std::size_t index) const override { return anyRepeated_ && repeated_[index]; }
+    bool anyRepeated() const override { return anyRepeated_; }
     std::size_t count() const override { return listing_.size(); }
     std::uint32_t number(std::size_t index) const override { return listing_[index].uid; }
     std::string uid(std::size_t index) const override {
@@ -143,6 +152,8 @@ private:
     std::vector<ImapListing> listing_;
     bool byGmailId_ = false;
     std::vector<std::pair<std::uint64_t, std::size_t>> byGmailIdIndex_;  // X-GM-MSGID, index; sorted
+    std::vector<bool> repeated_;                                         // by index (byGmailId)
+    bool anyRepeated_ = false;
     std::size_t withoutGmailId_ = 0;
 };
 
@@ -162,6 +173,29 @@ struct Mailbox {
     std::string ledgerFolder() const { return byGmailId ? kGmailLedgerFolder : folder; }
     std::uint64_t ledgerValidity() const { return byGmailId ? 0 : uidValidity; }
 };
+
+// On a Gmail server rows are keyed by X-GM-MSGID, except in a folder the ledger holds UID-keyed
+// rows for (collected by an earlier version): keyed anew, all of it would be delivered again.
+bool keyedByGmailId(const ImapSession& session, ledger::LedgerStore* ledger, const std::string& account,
+                    const std::string& folder) {
+    return session.hasCapability("X-GM-EXT-1") && !(ledger && ledger->hasMessagesInFolder(account, folder));
+}
+
+// Gmail shows a message once per label: "*" there is All Mail alone (each message once), unless
+// the account was collected folder by folder before (UID-keyed rows outside the X-GM-MSGID
+// folder): it goes on so, since All Mail keyed anew would deliver all of it again.
+std::optional<std::string> gmailCollectedFolder(const config::AccountSettings& account, const ImapSession& session,
+                                                const std::vector<ImapFolder>& listed, ledger::LedgerStore* ledger) {
+    auto allMail = gmailAllMailFolder(account, session.hasCapability("X-GM-EXT-1"), listed);
+    if (allMail && ledger && ledger->hasMessagesOutsideFolder(account.name, kGmailLedgerFolder)) allMail.reset();
+    return allMail;
+}
+
+std::vector<std::string> foldersToCollect(const config::AccountSettings& account, const ImapSession& session,
+                                          const std::vector<ImapFolder>& listed, ledger::LedgerStore* ledger) {
+    const auto allMail = gmailCollectedFolder(account, session, listed, ledger);
+    return allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
+}
 
 // What one poll of one mailbox works with, set up once and passed whole (as isync's sync_vars).
 struct MailboxPoll {
@@ -414,13 +448,14 @@ std::uint64_t countToCollect(ledger::LedgerStore* ledger, const config::AccountS
     const PlanRules rules = planRules(account, firstPoll, systemClock());
     std::vector<std::optional<Decision>> decisions(listed.count());
     if (ledger)
-        ledger->forEachMessage(account.name, mailbox.folder, mailbox.uidValidity, [&](const MessageRecord& record) {
-            auto index = listed.find(record.key.uid);
-            if (!index || listed.repeated(*index)) return true;
-            const bool othersDeleting = listed.flaggedDeleted(*index) && record.state != MessageState::Delivered;
-            decisions[*index] = othersDeleting ? Decision::Nothing : decide(&record, listed.size(*index), rules);
-            return true;
-        });
+        ledger->forEachMessage(
+            account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), [&](const MessageRecord& record) {
+                auto index = listed.find(record.key.uid);
+                if (!index || listed.repeated(*index)) return true;
+                const bool othersDeleting = listed.flaggedDeleted(*index) && record.state != MessageState::Delivered;
+                decisions[*index] = othersDeleting ? Decision::Nothing : decide(&record, listed.size(*index), rules);
+                return true;
+            });
     std::uint64_t fresh = 0;
     for (std::size_t index = 0; index < listed.count(); ++index) {
         if (!decisions[index] && listed.flaggedDeleted(index)) continue;  // another client's deletion
@@ -810,7 +845,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     // Gmail: rows keyed by X-GM-MSGID; a folder collected by UID before (an older version) keeps
     // its UID rows, so that nothing is delivered again.
     Mailbox& mailbox = poll.mailbox;
-    mailbox.byGmailId = session.hasCapability("X-GM-EXT-1") && !poll.ledger.hasMessagesInFolder(account.name, folder);
+    mailbox.byGmailId = keyedByGmailId(session, &poll.ledger, account.name, folder);
 
     // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
     // UIDNEXT (none can appear there), but those QRESYNC says were expunged since: only what
@@ -896,11 +931,24 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     Collected collected = fetchAndDeliver(
         poll, listed, plan, [&](const auto& numbers, const auto& makeBody, const auto& handle, const auto& failed) {
             // Gmail: the labels of exactly the messages about to be fetched (within the budget).
-            if (session.hasCapability("X-GM-EXT-1"))
+            // Drafts are in All Mail too, each saved version under a new X-GM-MSGID: recorded
+            // skipped, never fetched (the message sent from one is collected as any other).
+            std::vector<std::uint32_t> wanted = numbers;
+            if (session.hasCapability("X-GM-EXT-1")) {
+                std::set<std::uint32_t> drafts;
                 session.gmailLabels(numbers, [&](std::uint32_t uid, const proto::ImapValue& labels) {
-                    plan.sourceLabels[uid] = gmailLabelsToCarry(labels, session.utf8Mode());
+                    if (gmailIsDraft(labels))
+                        drafts.insert(uid);
+                    else
+                        plan.sourceLabels[uid] = gmailLabelsToCarry(labels, session.utf8Mode());
                 });
-            session.retrieve(numbers, makeBody, handle, failed);
+                for (auto uid : drafts)
+                    if (auto index = listed.findNumber(uid))
+                        poll.ledger.markSkipped(poll.key(listed.uid(*index)), listed.size(*index), "a Gmail draft");
+                std::erase_if(wanted, [&](std::uint32_t uid) { return drafts.count(uid) > 0; });
+                report.skipped += drafts.size();
+            }
+            session.retrieve(wanted, makeBody, handle, failed);
         });
 
     const auto& toDelete = collected.toDelete;
@@ -924,8 +972,9 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     }
     if (report.ledgerFailed) return;
     plan.absent.insert(plan.absent.end(), expunged.begin(), expunged.end());
-    // A Gmail message is gone only when All Mail no longer lists it (a label folder lists some).
-    if (!mailbox.byGmailId || mailbox.holdsEveryMessage)
+    // A Gmail message is gone only when All Mail no longer lists it (a label folder lists some),
+    // and only when every entry came with its X-GM-MSGID (one listed without is unidentified).
+    if ((!mailbox.byGmailId || mailbox.holdsEveryMessage) && listed.withoutGmailId() == 0)
         poll.ledger.forget(account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), plan.absent);
     // The mark moves on only when every message listed was handled, none was left alone for
     // another client, and the folder kept its UIDVALIDITY.
@@ -940,13 +989,6 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         if (uid < uidNext && below > 0) --below;
     MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize, state.highestModSeq};
     if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
-}
-
-// Gmail shows a message once per label: "*" there is All Mail alone (each message once).
-std::vector<std::string> foldersToCollect(const config::AccountSettings& account, const ImapSession& session,
-                                          const std::vector<ImapFolder>& listed) {
-    const auto allMail = gmailAllMailFolder(account, session.hasCapability("X-GM-EXT-1"), listed);
-    return allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
 }
 
 void pollImap(const config::Config& config, const config::AccountSettings& account, ledger::LedgerStore& ledger,
@@ -969,8 +1011,8 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         }
     bool firstPoll = ledger.registerAccount(account.name);
     std::vector<std::string> failures;
-    const auto folders = foldersToCollect(account, session, listed);
-    const auto allMail = gmailAllMailFolder(account, session.hasCapability("X-GM-EXT-1"), listed);
+    const auto allMail = gmailCollectedFolder(account, session, listed, &ledger);
+    const auto folders = allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
     for (std::size_t index = 0; index < folders.size(); ++index) {
         const std::string& folder = folders[index];
         if (index > 0 && control.stopRequested()) {
@@ -1022,11 +1064,10 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     const auto pollTimeout = account.pollTimeout.count() > 0 ? account.pollTimeout : config.collector.pollTimeout;
     PollControl bounded = control;
     bounded.deadline = started + pollTimeout;
-    DownloadBudget budget(account, [&] {
-        return ledger.deliveredBytesSince(
-            account.name,
-            static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(control.clock->wallNow())) - 86400);
-    });
+    const auto wallSeconds = [&] {
+        return static_cast<std::int64_t>(std::chrono::system_clock::to_time_t(control.clock->wallNow()));
+    };
+    DownloadBudget budget(account, [&] { return ledger.downloadedBytesSince(account.name, wallSeconds() - 86400); });
     bounded.budget = &budget;
     auto cutoff = std::make_shared<net::IoCutoff>(control.cutoff);
     cutoff->cutAt(*bounded.deadline + config.collector.ioTimeout);
@@ -1042,11 +1083,19 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
         report.failure = proto::FailureKind::Ledger;
         report.error = std::string("ledger failure: ") + e.what();
     } catch (const proto::Failure& e) {
-        report.failure = e.failureKind();
         report.failure = config::isThrottledReply(e.what()) ? proto::FailureKind::Throttled : e.failureKind();
         report.error = withFailureHint(account, e.what(), report.failure);
     } catch (const std::exception& e) {
         report.error = withFailureHint(account, e.what());
+    }
+    // What this poll downloaded counts against max_bytes_per_day whatever became of it (a deferred
+    // or held message was downloaded all the same), so that retries cannot exceed the limit.
+    if (account.maxBytesPerDay != 0 && budget.takenBytes() != 0 && !report.ledgerFailed) {
+        try {
+            ledger.recordDownload(account.name, wallSeconds(), budget.takenBytes());
+        } catch (const ledger::LedgerError& e) {
+            spdlog::error("account={} cannot record its downloaded bytes: {}", account.name, e.what());
+        }
     }
     if (!report.ok && !report.ledgerFailed) {
         if (control.stopRequested()) {
@@ -1103,10 +1152,11 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();
-            auto folders = foldersToCollect(account, session, session.listFolders());
+            auto folders = foldersToCollect(account, session, session.listFolders(), ledger);
             for (const auto& folder : folders) {
-                const std::uint64_t uidValidity = session.select(folder, true).uidValidity;  // EXAMINE
-                count(Mailbox{folder, uidValidity}, ImapMailbox(session.listMessages()));
+                Mailbox mailbox{folder, session.select(folder, true).uidValidity};  // EXAMINE
+                mailbox.byGmailId = keyedByGmailId(session, ledger, account.name, folder);
+                count(mailbox, ImapMailbox(session.listMessages(), mailbox.byGmailId));
             }
             report.detail =
                 std::to_string(folders.size()) + " folders, " + totals() + security +

@@ -21,6 +21,9 @@
 namespace mc::collector {
 namespace {
 
+// Dedupe keys a message by its Message-ID: a longer one (over a mail line's length) is no real
+// one, and would not fit PostgreSQL's index; such a message is delivered without dedupe.
+constexpr std::size_t kMostDedupeMessageIdBytes = 998;
 // A target that drops the connection this many times in a row is treated as down for this poll.
 constexpr int kMaxConsecutiveConnectionFailures = 3;
 // A busy target (too many connections) is asked again after this, doubling up to the maximum;
@@ -267,8 +270,9 @@ delivery::OutgoingMessage DeliveryPipeline::envelope(const DeliveryJob& job, con
     message.account = account_.name;
     message.labels = labels;
     message.archive = account_.archive;
-    if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !labels.empty())
-        message.recipient = subaddress(config_.target.recipient, labels.front());
+    // The account's own label only: a Gmail label is server text, and often no valid address part.
+    if (config_.target.labelDelivery == config::LabelDelivery::Subaddress && !account_.labels.empty())
+        message.recipient = subaddress(config_.target.recipient, account_.labels.front());
     if (config_.target.envelopeFrom == "original") {
         auto returnPath = proto::findHeader(head, "Return-Path");
         auto sender = returnPath ? proto::parseReturnPath(*returnPath) : std::nullopt;
@@ -318,7 +322,8 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
         return;
     }
 
-    if (config_.collector.dedupeByMessageId && !messageId.empty() && settledByDedupe(job, messageId, headerHash))
+    if (config_.collector.dedupeByMessageId && !messageId.empty() && messageId.size() <= kMostDedupeMessageIdBytes &&
+        settledByDedupe(job, messageId, headerHash))
         return;
 
     delivery::OutgoingMessage message = envelope(job, head);

@@ -5,15 +5,15 @@
 namespace mc::collector {
 
 DownloadBudget::DownloadBudget(const config::AccountSettings& account,
-                               std::function<std::uint64_t()> deliveredInLastDay)
+                               std::function<std::uint64_t()> downloadedInLastDay)
     : maxMessages_(account.maxMessagesPerPoll),
       maxBytesPerDay_(account.maxBytesPerDay),
-      deliveredInLastDay_(std::move(deliveredInLastDay)) {}
+      downloadedInLastDay_(std::move(downloadedInLastDay)) {}
 
 std::size_t DownloadBudget::take(const std::vector<std::uint64_t>& sizes) {
     if (sizes.empty() || (maxMessages_ == 0 && maxBytesPerDay_ == 0)) return sizes.size();
     if (maxBytesPerDay_ != 0 && !dayKnown_) {
-        bytesToday_ = deliveredInLastDay_();
+        bytesToday_ = downloadedInLastDay_();
         dayKnown_ = true;
     }
     std::size_t taken = 0;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "proto/ModifiedUtf7.hpp"
+#include "proto/Utf8.hpp"
 
 namespace mc::collector {
 namespace {
@@ -38,15 +39,19 @@ bool gmailIsDraft(const proto::ImapValue& labels) {
 
 std::vector<std::string> gmailLabelsToCarry(const proto::ImapValue& labels, bool utf8Mode) {
     std::vector<std::string> carried;
+    std::size_t bytes = 0;
     for (const auto& value : labels.children) {
         auto text = value.asString();
         // Gmail's system labels start with a backslash, as an atom or quoted ("\\Important").
         if (!text || text->empty() || text->front() == '\\') continue;
         std::optional<std::string> name = utf8Mode ? std::string(*text) : proto::modifiedUtf7Decode(*text);
-        if (!name || name->size() > kGmailMaxLabelBytes ||
+        if (!name || name->size() > kGmailMaxLabelBytes || !proto::isValidUtf8(*name) ||
             std::any_of(name->begin(), name->end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
             continue;
-        if (std::find(carried.begin(), carried.end(), *name) == carried.end()) carried.push_back(std::move(*name));
+        if (std::find(carried.begin(), carried.end(), *name) != carried.end()) continue;
+        if (bytes + name->size() + 2 > kGmailMostLabelBytes) break;
+        bytes += name->size() + 2;  // and the separator
+        carried.push_back(std::move(*name));
         if (carried.size() == kGmailMaxLabels) break;
     }
     return carried;

@@ -14,8 +14,9 @@
 
 namespace mc::collector {
 
-inline constexpr std::size_t kGmailMaxLabels = 100;      // labels carried per message
-inline constexpr std::size_t kGmailMaxLabelBytes = 200;  // as for labels in the config
+inline constexpr std::size_t kGmailMaxLabels = 20;        // labels carried per message
+inline constexpr std::size_t kGmailMaxLabelBytes = 200;   // as for labels in the config
+inline constexpr std::size_t kGmailMostLabelBytes = 900;  // all of them: one header line (998)
 
 // The folder to collect instead of "*" on a Gmail server (`gmailServer`: it offers X-GM-EXT-1):
 // All Mail, as LIST marks it \All (in any case: IMAP flags are case-insensitive; its name is

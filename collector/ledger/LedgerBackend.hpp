@@ -86,6 +86,14 @@ struct StoredMessage {
     std::int64_t deletedAt = 0;
 };
 
+// A dedupe claim ([collector] dedupe), as `ledger migrate` copies it.
+struct StoredClaim {
+    std::string messageId, bodyHash;
+    MessageKey claimant;
+    std::int64_t claimedAt = 0;
+    bool settled = false;  // the claimant's copy was delivered
+};
+
 struct ImportCounts {
     std::uint64_t accounts = 0, messages = 0, pending = 0, quarantined = 0;
 };
@@ -124,6 +132,7 @@ public:
     struct SchemaColumns {
         bool nextPollAt = true;
         bool headerHash = true;
+        bool dedupeClaims = true;
     };
     virtual SchemaColumns schemaColumns() const { return {}; }
 

@@ -137,24 +137,29 @@ public:
     virtual std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) = 0;
     // Whether the account has any row in the folder (under any UIDVALIDITY).
     virtual bool hasMessagesInFolder(const std::string& account, const std::string& folder) = 0;
+    // Whether the account has any row in another folder.
+    virtual bool hasMessagesOutsideFolder(const std::string& account, const std::string& folder) = 0;
 
     // Cross-account dedupe ([collector] dedupe = "message-id"), decided in one durable write
     // transaction, so that parallel polls of two accounts agree: the first key to claim
     // (messageId, bodyHash) delivers it (its row is recorded as seen with the claim, so that a
-    // crash before delivery leaves it pending, never lost). Another key is a Duplicate once the
-    // claimant's row is delivered, deleted or quarantined -- recorded delivered in the same
-    // transaction, with "duplicate of ..." as its note -- and HeldByPending while that row is
-    // pending. A claim whose claimant's row is gone (forgotten) or skipped, or that stayed pending
-    // for kDedupeClaimDays, passes to the new key.
+    // crash before delivery leaves it pending, never lost). markDelivered of the claimant settles
+    // the claim, in its own transaction. Another key is a Duplicate once the claim is settled --
+    // whatever became of the claimant's row since (deleted, forgotten) -- recorded delivered in the
+    // same transaction, with "duplicate of ..." as its note; it is HeldByPending while the
+    // claimant's row is pending or quarantined (an operator may still retry or drop it). A claim
+    // never settled whose claimant's row is gone or skipped, or pending for kDedupeClaimDays,
+    // passes to the new key (one key wins when two try at once).
     virtual DedupeDecision claimMessage(const MessageKey& key, std::uint64_t size, const std::string& messageId,
                                         const std::string& bodyHash, const std::string& contentHash,
                                         const std::string& headerHash) = 0;
     // Per account, the messages recorded as duplicates of another account's (claimMessage).
     virtual std::map<std::string, std::uint64_t> duplicateCounts() = 0;
 
-    // Bytes (listed sizes) of the account's messages delivered at or after `since` (unix seconds),
-    // for max_bytes_per_day. Rows forgotten since (deleted and gone from the server) do not count.
-    virtual std::uint64_t deliveredBytesSince(const std::string& account, std::int64_t since) = 0;
+    // max_bytes_per_day: adds `bytes` downloaded at `at` (unix seconds) to the account's hour, and
+    // forgets hours older than two days; the bytes downloaded in the hours from `since`'s on.
+    virtual void recordDownload(const std::string& account, std::int64_t at, std::uint64_t bytes) = 0;
+    virtual std::uint64_t downloadedBytesSince(const std::string& account, std::int64_t since) = 0;
 
     // Inserts the row as Seen if absent; if present with another size, resets it to Seen with the
     // new size (a changed message under the same UID is a new message).

@@ -107,8 +107,8 @@ CREATE TABLE IF NOT EXISTS poll_days (
 ALTER TABLE mailbox_marks ADD COLUMN IF NOT EXISTS highest_mod_seq BIGINT NOT NULL DEFAULT 0;
 )sql",
     // Version 6 (SQLite's version 8): cross-account dedupe ([collector] dedupe = "message-id"): who claimed each
-    // (Message-ID, body hash) first; the primary key makes the claim atomic. And the bytes an account
-    // was delivered in the last day (max_bytes_per_day), from an index.
+    // (Message-ID, body hash) first; the primary key makes the claim atomic. And the bytes each account
+    // downloaded per hour, for max_bytes_per_day.
     R"sql(
 CREATE TABLE IF NOT EXISTS dedupe_claims (
     message_id TEXT NOT NULL,
@@ -118,9 +118,15 @@ CREATE TABLE IF NOT EXISTS dedupe_claims (
     uid_validity BIGINT NOT NULL,
     uid TEXT NOT NULL,
     claimed_at BIGINT NOT NULL,
+    settled BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (message_id, body_hash)
 );
-CREATE INDEX IF NOT EXISTS messages_by_delivered_at ON messages (account, delivered_at, size);
+CREATE TABLE IF NOT EXISTS downloads (
+    account TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    bytes BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, hour)
+);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -43,6 +44,14 @@ constexpr const char* kSqlRecordSeen =
     " WHERE messages.size <> excluded.size AND messages.size <> 0";
 constexpr const char* kSqlFillUnknownSize =
     "UPDATE messages SET size = ? WHERE " MC_MESSAGE_KEY " AND size = 0";
+constexpr const char* kSqlExportClaims =
+    "SELECT message_id, body_hash, account, folder, uid_validity, uid, claimed_at, settled FROM dedupe_claims";
+constexpr const char* kSqlImportClaim =
+    "INSERT INTO dedupe_claims (message_id, body_hash, account, folder, uid_validity, uid, claimed_at, settled)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, body_hash) DO NOTHING";
+constexpr const char* kSqlSettleClaim =
+    "UPDATE dedupe_claims SET settled = 1 WHERE message_id = ? AND account = ? AND folder = ? AND uid_validity = ?"
+    " AND uid = ?";
 constexpr const char* kSqlMarkDelivered =
     "INSERT INTO messages (account, folder, uid_validity, uid, state, content_hash, message_id,"
     " first_seen_at, delivered_at, size, header_hash)"
@@ -516,7 +525,13 @@ void SqlLedgerStore::markDelivered(const MessageKey& key, std::uint64_t size, co
     const std::int64_t now = unixSeconds();
     const auto values =
         keyValues(key, {validText(contentHash), validText(messageId), now, now, integer(size), validText(headerHash)});
-    write("markDelivered", [&](LedgerBackend& db) { db.execute(kSqlMarkDelivered, values); });
+    std::vector<SqlValue> settle{validText(messageId)};
+    for (SqlValue& value : keyValues(key)) settle.push_back(std::move(value));
+    write("markDelivered", [&](LedgerBackend& db) {
+        db.execute(kSqlMarkDelivered, values);
+        // A dedupe claim of this copy is settled with its delivery (no claim: nothing to do).
+        if (!messageId.empty()) db.execute(kSqlSettleClaim, settle);
+    });
 }
 
 void SqlLedgerStore::upsertState(const char* operation, const MessageKey& key, std::uint64_t size, const char* state,
@@ -796,7 +811,8 @@ void SqlLedgerStore::releaseLease(const std::string& account, const std::string&
 
 ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
                                           const std::vector<AccountRecord>& accounts,
-                                          const std::function<bool(StoredMessage&)>& next) {
+                                          const std::function<bool(StoredMessage&)>& next,
+                                          const std::function<bool(StoredClaim&)>& nextClaim) {
     // Not a queued write: `next` can be read once only, so a lost connection is not retried.
     Connection connection(*this);
     LedgerBackend& db = *connection;
@@ -822,6 +838,12 @@ ImportCounts SqlLedgerStore::importLedger(const std::vector<std::string>& names,
             ++counts.accounts;
         }
         db.copyMessages(next, counts);
+        for (StoredClaim claim; nextClaim(claim);) {
+            std::vector<SqlValue> values{validText(claim.messageId), claim.bodyHash};
+            for (SqlValue& value : keyValues(claim.claimant, {claim.claimedAt, std::int64_t{claim.settled}}))
+                values.push_back(std::move(value));
+            db.execute(kSqlImportClaim, values);
+        }
         db.commit();
     } catch (const std::exception& e) {
         const std::string detail = describe(db, e);
@@ -853,11 +875,26 @@ ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
             for (std::size_t row = 0; row < messageAccounts.size(); ++row) names.insert(messageAccounts.text(row, 0));
             LedgerBackend::Cursor messages(db, columns.headerHash ? kSqlExportMessages : kSqlExportMessagesV3,
                                            std::string(kMessageTypes) + "I");  // and deleted_at
+            // Claims are read once the messages are: one cursor at a time.
+            std::optional<LedgerBackend::Cursor> claims;
             const ImportCounts counts = target.importLedger(
-                std::vector<std::string>(names.begin(), names.end()), accounts, [&](StoredMessage& message) {
+                std::vector<std::string>(names.begin(), names.end()), accounts,
+                [&](StoredMessage& message) {
                     if (!messages.next()) return false;
                     message.record = messageFrom(messages);
                     message.deletedAt = messages.integer(kMessageTypes.size());
+                    return true;
+                },
+                [&](StoredClaim& claim) {
+                    if (!columns.dedupeClaims) return false;
+                    if (!claims) claims.emplace(db, kSqlExportClaims, "TTTTITII");
+                    if (!claims->next()) return false;
+                    claim.messageId = claims->take(0);
+                    claim.bodyHash = claims->take(1);
+                    claim.claimant = MessageKey{claims->take(2), claims->take(3),
+                                                static_cast<std::uint64_t>(claims->integer(4)), claims->take(5)};
+                    claim.claimedAt = claims->integer(6);
+                    claim.settled = claims->integer(7) != 0;
                     return true;
                 });
             db.rollback();  // read only
@@ -870,20 +907,27 @@ ImportCounts SqlLedgerStore::copyInto(SqlLedgerStore& target) {
 }
 
 namespace {
-// Listed sizes of an account's messages delivered at or after a time (max_bytes_per_day). SUM of
-// a BIGINT is NUMERIC in PostgreSQL: cast back to read it as an integer on both.
-constexpr const char* kSqlDeliveredBytesSince =
-    "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM messages WHERE account = ? AND delivered_at >= ?";
+// max_bytes_per_day: bytes downloaded per account and hour. SUM of a BIGINT is NUMERIC in
+// PostgreSQL: cast back to read it as an integer on both.
+constexpr const char* kSqlAddDownload =
+    "INSERT INTO downloads (account, hour, bytes) VALUES (?, ?, ?)"
+    " ON CONFLICT (account, hour) DO UPDATE SET bytes = downloads.bytes + excluded.bytes";
+constexpr const char* kSqlForgetDownloads = "DELETE FROM downloads WHERE account = ? AND hour < ?";
+constexpr const char* kSqlDownloadedSince =
+    "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM downloads WHERE account = ? AND hour >= ?";
 constexpr const char* kSqlClaim =
     "INSERT INTO dedupe_claims (message_id, body_hash, account, folder, uid_validity, uid, claimed_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, body_hash) DO NOTHING";
 constexpr const char* kSqlClaimant =
-    "SELECT c.account, c.folder, c.uid_validity, c.uid, c.claimed_at, COALESCE(m.state, '') FROM dedupe_claims c"
+    "SELECT c.account, c.folder, c.uid_validity, c.uid, c.claimed_at, c.settled, COALESCE(m.state, '')"
+    " FROM dedupe_claims c"
     " LEFT JOIN messages m ON m.account = c.account AND m.folder = c.folder AND m.uid_validity = c.uid_validity"
     " AND m.uid = c.uid WHERE c.message_id = ? AND c.body_hash = ?";
+// Conditional on the claimant read, so that of two keys taking over one claim at once one wins.
 constexpr const char* kSqlPassClaim =
     "UPDATE dedupe_claims SET account = ?, folder = ?, uid_validity = ?, uid = ?, claimed_at = ?"
-    " WHERE message_id = ? AND body_hash = ?";
+    " WHERE message_id = ? AND body_hash = ? AND account = ? AND folder = ? AND uid_validity = ? AND uid = ?"
+    " AND settled = 0";
 // The claimant's row, pending, so that a crash before its delivery leaves it to be retried.
 constexpr const char* kSqlSeenIfAbsent =
     "INSERT INTO messages (account, folder, uid_validity, uid, size, state, first_seen_at)"
@@ -896,11 +940,23 @@ constexpr const char* kSqlDuplicateCounts =
     " GROUP BY account";
 constexpr const char* kSqlFolderHasRows =
     "SELECT CAST(1 AS BIGINT) FROM messages WHERE account = ? AND folder = ? LIMIT 1";
+// Two range seeks on the primary key, not a pass over the folder's rows.
+constexpr const char* kSqlRowsOutsideFolder =
+    "SELECT CAST(1 AS BIGINT) FROM messages WHERE account = ? AND folder < ?"
+    " UNION ALL SELECT CAST(1 AS BIGINT) FROM messages WHERE account = ? AND folder > ? LIMIT 1";
 }  // namespace
 
-std::uint64_t SqlLedgerStore::deliveredBytesSince(const std::string& account, std::int64_t since) {
-    return read("deliveredBytesSince", [&](LedgerBackend& db) {
-        const SqlRows rows = db.select(kSqlDeliveredBytesSince, "I", {account, since});
+void SqlLedgerStore::recordDownload(const std::string& account, std::int64_t at, std::uint64_t bytes) {
+    const std::int64_t hour = at / 3600;
+    write("recordDownload", [&](LedgerBackend& db) {
+        db.execute(kSqlAddDownload, {account, hour, integer(bytes)});
+        db.execute(kSqlForgetDownloads, {account, hour - 48});
+    });
+}
+
+std::uint64_t SqlLedgerStore::downloadedBytesSince(const std::string& account, std::int64_t since) {
+    return read("downloadedBytesSince", [&](LedgerBackend& db) {
+        const SqlRows rows = db.select(kSqlDownloadedSince, "I", {account, since / 3600});
         return rows.size() > 0 ? static_cast<std::uint64_t>(rows.integer(0, 0)) : std::uint64_t{0};
     });
 }
@@ -908,6 +964,12 @@ std::uint64_t SqlLedgerStore::deliveredBytesSince(const std::string& account, st
 bool SqlLedgerStore::hasMessagesInFolder(const std::string& account, const std::string& folder) {
     return read("hasMessagesInFolder", [&](LedgerBackend& db) {
         return db.select(kSqlFolderHasRows, "I", {account, folder}).size() > 0;
+    });
+}
+
+bool SqlLedgerStore::hasMessagesOutsideFolder(const std::string& account, const std::string& folder) {
+    return read("hasMessagesOutsideFolder", [&](LedgerBackend& db) {
+        return db.select(kSqlRowsOutsideFolder, "I", {account, folder, account, folder}).size() > 0;
     });
 }
 
@@ -922,13 +984,13 @@ DedupeDecision SqlLedgerStore::claimMessage(const MessageKey& key, std::uint64_t
         std::vector<SqlValue> claim{id, bodyHash};
         for (SqlValue& value : keyValues(key, {now})) claim.push_back(std::move(value));
         db.execute(kSqlClaim, claim);
-        SqlRows claimant = db.select(kSqlClaimant, "TTITIT", {id, bodyHash});
+        SqlRows claimant = db.select(kSqlClaimant, "TTITIIT", {id, bodyHash});
         if (claimant.size() == 0) throw SqlFailure("the dedupe claim was not recorded");
         decision.first = MessageKey{claimant.take(0, 0), claimant.take(0, 1),
                                     static_cast<std::uint64_t>(claimant.integer(0, 2)), claimant.take(0, 3)};
-        const std::string state = claimant.text(0, 5);
+        const std::string state = claimant.text(0, 6);
         const bool stale = claimant.integer(0, 4) < now - std::int64_t{kDedupeClaimDays} * 86400;
-        const bool settled = state == "delivered" || state == "deleted" || state == "quarantined";
+        const bool settled = claimant.integer(0, 5) != 0 || state == "delivered" || state == "deleted";
         if (decision.first != key && settled) {
             decision.claim = DedupeClaim::Duplicate;
             db.execute(kSqlMarkDelivered,
@@ -939,13 +1001,18 @@ DedupeDecision SqlLedgerStore::claimMessage(const MessageKey& key, std::uint64_t
             db.execute(kSqlNote, note);
             return;
         }
-        if (decision.first != key && state == "seen" && !stale) {
+        if (decision.first != key && ((state == "seen" && !stale) || state == "quarantined")) {
             decision.claim = DedupeClaim::HeldByPending;
             return;
         }
         if (decision.first != key) {  // the claimant's row is gone or skipped, or it waited too long
             std::vector<SqlValue> pass = keyValues(key, {now, id, bodyHash});
-            db.execute(kSqlPassClaim, pass);
+            for (SqlValue& value : keyValues(decision.first)) pass.push_back(std::move(value));
+            if (db.execute(kSqlPassClaim, pass) == 0) {  // another key took it over first
+                decision.claim = DedupeClaim::HeldByPending;
+                return;
+            }
+            decision.first = key;
         }
         db.execute(kSqlSeenIfAbsent, keyValues(key, {integer(size), now}));
     });

@@ -41,8 +41,10 @@ public:
     std::vector<MessageRecord> messages(const std::string& account, const std::string& folder,
                                         std::uint64_t uidValidity) override;
     std::vector<MessageRecord> messagesInFolder(const std::string& account, const std::string& folder) override;
-    std::uint64_t deliveredBytesSince(const std::string& account, std::int64_t since) override;
+    void recordDownload(const std::string& account, std::int64_t at, std::uint64_t bytes) override;
+    std::uint64_t downloadedBytesSince(const std::string& account, std::int64_t since) override;
     bool hasMessagesInFolder(const std::string& account, const std::string& folder) override;
+    bool hasMessagesOutsideFolder(const std::string& account, const std::string& folder) override;
     DedupeDecision claimMessage(const MessageKey& key, std::uint64_t size, const std::string& messageId,
                                 const std::string& bodyHash, const std::string& contentHash,
                                 const std::string& headerHash) override;
@@ -85,11 +87,13 @@ public:
     bool renewLease(const std::string& account, const std::string& holder, std::chrono::milliseconds ttl) override;
     void releaseLease(const std::string& account, const std::string& holder) override;
 
-    // Copies `accounts` and every message `next` yields (it fills its argument and returns
-    // true, or returns false at the end) in one transaction. Refuses (LedgerError, nothing
+    // Copies `accounts`, every message `next` yields (it fills its argument and returns true, or
+    // returns false at the end) and every dedupe claim `nextClaim` yields (a claim this ledger has
+    // for the same message already is kept) in one transaction. Refuses (LedgerError, nothing
     // written) when the ledger holds an account row or a message of any of `names` already.
     ImportCounts importLedger(const std::vector<std::string>& names, const std::vector<AccountRecord>& accounts,
-                              const std::function<bool(StoredMessage&)>& next);
+                              const std::function<bool(StoredMessage&)>& next,
+                              const std::function<bool(StoredClaim&)>& nextClaim);
     // Copies every account and message row of this ledger, read in one snapshot (any schema
     // version this build knows), into `target` with importLedger.
     ImportCounts copyInto(SqlLedgerStore& target);

@@ -131,8 +131,8 @@ CREATE TABLE IF NOT EXISTS poll_days (
 ALTER TABLE mailbox_marks ADD COLUMN highest_mod_seq INTEGER NOT NULL DEFAULT 0;
 )sql",
     // Version 8: cross-account dedupe ([collector] dedupe = "message-id"): who claimed each
-    // (Message-ID, body hash) first; the primary key makes the claim atomic. And the bytes an account
-    // was delivered in the last day (max_bytes_per_day), from an index.
+    // (Message-ID, body hash) first; the primary key makes the claim atomic. And the bytes each account
+    // downloaded per hour, for max_bytes_per_day.
     R"sql(
 CREATE TABLE IF NOT EXISTS dedupe_claims (
     message_id TEXT NOT NULL,
@@ -142,9 +142,15 @@ CREATE TABLE IF NOT EXISTS dedupe_claims (
     uid_validity INTEGER NOT NULL,
     uid TEXT NOT NULL,
     claimed_at INTEGER NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (message_id, body_hash)
 );
-CREATE INDEX IF NOT EXISTS messages_by_delivered_at ON messages (account, delivered_at, size);
+CREATE TABLE IF NOT EXISTS downloads (
+    account TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, hour)
+);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -385,7 +391,7 @@ public:
         }
     }
 
-    SchemaColumns schemaColumns() const override { return {version_ >= 2, version_ >= 4}; }
+    SchemaColumns schemaColumns() const override { return {version_ >= 2, version_ >= 4, version_ >= 8}; }
     void beginWrite(Durability durability) override {
         // The level may not change inside a transaction; it applies to the commits that follow.
         if (durability != synchronous_) {

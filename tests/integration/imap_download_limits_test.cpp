@@ -90,7 +90,7 @@ TEST_F(DownloadLimitsTest, AMessageLimitSpreadsAnImportOverPollsLosingNothing) {
     EXPECT_EQ(dovecot_.messages("alice").size(), static_cast<std::size_t>(kMessages)) << "keep = true";
 }
 
-TEST_F(DownloadLimitsTest, AByteBudgetPerDayCountsWhatTheLedgerDelivered) {
+TEST_F(DownloadLimitsTest, AByteBudgetPerDayCountsWhatWasDownloaded) {
     // Ten messages of about 1,000 bytes; a budget of 3,500 bytes a day takes three per day.
     for (int i = 0; i < 10; ++i)
         dovecot_.seed("alice", "INBOX",
@@ -100,7 +100,7 @@ TEST_F(DownloadLimitsTest, AByteBudgetPerDayCountsWhatTheLedgerDelivered) {
     ASSERT_EQ(first.exitCode, 0) << first.describe();
     EXPECT_EQ(deliveredSubjects().size(), 3u) << first.describe();
     EXPECT_NE(first.err.find("max_bytes_per_day = 3500 reached"), std::string::npos) << first.err;
-    // The same day: the ledger's deliveries use the budget up; nothing more is fetched.
+    // The same day: what was downloaded uses the budget up; nothing more is fetched.
     auto second = run(config);
     ASSERT_EQ(second.exitCode, 0) << second.describe();
     EXPECT_EQ(deliveredSubjects().size(), 3u) << second.describe();

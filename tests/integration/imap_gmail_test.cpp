@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -137,6 +138,45 @@ TEST_F(ImapGmail, LabelFoldersNamedOneByOneStillGiveEachMessageOnce) {
     for (const auto& message : delivered)
         if (message.find("Subject: three-labels") != std::string::npos) ++tagged;
     EXPECT_EQ(tagged, 1u) << run.describe();
+}
+
+TEST_F(ImapGmail, AnAccountCollectedFolderByFolderBeforeGetsNothingTwice) {
+    // An earlier version (here: the same server without X-GM-EXT-1) collected "*" folder by folder,
+    // by UID: the tagged message once per label folder. Keyed anew by X-GM-MSGID, All Mail would
+    // deliver every message again; the account goes on folder by folder.
+    FakeImapOptions plain = gmailOptions();
+    plain.capabilities.erase(std::remove(plain.capabilities.begin(), plain.capabilities.end(), "X-GM-EXT-1"),
+                             plain.capabilities.end());
+    FakeImapServer before(plain, gmailMailbox());
+    configure(before, "[\"*\"]");
+    auto first = harness_.run();
+    ASSERT_EQ(first.exitCode, 0) << first.describe();
+    const std::size_t collected = dovecot_.messages("me").size();
+    ASSERT_GE(collected, 3u) << first.describe();
+
+    FakeImapServer gmail(gmailOptions(), gmailMailbox());
+    configure(gmail, "[\"*\"]");
+    auto after = harness_.run();
+    ASSERT_EQ(after.exitCode, 0) << after.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), collected) << after.describe();
+    EXPECT_EQ(bodyFetches(gmail), 0u) << gmail.transcript();
+}
+
+TEST_F(ImapGmail, DraftsInAllMailAreNotCollected) {
+    auto draft = gmailMessage(7, "draft", {"\\Draft"});
+    auto kept = gmailMessage(8, "kept", {});
+    FakeImapFolder allMail{"[Gmail]/All Mail", {"\\All", "\\HasNoChildren"}, 12, {draft, kept}};
+    FakeImapServer gmail(gmailOptions(), {FakeImapFolder{"INBOX", {}, 11, {kept}}, allMail});
+    configure(gmail, "[\"*\"]");
+    auto run = harness_.run();
+    ASSERT_EQ(run.exitCode, 0) << run.describe();
+    auto delivered = dovecot_.messages("me");
+    ASSERT_EQ(delivered.size(), 1u) << run.describe();
+    EXPECT_NE(delivered[0].find("Subject: kept"), std::string::npos);
+    auto again = harness_.run();
+    ASSERT_EQ(again.exitCode, 0) << again.describe();
+    EXPECT_EQ(dovecot_.messages("me").size(), 1u) << again.describe();
+    EXPECT_EQ(bodyFetches(gmail), 1u) << "the draft is never fetched: " << gmail.transcript();
 }
 
 }  // namespace

@@ -597,6 +597,54 @@ TYPED_TEST_P(LedgerContractTest, DedupeClaimsDecideOncePerMessageIdAndBody) {
     EXPECT_EQ(store->claimMessage(pop3Key("c2", "carol"), 5, "<n@x>", "b", "h", "h").claim, DedupeClaim::HeldByPending);
 }
 
+// A delivered claimant settles its claim: its row deleted and then forgotten (keep = false), or
+// the message deleted by its user, the next account's copy is still a duplicate. A quarantined
+// claimant holds the others (an operator may retry or drop it).
+TYPED_TEST_P(LedgerContractTest, ASettledClaimOutlivesItsClaimantsRowAndQuarantineHolds) {
+    auto store = this->open();
+    const MessageKey alice = pop3Key("a1", "alice"), bob = pop3Key("b1", "bob");
+    ASSERT_EQ(store->claimMessage(alice, 10, "<m@x>", "body", "ha", "hh").claim, DedupeClaim::Claimed);
+    store->markDelivered(alice, 10, "ha", "<m@x>", "hh");
+    store->markDeleted(alice);
+    store->forget("alice", "", 0, {"a1"});
+    ASSERT_FALSE(find(*store, alice));
+    EXPECT_EQ(store->claimMessage(bob, 12, "<m@x>", "body", "hb", "hh").claim, DedupeClaim::Duplicate);
+
+    const MessageKey alice2 = pop3Key("a2", "alice"), bob2 = pop3Key("b2", "bob");
+    ASSERT_EQ(store->claimMessage(alice2, 10, "<q@x>", "body", "ha", "hh").claim, DedupeClaim::Claimed);
+    store->markQuarantined(alice2, 10, "550 refused");
+    EXPECT_EQ(store->claimMessage(bob2, 12, "<q@x>", "body", "hb", "hh").claim, DedupeClaim::HeldByPending);
+    EXPECT_FALSE(find(*store, bob2)) << "held: not recorded delivered (the pipeline records it pending)";
+}
+
+TYPED_TEST_P(LedgerContractTest, DownloadsAreSummedPerHourOverTheLastDay) {
+    auto store = this->open();
+    const std::int64_t now = 1'800'000'000;
+    store->recordDownload("alice", now - 30 * 3600, 1000);  // outside the day
+    store->recordDownload("alice", now - 3600, 200);
+    store->recordDownload("alice", now, 30);
+    store->recordDownload("alice", now, 4);
+    store->recordDownload("bob", now, 99);
+    EXPECT_EQ(store->downloadedBytesSince("alice", now - 86400), 234u);
+    EXPECT_EQ(store->downloadedBytesSince("alice", now - 40 * 3600), 1234u);
+    store->recordDownload("alice", now + 60 * 3600, 1);  // hours older than two days are forgotten
+    EXPECT_EQ(store->downloadedBytesSince("alice", 0), 1u);
+    EXPECT_EQ(store->downloadedBytesSince("carol", 0), 0u);
+}
+
+TYPED_TEST_P(LedgerContractTest, RowsOutsideAFolderAreFoundOnEitherSideOfIt) {
+    auto store = this->open();
+    store->recordSeen(imapKey("1", 7, "M"), 10);
+    EXPECT_FALSE(store->hasMessagesOutsideFolder("bob", "M"));
+    EXPECT_TRUE(store->hasMessagesInFolder("bob", "M"));
+    store->recordSeen(imapKey("1", 7, "Z"), 10);
+    EXPECT_TRUE(store->hasMessagesOutsideFolder("bob", "M"));
+    store->forget("bob", "Z", 7, {"1"});
+    store->recordSeen(imapKey("1", 7, "A"), 10);
+    EXPECT_TRUE(store->hasMessagesOutsideFolder("bob", "M"));
+    EXPECT_FALSE(store->hasMessagesOutsideFolder("alice", "M"));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
     WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
@@ -608,6 +656,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     RecordPollKeepsAccountsNewUntilRegistered, ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
     AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly, KeysAreCaseAndSpaceExact,
     QuarantinedRowsAreListedRequeuedAndDropped, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay,
-    DedupeClaimsDecideOncePerMessageIdAndBody);
+    DedupeClaimsDecideOncePerMessageIdAndBody, ASettledClaimOutlivesItsClaimantsRowAndQuarantineHolds,
+    DownloadsAreSummedPerHourOverTheLastDay, RowsOutsideAFolderAreFoundOnEitherSideOfIt);
 
 }  // namespace mc::ledger::contract

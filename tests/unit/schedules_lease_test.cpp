@@ -34,11 +34,17 @@ public:
     std::vector<ledger::MessageRecord> messagesInFolder(const std::string& a, const std::string& f) override {
         return inner_->messagesInFolder(a, f);
     }
-    std::uint64_t deliveredBytesSince(const std::string& a, std::int64_t since) override {
-        return inner_->deliveredBytesSince(a, since);
+    void recordDownload(const std::string& a, std::int64_t at, std::uint64_t bytes) override {
+        inner_->recordDownload(a, at, bytes);
+    }
+    std::uint64_t downloadedBytesSince(const std::string& a, std::int64_t since) override {
+        return inner_->downloadedBytesSince(a, since);
     }
     bool hasMessagesInFolder(const std::string& a, const std::string& f) override {
         return inner_->hasMessagesInFolder(a, f);
+    }
+    bool hasMessagesOutsideFolder(const std::string& a, const std::string& f) override {
+        return inner_->hasMessagesOutsideFolder(a, f);
     }
     ledger::DedupeDecision claimMessage(const ledger::MessageKey& k, std::uint64_t s, const std::string& id,
                                         const std::string& body, const std::string& content,
