@@ -146,7 +146,7 @@ fs::path writeSecretFile(const fs::path& dir, const std::string& name, const std
         throw std::runtime_error("cannot open " + dir.string() +
                                  " (a symbolic link is refused): " + std::strerror(errno));
     ::fchmod(dirFd, 0700);  // only its owner may list or enter it (fails harmlessly if not ours)
-    const fs::path file = dir / name;
+    fs::path file = dir / name;
     const int fd = ::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     const int openError = errno;
     if (fd < 0) {
@@ -251,7 +251,7 @@ struct NewAccount {
 
 // The account's name, checked before anything is asked or written: it names secrets/NAME.
 std::string accountName(const Invocation& invocation) {
-    const std::string name =
+    std::string name =
         invocation.has("--name") ? invocation.value("--name") : nameFromAddress(invocation.operands.at(0));
     if (!isAccountName(name))
         throw UsageError("--name \"" + name + "\": an account name may contain only letters, digits, '.', '_' and '-'");

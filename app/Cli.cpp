@@ -58,7 +58,7 @@ Invocation parseCommandLine(const std::vector<std::string>& words) {
             if (i + 1 >= words.size()) throw UsageError(option + " needs a value");
             return words[++i];
         };
-        if (word == "-h" || word == "--help") {
+        if (word == "-h" || word == "--help" || (!command && word == "help")) {
             help = true;
         } else if (word == "--version") {
             version = true;
@@ -72,8 +72,6 @@ Invocation parseCommandLine(const std::vector<std::string>& words) {
             invocation.verbosity = -1;
         } else if (word == "--trace") {
             invocation.trace = true;
-        } else if (!command && word == "help") {
-            help = true;
         } else if (!command && !word.empty() && word[0] != '-') {
             if (help) {
                 invocation.operands.push_back(word);

@@ -48,6 +48,6 @@ std::vector<std::string> defaultConfigPaths();
 
 // The global usage page, and one command's help page ("" when there is no such command).
 std::string usageText();
-std::string commandHelpText(const std::string& command);
+std::string commandHelpText(const std::string& name);
 
 }  // namespace mc::app

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <utility>
 
 #include "app/Cli.hpp"
 #include "app/ProgressBoard.hpp"
@@ -41,7 +42,7 @@ std::string chooseLogLevel(int verbosity, bool trace) {
 void setUpLogging(const config::Config* config, std::shared_ptr<ProgressBoard> board) {
     std::shared_ptr<spdlog::sinks::sink> sink;
     if (board)
-        sink = std::make_shared<ProgressSink>(board);
+        sink = std::make_shared<ProgressSink>(std::move(board));
     else
         sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto logger =

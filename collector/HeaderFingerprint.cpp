@@ -15,7 +15,8 @@ std::string canonicalHeaderBlock(std::string_view message) {
     std::size_t start = 0;
     while (start < message.size() && out.size() < kMaxCanonicalBytes) {
         std::size_t end = message.find('\n', start);
-        std::string_view line = message.substr(start, end == std::string_view::npos ? message.npos : end - start);
+        std::string_view line =
+            message.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
         while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) break;  // the blank line that ends the header block
         for (char c : line) out += c == '\r' ? ' ' : c;

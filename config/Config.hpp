@@ -134,8 +134,8 @@ Config parseConfig(const std::string& text, const std::string& path);
 std::string resolveSecret(const SecretSource& source, const std::string& what);
 
 // Parses sizes like "50MB", "512k", "1GiB", "1000"; returns nullopt when malformed.
-std::optional<std::uint64_t> parseSize(const std::string& text);
+std::optional<std::uint64_t> parseSize(const std::string& input);
 // Parses durations like "5m", "30s", "1h", "2d", "90"; returns nullopt when malformed.
-std::optional<std::chrono::seconds> parseDuration(const std::string& text);
+std::optional<std::chrono::seconds> parseDuration(const std::string& input);
 
 }  // namespace mc::config

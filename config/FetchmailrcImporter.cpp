@@ -197,7 +197,7 @@ std::string unescape(std::string_view in) {
             }
         } else if (in[i] == '\\') {
             if (i + 1 >= in.size()) break;
-            char c = in[i + 1];
+            const auto c = static_cast<unsigned char>(in[i + 1]);  // \<byte 0x80-0xFF> is that byte
             i += 2;
             if (c == '\n') continue;
             value = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'b' ? '\b' : c == 'r' ? '\r' : c;

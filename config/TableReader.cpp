@@ -125,6 +125,7 @@ std::vector<std::string> TableReader::unknownKeys() const {
     std::sort(unknown.begin(), unknown.end(),
               [](const toml::key* a, const toml::key* b) { return a->source().begin < b->source().begin; });
     std::vector<std::string> names;
+    names.reserve(unknown.size());
     for (const toml::key* key : unknown) names.emplace_back(key->str());
     return names;
 }

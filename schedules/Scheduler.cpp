@@ -231,6 +231,7 @@ std::vector<AccountView> Scheduler::accounts() const {
     for (const auto& [name, entry] : entries_) ordered.push_back(&entry);
     std::sort(ordered.begin(), ordered.end(), [](const Entry* a, const Entry* b) { return a->order < b->order; });
     std::vector<AccountView> views;
+    views.reserve(ordered.size());
     for (const Entry* entry : ordered) views.push_back(view(*entry));
     return views;
 }

@@ -50,6 +50,7 @@ std::string describeDelay(Duration delay) {
 
 std::vector<std::string> namesOf(const std::vector<AccountPlan>& plans) {
     std::vector<std::string> names;
+    names.reserve(plans.size());
     for (const auto& plan : plans) names.push_back(plan.name);
     return names;
 }
@@ -367,7 +368,7 @@ void Service::recordHistory(const collector::PollReport& report) {
     }
 }
 
-ReloadSummary Service::reload(std::shared_ptr<const config::Config> config) {
+ReloadSummary Service::reload(const std::shared_ptr<const config::Config>& config) {
     {
         std::lock_guard lock(mutex_);
         if (options_.once || state_ == ServiceState::Stopping || state_ == ServiceState::Stopped) return {};

@@ -103,7 +103,7 @@ public:
 
     // Switches to `config`: polls in flight finish with the old one; see Scheduler::setAccounts
     // for what happens to added, removed and changed accounts. Ignored in `once` mode.
-    ReloadSummary reload(std::shared_ptr<const config::Config> config);
+    ReloadSummary reload(const std::shared_ptr<const config::Config>& config);
 
     PollRequest pollNow(const std::string& account);
     PollRequest pollAllNow();

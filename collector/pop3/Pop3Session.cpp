@@ -397,6 +397,7 @@ void Pop3Session::headers(const std::vector<std::uint32_t>& numbers,
 
 std::vector<std::uint32_t> Pop3Session::markDeleted(const std::vector<std::uint32_t>& numbers) {
     std::vector<std::string> commands;
+    commands.reserve(numbers.size());
     for (auto number : numbers) commands.push_back("DELE " + std::to_string(number));
     std::vector<std::uint32_t> accepted;
     pipeline(commands, [&](std::size_t index) {
