@@ -1040,8 +1040,12 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
 
 }  // namespace
 
+bool pollIsPartial(const PollReport& report) {
+    return report.ok && (report.deferred > 0 || report.untrusted > 0 || report.leftForLater > 0);
+}
+
 std::string pollResultText(const PollReport& report) {
-    if (report.ok) return report.deferred || report.leftForLater ? "partial" : "ok";
+    if (report.ok) return pollIsPartial(report) ? "partial" : "ok";
     return "failed:" + std::string(proto::failureKindName(report.failure));
 }
 

@@ -74,6 +74,9 @@ struct PollControl {
 // left for later by a download limit), or "failed:KIND" (KIND a
 // failureKindName), so that `status` shows the kind without reading error text.
 std::string pollResultText(const PollReport& report);
+// A poll that ran to its end but left messages for later: pending (deferred by the target,
+// untrusted answers) or left by a download limit.
+bool pollIsPartial(const PollReport& report);
 struct PollResultText {
     std::string result;                         // ok | partial | failed ("" never polled)
     std::optional<proto::FailureKind> failure;  // for "failed:KIND"

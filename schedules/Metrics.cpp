@@ -109,7 +109,7 @@ void Metrics::recordPoll(const collector::PollReport& report, std::optional<std:
     s.messages["deleted"] += report.deleted;
     if (report.dedupedAcrossAccounts) s.messages["duplicate"] += report.dedupedAcrossAccounts;
     s.bytes += report.bytes;
-    const char* result = !report.ok ? "failed" : report.deferred > 0 || report.untrusted > 0 ? "partial" : "ok";
+    const char* result = !report.ok ? "failed" : collector::pollIsPartial(report) ? "partial" : "ok";
     ++s.polls[result];
     if (!report.ok) ++s.errors[pollErrorKind(report)];
     if (pending) s.pending = *pending;
