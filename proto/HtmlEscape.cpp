@@ -1,6 +1,7 @@
 #include "proto/HtmlEscape.hpp"
 
 #include "proto/SafeText.hpp"
+#include "proto/Utf8.hpp"
 
 namespace mc::proto {
 
@@ -16,12 +17,14 @@ std::string htmlEscape(std::string_view text) {
             ++i;
             continue;
         }
-        if (length == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
-            out += kReplacement;  // C1 controls U+0080..U+009F
-            i += 2;
-            continue;
-        }
         if (length > 1) {
+            std::size_t next = i;
+            const auto cp = decodeUtf8(text, next);
+            if (cp && movesText(*cp)) {  // C1 controls, bidi controls (they reorder a page's text too)
+                out += kReplacement;
+                i += length;
+                continue;
+            }
             out.append(text.substr(i, length));
             i += length;
             continue;

@@ -8,8 +8,9 @@
 
 namespace mc::proto {
 
-// & < > " ' become entities; C0/C1 control characters (except tab and line feed), DEL and each
-// byte that is not part of valid UTF-8 become U+FFFD, so the result is valid UTF-8 text.
+// & < > " ' become entities; C0/C1 control characters (except tab and line feed), DEL, Unicode's
+// bidirectional controls and LINE/PARAGRAPH SEPARATOR (see movesText) and each byte that is not
+// part of valid UTF-8 become U+FFFD, so the result is valid UTF-8 text that cannot reorder a page.
 std::string htmlEscape(std::string_view text);
 
 }  // namespace mc::proto

@@ -12,16 +12,12 @@ void appendHexEscape(std::string& out, const char* format, unsigned value) {
     out += escaped;
 }
 
-// Code points that change how a terminal shows the text around them rather than showing
-// themselves: C0 and C1 controls (ESC, CR, LF, CSI ...) and DEL; Unicode's bidirectional
-// formatting characters (ALM, LRM, RLM, LRE..RLO, LRI..PDI), which reorder the rest of a line
-// ("Trojan Source"); LINE and PARAGRAPH SEPARATOR, which some terminals break a line at.
+}  // namespace
+
 bool movesText(char32_t cp) {
     return cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
            (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
-
-}  // namespace
 
 std::string jsonEscape(std::string_view text) {
     std::string out;

@@ -17,6 +17,12 @@ namespace mc::proto {
 // valid UTF-8 and valid JSON whatever a server sent.
 std::string jsonEscape(std::string_view text);
 
+// Code points that change how the text around them is shown rather than showing themselves: C0
+// and C1 controls (ESC, CR, LF, CSI ...) and DEL; Unicode's bidirectional formatting characters
+// (ALM, LRM, RLM, LRE..RLO, LRI..PDI), which reorder the rest of a line ("Trojan Source"); LINE
+// and PARAGRAPH SEPARATOR, which some terminals break a line at.
+bool movesText(char32_t cp);
+
 // Text for a terminal or a text log line: valid printable UTF-8 kept; C0 and C1 control
 // characters (ESC, CR, LF, BEL, CSI ...), DEL, Unicode's bidirectional controls (U+061C, U+200E,
 // U+200F, U+202A..U+202E, U+2066..U+2069), LINE and PARAGRAPH SEPARATOR (U+2028, U+2029) and bytes

@@ -26,6 +26,23 @@ TEST(HtmlEscape, ControlCharactersAndBrokenUtf8BecomeReplacementCharacters) {
     EXPECT_TRUE(isValidUtf8(out));
 }
 
+TEST(HtmlEscape, BidiControlsCannotReorderThePage) {
+    // "Invoices<RLO>fdp.exe" would show as "Invoicesexe.pdf"; LRM, FSI and a line separator too.
+    const std::string r = "\xEF\xBF\xBD";
+    EXPECT_EQ(htmlEscape("Invoices\xE2\x80\xAE"
+                         "fdp.exe"),
+              "Invoices" + r + "fdp.exe");
+    EXPECT_EQ(htmlEscape("a\xE2\x80\x8E"
+                         "b\xE2\x81\xA8"
+                         "c\xE2\x80\xA8"
+                         "d\xD8\x9C"
+                         "e"),
+              "a" + r + "b" + r + "c" + r + "d" + r + "e");
+    EXPECT_EQ(htmlEscape("\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xAC"),
+              "\xC3\xA9t\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xAC")
+        << "other non-ASCII text is kept";
+}
+
 TEST(HtmlEscape, NoByteOfTheResultCanOpenATagOrEndAnAttribute) {
     std::string every;
     for (int c = 0; c < 256; ++c) every += static_cast<char>(c);
