@@ -191,9 +191,9 @@ std::optional<std::string> gmailCollectedFolder(const config::AccountSettings& a
     return allMail;
 }
 
-std::vector<std::string> foldersToCollect(const config::AccountSettings& account, const ImapSession& session,
-                                          const std::vector<ImapFolder>& listed, ledger::LedgerStore* ledger) {
-    const auto allMail = gmailCollectedFolder(account, session, listed, ledger);
+// The folders a poll reads: Gmail's All Mail alone when gmailCollectedFolder chose it.
+std::vector<std::string> foldersToCollect(const config::AccountSettings& account, const std::vector<ImapFolder>& listed,
+                                          const std::optional<std::string>& allMail) {
     return allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
 }
 
@@ -1012,7 +1012,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
     bool firstPoll = ledger.registerAccount(account.name);
     std::vector<std::string> failures;
     const auto allMail = gmailCollectedFolder(account, session, listed, &ledger);
-    const auto folders = allMail ? std::vector<std::string>{*allMail} : resolveImapFolders(account, listed);
+    const auto folders = foldersToCollect(account, listed, allMail);
     for (std::size_t index = 0; index < folders.size(); ++index) {
         const std::string& folder = folders[index];
         if (index > 0 && control.stopRequested()) {
@@ -1156,7 +1156,8 @@ CheckReport checkAccount(const config::Config& config, const config::AccountSett
         } else {
             ImapSession session(imapOptions(account, config.collector.ioTimeout));
             session.open();
-            auto folders = foldersToCollect(account, session, session.listFolders(), ledger);
+            const auto listed = session.listFolders();
+            auto folders = foldersToCollect(account, listed, gmailCollectedFolder(account, session, listed, ledger));
             for (const auto& folder : folders) {
                 Mailbox mailbox{folder, session.select(folder, true).uidValidity};  // EXAMINE
                 mailbox.byGmailId = keyedByGmailId(session, ledger, account.name, folder);

@@ -935,8 +935,7 @@ constexpr const char* kSqlSeenIfAbsent =
 constexpr const char* kSqlNote =
     "UPDATE messages SET last_error = ? WHERE account = ? AND folder = ? AND uid_validity = ? AND uid = ?";
 constexpr const char* kSqlDuplicateCounts =
-    "SELECT account, COUNT(*) FROM messages WHERE state IN ('delivered', 'deleted') AND last_error LIKE 'duplicate of "
-    "%'"
+    "SELECT account, COUNT(*) FROM messages WHERE state IN ('delivered', 'deleted') AND last_error LIKE ?"
     " GROUP BY account";
 constexpr const char* kSqlFolderHasRows =
     "SELECT CAST(1 AS BIGINT) FROM messages WHERE account = ? AND folder = ? LIMIT 1";
@@ -1021,7 +1020,7 @@ DedupeDecision SqlLedgerStore::claimMessage(const MessageKey& key, std::uint64_t
 
 std::map<std::string, std::uint64_t> SqlLedgerStore::duplicateCounts() {
     return read("duplicateCounts", [&](LedgerBackend& db) {
-        const SqlRows rows = db.select(kSqlDuplicateCounts, "TI");
+        const SqlRows rows = db.select(kSqlDuplicateCounts, "TI", {std::string(kDuplicateNote) + "%"});
         std::map<std::string, std::uint64_t> counts;
         for (std::size_t row = 0; row < rows.size(); ++row)
             counts[rows.text(row, 0)] = static_cast<std::uint64_t>(rows.integer(row, 1));
