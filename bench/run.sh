@@ -68,6 +68,9 @@
 # Output: a table on stdout, and the same table plus machine-readable `result ...` lines in
 # RESULTS_DIR/<date>-<time>.txt. Only 127.0.0.1 is used; Dovecot is stopped on exit.
 set -euo pipefail
+# Every tool trusts the system store as on a stock Debian: OpenSSL's SSL_CERT_FILE, when a shell sets
+# it, makes each TLS client parse the whole bundle at start.
+unset SSL_CERT_FILE SSL_CERT_DIR
 
 BENCH_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_SRC/.." && pwd)

@@ -21,6 +21,8 @@
 #                 accounts whose lease it gets); PostgreSQL's CPU and transactions per poll
 #               - fetchmail (one rc, one poll line per account) up to FETCHMAIL_MAX_ACCOUNTS
 #               - getmail6 (one rc file per account, all in one process) up to GETMAIL_MAX_ACCOUNTS
+#               - the floor: bench/tls-floor.c, a bare OpenSSL client doing the least a poll can
+#                 (verified TLS, resuming when the server offers it, USER, PASS, STAT, QUIT)
 #             and the ledger's size and growth per message.
 #
 #   sudo bench/scale.sh [repoll] [accounts]     (both when none is named)
@@ -33,6 +35,9 @@
 #        (perf record -g into FILE-ACCOUNTS).
 # Must run as root (private Dovecot and PostgreSQL). WITH_BENCH=1 deploy/install-deps.sh first.
 set -euo pipefail
+# Every tool trusts the system store as on a stock Debian: OpenSSL's SSL_CERT_FILE, when a shell sets
+# it, makes each TLS client parse the whole bundle at start.
+unset SSL_CERT_FILE SSL_CERT_DIR
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PARTS=${*:-repoll accounts}
@@ -281,8 +286,13 @@ instances() {
         '{ cpu += $2 + $3; if ($4 > rss) rss = $4 } END { printf "%.2f %.2f %d %.2f %d %.2f\n", e - s, cpu, rss, s1 - s0, d, p1 - p0 }'
 }
 
+# Client CPU per poll of a measured line: "1.23 ms".
+per_poll() { awk -v c="$(awk '{ print $2 }' <<<"$1")" -v a="$2" 'BEGIN { printf "%.2f ms", c * 1000 / a }'; }
+
 accounts() {
-    local a dir line size0 size1 msgs commits0 commits1 polls
+    local a dir line floor size0 size1 msgs commits0 commits1 polls
+    FLOOR=$WORK/tls-floor
+    cc -O2 -o "$FLOOR" "$ROOT/bench/tls-floor.c" -lssl -lcrypto || die "cannot build bench/tls-floor.c (cc, libssl-dev)"
     for a in $ACCOUNT_COUNTS; do
         log "[accounts $a] filling a1..a$a with $PER_ACCOUNT message(s) each"
         "$ROOT/bench/populate.py" "$DOVECOT_DIR" users a 1 "$a" "$PER_ACCOUNT"
@@ -304,7 +314,10 @@ accounts() {
             perf record -q -F 2999 -g -o "$PERF_DATA-$a" "$MC" run -c "$dir/mc.toml" --once >/dev/null 2>&1 </dev/null || true
             log "[accounts $a] profile of a nothing-new cycle: perf report -i $PERF_DATA-$a"
         fi
-        printf '%s\n' "per poll: $(awk -v c="$(awk '{ print $2 }' <<<"$line")" -v a="$a" 'BEGIN { printf "%.2f ms client CPU", c * 1000 / a }'); SQLite ledger after the import: $size1 bytes ($((size1 / msgs)) per message, accounts included)" >>"$REPORT"
+        log "[accounts $a] the floor: a bare TLS client, same polls"
+        floor=$(median_of "$FLOOR" "$POP3S_PORT" "$DOVECOT_DIR/tls/ca.pem" 1 "$a")
+        row_of "nothing new: bare OpenSSL client (the floor)" "$floor"
+        printf '%s\n' "per poll: $(per_poll "$line" "$a") client CPU (the floor: $(per_poll "$floor" "$a")); SQLite ledger after the import: $size1 bytes ($((size1 / msgs)) per message, accounts included)" >>"$REPORT"
 
         start_postgres
         pg_sql postgres "DROP DATABASE IF EXISTS scale$a" >/dev/null

@@ -19,6 +19,9 @@
 #        MESSAGES per account (3), PROCESSES ("stock reuse"), KEEP=1 keeps the work directory.
 # Must run as root (private Dovecot). Separate from bench/run.sh (the delivery benchmark).
 set -euo pipefail
+# Every tool trusts the system store as on a stock Debian: OpenSSL's SSL_CERT_FILE, when a shell sets
+# it, makes each TLS client parse the whole bundle at start.
+unset SSL_CERT_FILE SSL_CERT_DIR
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ACCOUNTS=${1:-500}

@@ -14,7 +14,7 @@ packages=(
   postgresql-15
   chromium chromium-driver python3-selenium   # the status page's browser test (tests/integration)
 )
-[ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3)
+[ "${WITH_BENCH:-0}" = 1 ] && packages+=(fetchmail getmail6 mpop time python3 socat linux-perf)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

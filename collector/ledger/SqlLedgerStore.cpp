@@ -142,6 +142,7 @@ constexpr const char* kSqlAllCounts =
 constexpr const char* kSqlRegisterAccount =
     "INSERT INTO accounts (name, first_seen_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
     " first_seen_at = excluded.first_seen_at WHERE accounts.first_seen_at = 0";
+constexpr const char* kSqlAccountFirstSeen = "SELECT first_seen_at FROM accounts WHERE name = ?";
 constexpr const char* kSqlRecordPoll =
     "INSERT INTO accounts (name, first_seen_at, last_poll_at, last_result, last_error)"
     " VALUES (?, 0, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_poll_at = excluded.last_poll_at,"
@@ -709,6 +710,12 @@ std::vector<AccountRecord> SqlLedgerStore::accounts() {
 }
 
 bool SqlLedgerStore::registerAccount(const std::string& name) {
+    // Every poll asks; once registered, a read answers it (first_seen_at never goes back to 0).
+    const bool registered = read("registerAccount", [&](LedgerBackend& db) {
+        const SqlRows rows = db.select(kSqlAccountFirstSeen, "I", {name});
+        return rows.size() == 1 && rows.integer(0, 0) != 0;
+    });
+    if (registered) return false;
     const std::int64_t now = unixSeconds();
     bool created = false;
     write("registerAccount", [&](LedgerBackend& db) { created = db.execute(kSqlRegisterAccount, {name, now}) == 1; });
@@ -746,8 +753,12 @@ void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
                        {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
                         integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
                         integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
-            db.execute(history_sql::kSummariseOldPolls, {poll.account, poll.account});
-            db.execute(history_sql::kDeleteOldPolls, {poll.account, poll.account});
+            // The newest poll past the kept ones, found in the (account, id) index: usually none
+            // (a young account) or one, summarised into its day and deleted with what is older.
+            const SqlRows past = db.select(history_sql::kFirstPollPastKept, "I", {poll.account});
+            if (past.size() == 0) return;
+            db.execute(history_sql::kSummariseOldPolls, {poll.account, past.integer(0, 0)});
+            db.execute(history_sql::kDeleteOldPolls, {poll.account, past.integer(0, 0)});
         },
         Durability::Bookkeeping);
 }

@@ -15,6 +15,7 @@
 #include "tests/support/Process.hpp"
 #include "tests/support/SmtpSink.hpp"
 #include "tests/support/TempDir.hpp"
+#include "tests/support/TestCa.hpp"
 
 namespace mc::testing {
 namespace {
@@ -407,6 +408,56 @@ TEST(Pop3CertificateTest, UntrustedServerCertificatesAreRefused) {
         EXPECT_NE(result.err.find("certificate"), std::string::npos) << result.err;
         EXPECT_TRUE(dovecot.messages("me").empty());
     }
+}
+
+// Without ca_file the system store is trusted. It is read from the certificate directory's hash
+// names ("1a2b3c4d.0", as update-ca-certificates keeps /etc/ssl/certs; here SSL_CERT_DIR) as chains
+// need them, not parsed whole at start; a directory without hash names falls back to the bundle
+// file (SSL_CERT_FILE). Either way a server whose CA is not in the store is refused.
+TEST(Pop3CertificateTest, SystemStoreIsReadFromTheHashedDirectoryOrElseTheBundle) {
+    DovecotServer dovecot;
+    dovecot.addUser("alice", "alice-secret");
+    dovecot.addUser("me", "me-secret");
+    TempDir work("mc-system-store");
+    writeFile(work.path() / "pw", "alice-secret\n", 0600);
+    auto config =
+        work.writeFile("c.toml",
+                       "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"q\"\nhttp_listen = \"\"\n"
+                       "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = " +
+                           std::to_string(dovecot.lmtpPort()) + "\nrecipient = \"me\"\n" +
+                           "[[account]]\nname = \"a\"\nprotocol = \"pop3\"\nhost = \"localhost\"\nport = " +
+                           std::to_string(dovecot.pop3sPort()) + "\nusername = \"alice\"\npassword_file = \"pw\"\n",
+                       0600)
+            .string();
+    auto hashedDir = [&](const std::string& name, const std::string& caFile) {
+        auto hash = runProcess({"openssl", "x509", "-hash", "-noout", "-in", caFile});
+        EXPECT_TRUE(hash.ok()) << hash.describe();
+        std::filesystem::create_directories(work.path() / name);
+        if (!hash.out.empty()) std::filesystem::copy_file(caFile, work.path() / name / (hash.out.substr(0, 8) + ".0"));
+        return (work.path() / name).string();
+    };
+    const std::string trusted = hashedDir("trusted", dovecot.caFile());
+    const std::string unrelated = hashedDir("unrelated", TestCa::shared().otherCaFile());
+    const std::string noBundle = (work.path() / "no-bundle.pem").string();
+    auto run = [&](const std::string& dir, const std::string& file) {
+        return runProcess({MC_BINARY, "run", "-c", config, "--once"}, {{"SSL_CERT_DIR", dir}, {"SSL_CERT_FILE", file}});
+    };
+
+    dovecot.seed("alice", "INBOX", "Subject: one\n\nx\n");
+    auto byHashName = run(trusted, noBundle);
+    EXPECT_EQ(byHashName.exitCode, 0) << byHashName.describe();
+    EXPECT_EQ(dovecot.messages("me").size(), 1u);
+
+    dovecot.seed("alice", "INBOX", "Subject: two\n\nx\n");
+    auto otherCa = run(unrelated, noBundle);
+    EXPECT_EQ(otherCa.exitCode, 1) << otherCa.describe();
+    EXPECT_NE(otherCa.err.find("certificate"), std::string::npos) << otherCa.err;
+    EXPECT_EQ(dovecot.messages("me").size(), 1u);
+
+    std::filesystem::create_directories(work.path() / "empty");
+    auto fromBundle = run((work.path() / "empty").string(), dovecot.caFile());
+    EXPECT_EQ(fromBundle.exitCode, 0) << fromBundle.describe();
+    EXPECT_EQ(dovecot.messages("me").size(), 2u);
 }
 
 // kill -9 in the middle of a large run, then a re-run: every message delivered, at most one
