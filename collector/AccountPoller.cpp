@@ -1119,17 +1119,7 @@ PollReport pollAccount(const config::Config& config, const config::AccountSettin
     report.leftForLater = budget.leftMessages();
     report.limitNote = budget.describe();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    try {
-        if (!report.ledgerFailed)
-            ledger.recordPoll(account.name, pollResultText(report),
-                              report.error.empty() ? report.limitNote : report.error);
-    } catch (const ledger::LedgerError& e) {
-        report.ledgerFailed = true;
-        report.ok = false;
-        report.failure = proto::FailureKind::Ledger;
-        report.error = std::string("ledger failure: ") + e.what();
-    }
-    return report;
+    return report;  // the caller records it (LedgerStore::recordPollEnd)
 }
 
 CheckReport checkAccount(const config::Config& config, const config::AccountSettings& account,

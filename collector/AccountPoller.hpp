@@ -83,7 +83,8 @@ struct PollResultText {
 };
 PollResultText parsePollResult(const std::string& text);
 
-// Never throws: every failure becomes part of the report, scoped to this account.
+// Never throws: every failure becomes part of the report, scoped to this account. The account's
+// last result is the caller's to record (LedgerStore::recordPollEnd, with its history and lease).
 PollReport pollAccount(const config::Config& config, const config::AccountSettings& account,
                        ledger::LedgerStore& ledger, const PollControl& control = {});
 

@@ -124,6 +124,13 @@ AccountLease::~AccountLease() {
     }
 }
 
+void AccountLease::endPoll(const ledger::PollRecord& poll, const std::string& lastError) {
+    if (!lease_.granted) return;
+    LeaseRenewer::instance().remove(this);
+    ledger_.recordPollEnd(poll, lastError, holder_);
+    lease_.granted = false;  // given up with it: nothing left for the destructor
+}
+
 bool AccountLease::renew() {
     try {
         if (!ledger_.renewLease(account_, holder_, ttl_)) {

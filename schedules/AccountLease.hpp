@@ -25,6 +25,11 @@ public:
     // Granted: ours; refused: the instance holding it.
     const std::string& holder() const { return lease_.holder; }
 
+    // Records the end of the poll it was taken for and gives it up, in one ledger write
+    // (LedgerStore::recordPollEnd). Throws ledger::LedgerError; the lease is then released (or
+    // expires) as if this had not been called.
+    void endPoll(const ledger::PollRecord& poll, const std::string& lastError);
+
     // Renews it once (the renewing thread calls this); false when it was lost to another instance,
     // and need not be renewed again.
     bool renew();

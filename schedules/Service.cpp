@@ -281,19 +281,23 @@ void Service::work(const Job& job) {
             // Instances sharing a ledger poll an account one at a time (see AccountLease).
             AccountLease lease(ledger_, account.name, leaseHolder_, config->collector.leaseTtl);
             if (lease.granted()) {
-                report = poll_(*config, account);
+                report = guardedPoll(*config, account);
+                report.account = account.name;
+                // The account's last result, its history and the lease: one ledger write.
+                if (!report.ledgerFailed) {
+                    try {
+                        lease.endPoll(historyRecord(report), lastError(report));
+                    } catch (const ledger::LedgerError& e) {
+                        setLedgerFailure(report, e);  // what the poll did is still reported
+                    }
+                }
             } else {
                 report.ok = true;
                 report.heldBy = lease.holder();
             }
         } catch (const ledger::LedgerError& e) {
             report = collector::PollReport{};
-            report.ledgerFailed = true;
-            report.failure = proto::FailureKind::Ledger;
-            report.error = std::string("ledger failure: ") + e.what();
-        } catch (const std::exception& e) {
-            report = collector::PollReport{};
-            report.error = std::string("internal error: ") + e.what();
+            setLedgerFailure(report, e);
         }
         report.account = account.name;
         // The pending gauge (the account's rows counted by state: tens of ms at 100,000 messages)
@@ -307,6 +311,32 @@ void Service::work(const Job& job) {
         }
     }
     finish(account.name, report, pending, job.pollNumber);
+}
+
+collector::PollReport Service::guardedPoll(const config::Config& config, const config::AccountSettings& account) {
+    try {
+        return poll_(config, account);
+    } catch (const ledger::LedgerError& e) {
+        collector::PollReport report;
+        setLedgerFailure(report, e);
+        return report;
+    } catch (const std::exception& e) {
+        collector::PollReport report;
+        report.error = std::string("internal error: ") + e.what();
+        return report;
+    }
+}
+
+void Service::setLedgerFailure(collector::PollReport& report, const ledger::LedgerError& e) {
+    report.ok = false;
+    report.ledgerFailed = true;
+    report.failure = proto::FailureKind::Ledger;
+    report.error = std::string("ledger failure: ") + e.what();
+}
+
+// What the account's row keeps of its last poll: the error, else what the limits left for later.
+std::string Service::lastError(const collector::PollReport& report) {
+    return report.error.empty() ? report.limitNote : report.error;
 }
 
 void Service::finish(const std::string& name, const collector::PollReport& report, std::optional<std::uint64_t> pending,
@@ -340,7 +370,6 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
         metrics_.setPollsInFlight(scheduler_.running());
     }
     logReport(report, options_.once, next ? "; next poll in " + describeDelay(*next - now) : std::string());
-    if (report.heldBy.empty() && !report.ledgerFailed) recordHistory(report);
     if (next && options_.recordNextPoll && !report.ledgerFailed) {
         try {
             ledger_.recordNextPoll(name, unixSeconds(clock_.toWall(*next)));
@@ -350,7 +379,7 @@ void Service::finish(const std::string& name, const collector::PollReport& repor
     }
 }
 
-void Service::recordHistory(const collector::PollReport& report) {
+ledger::PollRecord Service::historyRecord(const collector::PollReport& report) const {
     ledger::PollRecord poll;
     poll.account = report.account;
     poll.durationMs = static_cast<std::int64_t>(report.seconds * 1000);
@@ -363,11 +392,7 @@ void Service::recordHistory(const collector::PollReport& report) {
     poll.deferred = report.deferred;
     poll.skipped = report.skipped;
     poll.deleted = report.deleted;
-    try {
-        ledger_.recordPollHistory(poll);
-    } catch (const ledger::LedgerError& e) {
-        spdlog::error("account={} cannot record the poll in its history: {}", report.account, e.what());
-    }
+    return poll;
 }
 
 ReloadSummary Service::reload(const std::shared_ptr<const config::Config>& config) {

@@ -142,7 +142,13 @@ private:
     std::vector<AccountPlan> initialPlans(const config::Config& config);
     void stopWorkers();  // waits for the jobs taken to end, then for every worker thread
     // Appends the poll to the account's history in the ledger (the status page, status --history).
-    void recordHistory(const collector::PollReport& report);
+    // poll_, its exceptions made failed reports.
+    collector::PollReport guardedPoll(const config::Config& config, const config::AccountSettings& account);
+    // Marks REPORT failed by the ledger (the service stops: see finish).
+    static void setLedgerFailure(collector::PollReport& report, const ledger::LedgerError& e);
+    static std::string lastError(const collector::PollReport& report);
+    // The poll as its history keeps it.
+    ledger::PollRecord historyRecord(const collector::PollReport& report) const;
     // Starts, replaces and stops watchers to match `config`. `update` (may be empty) is called
     // with mutex_ held in the same step that holds the first poll of each account getting a new
     // watcher: a reload hands the scheduler its accounts there, so an added account cannot be

@@ -226,6 +226,14 @@ public:
     // Appends one poll to the account's history; polls beyond its last kPollHistoryKept are
     // folded into per-day summaries in the same transaction, so the history stays bounded.
     virtual void recordPollHistory(const PollRecord& poll) {}
+    // The end of a poll, in one transaction where the store has them: the account's last result
+    // (recordPoll with poll.result and `lastError`), the poll appended to its history
+    // (recordPollHistory) and `leaseHolder`'s lease given up (releaseLease; none when empty).
+    virtual void recordPollEnd(const PollRecord& poll, const std::string& lastError, const std::string& leaseHolder) {
+        recordPoll(poll.account, poll.result, lastError);
+        recordPollHistory(poll);
+        if (!leaseHolder.empty()) releaseLease(poll.account, leaseHolder);
+    }
     // The account's last `limit` polls, newest first.
     virtual std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) { return {}; }
     // The account's per-day summaries of older polls from `sinceDay` (unix seconds) on, oldest first.

@@ -724,13 +724,8 @@ bool SqlLedgerStore::registerAccount(const std::string& name) {
 
 void SqlLedgerStore::recordPoll(const std::string& name, const std::string& result, const std::string& error) {
     const std::int64_t now = unixSeconds();
-    // A failure before the first listing is recorded too (status shows it); the row it creates
-    // has first_seen_at = 0, so the account still counts as new when it is registered.
     write(
-        "recordPoll",
-        [&](LedgerBackend& db) {
-            db.execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
-        },
+        "recordPoll", [&](LedgerBackend& db) { applyRecordPoll(db, name, now, result, error); },
         Durability::Bookkeeping);
 }
 
@@ -747,20 +742,40 @@ void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPo
 
 void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
     write(
-        "recordPollHistory",
+        "recordPollHistory", [&](LedgerBackend& db) { applyPollHistory(db, poll); }, Durability::Bookkeeping);
+}
+
+void SqlLedgerStore::recordPollEnd(const PollRecord& poll, const std::string& lastError,
+                                   const std::string& leaseHolder) {
+    const std::int64_t now = unixSeconds();
+    write(
+        "recordPollEnd",
         [&](LedgerBackend& db) {
-            db.execute(history_sql::kInsertPoll,
-                       {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
-                        integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
-                        integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
-            // The newest poll past the kept ones, found in the (account, id) index: usually none
-            // (a young account) or one, summarised into its day and deleted with what is older.
-            const SqlRows past = db.select(history_sql::kFirstPollPastKept, "I", {poll.account});
-            if (past.size() == 0) return;
-            db.execute(history_sql::kSummariseOldPolls, {poll.account, past.integer(0, 0)});
-            db.execute(history_sql::kDeleteOldPolls, {poll.account, past.integer(0, 0)});
+            applyRecordPoll(db, poll.account, now, poll.result, lastError);
+            applyPollHistory(db, poll);
+            if (!leaseHolder.empty()) db.execute(kSqlReleaseLease, {poll.account, leaseHolder});
         },
         Durability::Bookkeeping);
+}
+
+// A failure before the first listing is recorded too (status shows it); the row it creates has
+// first_seen_at = 0, so the account still counts as new when it is registered.
+void SqlLedgerStore::applyRecordPoll(LedgerBackend& db, const std::string& name, std::int64_t now,
+                                     const std::string& result, const std::string& error) {
+    db.execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
+}
+
+void SqlLedgerStore::applyPollHistory(LedgerBackend& db, const PollRecord& poll) {
+    db.execute(history_sql::kInsertPoll,
+               {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
+                integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined), integer(poll.deferred),
+                integer(poll.skipped), integer(poll.deleted)});
+    // The newest poll past the kept ones, found in the (account, id) index: usually none (a young
+    // account) or one, summarised into its day and deleted with what is older.
+    const SqlRows past = db.select(history_sql::kFirstPollPastKept, "I", {poll.account});
+    if (past.size() == 0) return;
+    db.execute(history_sql::kSummariseOldPolls, {poll.account, past.integer(0, 0)});
+    db.execute(history_sql::kDeleteOldPolls, {poll.account, past.integer(0, 0)});
 }
 
 std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, std::size_t limit) {

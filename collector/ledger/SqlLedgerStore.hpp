@@ -79,6 +79,7 @@ public:
     void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
     void recordPollHistory(const PollRecord& poll) override;
+    void recordPollEnd(const PollRecord& poll, const std::string& lastError, const std::string& leaseHolder) override;
     std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) override;
     std::vector<PollDaySummary> pollDays(const std::string& account, std::int64_t sinceDay) override;
     void probeWrite() override;
@@ -118,6 +119,10 @@ private:
     // other threads' writes; returns once it is committed as `durability` says (a batch with one
     // Synced write is Synced), throws LedgerError naming `operation`.
     void write(const char* operation, const Apply& apply, Durability durability = Durability::Synced);
+    // The statements of recordPoll and recordPollHistory, for them and recordPollEnd.
+    static void applyRecordPoll(LedgerBackend& db, const std::string& name, std::int64_t now, const std::string& result,
+                                const std::string& error);
+    static void applyPollHistory(LedgerBackend& db, const PollRecord& poll);
     void commitBatch(const std::vector<PendingWrite*>& batch);
     // One attempt at committing the batch; false when the connection was lost on the way.
     bool tryCommitBatch(LedgerBackend& db, const std::vector<PendingWrite*>& batch);

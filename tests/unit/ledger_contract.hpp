@@ -565,6 +565,36 @@ TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPer
     EXPECT_EQ(store->pollHistory("alice", 1000).size(), kPollHistoryKept);
 }
 
+// The end of a poll: the account's last result, its history and the poll's lease, together.
+TYPED_TEST_P(LedgerContractTest, RecordPollEndRecordsTheResultAndHistoryAndGivesUpTheLease) {
+    using namespace std::chrono_literals;
+    auto store = this->open();
+    store->registerAccount("alice");
+    ASSERT_TRUE(store->takeLease("alice", "host-a:1:aa", 60s).granted);
+    ASSERT_FALSE(store->takeLease("alice", "host-b:2:bb", 60s).granted);
+
+    store->recordPollEnd(PollRecord{"alice", 1700000000, 1500, "partial", "", 3, 2, 0, 1, 0, 0},
+                         "max_messages_per_poll left 4 for later", "host-a:1:aa");
+    auto alice = store->account("alice");
+    ASSERT_TRUE(alice);
+    EXPECT_GT(alice->lastPollAt, 0);
+    EXPECT_EQ(alice->lastResult, "partial");
+    EXPECT_EQ(alice->lastError, "max_messages_per_poll left 4 for later");
+    auto history = store->pollHistory("alice", 10);
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history[0].startedAt, 1700000000);
+    EXPECT_EQ(history[0].delivered, 2u);
+    EXPECT_EQ(history[0].deferred, 1u);
+    EXPECT_TRUE(store->takeLease("alice", "host-b:2:bb", 60s).granted) << "given up with the poll's end";
+
+    // Without a holder the lease is left alone.
+    store->recordPollEnd(PollRecord{"alice", 1700000060, 10, "failed:network", "refused", 0, 0, 0, 0, 0, 0}, "refused",
+                         "");
+    EXPECT_EQ(store->account("alice")->lastResult, "failed:network");
+    EXPECT_EQ(store->pollHistory("alice", 10).size(), 2u);
+    EXPECT_FALSE(store->takeLease("alice", "host-a:1:aa", 60s).granted);
+}
+
 // Cross-account dedupe: the first key claims, the others wait while it is pending, are
 // duplicates once it is delivered; a claim whose claimant's row is gone passes on.
 TYPED_TEST_P(LedgerContractTest, DedupeClaimsDecideOncePerMessageIdAndBody) {
@@ -646,7 +676,8 @@ TYPED_TEST_P(LedgerContractTest, RowsOutsideAFolderAreFoundOnEitherSideOfIt) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(
-    LedgerContractTest, ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
+    LedgerContractTest, RecordPollEndRecordsTheResultAndHistoryAndGivesUpTheLease,
+    ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
     WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
     ForgetRemovesTheGivenRowsOfThatMailboxOnly, MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
     RecordSeenWithSameSizeLeavesRowAlone, SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark,
