@@ -51,16 +51,21 @@ void initializeSslOnce() {
     std::call_once(once, [] { Poco::Net::initializeSSL(); });
 }
 
-// True when DIR holds at least one certificate under OpenSSL's hash name ("1a2b3c4d.0").
+// OpenSSL's hash name of a certificate in a directory: "1a2b3c4d.0".
+bool isHashName(const std::string& name) {
+    if (name.size() < 10 || name[8] != '.') return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const auto c = static_cast<unsigned char>(name[i]);
+        if (i != 8 && (i < 8 ? std::isxdigit(c) : std::isdigit(c)) == 0) return false;
+    }
+    return true;
+}
+
+// True when DIR holds at least one certificate under its hash name.
 bool hasHashedCertificates(const std::string& dir) {
     std::error_code error;
-    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-        const std::string name = it->path().filename().string();
-        auto dot = name.find('.');
-        if (dot == 8 && name.size() > 9 && std::all_of(name.begin(), name.begin() + 8, ::isxdigit) &&
-            std::all_of(name.begin() + 9, name.end(), ::isdigit))
-            return true;
-    }
+    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
+        if (isHashName(it->path().filename().string())) return true;
     return false;
 }
 
