@@ -135,8 +135,8 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     PollStops stops;
     RunSummary summary;
     schedules::PollProgress progress;  // for the status page
-    auto poll = [&ledger, board, &stops, &summary, &progress](const config::Config& current,
-                                                              const config::AccountSettings& account) {
+    auto poll = [&ledger, board, &stops, &progress](const config::Config& current,
+                                                    const config::AccountSettings& account) {
         auto handle = stops.begin(account.name);
         collector::PollControl control;
         control.stop = &handle->stop;
@@ -150,7 +150,6 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
         progress.end(account.name);
         stops.end(account.name, handle);
         if (board) board->finished(account.name);
-        summary.add(report);
         return report;
     };
     schedules::Service service(std::make_shared<const config::Config>(config), *ledger, clock, metrics, poll, options);
@@ -214,7 +213,12 @@ int runCommand(const Invocation& invocation, const config::Config& config) {
     notifySystemd("READY=1");
     auto result = service.run();
     if (admin) admin->stop();
-    if (once) spdlog::info("{}", summary.text());
+    if (once) {
+        // From the reports as the service finished them: a poll whose end the ledger could not
+        // record counts as failed, as the exit status says.
+        for (const auto& [name, report] : service.lastReports()) summary.add(report);
+        spdlog::info("{}", summary.text());
+    }
     if (result.ledgerFailed) return kExitLedger;
     if (once) return result.anyFailed ? kExitAccountFailed : kExitOk;
     spdlog::info("stopped");

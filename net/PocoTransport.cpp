@@ -27,11 +27,15 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "base/Hex.hpp"
 #include "net/HostAddressCache.hpp"
@@ -61,31 +65,66 @@ bool isHashName(const std::string& name) {
     return true;
 }
 
-// True when DIR holds at least one certificate under its hash name.
-bool hasHashedCertificates(const std::string& dir) {
-    std::error_code error;
-    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
-        if (isHashName(it->path().filename().string())) return true;
-    return false;
+// The whole file at PATH; false when it cannot be read.
+bool readWholeFile(const std::string& path, std::string& text) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return !in.bad();
 }
 
-// The system's trust anchors, found by their hash names in its certificate directory when a chain
-// needs them (Debian's /etc/ssl/certs, kept by update-ca-certificates; SSL_CERT_DIR when set).
-// OpenSSL's default paths parse the whole bundle (ca-certificates.crt, ~140 certificates) into
-// every context first: 20 ms of CPU, half of a `run --once` that finds nothing new. A directory
-// without hash names (another layout) gets the default paths, bundle and all; SSL_CERT_FILE, when
-// set, is loaded as well.
+// The base64 bodies of the PEM certificates in TEXT, whitespace removed: what tells them apart.
+std::vector<std::string> pemCertificateBodies(const std::string& text) {
+    static const std::string kBegin = "-----BEGIN CERTIFICATE-----", kEnd = "-----END CERTIFICATE-----";
+    std::vector<std::string> bodies;
+    for (std::size_t at = text.find(kBegin); at != std::string::npos; at = text.find(kBegin, at)) {
+        const std::size_t end = text.find(kEnd, at);
+        if (end == std::string::npos) break;
+        std::string body;
+        for (std::size_t i = at + kBegin.size(); i < end; ++i)
+            if (std::isspace(static_cast<unsigned char>(text[i])) == 0) body += text[i];
+        bodies.push_back(std::move(body));
+        at = end + kEnd.size();
+    }
+    return bodies;
+}
+
+// True when every certificate of BUNDLE is also in DIR under a hash name, as update-ca-certificates
+// keeps ca-certificates.crt and /etc/ssl/certs: then looking certificates up in DIR trusts what
+// loading BUNDLE would. Reading the directory's ~150 small files costs ~1 ms; parsing the bundle,
+// 20. A bundle that cannot be read counts as empty (OpenSSL skips it too).
+bool directoryHoldsBundle(const std::string& dir, const std::string& bundle) {
+    std::string text;
+    if (!readWholeFile(bundle, text)) return true;
+    const auto wanted = pemCertificateBodies(text);
+    std::unordered_set<std::string> held;
+    bool hashNames = false;
+    std::error_code error;
+    for (std::filesystem::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+        if (!isHashName(it->path().filename().string())) continue;
+        hashNames = true;
+        if (readWholeFile(it->path().string(), text))
+            for (auto& body : pemCertificateBodies(text)) held.insert(std::move(body));
+    }
+    return hashNames &&
+           std::all_of(wanted.begin(), wanted.end(), [&](const std::string& body) { return held.count(body) > 0; });
+}
+
+// The system's trust anchors: OpenSSL's certificate directory (SSL_CERT_DIR, else its default,
+// /etc/ssl/certs on Debian) and bundle (SSL_CERT_FILE, else ca-certificates.crt). The default
+// paths parse the whole bundle into every context (20 ms of CPU, half of a `run --once` that finds
+// nothing new); when the directory holds every certificate of the bundle under its hash name,
+// the directory alone is used, read certificate by certificate as chains need them. A bundle with
+// certificates the directory lacks (one added by hand, or mounted over the file) is loaded whole.
 void loadSystemTrust(SSL_CTX* context) {
     const char* dirFromEnv = std::getenv(X509_get_default_cert_dir_env());
     const char* fileFromEnv = std::getenv(X509_get_default_cert_file_env());
     const std::string dir = dirFromEnv != nullptr ? dirFromEnv : X509_get_default_cert_dir();
-    bool loaded = false;
-    if (dir.find(':') == std::string::npos && hasHashedCertificates(dir)) {
-        loaded = SSL_CTX_load_verify_dir(context, dir.c_str()) == 1;
-        if (loaded && fileFromEnv != nullptr && std::filesystem::exists(fileFromEnv))
-            loaded = SSL_CTX_load_verify_file(context, fileFromEnv) == 1;
-    }
-    if (!loaded && SSL_CTX_set_default_verify_paths(context) != 1)
+    const std::string bundle = fileFromEnv != nullptr ? fileFromEnv : X509_get_default_cert_file();
+    if (dir.find(':') == std::string::npos && directoryHoldsBundle(dir, bundle) &&
+        SSL_CTX_load_verify_dir(context, dir.c_str()) == 1)
+        return;
+    if (SSL_CTX_set_default_verify_paths(context) != 1)
         throw TransportError(TransportErrorKind::Tls, "cannot load the system's trust anchors (" + dir + ")");
 }
 

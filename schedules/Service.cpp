@@ -298,6 +298,8 @@ void Service::work(const Job& job) {
         } catch (const ledger::LedgerError& e) {
             report = collector::PollReport{};
             setLedgerFailure(report, e);
+        } catch (const std::exception& e) {  // e.g. no thread for the lease's renewal
+            report = internalError(e);
         }
         report.account = account.name;
         // The pending gauge (the account's rows counted by state: tens of ms at 100,000 messages)
@@ -321,10 +323,14 @@ collector::PollReport Service::guardedPoll(const config::Config& config, const c
         setLedgerFailure(report, e);
         return report;
     } catch (const std::exception& e) {
-        collector::PollReport report;
-        report.error = std::string("internal error: ") + e.what();
-        return report;
+        return internalError(e);
     }
+}
+
+collector::PollReport Service::internalError(const std::exception& e) {
+    collector::PollReport report;
+    report.error = std::string("internal error: ") + e.what();
+    return report;
 }
 
 void Service::setLedgerFailure(collector::PollReport& report, const ledger::LedgerError& e) {

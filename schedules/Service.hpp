@@ -141,9 +141,9 @@ private:
                 std::uint64_t pollNumber);
     std::vector<AccountPlan> initialPlans(const config::Config& config);
     void stopWorkers();  // waits for the jobs taken to end, then for every worker thread
-    // Appends the poll to the account's history in the ledger (the status page, status --history).
     // poll_, its exceptions made failed reports.
     collector::PollReport guardedPoll(const config::Config& config, const config::AccountSettings& account);
+    static collector::PollReport internalError(const std::exception& e);
     // Marks REPORT failed by the ledger (the service stops: see finish).
     static void setLedgerFailure(collector::PollReport& report, const ledger::LedgerError& e);
     static std::string lastError(const collector::PollReport& report);

@@ -410,11 +410,13 @@ TEST(Pop3CertificateTest, UntrustedServerCertificatesAreRefused) {
     }
 }
 
-// Without ca_file the system store is trusted. It is read from the certificate directory's hash
-// names ("1a2b3c4d.0", as update-ca-certificates keeps /etc/ssl/certs; here SSL_CERT_DIR) as chains
-// need them, not parsed whole at start; a directory without hash names falls back to the bundle
-// file (SSL_CERT_FILE). Either way a server whose CA is not in the store is refused.
-TEST(Pop3CertificateTest, SystemStoreIsReadFromTheHashedDirectoryOrElseTheBundle) {
+// Without ca_file the system store is trusted: OpenSSL's certificate directory (here SSL_CERT_DIR)
+// and bundle (SSL_CERT_FILE). When the directory holds every certificate of the bundle under its
+// hash name ("1a2b3c4d.0", as update-ca-certificates keeps /etc/ssl/certs), it is read as chains
+// need it instead of parsing the bundle at start; a bundle with a certificate the directory lacks
+// (a CA added by hand) or a directory without hash names gets both loaded. Either way a server
+// whose CA is in neither is refused.
+TEST(Pop3CertificateTest, SystemStoreIsTheHashedDirectoryWhenItHoldsTheBundleElseBoth) {
     DovecotServer dovecot;
     dovecot.addUser("alice", "alice-secret");
     dovecot.addUser("me", "me-secret");
@@ -458,6 +460,16 @@ TEST(Pop3CertificateTest, SystemStoreIsReadFromTheHashedDirectoryOrElseTheBundle
     auto fromBundle = run((work.path() / "empty").string(), dovecot.caFile());
     EXPECT_EQ(fromBundle.exitCode, 0) << fromBundle.describe();
     EXPECT_EQ(dovecot.messages("me").size(), 2u);
+
+    dovecot.seed("alice", "INBOX", "Subject: three\n\nx\n");
+    auto addedByHand = run(unrelated, dovecot.caFile());
+    EXPECT_EQ(addedByHand.exitCode, 0) << addedByHand.describe();
+    EXPECT_EQ(dovecot.messages("me").size(), 3u);
+
+    dovecot.seed("alice", "INBOX", "Subject: four\n\nx\n");
+    auto bundleInTheDirectory = run(trusted, dovecot.caFile());
+    EXPECT_EQ(bundleInTheDirectory.exitCode, 0) << bundleInTheDirectory.describe();
+    EXPECT_EQ(dovecot.messages("me").size(), 4u);
 }
 
 // kill -9 in the middle of a large run, then a re-run: every message delivered, at most one

@@ -82,6 +82,17 @@ public:
     void recordPoll(const std::string& n, const std::string& r, const std::string& e) override {
         inner_->recordPoll(n, r, e);
     }
+    void recordPollHistory(const ledger::PollRecord& poll) override { inner_->recordPollHistory(poll); }
+    std::vector<ledger::PollRecord> pollHistory(const std::string& a, std::size_t limit) override {
+        return inner_->pollHistory(a, limit);
+    }
+    // A poll's end as LedgerStore's default does it (last result, history, lease), or a failure.
+    void recordPollEnd(const ledger::PollRecord& poll, const std::string& lastError,
+                       const std::string& leaseHolder) override {
+        if (failPollEnd) throw ledger::LedgerError("recordPollEnd: disk I/O error");
+        LedgerStore::recordPollEnd(poll, lastError, leaseHolder);
+    }
+    std::atomic<bool> failPollEnd{false};
 
     ledger::Lease takeLease(const std::string& account, const std::string& holder, std::chrono::milliseconds) override {
         std::lock_guard lock(mutex_);
@@ -169,6 +180,45 @@ TEST_F(LeaseTest, AccountHeldElsewhereIsSkippedAndOthersArePolledUnderTheirLease
     EXPECT_NE(holderDuringPoll["free"].find(':'), std::string::npos);  // hostname:pid:random
     EXPECT_TRUE(store->holders().empty());
     EXPECT_EQ(store->released(), std::set<std::string>{"free"});
+}
+
+// The poll's end (its result, its history, the lease) is one ledger write; when that write fails the
+// poll counts as a ledger failure (the service stops) and the lease is still given up.
+TEST_F(LeaseTest, PollEndRecordsResultAndHistoryAndAFailedEndStopsTheServiceYetReleases) {
+    for (bool fail : {false, true}) {
+        SCOPED_TRACE(fail ? "the end cannot be written" : "the end is written");
+        auto store = ledger({});  // the same file both times: the second run adds to the first's history
+        store->failPollEnd = fail;
+        const std::size_t historyBefore = store->pollHistory("alice", 10).size();
+        auto config = std::make_shared<config::Config>();
+        config::AccountSettings account;
+        account.name = "alice";
+        account.endpoint.host = "pop.example.net";
+        config->accounts.push_back(account);
+        SystemClock clock;
+        Metrics metrics;
+        Service service(
+            config, *store, clock, metrics,
+            [](const config::Config&, const config::AccountSettings&) {
+                collector::PollReport report;
+                report.ok = true;
+                report.fetched = report.delivered = 2;
+                return report;
+            },
+            ServiceOptions{.once = true});
+        const ServiceResult result = service.run();
+        EXPECT_EQ(result.ledgerFailed, fail);
+        const auto last = service.lastReports().at("alice");
+        EXPECT_EQ(last.delivered, 2u) << "what the poll did is still reported";
+        EXPECT_EQ(last.ok, !fail);
+        EXPECT_TRUE(store->holders().empty());
+        EXPECT_EQ(store->released(), std::set<std::string>{"alice"});
+        const auto history = store->pollHistory("alice", 10);
+        ASSERT_EQ(history.size(), historyBefore + (fail ? 0 : 1));
+        ASSERT_FALSE(history.empty());
+        EXPECT_EQ(history[0].delivered, 2u);
+        EXPECT_EQ(store->account("alice")->lastResult, "ok");
+    }
 }
 
 TEST_F(LeaseTest, AccountLeaseRenewsEveryThirdOfTheTtlAndReleases) {
