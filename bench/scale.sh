@@ -27,7 +27,7 @@
 #
 #   sudo bench/scale.sh [repoll] [accounts]     (both when none is named)
 #   env: QUICK=1 (SIZES="2000 20000", ACCOUNT_COUNTS=500), SIZES, ACCOUNT_COUNTS, PER_ACCOUNT,
-#        RUNS (3), MAX_PARALLEL (32), INSTANCES (3), FETCHMAIL_MAX_ACCOUNTS (500),
+#        RUNS (3), MAX_PARALLEL (32), INSTANCES (3), FETCHMAIL_MAX_ACCOUNTS (10000),
 #        GETMAIL_MAX_ACCOUNTS (500), TOOLS (mailcollector fetchmail getmail: the peers run),
 #        MC_BINARY (build/app/mailcollector), RESULTS_DIR (bench/results), KEEP=1 keeps the work
 #        directory, TLS_FRONT=resuming (POP3S through a TLS front that resumes sessions; needs
@@ -51,7 +51,7 @@ PER_ACCOUNT=${PER_ACCOUNT:-1}
 RUNS=${RUNS:-3}
 MAX_PARALLEL=${MAX_PARALLEL:-32}
 INSTANCES=${INSTANCES:-3}
-FETCHMAIL_MAX_ACCOUNTS=${FETCHMAIL_MAX_ACCOUNTS:-500}
+FETCHMAIL_MAX_ACCOUNTS=${FETCHMAIL_MAX_ACCOUNTS:-10000}
 GETMAIL_MAX_ACCOUNTS=${GETMAIL_MAX_ACCOUNTS:-500}
 TOOLS=${TOOLS:-mailcollector fetchmail getmail}
 with() { [[ " $TOOLS " == *" $1 "* ]]; }
