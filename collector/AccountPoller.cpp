@@ -715,10 +715,10 @@ std::optional<std::uint32_t> pop3GrownFromMark(Pop3Session& session, const Mailb
         return std::nullopt;
     if (!poll.ledger.workDue(poll.account.name, "", 0, deliveredBy(poll.account, *poll.control.clock), 1).empty())
         return std::nullopt;
-    auto count = session.messageCount();
+    const auto [count, last] = mark->messages > 0 ? session.countAndUidlOf(static_cast<std::uint32_t>(mark->messages))
+                                                  : Pop3Session::CountAndUidl{session.messageCount(), std::nullopt};
     if (!count || *count < mark->messages || *count - mark->messages > kPop3MostListedOneByOne) return std::nullopt;
-    if (mark->messages > 0 && session.uidlOf(static_cast<std::uint32_t>(mark->messages)) != mark->lastUid)
-        return std::nullopt;
+    if (mark->messages > 0 && last != mark->lastUid) return std::nullopt;
     return count;
 }
 

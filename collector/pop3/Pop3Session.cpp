@@ -195,18 +195,30 @@ std::optional<std::string> Pop3Session::okText(const char* context) {
 
 std::optional<std::uint32_t> Pop3Session::messageCount() {
     channel_->send("STAT\r\n");
+    return statCount();
+}
+
+std::optional<std::uint32_t> Pop3Session::statCount() {
     auto text = okText("STAT");
     auto stat = text ? proto::parseListLine(*text) : std::nullopt;  // "count octets", as a LIST line
     if (!stat) return std::nullopt;
     return stat->first;
 }
 
-std::optional<std::string> Pop3Session::uidlOf(std::uint32_t number) {
-    channel_->send("UIDL " + std::to_string(number) + "\r\n");
-    auto text = okText("UIDL");
-    auto entry = text ? proto::parseUidlLine(*text) : std::nullopt;
-    if (!entry || entry->number != number) return std::nullopt;
-    return std::move(entry->value);
+Pop3Session::CountAndUidl Pop3Session::countAndUidlOf(std::uint32_t number) {
+    CountAndUidl answer;
+    pipeline({"STAT", "UIDL " + std::to_string(number)}, [&](std::size_t index) {
+        if (index == 0) {
+            answer.count = statCount();
+            return answer.count && *answer.count >= number;  // else UIDL n is not sent, or its reply ignored
+        }
+        auto text = okText("UIDL");
+        auto entry = text ? proto::parseUidlLine(*text) : std::nullopt;
+        if (entry && entry->number == number && answer.count && *answer.count >= number)
+            answer.uidl = std::move(entry->value);
+        return true;
+    });
+    return answer;
 }
 
 const Pop3Listing& Pop3Session::listRange(std::uint32_t first, std::uint32_t last) {

@@ -72,8 +72,14 @@ public:
     // `UIDL n` and `LIST n` for messages first..last only (pipelined when the server allows it): the
     // listing of a mailbox that only grew. A message the server refuses either for is left out.
     const Pop3Listing& listRange(std::uint32_t first, std::uint32_t last);
-    // `UIDL n`: the UIDL of message n, nullopt when the server refuses it.
-    std::optional<std::string> uidlOf(std::uint32_t number);
+    // STAT, then `UIDL n` when the mailbox holds n messages or more, in one round trip where the
+    // server pipelines: the count (nullopt when STAT is refused) and message n's UIDL (nullopt
+    // when not asked or refused).
+    struct CountAndUidl {
+        std::optional<std::uint32_t> count;
+        std::optional<std::string> uidl;
+    };
+    CountAndUidl countAndUidlOf(std::uint32_t number);
 
     using BodyFactory = std::function<delivery::MessageBody()>;
     // Called per retrieved message, in order; return false to stop after this one.
@@ -125,6 +131,8 @@ private:
     std::optional<std::uint64_t> listedSize(std::uint32_t number) const;
     // Reads a one-line reply; its text when +OK, nullopt when -ERR.
     std::optional<std::string> okText(const char* context);
+    // The count of a STAT reply (its command already sent); nullopt when refused.
+    std::optional<std::uint32_t> statCount();
     static bool sizeAsListed(std::uint64_t listed, const SentBody& sent);
     // Sends commands keeping at most pipelineDepth unanswered; calls onReply per command in order.
     void pipeline(const std::vector<std::string>& commands, const std::function<bool(std::size_t index)>& onReply);

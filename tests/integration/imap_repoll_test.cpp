@@ -272,5 +272,27 @@ TEST_F(RepollTest, Pop3MailboxThatChangedBelowTheMarkIsListedWhole) {
     EXPECT_EQ(sql("SELECT COUNT(*) FROM messages;"), "6\n") << "the removed message's row is forgotten";
 }
 
+// STAT and `UIDL n` of the mark check go out together (Dovecot offers PIPELINING); when the
+// mailbox shrank below the mark, the refused `UIDL n` is read and set aside, and the mailbox is
+// listed whole.
+TEST_F(RepollTest, Pop3MailboxThatShrankBelowTheMarkIsListedWhole) {
+    for (int i = 0; i < 6; ++i) dovecot_.seed("alice", "INBOX", numbered(i));
+    FaultProxy proxy(dovecot_.host(), dovecot_.pop3Port());
+    auto config = writeConfig("pop3", proxy.port());
+    ASSERT_EQ(run(config).exitCode, 0);
+    removeFromAlice(0);
+    removeFromAlice(5);
+
+    std::string sent;
+    auto result = recordedRun(proxy, config, sent);
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(commands(sent, "STAT").size(), 2u) << "the mark check's and the listing's\n" << sent;
+    EXPECT_EQ(commands(sent, "UIDL 6").size(), 1u) << sent;
+    EXPECT_EQ(commands(sent, "UIDL").size(), 1u) << "one whole listing\n" << sent;
+    EXPECT_EQ(dovecot_.messages("me").size(), 6u) << "nothing new";
+    EXPECT_EQ(sql("SELECT COUNT(*) FROM messages;"), "4\n") << "the removed messages' rows are forgotten";
+    EXPECT_EQ(sql("SELECT messages FROM mailbox_marks;"), "4\n");
+}
+
 }  // namespace
 }  // namespace mc::testing
