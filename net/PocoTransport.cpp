@@ -116,16 +116,24 @@ bool directoryHoldsBundle(const std::string& dir, const std::string& bundle) {
 // nothing new); when the directory holds every certificate of the bundle under its hash name,
 // the directory alone is used, read certificate by certificate as chains need them. A bundle with
 // certificates the directory lacks (one added by hand, or mounted over the file) is loaded whole.
+// The directory to use alone, decided once per process (a context per trust setting asks); empty:
+// load the default paths.
+const std::string& systemTrustDirectory() {
+    static const std::string directory = [] {
+        const char* dirFromEnv = std::getenv(X509_get_default_cert_dir_env());
+        const char* fileFromEnv = std::getenv(X509_get_default_cert_file_env());
+        const std::string dir = dirFromEnv != nullptr ? dirFromEnv : X509_get_default_cert_dir();
+        const std::string bundle = fileFromEnv != nullptr ? fileFromEnv : X509_get_default_cert_file();
+        return dir.find(':') == std::string::npos && directoryHoldsBundle(dir, bundle) ? dir : std::string();
+    }();
+    return directory;
+}
+
 void loadSystemTrust(SSL_CTX* context) {
-    const char* dirFromEnv = std::getenv(X509_get_default_cert_dir_env());
-    const char* fileFromEnv = std::getenv(X509_get_default_cert_file_env());
-    const std::string dir = dirFromEnv != nullptr ? dirFromEnv : X509_get_default_cert_dir();
-    const std::string bundle = fileFromEnv != nullptr ? fileFromEnv : X509_get_default_cert_file();
-    if (dir.find(':') == std::string::npos && directoryHoldsBundle(dir, bundle) &&
-        SSL_CTX_load_verify_dir(context, dir.c_str()) == 1)
-        return;
+    const std::string& dir = systemTrustDirectory();
+    if (!dir.empty() && SSL_CTX_load_verify_dir(context, dir.c_str()) == 1) return;
     if (SSL_CTX_set_default_verify_paths(context) != 1)
-        throw TransportError(TransportErrorKind::Tls, "cannot load the system's trust anchors (" + dir + ")");
+        throw TransportError(TransportErrorKind::Tls, "cannot load the system's trust anchors");
 }
 
 // With a fingerprint pin the pin is the trust anchor (a self-signed certificate is the usual

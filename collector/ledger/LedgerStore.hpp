@@ -218,22 +218,18 @@ public:
     virtual std::vector<AccountRecord> accounts() = 0;
     // Creates the account row (firstSeenAt = now) if absent; returns true when it was created.
     virtual bool registerAccount(const std::string& name) = 0;
-    virtual void recordPoll(const std::string& name, const std::string& result, const std::string& error) = 0;
     // Records when the service will poll the account next (unix seconds), for `status`. Updates
-    // the account's row only (made by registerAccount or recordPoll), never creates one. Stores
+    // the account's row only (made by registerAccount or recordPollEnd), never creates one. Stores
     // without a schedule ignore it.
     virtual void recordNextPoll(const std::string& name, std::int64_t nextPollAt) {}
-    // Appends one poll to the account's history; polls beyond its last kPollHistoryKept are
-    // folded into per-day summaries in the same transaction, so the history stays bounded.
-    virtual void recordPollHistory(const PollRecord& poll) {}
-    // The end of a poll, in one transaction where the store has them: the account's last result
-    // (recordPoll with poll.result and `lastError`), the poll appended to its history
-    // (recordPollHistory) and `leaseHolder`'s lease given up (releaseLease; none when empty).
-    virtual void recordPollEnd(const PollRecord& poll, const std::string& lastError, const std::string& leaseHolder) {
-        recordPoll(poll.account, poll.result, lastError);
-        recordPollHistory(poll);
-        if (!leaseHolder.empty()) releaseLease(poll.account, leaseHolder);
-    }
+    // The end of a poll, in one transaction:
+    // - the account's last poll (now, poll.result and `lastError`); a poll that failed before the
+    //   first listing is recorded too, in a row with firstSeenAt = 0 (still new when registered);
+    // - the poll appended to its history; polls beyond the last kPollHistoryKept are folded into
+    //   per-day summaries, so the history stays bounded;
+    // - `leaseHolder`'s lease given up (none when empty).
+    virtual void recordPollEnd(const PollRecord& poll, const std::string& lastError,
+                               const std::string& leaseHolder) = 0;
     // The account's last `limit` polls, newest first.
     virtual std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) { return {}; }
     // The account's per-day summaries of older polls from `sinceDay` (unix seconds) on, oldest first.

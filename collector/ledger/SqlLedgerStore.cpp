@@ -137,7 +137,7 @@ constexpr const char* kSqlAccount =
 constexpr const char* kSqlAccounts = MC_ACCOUNT_SELECT " ORDER BY a.name{byte_order}";
 constexpr const char* kSqlAllCounts =
     "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state";
-// first_seen_at = 0 marks a row made by recordPoll for an account never listed successfully:
+// first_seen_at = 0 marks a row made by recordPollEnd for an account never listed successfully:
 // registering it later still counts as new (fetch = "new" depends on that).
 constexpr const char* kSqlRegisterAccount =
     "INSERT INTO accounts (name, first_seen_at) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
@@ -722,15 +722,8 @@ bool SqlLedgerStore::registerAccount(const std::string& name) {
     return created;
 }
 
-void SqlLedgerStore::recordPoll(const std::string& name, const std::string& result, const std::string& error) {
-    const std::int64_t now = unixSeconds();
-    write(
-        "recordPoll", [&](LedgerBackend& db) { applyRecordPoll(db, name, now, result, error); },
-        Durability::Bookkeeping);
-}
-
 void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPollAt) {
-    // Updates only: the rows come from registerAccount and recordPoll, which keep first_seen_at
+    // Updates only: the rows come from registerAccount and recordPollEnd, which keep first_seen_at
     // (and with it fetch = "new") right.
     write(
         "recordNextPoll",
@@ -740,42 +733,27 @@ void SqlLedgerStore::recordNextPoll(const std::string& name, std::int64_t nextPo
         Durability::Bookkeeping);
 }
 
-void SqlLedgerStore::recordPollHistory(const PollRecord& poll) {
-    write(
-        "recordPollHistory", [&](LedgerBackend& db) { applyPollHistory(db, poll); }, Durability::Bookkeeping);
-}
-
 void SqlLedgerStore::recordPollEnd(const PollRecord& poll, const std::string& lastError,
                                    const std::string& leaseHolder) {
     const std::int64_t now = unixSeconds();
     write(
         "recordPollEnd",
         [&](LedgerBackend& db) {
-            applyRecordPoll(db, poll.account, now, poll.result, lastError);
-            applyPollHistory(db, poll);
+            db.execute(kSqlRecordPoll, {poll.account, now, validText(poll.result), validText(lastError)});
+            db.execute(history_sql::kInsertPoll,
+                       {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
+                        integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined),
+                        integer(poll.deferred), integer(poll.skipped), integer(poll.deleted)});
+            // The newest poll past the kept ones, found in the (account, id) index: usually none
+            // (a young account) or one, summarised into its day and deleted with what is older.
+            const SqlRows past = db.select(history_sql::kFirstPollPastKept, "I", {poll.account});
+            if (past.size() > 0) {
+                db.execute(history_sql::kSummariseOldPolls, {poll.account, past.integer(0, 0)});
+                db.execute(history_sql::kDeleteOldPolls, {poll.account, past.integer(0, 0)});
+            }
             if (!leaseHolder.empty()) db.execute(kSqlReleaseLease, {poll.account, leaseHolder});
         },
         Durability::Bookkeeping);
-}
-
-// A failure before the first listing is recorded too (status shows it); the row it creates has
-// first_seen_at = 0, so the account still counts as new when it is registered.
-void SqlLedgerStore::applyRecordPoll(LedgerBackend& db, const std::string& name, std::int64_t now,
-                                     const std::string& result, const std::string& error) {
-    db.execute(kSqlRecordPoll, {name, now, validText(result), validText(error)});
-}
-
-void SqlLedgerStore::applyPollHistory(LedgerBackend& db, const PollRecord& poll) {
-    db.execute(history_sql::kInsertPoll,
-               {poll.account, poll.startedAt, poll.durationMs, validText(poll.result), validText(poll.error),
-                integer(poll.fetched), integer(poll.delivered), integer(poll.quarantined), integer(poll.deferred),
-                integer(poll.skipped), integer(poll.deleted)});
-    // The newest poll past the kept ones, found in the (account, id) index: usually none (a young
-    // account) or one, summarised into its day and deleted with what is older.
-    const SqlRows past = db.select(history_sql::kFirstPollPastKept, "I", {poll.account});
-    if (past.size() == 0) return;
-    db.execute(history_sql::kSummariseOldPolls, {poll.account, past.integer(0, 0)});
-    db.execute(history_sql::kDeleteOldPolls, {poll.account, past.integer(0, 0)});
 }
 
 std::vector<PollRecord> SqlLedgerStore::pollHistory(const std::string& account, std::size_t limit) {

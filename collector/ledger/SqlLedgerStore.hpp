@@ -4,7 +4,7 @@
 // concurrent writers are group-committed (one commit, and one fsync, for everyone who queued
 // while the previous commit ran), each in its own savepoint so that one failing write does not
 // undo the others. A mark* call returns once its transaction committed durably; the poll's
-// bookkeeping (leases, recordPoll, recordNextPoll, the history) is committed without a sync of
+// bookkeeping (leases, recordPollEnd, recordNextPoll) is committed without a sync of
 // its own (Durability::Bookkeeping), so that a poll that finds nothing new syncs nothing. A PostgreSQL
 // connection that was lost is re-established once per call. Failures are LedgerErrors naming the
 // operation and the database's reason, never SQL text, row contents or a password.
@@ -76,9 +76,7 @@ public:
     std::optional<AccountRecord> account(const std::string& name) override;
     std::vector<AccountRecord> accounts() override;
     bool registerAccount(const std::string& name) override;
-    void recordPoll(const std::string& name, const std::string& result, const std::string& error) override;
     void recordNextPoll(const std::string& name, std::int64_t nextPollAt) override;
-    void recordPollHistory(const PollRecord& poll) override;
     void recordPollEnd(const PollRecord& poll, const std::string& lastError, const std::string& leaseHolder) override;
     std::vector<PollRecord> pollHistory(const std::string& account, std::size_t limit) override;
     std::vector<PollDaySummary> pollDays(const std::string& account, std::int64_t sinceDay) override;
@@ -119,10 +117,6 @@ private:
     // other threads' writes; returns once it is committed as `durability` says (a batch with one
     // Synced write is Synced), throws LedgerError naming `operation`.
     void write(const char* operation, const Apply& apply, Durability durability = Durability::Synced);
-    // The statements of recordPoll and recordPollHistory, for them and recordPollEnd.
-    static void applyRecordPoll(LedgerBackend& db, const std::string& name, std::int64_t now, const std::string& result,
-                                const std::string& error);
-    static void applyPollHistory(LedgerBackend& db, const PollRecord& poll);
     void commitBatch(const std::vector<PendingWrite*>& batch);
     // One attempt at committing the batch; false when the connection was lost on the way.
     bool tryCommitBatch(LedgerBackend& db, const std::vector<PendingWrite*>& batch);

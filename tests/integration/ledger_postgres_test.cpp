@@ -11,6 +11,7 @@
 #include "collector/ledger/LedgerMigration.hpp"
 #include "collector/ledger/PostgresLedgerStore.hpp"
 #include "collector/ledger/SqliteLedgerStore.hpp"
+#include "tests/support/LedgerPolls.hpp"
 #include "tests/support/PostgresServer.hpp"
 #include "tests/unit/ledger_contract.hpp"
 
@@ -276,9 +277,9 @@ protected:
         store.markSkipped(pop3Key("skipped"), 50, "too big");
         store.recordSeen(imapKey("7"), 60);
         store.markDelivered(imapKey("8"), 70, "tab\there\nnewline\\back", "<i@x>", "");
-        store.recordPoll("alice", "ok", "");
+        testing::recordLastPoll(store, "alice", "ok", "");
         store.recordNextPoll("alice", 1'900'000'000);
-        store.recordPoll("bob", "failed", "connection refused");
+        testing::recordLastPoll(store, "bob", "failed", "connection refused");
         store.recordSeen(pop3Key("orphan", "ghost"), 1);  // rows of an account never registered
     }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "collector/ledger/LedgerStore.hpp"
+#include "tests/support/LedgerPolls.hpp"
 
 namespace mc::ledger::contract {
 
@@ -278,19 +279,19 @@ TYPED_TEST_P(LedgerContractTest, RegisterAccountReportsCreationOnce) {
 TYPED_TEST_P(LedgerContractTest, RecordPollKeepsAccountsNewUntilRegistered) {
     auto store = this->open();
     store->registerAccount("alice");
-    store->recordPoll("alice", "failed", "connection refused");
+    testing::recordLastPoll(*store, "alice", "failed", "connection refused");
     auto alice = store->account("alice");
     ASSERT_TRUE(alice);
     EXPECT_GT(alice->lastPollAt, 0);
     EXPECT_EQ(alice->lastResult, "failed");
     EXPECT_EQ(alice->lastError, "connection refused");
-    store->recordPoll("alice", "ok", "");
+    testing::recordLastPoll(*store, "alice", "ok", "");
     alice = store->account("alice");
     EXPECT_EQ(alice->lastResult, "ok");
     EXPECT_EQ(alice->lastError, "");
 
     // A poll that failed before listing is shown, yet the account still registers as new.
-    store->recordPoll("ghost", "failed", "x");
+    testing::recordLastPoll(*store, "ghost", "failed", "x");
     auto ghost = store->account("ghost");
     ASSERT_TRUE(ghost);
     EXPECT_EQ(ghost->lastResult, "failed");
@@ -333,7 +334,7 @@ TYPED_TEST_P(LedgerContractTest, FreeTextThatIsNotUtf8IsAccepted) {
     const std::string messageId = std::string("<\xff\xfe") + '\0' + "bad@x>";
     store->markDelivered(pop3Key("u1"), 10, "h", messageId, "");
     store->recordFailure(pop3Key("u2"), 10, "server said \xc3(\x80");
-    store->recordPoll("alice", "failed", "\xed\xa0\x80 surrogate");
+    testing::recordLastPoll(*store, "alice", "failed", "\xed\xa0\x80 surrogate");
     const auto u1 = find(*store, pop3Key("u1"));
     ASSERT_TRUE(u1);
     EXPECT_EQ(u1->state, MessageState::Delivered);
@@ -531,9 +532,9 @@ TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPer
         poll.error = i % 10 == 9 ? "connection refused \xff" : "";
         poll.fetched = 2;
         poll.delivered = 1;
-        store->recordPollHistory(poll);
+        store->recordPollEnd(poll, poll.error, "");
     }
-    store->recordPollHistory(PollRecord{"bob", day0, 10, "ok", "", 5, 5, 0, 0, 0, 0});
+    store->recordPollEnd(PollRecord{"bob", day0, 10, "ok", "", 5, 5, 0, 0, 0, 0}, "", "");
 
     const auto recent = store->pollHistory("alice", 1000);
     ASSERT_EQ(recent.size(), kPollHistoryKept);
@@ -560,7 +561,7 @@ TYPED_TEST_P(LedgerContractTest, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPer
     EXPECT_TRUE(store->pollDays("bob", 0).empty());
 
     // Summaries add up as more polls age out.
-    store->recordPollHistory(PollRecord{"alice", day0 + 5 * kDay, 1, "ok", "", 0, 0, 0, 0, 0, 0});
+    store->recordPollEnd(PollRecord{"alice", day0 + 5 * kDay, 1, "ok", "", 0, 0, 0, 0, 0, 0}, "", "");
     EXPECT_EQ(store->pollDays("alice", 0)[1].polls, 5u);
     EXPECT_EQ(store->pollHistory("alice", 1000).size(), kPollHistoryKept);
 }

@@ -126,10 +126,9 @@ TEST_F(LedgerDurabilityTest, APollThatFindsNothingNewSyncsNothing) {
         for (int poll = 0; poll < 3; ++poll) {
             EXPECT_TRUE(ledger_->takeLease("alice", "host:1:aa", 60s).granted);
             EXPECT_TRUE(ledger_->renewLease("alice", "host:1:aa", 60s));
-            ledger_->recordPoll("alice", "ok", "");
-            ledger_->recordPollHistory(PollRecord{"alice", 1'700'000'000 + poll, 12, "ok", "", 0, 0, 0, 0, 0, 0});
+            ledger_->recordPollEnd(PollRecord{"alice", 1'700'000'000 + poll, 12, "ok", "", 0, 0, 0, 0, 0, 0}, "",
+                                   "host:1:aa");
             ledger_->recordNextPoll("alice", 1'700'000'300);
-            ledger_->releaseLease("alice", "host:1:aa");
         }
     });
     EXPECT_EQ(syncs, 0);

@@ -79,18 +79,15 @@ public:
     std::optional<ledger::AccountRecord> account(const std::string& n) override { return inner_->account(n); }
     std::vector<ledger::AccountRecord> accounts() override { return inner_->accounts(); }
     bool registerAccount(const std::string& n) override { return inner_->registerAccount(n); }
-    void recordPoll(const std::string& n, const std::string& r, const std::string& e) override {
-        inner_->recordPoll(n, r, e);
-    }
-    void recordPollHistory(const ledger::PollRecord& poll) override { inner_->recordPollHistory(poll); }
     std::vector<ledger::PollRecord> pollHistory(const std::string& a, std::size_t limit) override {
         return inner_->pollHistory(a, limit);
     }
-    // A poll's end as LedgerStore's default does it (last result, history, lease), or a failure.
+    // The poll's end in the inner store, the lease as this one keeps them; or a failure.
     void recordPollEnd(const ledger::PollRecord& poll, const std::string& lastError,
                        const std::string& leaseHolder) override {
         if (failPollEnd) throw ledger::LedgerError("recordPollEnd: disk I/O error");
-        LedgerStore::recordPollEnd(poll, lastError, leaseHolder);
+        inner_->recordPollEnd(poll, lastError, "");
+        if (!leaseHolder.empty()) releaseLease(poll.account, leaseHolder);
     }
     std::atomic<bool> failPollEnd{false};
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "collector/ledger/SqliteLedgerStore.hpp"
+#include "tests/support/LedgerPolls.hpp"
 
 namespace mc::ledger {
 namespace {
@@ -72,13 +73,13 @@ TEST_F(LedgerNextPollTest, RecordNextPollUpdatesExistingRowsOnly) {
         SqliteLedgerStore store(path_);
         store.recordNextPoll("ghost", 5);
         EXPECT_FALSE(store.account("ghost")) << "no row is created";
-        store.recordPoll("ghost", "failed", "connection refused");  // a poll that never listed
+        testing::recordLastPoll(store, "ghost", "failed", "connection refused");  // a poll that never listed
         store.recordNextPoll("ghost", 1700000060);
         EXPECT_EQ(store.account("ghost")->nextPollAt, 1700000060);
         EXPECT_TRUE(store.registerAccount("ghost")) << "still new for fetch = \"new\"";
         store.recordNextPoll("ghost", 1700000300);
-        store.recordPoll("ghost", "ok", "");
-        EXPECT_EQ(store.account("ghost")->nextPollAt, 1700000300) << "recordPoll leaves it alone";
+        testing::recordLastPoll(store, "ghost", "ok", "");
+        EXPECT_EQ(store.account("ghost")->nextPollAt, 1700000300) << "recordPollEnd leaves it alone";
         EXPECT_EQ(store.accounts().at(0).nextPollAt, 1700000300);
     }
     SqliteLedgerStore reopened(path_);

@@ -17,6 +17,7 @@
 #include "collector/ledger/LedgerStore.hpp"
 #include "schedules/Service.hpp"
 #include "tests/support/FakeClock.hpp"
+#include "tests/support/LedgerPolls.hpp"
 
 namespace mc::schedules {
 namespace {
@@ -419,9 +420,9 @@ TEST_F(ServiceTest, OnlyPollsTheSelectedAccounts) {
 
 TEST_F(ServiceTest, RecordsTheNextPollAndResumesFromTheLedgerAfterARestart) {
     ASSERT_TRUE(ledger_->registerAccount("recent"));
-    ledger_->recordPoll("recent", "ok", "");  // just now (real time; the fake wall clock is older)
+    testing::recordLastPoll(*ledger_, "recent", "ok", "");  // just now (real time; the fake wall clock is older)
     ASSERT_TRUE(ledger_->registerAccount("failing"));
-    ledger_->recordPoll("failing", "failed", "x");
+    testing::recordLastPoll(*ledger_, "failing", "failed", "x");
     start(makeConfig({account("recent", 600s), account("failing", 600s)}), ServiceOptions{.policy = noJitter()});
     ASSERT_TRUE(poller_.waitFor([&] { return poller_.finished("failing") == 1; }));
     EXPECT_EQ(poller_.started("recent"), 0) << "polled successfully less than an interval ago";
