@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "collector/CrashPoints.hpp"
 #include "collector/DeliveryPipeline.hpp"
@@ -222,6 +223,9 @@ struct Plan {
     bool rescan = false;
     ContentCheck deliveredFromFolder;
     std::vector<std::uint32_t> ambiguous;  // repeated UIDLs, sorted: never deleted
+    // Planned messages an earlier poll tried and left pending (a target deferring them, a crash),
+    // sorted: within a download budget they take turns with the rest (see withinBudget).
+    std::vector<std::uint32_t> retries;
     // Delivered in an earlier poll, due for deletion now, once verifyEarlier confirmed each one
     // is still the message delivered; with its ledger row.
     std::vector<std::pair<std::uint32_t, MessageRecord>> deleteEarlier;
@@ -233,6 +237,7 @@ struct Plan {
     bool isAmbiguous(std::uint32_t number) const {
         return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
     }
+    bool isRetry(std::uint32_t number) const { return std::binary_search(retries.begin(), retries.end(), number); }
     ContentCheck notToResend(std::uint32_t number) const {
         if (rescan || isAmbiguous(number)) return deliveredFromFolder;
         auto known = knownHashes.find(number);
@@ -403,6 +408,8 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
         const Decision decision = decide(&record, listed.size(*index), rules);
         decisions[*index] = decision;
         if (decisionNeedsRow(decision)) rows.emplace(*index, record);
+        if (decision == Decision::Fetch && record.state == MessageState::Seen)
+            plan.retries.push_back(listed.number(*index));
         return true;
     };
     if (rowsOfListed)
@@ -434,6 +441,7 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
                       row == rows.end() ? nullptr : &row->second);
     }
     std::sort(plan.ambiguous.begin(), plan.ambiguous.end());
+    std::sort(plan.retries.begin(), plan.retries.end());
     plan.leftAlone = othersDeleting;
     if (othersDeleting)
         spdlog::info("account={} folder={} {} message(s) flagged \\Deleted by another client left alone",
@@ -557,18 +565,32 @@ struct Collected {
     bool complete = false;
 };
 
-// How many of the planned messages, oldest first, the poll's download budget lets it fetch; the
-// rest stays unrecorded (new) for a later poll.
-std::size_t withinBudget(const PollControl& control, const ListedMailbox& listed,
-                         const std::vector<std::uint32_t>& fetch) {
-    if (!control.budget) return fetch.size();
+// The planned messages the poll's download budget lets it fetch, in the plan's order; the rest
+// stays unrecorded (new) or pending for a later poll. The budget takes them oldest first, new mail
+// and messages earlier polls left pending taking turns (new first): messages a target defers again
+// and again cannot fill every poll's max_messages_per_poll and hold back the mail behind them.
+std::vector<std::uint32_t> withinBudget(const PollControl& control, const ListedMailbox& listed, const Plan& plan) {
+    if (!control.budget) return plan.fetch;
+    std::vector<std::uint32_t> retries, others;
+    for (auto number : plan.fetch) (plan.isRetry(number) ? retries : others).push_back(number);
+    std::vector<std::uint32_t> turns;
+    turns.reserve(plan.fetch.size());
+    for (std::size_t i = 0; i < std::max(retries.size(), others.size()); ++i) {
+        if (i < others.size()) turns.push_back(others[i]);
+        if (i < retries.size()) turns.push_back(retries[i]);
+    }
     std::vector<std::uint64_t> sizes;
-    sizes.reserve(fetch.size());
-    for (auto number : fetch) {
+    sizes.reserve(turns.size());
+    for (auto number : turns) {
         auto index = listed.findNumber(number);
         sizes.push_back(index ? listed.size(*index) : 0);
     }
-    return control.budget->take(sizes);
+    turns.resize(control.budget->take(sizes));
+    const std::unordered_set<std::uint32_t> taken(turns.begin(), turns.end());
+    std::vector<std::uint32_t> numbers;
+    for (auto number : plan.fetch)
+        if (taken.count(number)) numbers.push_back(number);
+    return numbers;
 }
 
 // Fetches the planned messages and delivers them; returns the numbers now safe to delete
@@ -584,8 +606,7 @@ Collected fetchAndDeliver(MailboxPoll& poll, const ListedMailbox& listed, const 
         return collected;
     }
 
-    std::vector<std::uint32_t> numbers = plan.fetch;
-    numbers.resize(withinBudget(poll.control, listed, numbers));
+    const std::vector<std::uint32_t> numbers = withinBudget(poll.control, listed, plan);
     // Messages left for a later poll by the download budget keep the mark where it is.
     const bool allPlanned = numbers.size() == plan.fetch.size();
     if (numbers.empty()) return collected;

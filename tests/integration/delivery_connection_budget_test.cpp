@@ -98,7 +98,9 @@ protected:
 // Dovecot's default limit of 10 logins per user and IP, mailcollector's defaults (max_parallel 8,
 // connections 4): without the budget up to 24 connections log in at once and most are refused.
 TEST_F(ConnectionBudgetTest, SixAccountsWithDefaultsStayWithinDovecotsLimitOfTen) {
-    DovecotServer dovecot(CertKind::Valid, 10);
+    DovecotOptions options;
+    options.maxUserIpConnections = 10;
+    DovecotServer dovecot(options);
     seedAccounts(dovecot, 30);
     auto config = writeConfig(dovecot, "");
 
@@ -118,7 +120,9 @@ TEST_F(ConnectionBudgetTest, SixAccountsWithDefaultsStayWithinDovecotsLimitOfTen
 // A target stricter than max_connections: the refused logins ("NO [LIMIT] ...") are a busy target,
 // waited for and retried, never a credential error and never a reason to quarantine.
 TEST_F(ConnectionBudgetTest, TargetAllowingFewerLoginsThanMaxConnectionsIsWaitedFor) {
-    DovecotServer dovecot(CertKind::Valid, 3);
+    DovecotOptions options;
+    options.maxUserIpConnections = 3;
+    DovecotServer dovecot(options);
     seedAccounts(dovecot, 12);
     auto config = writeConfig(dovecot, "max_connections = 8");
 

@@ -66,16 +66,31 @@ bool startsWithNoCase(std::string_view text, std::string_view prefix) {
     return true;
 }
 
+DovecotOptions withCert(CertKind cert) {
+    DovecotOptions options;
+    options.cert = cert;
+    return options;
+}
+
 }  // namespace
 
-DovecotServer::DovecotServer(CertKind cert) : DovecotServer(cert, 500) {}
+DovecotServer::DovecotServer(CertKind cert) : DovecotServer(withCert(cert)) {}
 
-DovecotServer::DovecotServer(CertKind cert, int maxUserIpConnections) : dir_("mc-dovecot"), cert_(cert) {
+DovecotServer::DovecotServer(const DovecotOptions& options) : dir_("mc-dovecot"), cert_(options.cert) {
     const TestCa& ca = TestCa::shared();
-    ProcessResult result = runProcess(
-        {script(), "start", dir_.str(), "--cert", toString(cert), "--tls-from", ca.dir().string(), "--watch-pid",
-         std::to_string(::getpid()), "--max-userip-connections", std::to_string(maxUserIpConnections)},
-        {}, std::chrono::seconds(60));
+    std::vector<std::string> command = {script(),
+                                        "start",
+                                        dir_.str(),
+                                        "--cert",
+                                        toString(cert_),
+                                        "--tls-from",
+                                        ca.dir().string(),
+                                        "--watch-pid",
+                                        std::to_string(::getpid()),
+                                        "--max-userip-connections",
+                                        std::to_string(options.maxUserIpConnections)};
+    if (!options.quota.empty()) command.insert(command.end(), {"--quota", options.quota});
+    ProcessResult result = runProcess(command, {}, std::chrono::seconds(60));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));
         throw std::runtime_error("private-dovecot.sh start failed: " + result.describe() + "\n--- dovecot log:\n" +

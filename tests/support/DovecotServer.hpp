@@ -22,14 +22,21 @@
 
 namespace mc::testing {
 
+struct DovecotOptions {
+    CertKind cert = CertKind::Valid;  // the server certificate presented (from TestCa::shared())
+    // Logins per user and IP at once (mail_max_userip_connections), as a real server limits them.
+    int maxUserIpConnections = 500;
+    // Every mailbox's size limit, e.g. "100k" ("": none): a delivery that would exceed it is
+    // refused for now (LMTP 452 4.2.2), as by a server with quota_full_tempfail.
+    std::string quota;
+};
+
 class DovecotServer {
 public:
-    // Starts Dovecot presenting a server certificate of kind CERT (from TestCa::shared()).
+    // Starts Dovecot presenting a server certificate of kind CERT.
     // Throws std::runtime_error with the script's output and the log tail if it cannot start.
     explicit DovecotServer(CertKind cert = CertKind::Valid);
-    // As above, allowing at most MAX_USERIP_CONNECTIONS logins per user and IP at once
-    // (mail_max_userip_connections; otherwise 500), as a real server limits them.
-    DovecotServer(CertKind cert, int maxUserIpConnections);
+    explicit DovecotServer(const DovecotOptions& options);
     ~DovecotServer();
     DovecotServer(const DovecotServer&) = delete;
     DovecotServer& operator=(const DovecotServer&) = delete;
