@@ -927,14 +927,11 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         due = {};
         entries = {};
         entries = session.listMessages();
-        // A UIDVALIDITY we have no rows for, while rows exist under another one: the folder was
-        // re-created or renumbered. Re-scan it, send only content not delivered before, delete nothing.
-        bool rowsUnderIt = false;
-        poll.ledger.forEachMessage(account.name, folder, state.uidValidity, [&](const MessageRecord&) {
-            rowsUnderIt = true;
-            return false;
-        });
-        validityChanged = !rowsUnderIt && poll.ledger.deliveredInFolder(account.name, folder);
+        // Messages delivered under another UIDVALIDITY: the folder was re-created or renumbered,
+        // and its re-scan is not finished (a poll that stopped half-way, a download budget). Re-scan
+        // it: content delivered before is recorded, not sent; nothing is deleted. Once a re-scan
+        // has recorded every listed message, the rows of other UIDVALIDITYs are forgotten.
+        validityChanged = poll.ledger.deliveredUnderOtherValidity(account.name, folder, state.uidValidity);
         if (validityChanged)
             spdlog::warn(
                 "account={} folder={} UIDVALIDITY changed to {}: re-scanning; already delivered messages are "
@@ -1008,6 +1005,7 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         if (listed.number(index) >= listedFrom && listed.number(index) < uidNext) ++below;
     for (auto uid : deleted)
         if (uid < uidNext && below > 0) --below;
+    if (validityChanged) poll.ledger.forgetOtherValidities(account.name, folder, state.uidValidity);
     MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize, state.highestModSeq};
     if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
 }

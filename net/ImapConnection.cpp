@@ -54,7 +54,7 @@ ImapResponse ImapConnection::readResponse() {
         if (parser_.hasResponse()) return parser_.take();
         std::string_view chunk = channel_->peekChunk();
         auto progress = parser_.feed(chunk);
-        channel_->consume(progress.consumed);
+        channel_->consumeResponses(progress.consumed);
         if (progress.status == proto::ImapResponseParser::Status::Error) {
             using proto::ImapParseError;
             const auto& limits = parser_.limits();

@@ -43,6 +43,12 @@ void LineChannel::consume(std::size_t n) {
     transport_->creditBulk(n);
 }
 
+void LineChannel::consumeResponses(std::size_t n) {
+    if (protocolTraceOn())
+        for (const auto& line : trace_.receivedStream(buffer_.buffered().substr(0, n))) spdlog::trace("{}", line);
+    consume(n);
+}
+
 void LineChannel::startTls() {
     if (buffer_.bufferedSize() != 0)
         throw TransportError(TransportErrorKind::Protocol,

@@ -23,6 +23,8 @@ public:
     // Marks `n` bytes of the last peekChunk() as used. Bytes read this way are message content,
     // which extends the exchange's deadline (Transport::creditBulk); readLine() bytes do not.
     void consume(std::size_t n);
+    // consume() for bytes a response parser read (IMAP): --trace shows them line by line.
+    void consumeResponses(std::size_t n);
     void send(std::string_view bytes);
     // Starts TLS. Bytes the server sent after its go-ahead and before the handshake would be read
     // as post-TLS replies (response injection): they are refused.

@@ -103,4 +103,32 @@ std::string ProtocolTrace::received(std::string_view line) {
     return "S: " + printable(line, 300);
 }
 
+std::vector<std::string> ProtocolTrace::receivedStream(std::string_view bytes) {
+    constexpr std::size_t kMostHeldLineBytes = 1024;  // more than a trace line shows
+    std::vector<std::string> shown;
+    while (!bytes.empty()) {
+        if (receivedLiteralLeft_ > 0) {
+            const auto size = static_cast<std::size_t>(std::min<std::uint64_t>(receivedLiteralLeft_, bytes.size()));
+            receivedLiteralLeft_ -= size;
+            receivedLiteralSeen_ += size;
+            bytes.remove_prefix(size);
+            if (receivedLiteralLeft_ == 0)
+                shown.push_back("S: [" + std::to_string(receivedLiteralSeen_) + " bytes of message content]");
+            continue;
+        }
+        const std::size_t end = bytes.find('\n');
+        const std::string_view piece = bytes.substr(0, end);
+        partialLine_.append(piece.substr(0, kMostHeldLineBytes - std::min(kMostHeldLineBytes, partialLine_.size())));
+        if (end == std::string_view::npos) break;
+        bytes.remove_prefix(end + 1);
+        std::string line = std::move(partialLine_);
+        partialLine_.clear();
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        receivedLiteralLeft_ = literalSize(line);
+        receivedLiteralSeen_ = 0;
+        shown.push_back(received(line));
+    }
+    return shown;
+}
+
 }  // namespace mc::net

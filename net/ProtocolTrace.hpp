@@ -19,6 +19,9 @@ public:
     std::vector<std::string> sent(std::string_view bytes);
     // The line to show for a line the server sent.
     std::string received(std::string_view line);
+    // The lines to show for bytes of a server's stream read by a parser rather than by line
+    // (IMAP): each line, and each literal as its size (message content is not shown).
+    std::vector<std::string> receivedStream(std::string_view bytes);
 
 private:
     std::string sentLine(std::string_view line);
@@ -26,6 +29,10 @@ private:
     bool sasl_ = false;              // an AUTH exchange is going on: client lines are credentials
     bool smtpData_ = false;          // after 354: message content until the lone "."
     std::uint64_t literalLeft_ = 0;  // IMAP literal bytes still to come
+    // receivedStream: the start of a line whose end has not arrived (at most kMostHeldLineBytes
+    // of it), and the server's literal bytes still to come and seen so far.
+    std::string partialLine_;
+    std::uint64_t receivedLiteralLeft_ = 0, receivedLiteralSeen_ = 0;
 };
 
 }  // namespace mc::net

@@ -199,10 +199,19 @@ public:
                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
                                                std::size_t limit);
     // Whether a row of the account's folder, under any UIDVALIDITY, was delivered (Delivered or
-    // Deleted), with this content when `contentHash` is given: what a re-scan or a repeated UIDL
-    // must not send again, asked per message instead of holding every delivered hash.
+    // Deleted) with this content: what a re-scan or a repeated UIDL must not send again, asked per
+    // message instead of holding every delivered hash.
     virtual bool deliveredInFolder(const std::string& account, const std::string& folder,
-                                   const std::optional<std::string>& contentHash = std::nullopt);
+                                   const std::string& contentHash);
+    // Whether a row of the account's folder under another UIDVALIDITY than `uidValidity` was
+    // delivered (Delivered or Deleted): the folder was renumbered and not yet wholly re-scanned.
+    virtual bool deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
+                                             std::uint64_t uidValidity);
+    // Removes the rows of the account's folder under other UIDVALIDITYs than `uidValidity`, but the
+    // quarantined ones (an operator decides on those): once a re-scan recorded every listed message
+    // under the new one, they name messages by numbers the server no longer uses.
+    virtual void forgetOtherValidities(const std::string& account, const std::string& folder,
+                                       std::uint64_t uidValidity);
     // Removes these rows of one mailbox (messages that left the server).
     virtual void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                         const std::vector<std::string>& uids);

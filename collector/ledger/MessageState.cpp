@@ -1,6 +1,7 @@
 #include "collector/ledger/LedgerStore.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 
 namespace mc::ledger {
@@ -79,13 +80,33 @@ std::vector<MessageRecord> LedgerStore::workDue(const std::string& account, cons
     return due;
 }
 
+namespace {
+bool wasDelivered(const MessageRecord& record) {
+    return record.state == MessageState::Delivered || record.state == MessageState::Deleted;
+}
+}  // namespace
+
 bool LedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
-                                    const std::optional<std::string>& contentHash) {
+                                    const std::string& contentHash) {
     for (const auto& record : messagesInFolder(account, folder))
-        if ((record.state == MessageState::Delivered || record.state == MessageState::Deleted) &&
-            (!contentHash || record.contentHash == *contentHash))
-            return true;
+        if (wasDelivered(record) && record.contentHash == contentHash) return true;
     return false;
+}
+
+bool LedgerStore::deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
+                                              std::uint64_t uidValidity) {
+    for (const auto& record : messagesInFolder(account, folder))
+        if (wasDelivered(record) && record.key.uidValidity != uidValidity) return true;
+    return false;
+}
+
+void LedgerStore::forgetOtherValidities(const std::string& account, const std::string& folder,
+                                        std::uint64_t uidValidity) {
+    std::map<std::uint64_t, std::vector<std::string>> gone;  // per UIDVALIDITY
+    for (const auto& record : messagesInFolder(account, folder))
+        if (record.key.uidValidity != uidValidity && record.state != MessageState::Quarantined)
+            gone[record.key.uidValidity].push_back(record.key.uid);
+    for (const auto& [validity, uids] : gone) forget(account, folder, validity, uids);
 }
 
 void LedgerStore::forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,

@@ -108,8 +108,11 @@ constexpr const char* kSqlWorkDue =
 constexpr const char* kSqlContentDelivered =
     "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND folder = ?"
     " AND state IN ('delivered', 'deleted') LIMIT 1";
-constexpr const char* kSqlFolderDelivered =
-    "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND state IN ('delivered', 'deleted') LIMIT 1";
+constexpr const char* kSqlDeliveredUnderOtherValidity =
+    "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid_validity <> ?"
+    " AND state IN ('delivered', 'deleted') LIMIT 1";
+constexpr const char* kSqlDeleteOtherValidities =
+    "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity <> ? AND state <> 'quarantined'";
 constexpr const char* kSqlMailboxMark =
     "SELECT uid_validity, uid_next, messages, last_uid, fetch_limit, highest_mod_seq FROM mailbox_marks"
     " WHERE account = ? AND folder = ?";
@@ -633,10 +636,23 @@ std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, c
 }
 
 bool SqlLedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
-                                       const std::optional<std::string>& contentHash) {
+                                       const std::string& contentHash) {
     return read("deliveredInFolder", [&](LedgerBackend& db) {
-        if (contentHash) return db.select(kSqlContentDelivered, "I", {account, *contentHash, folder}).size() > 0;
-        return db.select(kSqlFolderDelivered, "I", {account, folder}).size() > 0;
+        return db.select(kSqlContentDelivered, "I", {account, contentHash, folder}).size() > 0;
+    });
+}
+
+bool SqlLedgerStore::deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
+                                                 std::uint64_t uidValidity) {
+    return read("deliveredUnderOtherValidity", [&](LedgerBackend& db) {
+        return db.select(kSqlDeliveredUnderOtherValidity, "I", {account, folder, integer(uidValidity)}).size() > 0;
+    });
+}
+
+void SqlLedgerStore::forgetOtherValidities(const std::string& account, const std::string& folder,
+                                           std::uint64_t uidValidity) {
+    write("forgetOtherValidities", [&](LedgerBackend& db) {
+        db.execute(kSqlDeleteOtherValidities, {account, folder, integer(uidValidity)});
     });
 }
 

@@ -67,7 +67,11 @@ public:
     std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                        std::optional<std::int64_t> deliveredBy, std::size_t limit) override;
     bool deliveredInFolder(const std::string& account, const std::string& folder,
-                           const std::optional<std::string>& contentHash = std::nullopt) override;
+                           const std::string& contentHash) override;
+    bool deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
+                                     std::uint64_t uidValidity) override;
+    void forgetOtherValidities(const std::string& account, const std::string& folder,
+                               std::uint64_t uidValidity) override;
     void forget(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                 const std::vector<std::string>& uids) override;
     std::optional<MailboxMark> mailboxMark(const std::string& account, const std::string& folder) override;

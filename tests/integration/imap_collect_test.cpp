@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/ledger/SqliteLedgerStore.hpp"
 #include "tests/support/DovecotServer.hpp"
 #include "tests/support/Process.hpp"
 #include "tests/support/TempDir.hpp"
@@ -380,25 +381,29 @@ void renumber(const DovecotServer& dovecot, const std::string& user, const std::
     }
 }
 
+// Renumbers alice's folder until Dovecot gives it another UIDVALIDITY (it hands them out from the
+// clock: retried, bounded); returns the new one, 0 when it kept the old.
+std::uint32_t renumberUntilNewValidity(const DovecotServer& dovecot, const std::string& wireFolder) {
+    std::uint32_t before = 0, after = 0;
+    {
+        ImapProbe probe(dovecot, "alice", "alice-secret");
+        before = probe.uidValidity(wireFolder);
+    }
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    do {
+        renumber(dovecot, "alice", wireFolder);
+        ImapProbe probe(dovecot, "alice", "alice-secret");
+        after = probe.uidValidity(wireFolder);
+    } while (after == before && std::chrono::steady_clock::now() < deadline);
+    return after == before ? 0 : after;
+}
+
 TEST_F(ImapCollectTest, NewUidValidityWithTheSameMessagesDeliversNoDuplicateAndDeletesNothing) {
     for (int i = 0; i < 3; ++i) dovecot_.seed("alice", "Work/2019", numbered("renumbered", i));
     auto config = writeConfig({alice("[\"Work/2019\"]")});
     ASSERT_EQ(run(config).exitCode, 0);
     ASSERT_EQ(dovecot_.messages("me").size(), 3u);
-
-    std::uint32_t before = 0, after = 0;
-    {
-        ImapProbe probe(dovecot_, "alice", "alice-secret");
-        before = probe.uidValidity("Work/2019");
-    }
-    // Dovecot hands out UIDVALIDITY values from the clock: retry (bounded) until it differs.
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    do {
-        renumber(dovecot_, "alice", "Work/2019");
-        ImapProbe probe(dovecot_, "alice", "alice-secret");
-        after = probe.uidValidity("Work/2019");
-    } while (after == before && std::chrono::steady_clock::now() < deadline);
-    ASSERT_NE(after, before) << "Dovecot kept UIDVALIDITY " << before;
+    ASSERT_NE(renumberUntilNewValidity(dovecot_, "Work/2019"), 0u) << "Dovecot kept the UIDVALIDITY";
 
     dovecot_.seed("alice", "Work/2019", numbered("after-renumbering", 1));
     auto account = alice("[\"Work/2019\"]");
@@ -412,6 +417,61 @@ TEST_F(ImapCollectTest, NewUidValidityWithTheSameMessagesDeliversNoDuplicateAndD
     EXPECT_EQ(delivered.count(numbered("after-renumbering", 1)), 1u);
     for (int i = 0; i < 3; ++i) EXPECT_EQ(delivered.count(numbered("renumbered", i)), 1u) << i;
     EXPECT_EQ(dovecot_.messages("alice", "Work/2019").size(), 4u) << "nothing deleted in a re-scan";
+}
+
+// A re-scan that stops half-way (here a download budget) goes on in the next polls until every
+// message was seen under the new UIDVALIDITY: none is sent twice. Then the rows of the old
+// UIDVALIDITY are forgotten, so that a server renumbering at every session (GNU Mailutils on an
+// mbox it never wrote) does not grow the ledger by a mailbox per poll.
+TEST_F(ImapCollectTest, ARenumberedFolderIsReScannedUntilDoneThenItsOldRowsAreForgotten) {
+    for (int i = 0; i < 5; ++i) dovecot_.seed("alice", "Work/2019", numbered("renumbered", i));
+    auto account = alice("[\"Work/2019\"]");
+    account.extra = "max_messages_per_poll = 2";
+    auto config = writeConfig({account});
+    for (int poll = 0; poll < 3; ++poll) ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 5u);
+    const std::uint32_t validity = renumberUntilNewValidity(dovecot_, "Work/2019");
+    ASSERT_NE(validity, 0u) << "Dovecot kept the UIDVALIDITY";
+    dovecot_.seed("alice", "Work/2019", numbered("after-renumbering", 1));
+
+    auto validities = [&] {
+        ledger::SqliteLedgerStore ledger(work_.str() + "/ledger.db");
+        std::set<std::uint64_t> seen;
+        for (const auto& record : ledger.messagesInFolder("alice-imaps", "Work/2019"))
+            seen.insert(record.key.uidValidity);
+        return seen;
+    };
+    for (int poll = 0; poll < 3; ++poll) {
+        auto result = run(config);
+        ASSERT_EQ(result.exitCode, 0) << result.describe();
+        EXPECT_NE(result.err.find("UIDVALIDITY changed"), std::string::npos) << "poll " << poll << ": " << result.err;
+        EXPECT_EQ(validities().size(), poll < 2 ? 2u : 1u) << "poll " << poll;
+    }
+    auto delivered = deliveredFrom("alice-imaps");
+    EXPECT_EQ(delivered.size(), 6u);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(delivered.count(numbered("renumbered", i)), 1u) << i;
+    EXPECT_EQ(delivered.count(numbered("after-renumbering", 1)), 1u);
+    EXPECT_EQ(validities(), std::set<std::uint64_t>{validity});
+    auto again = run(config);
+    ASSERT_EQ(again.exitCode, 0) << again.describe();
+    EXPECT_EQ(again.err.find("UIDVALIDITY changed"), std::string::npos) << again.err;
+    EXPECT_EQ(deliveredFrom("alice-imaps").size(), 6u);
+}
+
+TEST_F(ImapCollectTest, TraceShowsTheServersRepliesButNeitherThePasswordNorTheContent) {
+    dovecot_.seed("alice", "INBOX", "Subject: traced\n\nthe secret body text\n");
+    auto config = writeConfig({alice()});
+    auto result = runProcess({mailcollectorBinary().string(), "run", "-c", config, "--once", "--trace"});
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_NE(result.err.find("S: * OK [CAPABILITY"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("AUTHENTICATE PLAIN [credentials]"), std::string::npos) << result.err;
+    // After the login, the exchange is shown again: commands, replies, content by its size.
+    EXPECT_NE(result.err.find("C: A3 EXAMINE \"INBOX\""), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("Examine completed"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("bytes of message content]"), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("secret body text"), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("alice-secret"), std::string::npos) << result.err;
+    EXPECT_EQ(dovecot_.messages("me").size(), 1u);
 }
 
 TEST_F(ImapCollectTest, FolderDeletedAndRecreatedByAnotherClientCausesNoDuplicate) {

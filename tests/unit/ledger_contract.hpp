@@ -471,19 +471,43 @@ TYPED_TEST_P(LedgerContractTest, WorkDueIsPendingRowsAndDeliveriesDueForDeletion
 
 TYPED_TEST_P(LedgerContractTest, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly) {
     auto store = this->open();
-    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX"));
     store->recordSeen(imapKey("1"), 10);  // pending: not delivered
     store->markQuarantined(imapKey("2"), 10, "550");
-    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX"));
     store->markDelivered(imapKey("3", 5), 10, "h3", "", "");  // an earlier UIDVALIDITY
     store->markDelivered(imapKey("4"), 10, "h4", "", "");
     store->markDeleted(imapKey("4"));
-    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX"));
-    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", std::string("h3")));
-    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", std::string("h4"))) << "delivered, then deleted";
-    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX", std::string("h9")));
-    EXPECT_FALSE(store->deliveredInFolder("bob", "Sent", std::string("h3"))) << "another folder";
-    EXPECT_FALSE(store->deliveredInFolder("carol", "INBOX", std::string("h3"))) << "another account";
+    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", "h3"));
+    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", "h4")) << "delivered, then deleted";
+    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX", "h9"));
+    EXPECT_FALSE(store->deliveredInFolder("bob", "Sent", "h3")) << "another folder";
+    EXPECT_FALSE(store->deliveredInFolder("carol", "INBOX", "h3")) << "another account";
+}
+
+TYPED_TEST_P(LedgerContractTest, RowsUnderOtherUidValiditiesAreFoundAndForgottenButQuarantinedOnes) {
+    auto store = this->open();
+    EXPECT_FALSE(store->deliveredUnderOtherValidity("bob", "INBOX", 7));
+    store->recordSeen(imapKey("1", 5), 10);  // pending under UIDVALIDITY 5: not delivered
+    store->markQuarantined(imapKey("2", 5), 10, "550");
+    EXPECT_FALSE(store->deliveredUnderOtherValidity("bob", "INBOX", 7));
+    store->markDelivered(imapKey("3", 5), 10, "h3", "", "");
+    store->markDelivered(imapKey("4", 6), 10, "h4", "", "");
+    store->markDeleted(imapKey("4", 6));
+    store->markDelivered(imapKey("5", 7), 10, "h5", "", "");
+    store->markDelivered(imapKey("6", 5, "Sent"), 10, "h6", "", "");
+    EXPECT_TRUE(store->deliveredUnderOtherValidity("bob", "INBOX", 7));
+    EXPECT_TRUE(store->deliveredUnderOtherValidity("bob", "INBOX", 5)) << "6 and 7 are other ones";
+    EXPECT_FALSE(store->deliveredUnderOtherValidity("bob", "Drafts", 7)) << "another folder";
+    EXPECT_FALSE(store->deliveredUnderOtherValidity("carol", "INBOX", 7)) << "another account";
+
+    store->forgetOtherValidities("bob", "INBOX", 7);
+    EXPECT_FALSE(store->deliveredUnderOtherValidity("bob", "INBOX", 7));
+    EXPECT_FALSE(store->message(imapKey("1", 5))) << "pending under a number no longer used";
+    EXPECT_FALSE(store->message(imapKey("3", 5)));
+    EXPECT_FALSE(store->message(imapKey("4", 6)));
+    ASSERT_TRUE(store->message(imapKey("2", 5))) << "quarantined: an operator decides";
+    EXPECT_EQ(store->message(imapKey("2", 5))->state, MessageState::Quarantined);
+    EXPECT_TRUE(store->message(imapKey("5", 7))) << "the UIDVALIDITY kept";
+    EXPECT_TRUE(store->message(imapKey("6", 5, "Sent"))) << "another folder";
 }
 
 TYPED_TEST_P(LedgerContractTest, ForgetRemovesTheGivenRowsOfThatMailboxOnly) {
@@ -680,15 +704,16 @@ REGISTER_TYPED_TEST_SUITE_P(
     LedgerContractTest, RecordPollEndRecordsTheResultAndHistoryAndGivesUpTheLease,
     ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
     WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
-    ForgetRemovesTheGivenRowsOfThatMailboxOnly, MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows,
-    RecordSeenWithSameSizeLeavesRowAlone, SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark,
-    MarkCallsSetStatesAndReasons, MarkCallsInsertAbsentRows, AccountCountersFollowStates,
-    ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox, ForgetAbsentHandlesALargeMailbox,
-    MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip, RegisterAccountReportsCreationOnce,
-    RecordPollKeepsAccountsNewUntilRegistered, ConcurrentMarkDeliveredKeepsEveryRow, FreeTextThatIsNotUtf8IsAccepted,
-    AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly, KeysAreCaseAndSpaceExact,
-    QuarantinedRowsAreListedRequeuedAndDropped, PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay,
-    DedupeClaimsDecideOncePerMessageIdAndBody, ASettledClaimOutlivesItsClaimantsRowAndQuarantineHolds,
-    DownloadsAreSummedPerHourOverTheLastDay, RowsOutsideAFolderAreFoundOnEitherSideOfIt);
+    RowsUnderOtherUidValiditiesAreFoundAndForgottenButQuarantinedOnes, ForgetRemovesTheGivenRowsOfThatMailboxOnly,
+    MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows, RecordSeenWithSameSizeLeavesRowAlone,
+    SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark, MarkCallsSetStatesAndReasons,
+    MarkCallsInsertAbsentRows, AccountCountersFollowStates, ForgetAbsentRemovesOnlyMissingUidsOfThatMailbox,
+    ForgetAbsentHandlesALargeMailbox, MessagesInFolderSpansUidValidities, LargeUidValidityAndSizeRoundTrip,
+    RegisterAccountReportsCreationOnce, RecordPollKeepsAccountsNewUntilRegistered, ConcurrentMarkDeliveredKeepsEveryRow,
+    FreeTextThatIsNotUtf8IsAccepted, AccountsAreListedInByteOrder, RecordNextPollUpdatesExistingAccountsOnly,
+    KeysAreCaseAndSpaceExact, QuarantinedRowsAreListedRequeuedAndDropped,
+    PollHistoryKeepsTheLastPollsAndSumsOlderOnesPerDay, DedupeClaimsDecideOncePerMessageIdAndBody,
+    ASettledClaimOutlivesItsClaimantsRowAndQuarantineHolds, DownloadsAreSummedPerHourOverTheLastDay,
+    RowsOutsideAFolderAreFoundOnEitherSideOfIt);
 
 }  // namespace mc::ledger::contract

@@ -35,6 +35,27 @@ TEST(ProtocolTrace, ImapLoginAuthenticateAndAppendLiteralsAreRedacted) {
                 ElementsAre("C: a4 APPEND INBOX {5+}", "C: [5 bytes of message content]", "C: a5 NOOP"));
 }
 
+TEST(ProtocolTrace, ImapResponsesReadAsAStreamAreShownByLineWithLiteralsLeftOut) {
+    ProtocolTrace trace;
+    EXPECT_THAT(trace.sent("a1 AUTHENTICATE PLAIN AGFsaWNlAGh1bnRlcjI=\r\n"),
+                ElementsAre("C: a1 AUTHENTICATE PLAIN [credentials]"));
+    // The stream arrives in pieces that split lines and literals anywhere.
+    EXPECT_THAT(trace.receivedStream("a1 OK [CAPABILITY IMAP4rev1] Log"), ElementsAre());
+    EXPECT_THAT(trace.receivedStream("ged in\r\n"), ElementsAre("S: a1 OK [CAPABILITY IMAP4rev1] Logged in"));
+    EXPECT_THAT(trace.sent("a2 UID FETCH 1:* (BODY.PEEK[])\r\n"), ElementsAre("C: a2 UID FETCH 1:* (BODY.PEEK[])"))
+        << "the server's answer ended the AUTHENTICATE exchange";
+    EXPECT_THAT(trace.receivedStream("* 1 FETCH (UID 7 BODY[] {14}\r\nSubject: s"),
+                ElementsAre("S: * 1 FETCH (UID 7 BODY[] {14}"));
+    EXPECT_THAT(trace.receivedStream("\r\n\r\n)\r\n* 2 FETCH (UID 8 BODY[] {0}\r\n)\r\na2 OK done\n"),
+                ElementsAre("S: [14 bytes of message content]", "S: )", "S: * 2 FETCH (UID 8 BODY[] {0}", "S: )",
+                            "S: a2 OK done"));
+    // A line without an end holds at most a bounded start of itself.
+    EXPECT_THAT(trace.receivedStream(std::string(1 << 20, 'x')), ElementsAre());
+    auto shown = trace.receivedStream("\r\n");
+    ASSERT_EQ(shown.size(), 1u);
+    EXPECT_LT(shown[0].size(), 1100u);
+}
+
 TEST(ProtocolTrace, SmtpMessageContentIsLeftOutUntilTheDot) {
     ProtocolTrace trace;
     EXPECT_THAT(trace.sent("MAIL FROM:<a@example.net>\r\nRCPT TO:<me>\r\nDATA\r\n"),
