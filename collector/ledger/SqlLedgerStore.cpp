@@ -108,8 +108,12 @@ constexpr const char* kSqlWorkDue =
 constexpr const char* kSqlContentDelivered =
     "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND folder = ?"
     " AND state IN ('delivered', 'deleted') LIMIT 1";
+// Two ranges of the (account, folder, uid_validity, state) index, not a pass over the folder's rows
+// (which "uid_validity <> ?" is): it is asked at every whole listing.
 constexpr const char* kSqlDeliveredUnderOtherValidity =
-    "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid_validity <> ?"
+    "SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid_validity < ?"
+    " AND state IN ('delivered', 'deleted') UNION ALL"
+    " SELECT 1 FROM messages WHERE account = ? AND folder = ? AND uid_validity > ?"
     " AND state IN ('delivered', 'deleted') LIMIT 1";
 constexpr const char* kSqlDeleteOtherValidities =
     "DELETE FROM messages WHERE account = ? AND folder = ? AND uid_validity <> ? AND state <> 'quarantined'";
@@ -645,7 +649,9 @@ bool SqlLedgerStore::deliveredInFolder(const std::string& account, const std::st
 bool SqlLedgerStore::deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
                                                  std::uint64_t uidValidity) {
     return read("deliveredUnderOtherValidity", [&](LedgerBackend& db) {
-        return db.select(kSqlDeliveredUnderOtherValidity, "I", {account, folder, integer(uidValidity)}).size() > 0;
+        const auto validity = integer(uidValidity);
+        return db.select(kSqlDeliveredUnderOtherValidity, "I", {account, folder, validity, account, folder, validity})
+                   .size() > 0;
     });
 }
 
