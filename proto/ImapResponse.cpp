@@ -402,6 +402,43 @@ std::optional<ImapListEntry> ImapResponse::list() const {
     return entry;
 }
 
+bool ImapNamespaces::othersHold(std::string_view wireName) const {
+    if (asciiUpperCopy(wireName) == "INBOX") return false;
+    auto matches = [&](const std::string& prefix) {
+        if (wireName.substr(0, prefix.size()) == prefix) return true;
+        return !prefix.empty() && wireName == std::string_view(prefix).substr(0, prefix.size() - 1);
+    };
+    std::optional<std::size_t> longest;
+    bool others = false;
+    for (const auto* group : {&personal, &otherUsers, &shared})
+        for (const auto& prefix : *group)
+            if (matches(prefix) && (!longest || prefix.size() > *longest)) {
+                longest = prefix.size();
+                others = group != &personal;
+            }
+    return others;
+}
+
+std::optional<ImapNamespaces> ImapResponse::namespaces() const {
+    if (!isData(*this, "NAMESPACE") || data.size() < 4) return std::nullopt;
+    // NIL, or a list of (prefix delimiter extensions...) lists.
+    auto prefixes = [](const ImapValue& value) -> std::optional<std::vector<std::string>> {
+        std::vector<std::string> found;
+        if (value.isNil()) return found;
+        if (!value.isList()) return std::nullopt;
+        for (const ImapValue& entry : value.children) {
+            if (!entry.isList() || entry.children.empty()) return std::nullopt;
+            const auto prefix = entry.children[0].asString();
+            if (!prefix) return std::nullopt;
+            found.emplace_back(*prefix);
+        }
+        return found;
+    };
+    auto personal = prefixes(data[1]), otherUsers = prefixes(data[2]), shared = prefixes(data[3]);
+    if (!personal || !otherUsers || !shared) return std::nullopt;
+    return ImapNamespaces{std::move(*personal), std::move(*otherUsers), std::move(*shared)};
+}
+
 std::optional<ImapMailboxStatus> ImapResponse::mailboxStatus() const {
     if (!isData(*this, "STATUS") || data.size() != 3 || !data[2].isList() || data[2].children.size() % 2 != 0) {
         return std::nullopt;

@@ -98,6 +98,18 @@ struct ImapListEntry {
     std::string name;                // as sent: modified UTF-7 unless UTF8=ACCEPT is enabled
 };
 
+// * NAMESPACE (("" "/")) (("user/" "/")) (("shared/" "/"))   (RFC 2342): the prefixes of the
+// user's own folders, of other users' folders shared with the user, and of shared (public)
+// folders; each NIL when the server has none.
+struct ImapNamespaces {
+    std::vector<std::string> personal, otherUsers, shared;  // prefixes, as sent
+
+    // Whether the folder named `wireName` (as LIST gave it) belongs to other users or is shared:
+    // the longest prefix it starts with (or is, but for the prefix's trailing delimiter) is one
+    // of theirs. INBOX is always the user's own; a name no prefix matches too.
+    bool othersHold(std::string_view wireName) const;
+};
+
 // * STATUS name (MESSAGES 3 UIDNEXT 44 ...)
 struct ImapMailboxStatus {
     std::string name;
@@ -176,6 +188,7 @@ struct ImapResponse {
     std::optional<std::vector<std::string>> flags() const;   // "* FLAGS (...)"
     std::optional<ImapListEntry> list() const;               // "* LIST" and "* LSUB"
     std::optional<ImapMailboxStatus> mailboxStatus() const;  // "* STATUS"
+    std::optional<ImapNamespaces> namespaces() const;        // "* NAMESPACE"
     // "* SEARCH n..." (a trailing CONDSTORE "(MODSEQ n)" is allowed and ignored).
     std::optional<std::vector<std::uint32_t>> search() const;
     std::optional<ImapEsearch> esearch() const;    // "* ESEARCH"

@@ -109,7 +109,9 @@ void dropVanished(std::vector<std::uint32_t>& uids, std::vector<std::uint64_t>& 
 
 bool ImapFolder::selectable() const { return !hasFlag(flags, "\\Noselect") && !hasFlag(flags, "\\NonExistent"); }
 
-bool ImapFolder::excludedFromStar() const { return folderRole(flags, name, delimiter) != FolderRole::None; }
+bool ImapFolder::excludedFromStar() const {
+    return othersNamespace || folderRole(flags, name, delimiter) != FolderRole::None;
+}
 
 int ImapFolder::trashRank() const {
     if (!selectable() || folderRole(flags, name, delimiter) != FolderRole::Trash) return 0;
@@ -259,6 +261,13 @@ void ImapSession::authenticate() {
 }
 
 std::vector<ImapFolder> ImapSession::listFolders() {
+    // Where the user's own folders end: LIST also shows other users' folders shared with the user
+    // and public ones (Cyrus: "user/bob", "team"), whose mail "*" must neither collect nor delete.
+    proto::ImapNamespaces namespaces;
+    if (hasCapability("NAMESPACE"))
+        run("NAMESPACE", [&](const ImapResponse& response) {  // refused: every folder is the user's
+            if (auto parsed = response.namespaces()) namespaces = std::move(*parsed);
+        });
     std::vector<ImapFolder> folders;
     std::size_t listedBytes = 0;
     std::string command = hasCapability("SPECIAL-USE") ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"";
@@ -278,6 +287,7 @@ std::vector<ImapFolder> ImapSession::listFolders() {
             folder.name = utf8Mode_ ? entry->name : proto::modifiedUtf7Decode(entry->name).value_or(entry->name);
             folder.flags = entry->flags;
             folder.delimiter = entry->delimiter;
+            folder.othersNamespace = namespaces.othersHold(entry->name);
             folders.push_back(std::move(folder));
         },
         kImapMaxFolders);

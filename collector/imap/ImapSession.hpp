@@ -61,8 +61,12 @@ struct ImapFolder {
     std::string name;      // UTF-8, for the config, logs and the ledger
     std::vector<std::string> flags;
     std::optional<char> delimiter;  // the hierarchy delimiter LIST gave; nullopt: flat
+    // In the server's namespace of other users' folders or of shared ones (RFC 2342 NAMESPACE):
+    // not the user's own mail.
+    bool othersNamespace = false;
     bool selectable() const;
-    // Trash, Junk, Drafts or a virtual folder (folderRole): not collected by "*".
+    // Trash, Junk, Drafts, a virtual folder (folderRole), or another's (othersNamespace): not
+    // collected by "*".
     bool excludedFromStar() const;
     // Where UID MOVE puts deleted mail: 2 for a \Trash folder (RFC 6154), 1 for one whose last
     // hierarchy component is commonly a trash's name ("Trash", "Deleted Items"), 0 otherwise.

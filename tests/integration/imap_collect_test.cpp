@@ -474,6 +474,57 @@ TEST_F(ImapCollectTest, TraceShowsTheServersRepliesButNeitherThePasswordNorTheCo
     EXPECT_EQ(dovecot_.messages("me").size(), 1u);
 }
 
+// "*" is the user's own mail. Public folders (and other users' folders shared with the user)
+// are listed too, but NAMESPACE says whose they are: with keep = false, collecting them would
+// delete the team's mail for everyone. Named in `folders`, such a folder is collected.
+TEST(ImapNamespaces, StarCollectsNeitherPublicNorOtherUsersFoldersButANamedOneIs) {
+    DovecotOptions options;
+    options.publicFolders = true;
+    DovecotServer dovecot(options);
+    dovecot.addUser("alice", "alice-secret");
+    dovecot.addUser("me", "me-secret");
+    dovecot.seed("alice", "INBOX", "Subject: own\n\nalice's own mail\n");
+    {
+        ImapProbe probe(dovecot, "alice", "alice-secret");
+        probe.expectOk("CREATE \"Public/team\"");
+        probe.append("Public/team", "Subject: team\r\n\r\nthe team's mail\r\n");
+    }
+    TempDir work("mc-namespaces");
+    auto config = [&](const std::string& folders) {
+        return work
+            .writeFile("mailcollector.toml",
+                       "[collector]\nledger = \"ledger.db\"\nquarantine_dir = \"quarantine\"\nhttp_listen = \"\"\n"
+                       "[target]\nprotocol = \"lmtp\"\nhost = \"127.0.0.1\"\nport = " +
+                           std::to_string(dovecot.lmtpPort()) +
+                           "\ntls = \"none\"\nrecipient = \"me\"\n"
+                           "[[account]]\nname = \"alice\"\nprotocol = \"imap\"\nhost = \"localhost\"\nport = " +
+                           std::to_string(dovecot.imapsPort()) + "\nca_file = \"" + dovecot.caFile() +
+                           "\"\nusername = \"alice\"\npassword = \"alice-secret\"\nidle = false\nkeep = false\n"
+                           "folders = " +
+                           folders + "\n",
+                       0600)
+            .string();
+    };
+    auto star = config("[\"*\"]");
+    auto checked = runProcess({mailcollectorBinary().string(), "check", "-c", star});
+    EXPECT_EQ(checked.out.find("Public/team"), std::string::npos) << checked.describe();
+    auto result = runProcess({mailcollectorBinary().string(), "run", "-c", star, "--once"});
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    ASSERT_EQ(dovecot.messages("me").size(), 1u) << result.describe();
+    EXPECT_NE(dovecot.messages("me")[0].find("alice's own mail"), std::string::npos);
+    EXPECT_TRUE(dovecot.messages("alice").empty()) << "keep = false: alice's own mail was deleted";
+    {
+        ImapProbe probe(dovecot, "alice", "alice-secret");
+        auto status = probe.expectOk("STATUS \"Public/team\" (MESSAGES)");
+        EXPECT_NE(status.front().find("MESSAGES 1"), std::string::npos) << status.front() << ": the team's mail stays";
+    }
+
+    auto named = config("[\"INBOX\", \"Public/team\"]");
+    result = runProcess({mailcollectorBinary().string(), "run", "-c", named, "--once"});
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_EQ(dovecot.messages("me").size(), 2u) << "named: collected" << result.describe();
+}
+
 TEST_F(ImapCollectTest, FolderDeletedAndRecreatedByAnotherClientCausesNoDuplicate) {
     std::vector<std::string> originals = {numbered("recreated", 0), numbered("recreated", 1)};
     for (const auto& message : originals) dovecot_.seed("alice", kUmlautFolderWire, message);

@@ -90,6 +90,7 @@ DovecotServer::DovecotServer(const DovecotOptions& options) : dir_("mc-dovecot")
                                         "--max-userip-connections",
                                         std::to_string(options.maxUserIpConnections)};
     if (!options.quota.empty()) command.insert(command.end(), {"--quota", options.quota});
+    if (options.publicFolders) command.push_back("--public-folders");
     ProcessResult result = runProcess(command, {}, std::chrono::seconds(60));
     if (!result.ok()) {
         runProcess({script(), "stop", dir_.str(), "--fast"}, {}, std::chrono::seconds(30));

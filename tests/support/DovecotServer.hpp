@@ -29,6 +29,9 @@ struct DovecotOptions {
     // Every mailbox's size limit, e.g. "100k" ("": none): a delivery that would exceed it is
     // refused for now (LMTP 452 4.2.2), as by a server with quota_full_tempfail.
     std::string quota;
+    // A public namespace "Public/" (shared folders every user lists and may use, as Cyrus's and
+    // Courier's public folders): NAMESPACE names it as shared.
+    bool publicFolders = false;
 };
 
 class DovecotServer {

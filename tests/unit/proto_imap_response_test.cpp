@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/ImapParser.hpp"
 #include "proto/ImapResponse.hpp"
@@ -16,6 +17,39 @@ ImapResponse parse(std::string_view input) {
         << input << ": " << imapParseErrorName(parser.error());
     EXPECT_EQ(progress.consumed, input.size()) << input;
     return parser.take();
+}
+
+TEST(ImapResponse, NamespacesTellTheUsersOwnFoldersFromOthersAndShared) {
+    // Cyrus (altnamespace off, unixhierarchysep): own under INBOX/, others under user/, and every
+    // other name shared (the empty prefix).
+    const auto cyrus = parse("* NAMESPACE ((\"INBOX/\" \"/\")) ((\"user/\" \"/\")) ((\"\" \"/\"))\r\n").namespaces();
+    ASSERT_TRUE(cyrus);
+    EXPECT_EQ(cyrus->personal, std::vector<std::string>{"INBOX/"});
+    EXPECT_EQ(cyrus->otherUsers, std::vector<std::string>{"user/"});
+    EXPECT_EQ(cyrus->shared, std::vector<std::string>{""});
+    for (const char* own : {"INBOX", "inbox", "INBOX/Sent", "INBOX/B&APw-cher/Sub"})
+        EXPECT_FALSE(cyrus->othersHold(own)) << own;
+    for (const char* others : {"user/bob", "user/bob/Sent", "user", "team", "shared/x"})
+        EXPECT_TRUE(cyrus->othersHold(others)) << others;
+
+    // Dovecot with a public namespace; Courier's "#shared." with extension data after it.
+    const auto dovecot = parse("* NAMESPACE ((\"\" \"/\")) NIL ((\"Public/\" \"/\"))\r\n").namespaces();
+    ASSERT_TRUE(dovecot);
+    EXPECT_FALSE(dovecot->othersHold("Work/2019"));
+    EXPECT_FALSE(dovecot->othersHold("Publication"));
+    EXPECT_TRUE(dovecot->othersHold("Public/team"));
+    EXPECT_TRUE(dovecot->othersHold("Public"));
+    const auto courier =
+        parse("* NAMESPACE ((\"INBOX.\" \".\" \"X-PARAM\" (\"a\"))) NIL ((\"#shared.\" \".\"))\r\n").namespaces();
+    ASSERT_TRUE(courier);
+    EXPECT_FALSE(courier->othersHold("INBOX.Archive"));
+    EXPECT_FALSE(courier->othersHold("Elsewhere")) << "no prefix matches: the user's own";
+    EXPECT_TRUE(courier->othersHold("#shared.news"));
+    EXPECT_FALSE(parse("* NAMESPACE NIL NIL NIL\r\n").namespaces()->othersHold("anything"));
+
+    EXPECT_FALSE(parse("* NAMESPACE ((\"\" \"/\")) NIL\r\n").namespaces()) << "three groups";
+    EXPECT_FALSE(parse("* NAMESPACE (\"\" \"/\") NIL NIL\r\n").namespaces()) << "a list of lists";
+    EXPECT_FALSE(parse("* NAMESPACE ((NIL \"/\")) NIL NIL\r\n").namespaces()) << "a prefix is a string";
 }
 
 TEST(ImapResponse, FetchRejectsMalformedCommonItems) {
