@@ -871,18 +871,20 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     // Since the mark, when the folder kept its UIDVALIDITY and every message below the mark's
     // UIDNEXT (none can appear there), but those QRESYNC says were expunged since: only what
     // arrived from it on is listed, and what the ledger has work for (pending, due for deletion).
-    // Nothing new: no listing at all.
+    // Nothing new: no listing at all (a server that does not say UIDNEXT at SELECT, as Courier,
+    // is asked for the UIDs from the mark's on: one FETCH answered by at most one message).
     // More arrivals or work than kImapMostCheckedSinceMark: a whole listing, compared with the
     // ledger page by page, holds less than their rows would.
-    bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 && state.uidNext != 0 &&
-                     state.uidNext >= mark->uidNext && mark->fetchLimit >= account.maxMessageSize &&
+    const bool uidNextUnknown = state.uidNext == 0;
+    bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 &&
+                     (uidNextUnknown || state.uidNext >= mark->uidNext) && mark->fetchLimit >= account.maxMessageSize &&
                      state.exists < mark->messages + kImapMostCheckedSinceMark;
     std::vector<ImapListing> entries;
     std::vector<std::string> expunged;  // rows of messages expunged since the mark
     std::uint64_t expungedCounted = 0;
     if (sinceMark) {
         const auto from = static_cast<std::uint32_t>(mark->uidNext);
-        if (state.uidNext > from)
+        if (uidNextUnknown || state.uidNext > from)
             entries = session.listUids(std::to_string(from) + ":*", state.exists,
                                        [&](std::uint32_t uid) { return uid >= from; });
         if (state.resynced) {
@@ -996,16 +998,24 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
         poll.ledger.forget(account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), plan.absent);
     // The mark moves on only when every message listed was handled, none was left alone for
     // another client, and the folder kept its UIDVALIDITY.
-    if (!collected.complete || plan.leftAlone > 0 || listed.withoutGmailId() > 0 || state.uidNext == 0 ||
+    if (!collected.complete || plan.leftAlone > 0 || listed.withoutGmailId() > 0 ||
         session.currentUidValidity() != state.uidValidity)
         return;
-    const std::uint32_t uidNext = state.uidNext, listedFrom = sinceMark ? mark->uidNext : 0;
+    if (validityChanged) poll.ledger.forgetOtherValidities(account.name, folder, state.uidValidity);
+    const std::uint64_t listedFrom = sinceMark ? mark->uidNext : 0;
+    // Without UIDNEXT from the server: one past the highest UID listed (or the mark's), which no
+    // message to come can be below.
+    std::uint64_t uidNext = state.uidNext;
+    if (uidNextUnknown) {
+        uidNext = std::max<std::uint64_t>(listedFrom, 1);
+        for (std::size_t index = 0; index < listed.count(); ++index)
+            uidNext = std::max<std::uint64_t>(uidNext, std::uint64_t{listed.number(index)} + 1);
+    }
     std::uint64_t below = sinceMark ? mark->messages - expungedCounted : 0;
     for (std::size_t index = 0; index < listed.count(); ++index)
         if (listed.number(index) >= listedFrom && listed.number(index) < uidNext) ++below;
     for (auto uid : deleted)
         if (uid < uidNext && below > 0) --below;
-    if (validityChanged) poll.ledger.forgetOtherValidities(account.name, folder, state.uidValidity);
     MailboxMark next{state.uidValidity, uidNext, below, "", account.maxMessageSize, state.highestModSeq};
     if (next != mark) poll.ledger.recordMailboxMark(account.name, folder, next);
 }

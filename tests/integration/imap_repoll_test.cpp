@@ -16,6 +16,7 @@
 #include "tests/support/DovecotServer.hpp"
 #include "tests/support/Process.hpp"
 #include "tests/support/TempDir.hpp"
+#include "tests/support/fakes/FakeImapServer.hpp"
 #include "tests/support/fakes/FaultProxy.hpp"
 
 namespace mc::testing {
@@ -26,6 +27,12 @@ namespace fs = std::filesystem;
 std::string numbered(int i) {
     return "From: sender@example.org\nSubject: repoll " + std::to_string(i) + "\nMessage-ID: <repoll" +
            std::to_string(i) + "@example.org>\n\nbody " + std::to_string(i) + "\n";
+}
+
+std::string crlf(const std::string& text) {
+    std::string out;
+    for (char c : text) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    return out;
 }
 
 // The commands in TRANSCRIPT (what the client sent) matching REGEX (a whole line).
@@ -118,6 +125,39 @@ TEST_F(RepollTest, ImapNothingNewListsNothingAndNewMailIsListedFromTheMarkOn) {
     auto delivered = dovecot_.messages("me");
     ASSERT_EQ(delivered.size(), std::size_t(kMessages + 1)) << "the new message, once";
     EXPECT_NE(delivered.back().find("Subject: repoll 40"), std::string::npos);
+}
+
+// Courier's SELECT says no UIDNEXT (STATUS does): the mark's UIDNEXT is then one past the highest
+// UID listed, and a nothing-new poll asks for the UIDs from it on instead of listing the folder.
+TEST_F(RepollTest, ImapServerThatSaysNoUidNextIsPolledFromTheMarkToo) {
+    FakeImapOptions options;
+    options.password = "alice-secret";
+    options.sayUidNext = false;
+    FakeImapFolder inbox;
+    for (int i = 0; i < kMessages; ++i) inbox.messages.emplace_back(crlf(numbered(i)));
+    FakeImapServer server(options, {inbox});
+    auto config = writeConfig("imap", server.port(), "folders = [\"INBOX\"]\nidle = false");
+    auto first = run(config);
+    ASSERT_EQ(first.exitCode, 0) << first.describe();
+    ASSERT_EQ(dovecot_.messages("me").size(), std::size_t(kMessages));
+    EXPECT_EQ(sql("SELECT uid_next, messages FROM mailbox_marks"), "41|40\n");
+
+    const auto before = server.commands("FETCH").size() + server.commands("UID FETCH").size();
+    auto again = run(config);
+    ASSERT_EQ(again.exitCode, 0) << again.describe();
+    auto fetches = server.commands("UID FETCH");
+    EXPECT_EQ(server.commands("FETCH").size() + fetches.size(), before + 1) << server.transcript();
+    ASSERT_FALSE(fetches.empty());
+    EXPECT_NE(fetches.back().find("UID FETCH 41:*"), std::string::npos) << fetches.back();
+    EXPECT_NE(again.err.find("fetched=0"), std::string::npos) << again.err;
+
+    server.addMessage("INBOX", crlf(numbered(kMessages)));
+    auto later = run(config);
+    ASSERT_EQ(later.exitCode, 0) << later.describe();
+    auto delivered = dovecot_.messages("me");
+    ASSERT_EQ(delivered.size(), std::size_t(kMessages + 1)) << "the new message, once";
+    EXPECT_NE(delivered.back().find("Subject: repoll 40"), std::string::npos);
+    EXPECT_EQ(sql("SELECT uid_next, messages FROM mailbox_marks"), "42|41\n");
 }
 
 TEST_F(RepollTest, ImapMessagesExpungedByAnotherClientAreForgottenWithoutAListingThroughQresync) {

@@ -307,7 +307,9 @@ private:
             for (const auto& stored : folder->messages) view_.push_back(stored.message.uid);
             reply = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* " + std::to_string(view_.size()) +
                     " EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY " + std::to_string(folder->settings.uidValidity) +
-                    "] UIDs valid\r\n* OK [UIDNEXT " + std::to_string(folder->nextUid) + "] Predicted next UID\r\n";
+                    "] UIDs valid\r\n";
+            if (options_.sayUidNext)
+                reply += "* OK [UIDNEXT " + std::to_string(folder->nextUid) + "] Predicted next UID\r\n";
         }
         return c_.send(reply + tag +
                        (readOnly ? " OK [READ-ONLY] EXAMINE done\r\n" : " OK [READ-WRITE] SELECT done\r\n"));

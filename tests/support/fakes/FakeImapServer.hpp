@@ -71,8 +71,9 @@ struct FakeImapOptions {
     // STARTTLS is added while TLS is not active (see offerStartTls).
     std::vector<std::string> capabilities = {"IMAP4rev1", "LITERAL+",    "UIDPLUS",   "MOVE",
                                              "IDLE",      "SPECIAL-USE", "AUTH=PLAIN"};
-    bool preauth = false;  // greet with "* PREAUTH": the session starts authenticated
-    char delimiter = '/';  // the hierarchy delimiter LIST shows (Cyrus "/", Courier ".")
+    bool preauth = false;    // greet with "* PREAUTH": the session starts authenticated
+    char delimiter = '/';    // the hierarchy delimiter LIST shows (Cyrus "/", Courier ".")
+    bool sayUidNext = true;  // SELECT and EXAMINE tell [UIDNEXT n] (Courier does not)
 
     // Raw replies (CRLF included) by command, sent instead of the normal reply; "{tag}" is
     // replaced by the command's tag. Keys: "GREETING", "CAPABILITY", "STARTTLS", "LOGIN",
