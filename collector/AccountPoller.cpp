@@ -218,10 +218,12 @@ struct Plan {
     std::vector<std::uint32_t> fetch;  // numbers, in the order to fetch them
     // Per number: content not to resend (a message under a UID that held other content before).
     std::map<std::uint32_t, std::string> knownHashes;
-    // A re-scan (UIDVALIDITY changed) and repeated UIDLs: content delivered from the folder (under
-    // any UIDVALIDITY) is recorded, not sent again; the ledger is asked per message.
+    // Content the account delivered before (from any folder, under any UIDVALIDITY or UIDL) is
+    // recorded, not sent again: a message another client moved or whose folder it renamed, a
+    // re-scan (UIDVALIDITY changed), rebuilt or repeated UIDLs. The ledger is asked per message;
+    // not on an account's first poll (nothing was delivered yet), unless UIDLs repeat.
     bool rescan = false;
-    ContentCheck deliveredFromFolder;
+    ContentCheck deliveredBefore;
     std::vector<std::uint32_t> ambiguous;  // repeated UIDLs, sorted: never deleted
     // Planned messages an earlier poll tried and left pending (a target deferring them, a crash),
     // sorted: within a download budget they take turns with the rest (see withinBudget).
@@ -239,7 +241,7 @@ struct Plan {
     }
     bool isRetry(std::uint32_t number) const { return std::binary_search(retries.begin(), retries.end(), number); }
     ContentCheck notToResend(std::uint32_t number) const {
-        if (rescan || isAmbiguous(number)) return deliveredFromFolder;
+        if (deliveredBefore) return deliveredBefore;  // knownHashes are among what it finds
         auto known = knownHashes.find(number);
         if (known == knownHashes.end()) return nullptr;
         return [hash = known->second](const std::string& contentHash) { return contentHash == hash; };
@@ -418,10 +420,9 @@ Plan planListing(MailboxPoll& poll, const ListedMailbox& listed, bool firstPoll,
         poll.ledger.forEachMessage(poll.account.name, poll.mailbox.ledgerFolder(), poll.mailbox.ledgerValidity(),
                                    visit);
     plan.rescan = rescan;
-    if (rescan || listed.anyRepeated())
-        plan.deliveredFromFolder = [&ledger = poll.ledger, account = poll.account.name,
-                                    folder = poll.mailbox.ledgerFolder()](const std::string& contentHash) {
-            return ledger.deliveredInFolder(account, folder, contentHash);
+    if (!firstPoll || rescan || listed.anyRepeated())
+        plan.deliveredBefore = [&ledger = poll.ledger, account = poll.account.name](const std::string& contentHash) {
+            return ledger.deliveredInAccount(account, contentHash);
         };
 
     for (std::size_t index = 0; index < listed.count(); ++index) {

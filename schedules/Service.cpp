@@ -77,12 +77,14 @@ std::string describePoll(const collector::PollReport& r) {
     if (!r.heldBy.empty()) return fmt::format("account={} skipped: held by {}", r.account, r.heldBy);
     const std::string counts = fmt::format(
         "listed={} fetched={} delivered={} deferred={} quarantined={} skipped={} deleted={} lone_crs={} bytes={} "
-        "seconds={:.2f}{}{}{}",
+        "seconds={:.2f}{}{}{}{}",
         r.listed, r.fetched, r.delivered, r.deferred, r.quarantined, r.skipped, r.deleted, r.loneCrs, r.bytes,
         r.seconds, r.untrusted ? " untrusted=" + std::to_string(r.untrusted) + " (left pending)" : "",
         r.limitNote.empty() ? "" : " later=" + std::to_string(r.leftForLater) + " (" + r.limitNote + ")",
-        r.dedupedAcrossAccounts ? " duplicates=" + std::to_string(r.dedupedAcrossAccounts) + " (of other accounts')"
-                                : "");
+        r.duplicates ? " known=" + std::to_string(r.duplicates) + " (delivered before: recorded, not sent again)" : "",
+        r.dedupedAcrossAccounts
+            ? " duplicates=" + std::to_string(r.dedupedAcrossAccounts) + " (their Message-ID was delivered before)"
+            : "");
     if (r.ok) return fmt::format("account={} poll ok: {}", r.account, counts);
     // Our words before the error, which is server text: a JSON log makes fields of them only there.
     return fmt::format("account={} poll {} failure_kind={} {}: {}", r.account, r.interrupted ? "stopped" : "failed",

@@ -86,13 +86,6 @@ bool wasDelivered(const MessageRecord& record) {
 }
 }  // namespace
 
-bool LedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
-                                    const std::string& contentHash) {
-    for (const auto& record : messagesInFolder(account, folder))
-        if (wasDelivered(record) && record.contentHash == contentHash) return true;
-    return false;
-}
-
 bool LedgerStore::deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
                                               std::uint64_t uidValidity) {
     for (const auto& record : messagesInFolder(account, folder))

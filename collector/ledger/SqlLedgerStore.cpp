@@ -106,8 +106,7 @@ constexpr const char* kSqlWorkDue =
     " LIMIT ?";
 // Each an index range (messages_by_content_hash, and the primary key).
 constexpr const char* kSqlContentDelivered =
-    "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND folder = ?"
-    " AND state IN ('delivered', 'deleted') LIMIT 1";
+    "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND state IN ('delivered', 'deleted') LIMIT 1";
 // Two ranges of the (account, folder, uid_validity, state) index, not a pass over the folder's rows
 // (which "uid_validity <> ?" is): it is asked at every whole listing.
 constexpr const char* kSqlDeliveredUnderOtherValidity =
@@ -639,10 +638,9 @@ std::vector<MessageRecord> SqlLedgerStore::workDue(const std::string& account, c
     });
 }
 
-bool SqlLedgerStore::deliveredInFolder(const std::string& account, const std::string& folder,
-                                       const std::string& contentHash) {
-    return read("deliveredInFolder", [&](LedgerBackend& db) {
-        return db.select(kSqlContentDelivered, "I", {account, contentHash, folder}).size() > 0;
+bool SqlLedgerStore::deliveredInAccount(const std::string& account, const std::string& contentHash) {
+    return read("deliveredInAccount", [&](LedgerBackend& db) {
+        return db.select(kSqlContentDelivered, "I", {account, contentHash}).size() > 0;
     });
 }
 

@@ -66,8 +66,7 @@ public:
     std::optional<MessageRecord> message(const MessageKey& key) override;
     std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                                        std::optional<std::int64_t> deliveredBy, std::size_t limit) override;
-    bool deliveredInFolder(const std::string& account, const std::string& folder,
-                           const std::string& contentHash) override;
+    bool deliveredInAccount(const std::string& account, const std::string& contentHash) override;
     bool deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
                                      std::uint64_t uidValidity) override;
     void forgetOtherValidities(const std::string& account, const std::string& folder,

@@ -525,6 +525,32 @@ TEST(ImapNamespaces, StarCollectsNeitherPublicNorOtherUsersFoldersButANamedOneIs
     EXPECT_EQ(dovecot.messages("me").size(), 2u) << "named: collected" << result.describe();
 }
 
+// The user files mail in another folder and renames a folder: with folders = ["*"] the moved
+// messages are listed under new folders and UIDs, and recognised by their content.
+TEST_F(ImapCollectTest, MessagesMovedOrInARenamedFolderAreNotDeliveredAgain) {
+    for (int i = 0; i < 3; ++i) dovecot_.seed("alice", "INBOX", numbered("filed", i));
+    for (int i = 0; i < 2; ++i) dovecot_.seed("alice", "Work/2019", numbered("renamed", i));
+    auto config = writeConfig({alice("[\"*\"]")});
+    ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 5u);
+    {
+        ImapProbe probe(dovecot_, "alice", "alice-secret");
+        probe.expectOk("CREATE \"Archive\"");
+        probe.expectOk("SELECT INBOX");
+        probe.expectOk("UID MOVE 1:2 \"Archive\"");
+        probe.expectOk("RENAME \"Work/2019\" \"Work/2020\"");
+    }
+    dovecot_.seed("alice", "Archive", numbered("new-in-archive", 0));
+    auto result = run(config);
+    ASSERT_EQ(result.exitCode, 0) << result.describe();
+    EXPECT_NE(result.err.find("known=4"), std::string::npos) << result.err;
+    auto delivered = deliveredFrom("alice-imaps");
+    EXPECT_EQ(delivered.size(), 6u);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(delivered.count(numbered("filed", i)), 1u) << i;
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(delivered.count(numbered("renamed", i)), 1u) << i;
+    EXPECT_EQ(delivered.count(numbered("new-in-archive", 0)), 1u);
+}
+
 TEST_F(ImapCollectTest, FolderDeletedAndRecreatedByAnotherClientCausesNoDuplicate) {
     std::vector<std::string> originals = {numbered("recreated", 0), numbered("recreated", 1)};
     for (const auto& message : originals) dovecot_.seed("alice", kUmlautFolderWire, message);

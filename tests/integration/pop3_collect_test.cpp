@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -166,6 +168,47 @@ TEST_F(Pop3CollectTest, SecondRunDeliversNothing) {
     auto delivered = dovecot_.messages("me");
     ASSERT_EQ(delivered.size(), 6u);
     EXPECT_NE(delivered.back().find("Subject: late"), std::string::npos);
+}
+
+// A server that rebuilds its UIDLs (Dovecot's include the folder's UIDVALIDITY; Courier's come
+// from courierpop3dsizelist, Cyrus's from a re-created mailbox) lists every message under a new
+// UIDL: what was delivered before is recognised by its content, recorded, and not sent again.
+TEST_F(Pop3CollectTest, MailboxWhoseUidlsTheServerRebuiltIsNotDeliveredAgain) {
+    for (int i = 0; i < 4; ++i)
+        dovecot_.seed("alice", "INBOX", "Subject: m" + std::to_string(i) + "\n\nbody " + std::to_string(i) + "\n");
+    auto config = writeConfig(lmtpTarget(), {alice()});
+    ASSERT_EQ(run(config).exitCode, 0);
+    ASSERT_EQ(dovecot_.messages("me").size(), 4u);
+    auto firstUidl = [&] {
+        auto listed = runProcess({"sqlite3", (work_.path() / "ledger.db").string(),
+                                  "SELECT uid FROM messages WHERE state = 'delivered' ORDER BY uid LIMIT 1"});
+        return listed.out;
+    };
+    const std::string before = firstUidl();
+    // Dovecot renumbers the mailbox under a new UIDVALIDITY, which its UIDLs include (it takes
+    // UIDVALIDITYs from the clock: retried, bounded). A new message arrives each time.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int arrivals = 0;
+    ProcessResult last;
+    do {
+        for (const auto& entry : std::filesystem::directory_iterator(dovecot_.maildir("alice", "INBOX"))) {
+            const std::string name = entry.path().filename().string();
+            if (name == "dovecot-uidlist" || name.rfind("dovecot.index", 0) == 0) std::filesystem::remove(entry.path());
+        }
+        dovecot_.seed("alice", "INBOX", "Subject: new" + std::to_string(arrivals++) + "\n\nnew\n");
+        last = run(config);
+        ASSERT_EQ(last.exitCode, 0) << last.describe();
+    } while (firstUidl() == before && std::chrono::steady_clock::now() < deadline);
+    ASSERT_NE(firstUidl(), before) << "Dovecot kept its UIDVALIDITY";
+    EXPECT_NE(last.err.find("known="), std::string::npos) << last.err;
+    std::multiset<std::string> subjects;
+    for (const auto& message : dovecot_.messages("me")) {
+        auto at = message.find("Subject: ");
+        subjects.insert(message.substr(at, message.find('\n', at) - at));
+    }
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(subjects.count("Subject: m" + std::to_string(i)), 1u) << i;
+    for (int i = 0; i < arrivals; ++i) EXPECT_EQ(subjects.count("Subject: new" + std::to_string(i)), 1u) << i;
+    EXPECT_EQ(subjects.size(), static_cast<std::size_t>(4 + arrivals));
 }
 
 TEST_F(Pop3CollectTest, CheckCountsTheMessagesTheLedgerHasNotSeenAndChangesNothing) {

@@ -469,18 +469,19 @@ TYPED_TEST_P(LedgerContractTest, WorkDueIsPendingRowsAndDeliveriesDueForDeletion
     EXPECT_EQ(store->workDue("bob", "INBOX", 7, now + 10, 1).size(), 1u) << "at most the limit";
 }
 
-TYPED_TEST_P(LedgerContractTest, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly) {
+TYPED_TEST_P(LedgerContractTest, DeliveredInAccountAsksAnyFolderAndUidValidityOfThatAccountOnly) {
     auto store = this->open();
     store->recordSeen(imapKey("1"), 10);  // pending: not delivered
     store->markQuarantined(imapKey("2"), 10, "550");
     store->markDelivered(imapKey("3", 5), 10, "h3", "", "");  // an earlier UIDVALIDITY
     store->markDelivered(imapKey("4"), 10, "h4", "", "");
     store->markDeleted(imapKey("4"));
-    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", "h3"));
-    EXPECT_TRUE(store->deliveredInFolder("bob", "INBOX", "h4")) << "delivered, then deleted";
-    EXPECT_FALSE(store->deliveredInFolder("bob", "INBOX", "h9"));
-    EXPECT_FALSE(store->deliveredInFolder("bob", "Sent", "h3")) << "another folder";
-    EXPECT_FALSE(store->deliveredInFolder("carol", "INBOX", "h3")) << "another account";
+    store->markDelivered(imapKey("5", 7, "Archive"), 10, "h5", "", "");
+    EXPECT_TRUE(store->deliveredInAccount("bob", "h3"));
+    EXPECT_TRUE(store->deliveredInAccount("bob", "h4")) << "delivered, then deleted";
+    EXPECT_TRUE(store->deliveredInAccount("bob", "h5")) << "another folder";
+    EXPECT_FALSE(store->deliveredInAccount("bob", "h9"));
+    EXPECT_FALSE(store->deliveredInAccount("carol", "h3")) << "another account";
 }
 
 TYPED_TEST_P(LedgerContractTest, RowsUnderOtherUidValiditiesAreFoundAndForgottenButQuarantinedOnes) {
@@ -703,7 +704,7 @@ TYPED_TEST_P(LedgerContractTest, RowsOutsideAFolderAreFoundOnEitherSideOfIt) {
 REGISTER_TYPED_TEST_SUITE_P(
     LedgerContractTest, RecordPollEndRecordsTheResultAndHistoryAndGivesUpTheLease,
     ForEachMessageVisitsOneMailboxUntilToldToStop, MessageFindsOneRowByKey,
-    WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInFolderAsksAnyUidValidityOfThatFolderOnly,
+    WorkDueIsPendingRowsAndDeliveriesDueForDeletion, DeliveredInAccountAsksAnyFolderAndUidValidityOfThatAccountOnly,
     RowsUnderOtherUidValiditiesAreFoundAndForgottenButQuarantinedOnes, ForgetRemovesTheGivenRowsOfThatMailboxOnly,
     MailboxMarksAreRecordedReplacedAndCleared, CreateAndReopenKeepsRows, RecordSeenWithSameSizeLeavesRowAlone,
     SizeChangeResetsToSeen, RecordSeenFillsInSizeOfRowCreatedByMark, MarkCallsSetStatesAndReasons,

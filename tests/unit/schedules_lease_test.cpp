@@ -52,6 +52,9 @@ public:
         return inner_->claimMessage(k, s, id, body, content, header);
     }
     std::map<std::string, std::uint64_t> duplicateCounts() override { return inner_->duplicateCounts(); }
+    bool deliveredInAccount(const std::string& a, const std::string& hash) override {
+        return inner_->deliveredInAccount(a, hash);
+    }
     void recordSeen(const ledger::MessageKey& k, std::uint64_t s) override { inner_->recordSeen(k, s); }
     void markDelivered(const ledger::MessageKey& k, std::uint64_t s, const std::string& h, const std::string& m,
                        const std::string& hh) override {
