@@ -240,11 +240,14 @@ struct Plan {
         return std::binary_search(ambiguous.begin(), ambiguous.end(), number);
     }
     bool isRetry(std::uint32_t number) const { return std::binary_search(retries.begin(), retries.end(), number); }
+    // The message's own earlier content (its row may no longer hold it: a changed size resets the
+    // row), and whatever the account delivered before.
     ContentCheck notToResend(std::uint32_t number) const {
-        if (deliveredBefore) return deliveredBefore;  // knownHashes are among what it finds
         auto known = knownHashes.find(number);
-        if (known == knownHashes.end()) return nullptr;
-        return [hash = known->second](const std::string& contentHash) { return contentHash == hash; };
+        if (known == knownHashes.end()) return deliveredBefore;
+        return [hash = known->second, before = deliveredBefore](const std::string& contentHash) {
+            return contentHash == hash || (before && before(contentHash));
+        };
     }
 };
 
@@ -853,7 +856,17 @@ std::optional<std::uint64_t> expungedSinceMark(MailboxPoll& poll, const MailboxM
     return counted;
 }
 
-void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll) {
+// Rows of messages that left a folder, forgotten once every folder of the account was polled: a
+// message another client moved is found by its content in the folder it went to, whichever of
+// the two is polled first.
+struct LeftFolder {
+    std::string folder;
+    std::uint64_t uidValidity = 0;
+    std::vector<std::string> uids;
+};
+
+void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& trashWireName, bool firstPoll,
+                    std::vector<LeftFolder>& leftFolders) {
     const config::AccountSettings& account = poll.account;
     const std::string& folder = poll.mailbox.folder;
     PollReport& report = poll.report;
@@ -877,7 +890,9 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     // More arrivals or work than kImapMostCheckedSinceMark: a whole listing, compared with the
     // ledger page by page, holds less than their rows would.
     const bool uidNextUnknown = state.uidNext == 0;
+    // (A mark past the last UID there can be, 2^32 - 1, means a whole listing.)
     bool sinceMark = mark && mark->uidValidity == state.uidValidity && mark->uidNext != 0 &&
+                     mark->uidNext <= std::numeric_limits<std::uint32_t>::max() &&
                      (uidNextUnknown || state.uidNext >= mark->uidNext) && mark->fetchLimit >= account.maxMessageSize &&
                      state.exists < mark->messages + kImapMostCheckedSinceMark;
     std::vector<ImapListing> entries;
@@ -995,8 +1010,8 @@ void pollImapFolder(MailboxPoll& poll, ImapSession& session, const std::string& 
     plan.absent.insert(plan.absent.end(), expunged.begin(), expunged.end());
     // A Gmail message is gone only when All Mail no longer lists it (a label folder lists some),
     // and only when every entry came with its X-GM-MSGID (one listed without is unidentified).
-    if ((!mailbox.byGmailId || mailbox.holdsEveryMessage) && listed.withoutGmailId() == 0)
-        poll.ledger.forget(account.name, mailbox.ledgerFolder(), mailbox.ledgerValidity(), plan.absent);
+    if ((!mailbox.byGmailId || mailbox.holdsEveryMessage) && listed.withoutGmailId() == 0 && !plan.absent.empty())
+        leftFolders.push_back({mailbox.ledgerFolder(), mailbox.ledgerValidity(), std::move(plan.absent)});
     // The mark moves on only when every message listed was handled, none was left alone for
     // another client, and the folder kept its UIDVALIDITY.
     if (!collected.complete || plan.leftAlone > 0 || listed.withoutGmailId() > 0 ||
@@ -1043,6 +1058,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
     std::vector<std::string> failures;
     const auto allMail = gmailCollectedFolder(account, session, listed, &ledger);
     const auto folders = foldersToCollect(account, listed, allMail);
+    std::vector<LeftFolder> leftFolders;
     for (std::size_t index = 0; index < folders.size(); ++index) {
         const std::string& folder = folders[index];
         if (index > 0 && control.stopRequested()) {
@@ -1054,7 +1070,7 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         try {
             MailboxPoll poll{config, account, ledger, control, report, Mailbox{folder, 0}};
             poll.mailbox.holdsEveryMessage = allMail == folder;
-            pollImapFolder(poll, session, trashWireName, firstPoll);
+            pollImapFolder(poll, session, trashWireName, firstPoll, leftFolders);
         } catch (const ImapError& e) {
             if (session.state() == ImapSession::State::LoggedOut) throw;
             // A folder that cannot be opened fails alone; the others are still collected.
@@ -1064,6 +1080,8 @@ void pollImap(const config::Config& config, const config::AccountSettings& accou
         }
         if (report.ledgerFailed || !report.error.empty()) break;
     }
+    if (!report.ledgerFailed)
+        for (const auto& left : leftFolders) ledger.forget(account.name, left.folder, left.uidValidity, left.uids);
     session.logout();
     if (!failures.empty() && report.error.empty()) report.error = failures.front();
 }

@@ -30,11 +30,12 @@ struct PollReport {
     // What kind of failure `error` is (when not empty), from the exception that raised it.
     proto::FailureKind failure = proto::FailureKind::Protocol;
     std::string heldBy;  // not polled: another instance holds the account's lease
+    // duplicates: not sent, their content was delivered before (the poll line's known=).
     std::uint64_t listed = 0, fetched = 0, delivered = 0, deferred = 0, quarantined = 0, skipped = 0, deleted = 0,
                   duplicates = 0, bytes = 0;
     std::uint64_t untrusted = 0;              // not delivered: the source's answer for them did not add up
     std::uint64_t loneCrs = 0;                // lone CRs the delivered messages had, each sent as a space
-    std::uint64_t dedupedAcrossAccounts = 0;  // not sent: another account delivered them ([collector] dedupe)
+    std::uint64_t dedupedAcrossAccounts = 0;  // not sent: their Message-ID was delivered ([collector] dedupe)
     // Left for a later poll by max_messages_per_poll / max_bytes_per_day, and why (for the poll
     // line and `status`; empty when nothing was left).
     std::uint64_t leftForLater = 0;

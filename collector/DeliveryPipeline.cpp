@@ -314,7 +314,8 @@ void DeliveryPipeline::handle(WorkerContext& context, DeliveryJob& job) {
     std::string messageId = proto::findHeader(head, "Message-ID").value_or("");
     std::string headerHash = headerFingerprint(head);
     if (job.deliveredBefore && job.deliveredBefore(job.body.sha256())) {
-        // The same content was delivered before (a repeated UIDL): record, do not send twice.
+        // The same content was delivered before (moved, renumbered, a repeated UIDL): record, do
+        // not send twice.
         ledger_.markDelivered(job.key, job.listedSize, job.body.sha256(), messageId, headerHash);
         std::lock_guard lock(mutex_);
         ++counts_.duplicates;

@@ -34,8 +34,8 @@ struct DeliveryJob {
     std::uint32_t number = 0;      // POP3 message number in this session
     std::uint64_t listedSize = 0;  // what the source listed; the ledger's size check uses it
     delivery::MessageBody body;
-    // Whether this content (sha256 hex) was delivered before, under this key or from this mailbox:
-    // such content is recorded, not sent again. Empty: nothing to compare with.
+    // Whether this content (sha256 hex) was delivered before (Plan::notToResend): such content is
+    // recorded, not sent again. Empty: nothing to compare with.
     std::function<bool(const std::string& contentHash)> deliveredBefore;
     // The source's own labels for this message (Gmail's X-GM-LABELS), after the account's labels.
     std::vector<std::string> sourceLabels;
@@ -44,7 +44,8 @@ struct DeliveryJob {
 struct DeliveryCounts {
     std::uint64_t delivered = 0, deferred = 0, quarantined = 0, duplicates = 0, bytes = 0;
     std::uint64_t loneCrs = 0;  // lone CRs sent as spaces in the delivered messages
-    // Not sent: another account delivered the same message ([collector] dedupe = "message-id").
+    // Not sent: the same message came through first, by its Message-ID ([collector] dedupe =
+    // "message-id"), through another account or under another UID.
     std::uint64_t dedupedAcrossAccounts = 0;
 };
 

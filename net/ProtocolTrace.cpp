@@ -96,8 +96,9 @@ std::string ProtocolTrace::sentLine(std::string_view line) {
 
 std::string ProtocolTrace::received(std::string_view line) {
     // A continuation ("+ ..." in IMAP, POP3 AUTH; 334 in SMTP) keeps an AUTH exchange going.
+    // An IMAP untagged response ("* ...") may come in between: only the final reply ends it.
     const bool continuation = line == "+" || line.substr(0, 2) == "+ " || line.substr(0, 4) == "334 ";
-    if (!continuation) sasl_ = false;
+    if (!continuation && line.substr(0, 2) != "* ") sasl_ = false;
     // SMTP's go-ahead for DATA: what the client sends next is the message, until the lone ".".
     if (line.substr(0, 4) == "354 " || line == "354") smtpData_ = true;
     return "S: " + printable(line, 300);
@@ -105,6 +106,7 @@ std::string ProtocolTrace::received(std::string_view line) {
 
 std::vector<std::string> ProtocolTrace::receivedStream(std::string_view bytes) {
     constexpr std::size_t kMostHeldLineBytes = 1024;  // more than a trace line shows
+    constexpr std::size_t kTailBytes = 32;            // "{n}" at the end of a line of any length
     std::vector<std::string> shown;
     while (!bytes.empty()) {
         if (receivedLiteralLeft_ > 0) {
@@ -119,12 +121,16 @@ std::vector<std::string> ProtocolTrace::receivedStream(std::string_view bytes) {
         const std::size_t end = bytes.find('\n');
         const std::string_view piece = bytes.substr(0, end);
         partialLine_.append(piece.substr(0, kMostHeldLineBytes - std::min(kMostHeldLineBytes, partialLine_.size())));
+        lineTail_.append(piece.substr(piece.size() - std::min(piece.size(), kTailBytes)));
+        if (lineTail_.size() > kTailBytes) lineTail_.erase(0, lineTail_.size() - kTailBytes);
         if (end == std::string_view::npos) break;
         bytes.remove_prefix(end + 1);
-        std::string line = std::move(partialLine_);
+        std::string line = std::move(partialLine_), tail = std::move(lineTail_);
         partialLine_.clear();
+        lineTail_.clear();
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        receivedLiteralLeft_ = literalSize(line);
+        if (!tail.empty() && tail.back() == '\r') tail.pop_back();
+        receivedLiteralLeft_ = literalSize(tail);
         receivedLiteralSeen_ = 0;
         shown.push_back(received(line));
     }

@@ -32,6 +32,7 @@ private:
     // receivedStream: the start of a line whose end has not arrived (at most kMostHeldLineBytes
     // of it), and the server's literal bytes still to come and seen so far.
     std::string partialLine_;
+    std::string lineTail_;  // and the last bytes of it, where a literal's "{n}" is
     std::uint64_t receivedLiteralLeft_ = 0, receivedLiteralSeen_ = 0;
 };
 

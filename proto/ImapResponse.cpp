@@ -2,6 +2,7 @@
 #include "proto/AsciiText.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 namespace mc::proto {
@@ -404,9 +405,11 @@ std::optional<ImapListEntry> ImapResponse::list() const {
 
 bool ImapNamespaces::othersHold(std::string_view wireName) const {
     if (asciiUpperCopy(wireName) == "INBOX") return false;
+    // "user/" is also the folder "user"; "#mhinbox" (a prefix without a delimiter) only itself.
     auto matches = [&](const std::string& prefix) {
         if (wireName.substr(0, prefix.size()) == prefix) return true;
-        return !prefix.empty() && wireName == std::string_view(prefix).substr(0, prefix.size() - 1);
+        return !prefix.empty() && std::ispunct(static_cast<unsigned char>(prefix.back())) != 0 &&
+               wireName == std::string_view(prefix).substr(0, prefix.size() - 1);
     };
     std::optional<std::size_t> longest;
     bool others = false;

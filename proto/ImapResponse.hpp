@@ -106,7 +106,8 @@ struct ImapNamespaces {
 
     // Whether the folder named `wireName` (as LIST gave it) belongs to other users or is shared:
     // the longest prefix it starts with (or is, but for the prefix's trailing delimiter) is one
-    // of theirs. INBOX is always the user's own; a name no prefix matches too.
+    // of theirs. INBOX is always the user's own; a name no prefix matches too. Without NAMESPACE
+    // (or when it is refused) every folder is the user's own.
     bool othersHold(std::string_view wireName) const;
 };
 

@@ -114,7 +114,7 @@ bool ImapFolder::excludedFromStar() const {
 }
 
 int ImapFolder::trashRank() const {
-    if (!selectable() || folderRole(flags, name, delimiter) != FolderRole::Trash) return 0;
+    if (!selectable() || othersNamespace || folderRole(flags, name, delimiter) != FolderRole::Trash) return 0;
     return hasFlag(flags, "\\Trash") ? 2 : 1;
 }
 

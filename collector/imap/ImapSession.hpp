@@ -69,7 +69,8 @@ struct ImapFolder {
     // collected by "*".
     bool excludedFromStar() const;
     // Where UID MOVE puts deleted mail: 2 for a \Trash folder (RFC 6154), 1 for one whose last
-    // hierarchy component is commonly a trash's name ("Trash", "Deleted Items"), 0 otherwise.
+    // hierarchy component is commonly a trash's name ("Trash", "Deleted Items"), 0 otherwise
+    // (and for another's: "user/bob/Trash").
     int trashRank() const;
 };
 

@@ -525,19 +525,22 @@ TEST(ImapNamespaces, StarCollectsNeitherPublicNorOtherUsersFoldersButANamedOneIs
     EXPECT_EQ(dovecot.messages("me").size(), 2u) << "named: collected" << result.describe();
 }
 
-// The user files mail in another folder and renames a folder: with folders = ["*"] the moved
-// messages are listed under new folders and UIDs, and recognised by their content.
+// The user files mail in other folders and renames a folder: with folders = ["*"] the moved
+// messages are listed under new folders and UIDs, and recognised by their content, whether the
+// folder they went to is polled before the one they left or after it (INBOX is polled first).
 TEST_F(ImapCollectTest, MessagesMovedOrInARenamedFolderAreNotDeliveredAgain) {
     for (int i = 0; i < 3; ++i) dovecot_.seed("alice", "INBOX", numbered("filed", i));
     for (int i = 0; i < 2; ++i) dovecot_.seed("alice", "Work/2019", numbered("renamed", i));
-    auto config = writeConfig({alice("[\"*\"]")});
+    auto config = writeConfig({alice("[\"INBOX\", \"*\"]")});  // INBOX first, then the rest
     ASSERT_EQ(run(config).exitCode, 0);
     ASSERT_EQ(dovecot_.messages("me").size(), 5u);
     {
         ImapProbe probe(dovecot_, "alice", "alice-secret");
         probe.expectOk("CREATE \"Archive\"");
+        probe.expectOk("CREATE \"Zed\"");
         probe.expectOk("SELECT INBOX");
-        probe.expectOk("UID MOVE 1:2 \"Archive\"");
+        probe.expectOk("UID MOVE 1 \"Archive\"");
+        probe.expectOk("UID MOVE 2 \"Zed\"");
         probe.expectOk("RENAME \"Work/2019\" \"Work/2020\"");
     }
     dovecot_.seed("alice", "Archive", numbered("new-in-archive", 0));

@@ -49,6 +49,16 @@ TEST(ProtocolTrace, ImapResponsesReadAsAStreamAreShownByLineWithLiteralsLeftOut)
     EXPECT_THAT(trace.receivedStream("\r\n\r\n)\r\n* 2 FETCH (UID 8 BODY[] {0}\r\n)\r\na2 OK done\n"),
                 ElementsAre("S: [14 bytes of message content]", "S: )", "S: * 2 FETCH (UID 8 BODY[] {0}", "S: )",
                             "S: a2 OK done"));
+    // A line longer than what is held still announces its literal, which is not shown.
+    auto longLine =
+        trace.receivedStream("* 3 FETCH (UID 9 X-NOTE \"" + std::string(5000, 'n') + "\" BODY[] {6}\r\nsecret)\r\n");
+    ASSERT_EQ(longLine.size(), 3u);
+    EXPECT_EQ(longLine[1], "S: [6 bytes of message content]");
+    // An untagged response in the middle of AUTHENTICATE does not end it.
+    trace.sent("a3 AUTHENTICATE XOAUTH2\r\n");
+    trace.receivedStream("* OK still here\r\n+ \r\n");
+    EXPECT_THAT(trace.sent("dG9rZW4=\r\n"), ElementsAre("C: [credentials]"));
+    trace.receivedStream("a3 OK done\r\n");
     // A line without an end holds at most a bounded start of itself.
     EXPECT_THAT(trace.receivedStream(std::string(1 << 20, 'x')), ElementsAre());
     auto shown = trace.receivedStream("\r\n");

@@ -46,6 +46,11 @@ TEST(ImapResponse, NamespacesTellTheUsersOwnFoldersFromOthersAndShared) {
     EXPECT_FALSE(courier->othersHold("Elsewhere")) << "no prefix matches: the user's own";
     EXPECT_TRUE(courier->othersHold("#shared.news"));
     EXPECT_FALSE(parse("* NAMESPACE NIL NIL NIL\r\n").namespaces()->othersHold("anything"));
+    // UW's prefixes without a delimiter: "#mhinbo" is not the namespace "#mhinbox".
+    const auto uw = parse("* NAMESPACE ((\"\" \"/\")) NIL ((\"#mhinbox\" NIL))\r\n").namespaces();
+    ASSERT_TRUE(uw);
+    EXPECT_FALSE(uw->othersHold("#mhinbo"));
+    EXPECT_TRUE(uw->othersHold("#mhinbox"));
 
     EXPECT_FALSE(parse("* NAMESPACE ((\"\" \"/\")) NIL\r\n").namespaces()) << "three groups";
     EXPECT_FALSE(parse("* NAMESPACE (\"\" \"/\") NIL NIL\r\n").namespaces()) << "a list of lists";
