@@ -104,7 +104,7 @@ constexpr const char* kSqlWorkDue =
     " UNION ALL SELECT " MC_MESSAGE_COLUMNS " FROM messages"
     " WHERE account = ? AND folder = ? AND uid_validity = ? AND state = 'delivered' AND delivered_at <= ?"
     " LIMIT ?";
-// Each an index range (messages_by_content_hash, and the primary key).
+// One range of the (account, content_hash) index.
 constexpr const char* kSqlContentDelivered =
     "SELECT 1 FROM messages WHERE account = ? AND content_hash = ? AND state IN ('delivered', 'deleted') LIMIT 1";
 // Two ranges of the (account, folder, uid_validity, state) index, not a pass over the folder's rows
