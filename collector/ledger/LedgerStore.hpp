@@ -183,6 +183,11 @@ public:
     // Removes the rows of a mailbox whose uid is not in `present` (they left the server).
     virtual void forgetAbsent(const std::string& account, const std::string& folder, std::uint64_t uidValidity,
                               const std::vector<std::string>& present) = 0;
+    // Whether the account delivered this content before (a row in any folder, under any
+    // UIDVALIDITY or UIDL, Delivered or Deleted): what must not be sent again -- a message another
+    // client moved to another folder, a folder renamed, a mailbox the server renumbered or whose
+    // UIDLs it rebuilt, repeated UIDLs. Asked per message instead of holding every delivered hash.
+    virtual bool deliveredInAccount(const std::string& account, const std::string& contentHash) = 0;
 
     // ---- Work per poll proportional to what changed. The defaults are correct but read the whole
     // mailbox; stores override them with indexed queries.
@@ -198,11 +203,6 @@ public:
     virtual std::vector<MessageRecord> workDue(const std::string& account, const std::string& folder,
                                                std::uint64_t uidValidity, std::optional<std::int64_t> deliveredBy,
                                                std::size_t limit);
-    // Whether the account delivered this content before (a row in any folder, under any
-    // UIDVALIDITY or UIDL, Delivered or Deleted): what must not be sent again -- a message another
-    // client moved to another folder, a folder renamed, a mailbox the server renumbered or whose
-    // UIDLs it rebuilt, repeated UIDLs. Asked per message instead of holding every delivered hash.
-    virtual bool deliveredInAccount(const std::string& account, const std::string& contentHash) = 0;
     // Whether a row of the account's folder under another UIDVALIDITY than `uidValidity` was
     // delivered (Delivered or Deleted): the folder was renumbered and not yet wholly re-scanned.
     virtual bool deliveredUnderOtherValidity(const std::string& account, const std::string& folder,
